@@ -1,0 +1,48 @@
+# codex-sm — two commands on a fresh clone: `make run` and `make test`.
+# Every target that needs dependencies or a build does its own setup.
+NODE ?= node
+NPM ?= npm
+MOCHA := $(NODE) node_modules/mocha/bin/mocha.js
+STAMP := node_modules/.installed
+
+.PHONY: setup build run test test-unit test-integration test-system lint format bench clean
+
+# npm ci only when node_modules is missing or older than the lockfile.
+$(STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+build: setup
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
+
+# Foreground service on the embedded defaults (loopback, generated token, the dev-dependency app-server).
+run: build
+	$(NODE) dist/src/cli/main.js serve $(ARGS)
+
+test: build
+	$(MOCHA)
+
+test-unit: build
+	$(MOCHA) --spec 'dist/test/unit/**/*.test.js'
+
+test-integration: build
+	$(MOCHA) --spec 'dist/test/integration/**/*.test.js'
+
+# Needs root: runs a real `systemd --user` + journald in a private namespace.
+test-system: build
+	$(MOCHA) --spec 'dist/test/system/**/*.test.js'
+
+lint: setup
+	$(NODE) node_modules/eslint/bin/eslint.js .
+	$(NODE) node_modules/prettier/bin/prettier.cjs --check .
+
+format: setup
+	$(NODE) node_modules/prettier/bin/prettier.cjs --write .
+
+bench: build
+	$(NODE) dist/bench/run.js $(ARGS)
+
+clean:
+	rm -rf dist node_modules

@@ -1,0 +1,49 @@
+/** `codex-sm version [--json]`: codex-sm, node, and the codex it would run. */
+import type { Command } from 'commander';
+import { codexVersion, resolveCodexBin } from '../../codex.js';
+import { toCodexSmError } from '../../errors.js';
+import { packageInfo } from '../../package-info.js';
+import { addConfigFlags, loadConfig, type ConfigFlags } from '../common.js';
+import { runCommand, table } from '../output.js';
+
+export interface VersionJson {
+  version: string;
+  node: { version: string; path: string };
+  codex: { path: string; source: string; version: string } | { error: { code: string; message: string; hint?: string } };
+}
+
+export async function versionInfo(flags: ConfigFlags): Promise<VersionJson> {
+  const out: VersionJson = {
+    version: packageInfo().version,
+    node: { version: process.versions.node, path: process.execPath },
+    codex: { error: { code: 'unknown', message: 'not resolved' } },
+  };
+  try {
+    const { config } = loadConfig(flags);
+    const bin = resolveCodexBin({ codexBin: config.codexBin, codexHome: config.codexHome });
+    out.codex = { path: bin.path, source: bin.source, version: await codexVersion(bin.path) };
+  } catch (e) {
+    out.codex = toCodexSmError(e).toJSON();
+  }
+  return out;
+}
+
+export function registerVersion(program: Command): void {
+  addConfigFlags(program.command('version').description('print codex-sm, node and codex versions'))
+    .option('--json', 'print one JSON object')
+    .action(async (_o: unknown, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<ConfigFlags & { json?: boolean }>();
+      await runCommand(flags, async () => {
+        const v = await versionInfo(flags);
+        const codex = 'error' in v.codex ? `not found: ${v.codex.error.message}` : `${v.codex.version} (${v.codex.path}, from ${v.codex.source})`;
+        return {
+          json: v,
+          human: table([
+            ['codex-sm', v.version],
+            ['node', `${v.node.version} (${v.node.path})`],
+            ['codex', codex],
+          ]),
+        };
+      });
+    });
+}

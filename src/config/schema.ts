@@ -1,0 +1,125 @@
+/**
+ * The one JSON Schema for codex-sm's configuration. The config file, CODEX_SM_* env vars and CLI
+ * flags are each validated against it (every key optional), then merged and validated again.
+ * Secrets (the bearer token) are not config: they live in a 0600 file or CODEX_SM_TOKEN.
+ */
+
+export interface TlsConfig {
+  cert: string;
+  key: string;
+}
+
+export interface AppServerConfig {
+  /** How codex-sm reaches its app-server child: a unix socket in a private 0700 dir, or loopback ws. */
+  transport: 'unix' | 'ws';
+  /** Extra arguments for `codex app-server` (e.g. `-c key=value` overrides). */
+  args: string[];
+  requestTimeoutMs: number;
+  /** Give up waiting for `initialize` after this long and restart the child. */
+  startTimeoutMs: number;
+  /** Liveness probe period on the control connection; 0 disables. */
+  pingIntervalMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** A child that stayed ready this long resets the backoff. */
+  stableAfterMs: number;
+}
+
+export interface ApprovalsConfig {
+  timeoutMs: number;
+  defaultDecision: 'decline' | 'cancel' | 'accept';
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  codexHome: string;
+  codexBin?: string;
+  tokenFile: string;
+  allowedHosts: string[];
+  insecureBind: boolean;
+  tls?: TlsConfig;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Whole graceful-stop budget; the unit's TimeoutStopSec is derived from it. */
+  stopTimeoutMs: number;
+  /** Bytes a WebSocket client may leave unread before it is disconnected. */
+  maxClientBufferBytes: number;
+  maxFrameBytes: number;
+  appServer: AppServerConfig;
+  approvals: ApprovalsConfig;
+}
+
+/** Deep-partial shape of one layer (file, env, flags). */
+export type ConfigLayer = {
+  [K in keyof Config]?: Config[K] extends object
+    ? Config[K] extends unknown[]
+      ? Config[K]
+      : Partial<Config[K]>
+    : Config[K];
+};
+
+const ms = (minimum: number, maximum: number, def: number) => ({
+  type: 'integer',
+  minimum,
+  maximum,
+  default: def,
+});
+
+export const configSchema = {
+  $id: 'https://codex-sm.dev/schemas/config.json',
+  title: 'codex-sm configuration',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    host: { type: 'string', minLength: 1, default: '127.0.0.1', description: 'Address to bind.' },
+    port: { type: 'integer', minimum: 0, maximum: 65535, default: 3100 },
+    codexHome: { type: 'string', minLength: 1, description: 'CODEX_HOME for the app-server.' },
+    codexBin: { type: 'string', minLength: 1, description: 'Absolute path of the codex binary.' },
+    tokenFile: { type: 'string', minLength: 1, description: 'File holding the bearer token.' },
+    allowedHosts: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      default: [],
+      description: 'Host header names accepted besides the loopback names.',
+    },
+    insecureBind: { type: 'boolean', default: false },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['cert', 'key'],
+      properties: { cert: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 } },
+    },
+    logLevel: {
+      enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+      default: 'info',
+    },
+    stopTimeoutMs: ms(1000, 600_000, 10_000),
+    maxClientBufferBytes: ms(65_536, 1 << 30, 16 * 1024 * 1024),
+    maxFrameBytes: ms(1024, 1 << 30, 64 * 1024 * 1024),
+    appServer: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        transport: { enum: ['unix', 'ws'], default: 'unix' },
+        args: { type: 'array', items: { type: 'string' }, default: [] },
+        requestTimeoutMs: ms(100, 3_600_000, 30_000),
+        startTimeoutMs: ms(1000, 3_600_000, 600_000),
+        pingIntervalMs: ms(0, 3_600_000, 15_000),
+        backoffInitialMs: ms(10, 600_000, 500),
+        backoffMaxMs: ms(10, 3_600_000, 30_000),
+        stableAfterMs: ms(0, 3_600_000, 60_000),
+      },
+    },
+    approvals: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        timeoutMs: ms(1000, 86_400_000, 600_000),
+        defaultDecision: { enum: ['decline', 'cancel', 'accept'], default: 'decline' },
+      },
+    },
+  },
+} as const;

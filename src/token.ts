@@ -1,0 +1,90 @@
+/**
+ * The bearer token: CODEX_SM_TOKEN, else the token file (created 0600 on first use: 32 random
+ * bytes, base64url). It never goes into argv, unit files or logs.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CodexSmError, EXIT } from './errors.js';
+import type { Env } from './paths.js';
+
+export interface TokenInfo {
+  token: string;
+  source: 'env' | 'file';
+  file?: string;
+  /** True when this call created the file. */
+  created: boolean;
+}
+
+export function generateToken(): string {
+  return crypto.randomBytes(32).toString('base64url');
+}
+
+/** Write a file atomically with the given mode (tmp in the same dir + rename). */
+export function writeFileAtomic(file: string, data: string, mode: number): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', mode);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.chmodSync(tmp, mode); // umask may have narrowed or the caller wants wider (0644 plists)
+  fs.renameSync(tmp, file);
+}
+
+export function readTokenFile(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CodexSmError('token_unreadable', `cannot read token file ${file}: ${(e as NodeJS.ErrnoException).code}`, {
+      hint: 'create it with `codex-sm token rotate` or point --token-file at a readable file',
+      exitCode: EXIT.config,
+    });
+  }
+  const token = text.trim();
+  if (token.length < 16) {
+    throw new CodexSmError('token_invalid', `token file ${file} holds no usable token (need at least 16 characters)`, {
+      hint: 'put a long random token in it, or delete it to have one generated',
+      exitCode: EXIT.config,
+    });
+  }
+  return token;
+}
+
+/** Load the token, creating the file when neither env nor file provides one. */
+export function loadOrCreateToken(tokenFile: string, env: Env = process.env): TokenInfo {
+  const fromEnv = env.CODEX_SM_TOKEN?.trim();
+  if (fromEnv) {
+    if (fromEnv.length < 16) {
+      throw new CodexSmError('token_invalid', 'CODEX_SM_TOKEN is too short (need at least 16 characters)', {
+        exitCode: EXIT.config,
+      });
+    }
+    return { token: fromEnv, source: 'env', created: false };
+  }
+  if (!fs.existsSync(tokenFile)) {
+    writeFileAtomic(tokenFile, generateToken() + '\n', 0o600);
+    return { token: readTokenFile(tokenFile), source: 'file', file: tokenFile, created: true };
+  }
+  return { token: readTokenFile(tokenFile), source: 'file', file: tokenFile, created: false };
+}
+
+/** Constant-time comparison that does not leak the token length through early exit. */
+export function tokensEqual(given: string, expected: string): boolean {
+  const a = crypto.createHash('sha256').update(given).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+/** Group/world-accessible token files are a leak waiting to happen. */
+export function tokenFileTooOpen(file: string): boolean {
+  try {
+    return (fs.statSync(file).mode & 0o077) !== 0;
+  } catch {
+    return false;
+  }
+}
