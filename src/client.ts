@@ -1,0 +1,79 @@
+/**
+ * The HTTP client the CLI uses to talk to a running service (status, sessions, ...). Endpoint
+ * and token come from the resolved config, exactly as the service itself resolves them.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+export interface ServiceStatusJson {
+  service: 'codex-sm';
+  version: string;
+  pid: number;
+  uptimeSec: number;
+  state: string;
+  statusText: string;
+  appServer: { state: string; pid?: number; version?: string; restarts: number; endpoint?: string };
+  clients: number;
+}
+
+export interface ServiceResponse {
+  status: number;
+  body: unknown;
+}
+
+/** One request to the service; rejects only on transport errors (refused, timeout). */
+export function serviceRequest(
+  endpoint: string,
+  token: string | undefined,
+  path: string,
+  opts: { method?: string; body?: unknown; timeoutMs?: number } = {},
+): Promise<ServiceResponse> {
+  const url = new URL(path, endpoint);
+  const mod = url.protocol === 'https:' ? https : http;
+  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  return new Promise((resolve, reject) => {
+    const req = mod.request(
+      url,
+      {
+        method: opts.method ?? (payload ? 'POST' : 'GET'),
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
+        timeout: opts.timeoutMs ?? 5000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          let body: unknown = text;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            /* not JSON: keep text */
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 5000} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** The service's own /status, or undefined when it does not answer. */
+export async function fetchServiceStatus(endpoint: string, token: string | undefined, timeoutMs = 3000): Promise<ServiceStatusJson | undefined> {
+  try {
+    const r = await serviceRequest(endpoint, token, '/status', { timeoutMs });
+    return r.status === 200 ? (r.body as ServiceStatusJson) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** http://host:port for a bind address (wildcards are reached through loopback). */
+export function endpointFor(host: string, port: number, tls = false): string {
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `${tls ? 'https' : 'http'}://${h.includes(':') ? `[${h}]` : h}:${port}`;
+}
