@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { configError } from '../errors.js';
 import { configSchema, type Config, type ConfigLayer } from './schema.js';
-import { defaultCodexHome, defaultConfigFile, defaultTokenFile, expandHome, type Env } from '../paths.js';
+import { defaultCodexHome, defaultConfigFile, defaultTokenFile, expandHome, stateDir, type Env } from '../paths.js';
 
 const ENV_PREFIX = 'CODEX_SM_';
 
@@ -226,6 +226,7 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   // Defaults that depend on the environment, and ~ expansion for paths.
   config.codexHome = path.resolve(expandHome(config.codexHome ?? defaultCodexHome(env), env));
   config.tokenFile = path.resolve(expandHome(config.tokenFile ?? defaultTokenFile(env), env));
+  config.stateDir = path.resolve(expandHome(config.stateDir ?? stateDir(env), env));
   if (config.codexBin) config.codexBin = path.resolve(expandHome(config.codexBin, env));
   if (config.tls) {
     config.tls = { cert: path.resolve(expandHome(config.tls.cert, env)), key: path.resolve(expandHome(config.tls.key, env)) };

@@ -89,8 +89,16 @@ export interface LogsOptions {
   json: boolean;
 }
 
+/** What `install-service --dry-run` prints: the files it would write and the commands it would run. */
+export interface InstallPreview {
+  files: { path: string; mode: number; content: string }[];
+  commands: string[][];
+}
+
 export interface ServiceManager {
   readonly backend: Backend;
+  /** Pure: no side effects. Used by --dry-run on any OS. */
+  preview(plan: ServicePlan): InstallPreview;
   install(plan: ServicePlan, opts: { start: boolean }): Promise<LifecycleResult>;
   uninstall(opts: { purge: boolean }): Promise<LifecycleResult>;
   start(): Promise<LifecycleResult>;
