@@ -1,5 +1,251 @@
-import type { ConfigFlags } from '../src/cli/common.js';
-import { loadConfig } from '../src/cli/common.js';
-export async function serve(flags: ConfigFlags): Promise<void> {
-  loadConfig(flags);
+/**
+ * `codex-sm serve`: the process the OS manager owns. Composes the pieces — config, logger,
+ * token, app-server supervisor, Koa app, WebSocket gateway, sd_notify — and owns the lifecycle:
+ * READY=1 once the listener is bound and the app-server answered initialize; STATUS= on every
+ * change; WATCHDOG=1 from the main loop; SIGHUP reload; graceful stop within the budget.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import Router from '@koa/router';
+import { WebSocketServer } from 'ws';
+import { endpointFor } from '../src/client.js';
+import { loadConfig, type ConfigFlags } from '../src/cli/common.js';
+import { resolveCodexBin } from '../src/codex.js';
+import type { Config } from '../src/config/schema.js';
+import { toCodexSmError } from '../src/errors.js';
+import { createLogger, underJournal, type Logger } from '../src/logging.js';
+import { packageInfo } from '../src/package-info.js';
+import { loadOrCreateToken } from '../src/token.js';
+import type { ServiceContext, SocketHandler } from './context.js';
+import { CLOSE, Gateway, rejectUpgrade } from './gateway.js';
+import { authorized, createApp, errorBody, hostAllowed } from './http.js';
+import { activationFd, boundAddress, checkExposure, clearActivationEnv, createServer, listen } from './listen.js';
+import { createNotifier, monotonicUsec, watchdogIntervalMs, type Notifier } from './notify.js';
+import { registerCoreRoutes } from './routes.js';
+import { serviceState, statusText } from './status.js';
+import { AppServerSupervisor } from './supervisor.js';
+import { registerFeatures } from './features.js';
+
+const GATEWAY_PATHS = new Set(['/', '/app-server']);
+
+export interface RunningService {
+  readonly ctx: ServiceContext;
+  readonly server: http.Server;
+  readonly gateway: Gateway;
+  readonly notifier: Notifier;
+  stop(reason: string): Promise<void>;
+  reload(): Promise<void>;
 }
+
+export async function serve(flags: ConfigFlags): Promise<void> {
+  const svc = await startService(flags);
+  const stopOn = (signal: NodeJS.Signals) => {
+    svc.ctx.logger.info({ signal }, 'stopping');
+    void svc.stop(signal).then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stopOn);
+  process.once('SIGINT', stopOn);
+  process.on('SIGHUP', () => void svc.reload());
+}
+
+export async function startService(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
+  let config = loadConfig(flags, env).config;
+  const logger = createLogger({ level: config.logLevel, env });
+  const activation = activationFd(env);
+  clearActivationEnv(env); // before any child is spawned
+  checkExposure(config);
+  let token = loadOrCreateToken(config.tokenFile, env);
+  const codex = resolveCodexBin({ codexBin: config.codexBin, codexHome: config.codexHome, env });
+  const version = packageInfo().version;
+  const notifier = createNotifier(env, logger);
+
+  const supervisor = new AppServerSupervisor({
+    codexBin: codex.path,
+    codexHome: config.codexHome,
+    appServer: config.appServer,
+    clientVersion: version,
+    logger,
+    env,
+  });
+  const gateway = new Gateway({
+    logger,
+    maxFrameBytes: config.maxFrameBytes,
+    maxClientBufferBytes: config.maxClientBufferBytes,
+    upstream: () => supervisor.upstreamEndpoint,
+  });
+
+  const router = new Router();
+  const sockets = new Map<string, SocketHandler>();
+  const shutdownHooks: (() => Promise<void> | void)[] = [];
+  const startedAt = Date.now();
+  let stopping = false;
+  let readySent = false;
+  let endpoint: string | undefined;
+  let startingSince = Date.now();
+
+  const ctx: ServiceContext = {
+    get config() {
+      return config;
+    },
+    logger,
+    supervisor,
+    version,
+    router,
+    sockets,
+    onShutdown: (fn) => shutdownHooks.push(fn),
+  };
+
+  const describe = () => {
+    const app = supervisor.snapshot();
+    return {
+      app,
+      state: serviceState(app, stopping),
+      text: statusText(app, { clients: gateway.clientCount, endpoint, stopping, startingForMs: Date.now() - startingSince }),
+    };
+  };
+  registerCoreRoutes(router, {
+    version,
+    startedAt,
+    ready: () => supervisor.state === 'ready' && endpoint !== undefined && !stopping,
+    describe,
+    clients: () => gateway.clientCount,
+  });
+  registerFeatures(ctx);
+
+  const app = createApp({ token: () => token.token, allowedHosts: () => config.allowedHosts }, router);
+  app.on('error', (e: Error) => logger.error({ err: e.message, stack: e.stack }, 'request failed'));
+  const server = createServer(config, app.callback());
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0; // SSE and long polls
+  const channelServer = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    const path = (req.url ?? '/').split('?')[0] as string;
+    if (stopping) return rejectUpgrade(socket, 503, errorBody('stopping', 'codex-sm is stopping'));
+    if (!hostAllowed(req.headers.host, config.allowedHosts)) {
+      return rejectUpgrade(socket, 403, errorBody('host_not_allowed', `Host "${req.headers.host ?? ''}" is not allowed`));
+    }
+    if (!authorized(req.headers.authorization, token.token)) {
+      return rejectUpgrade(socket, 401, errorBody('unauthorized', 'missing or wrong bearer token'), { 'WWW-Authenticate': 'Bearer realm="codex-sm"' });
+    }
+    if (GATEWAY_PATHS.has(path)) return gateway.handleUpgrade(req, socket, head);
+    const handler = sockets.get(path);
+    if (!handler) return rejectUpgrade(socket, 404, errorBody('not_found', `no WebSocket endpoint at ${path}`));
+    channelServer.handleUpgrade(req, socket, head, (ws) => handler(ws, req));
+  });
+
+  // --- sd_notify: STATUS on every change, READY once, watchdog, start-timeout extension
+  let lastStatus = '';
+  const publish = () => {
+    const { text } = describe();
+    if (text !== lastStatus) {
+      lastStatus = text;
+      notifier.send({ STATUS: text });
+    }
+    if (!readySent && endpoint && supervisor.state === 'ready') {
+      readySent = true;
+      notifier.send({ READY: 1, STATUS: text });
+      logger.info({ endpoint, appServerVersion: supervisor.snapshot().version }, 'ready');
+    }
+  };
+  supervisor.on('state', (s) => {
+    if (s.state === 'starting') startingSince = Date.now();
+    publish();
+  });
+  supervisor.on('down', (reason) => {
+    gateway.closeAll(CLOSE.serviceRestart, 'app-server restarting');
+    logger.warn({ reason }, 'app-server down; clients closed with 1012');
+  });
+  supervisor.on('slowStart', (ms) => {
+    // Only before the first READY: a first start on a big CODEX_HOME backfills SQLite for minutes.
+    if (!readySent) notifier.send({ EXTEND_TIMEOUT_USEC: 30_000_000, STATUS: describe().text });
+    logger.info({ elapsedMs: ms }, 'app-server still starting');
+  });
+  const watchdogMs = watchdogIntervalMs(env);
+  const watchdog = watchdogMs ? setInterval(() => notifier.send({ WATCHDOG: 1 }), watchdogMs) : undefined;
+  const statusTicker = setInterval(publish, 1000); // backoff countdown and client counts stay fresh
+
+  supervisor.start();
+  try {
+    await listen(server, activation ?? { host: config.host, port: config.port });
+  } catch (e) {
+    await supervisor.stop(1000);
+    clearInterval(statusTicker);
+    if (watchdog) clearInterval(watchdog);
+    throw e;
+  }
+  const bound = boundAddress(server);
+  endpoint = endpointFor(bound?.host ?? config.host, bound?.port ?? config.port, Boolean(config.tls));
+  logger.info({ endpoint, activation: activation ?? null, codex: codex.path, codexSource: codex.source }, 'listening');
+  announce(config, endpoint, token, env);
+  publish();
+
+  const stop = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const t0 = Date.now();
+    notifier.send({ STOPPING: 1, STATUS: 'stopping' });
+    const budget = config.stopTimeoutMs;
+    const hardStop = setTimeout(() => {
+      logger.error({ budgetMs: budget }, 'graceful stop budget exceeded; exiting');
+      process.exit(0);
+    }, budget);
+    hardStop.unref();
+    clearInterval(statusTicker);
+    if (watchdog) clearInterval(watchdog);
+    const closed = new Promise<void>((r) => server.close(() => r())); // stop accepting; in-flight requests finish
+    gateway.closeAll(CLOSE.goingAway, 'codex-sm stopping');
+    for (const ws of channelServer.clients) ws.close(CLOSE.goingAway, 'codex-sm stopping');
+    for (const hook of shutdownHooks) await Promise.resolve(hook()).catch((e: Error) => logger.warn({ err: e.message }, 'shutdown hook failed'));
+    await supervisor.stop(Math.min(5000, Math.floor(budget / 2)));
+    server.closeIdleConnections();
+    await Promise.race([closed, new Promise((r) => setTimeout(r, Math.max(0, budget - (Date.now() - t0) - 500)))]);
+    server.closeAllConnections();
+    clearTimeout(hardStop);
+    logger.info({ reason, ms: Date.now() - t0 }, 'stopped');
+    notifier.close();
+  };
+
+  const reload = async (): Promise<void> => {
+    notifier.send({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec(), STATUS: 'reloading configuration' });
+    try {
+      const next = loadConfig(flags, env).config;
+      const restartNeeded = changedKeys(config, next).filter((k) => ['host', 'port', 'tls', 'codexHome', 'codexBin', 'appServer', 'insecureBind'].includes(k));
+      token = loadOrCreateToken(next.tokenFile, env);
+      logger.level = next.logLevel;
+      config = { ...next, host: config.host, port: config.port, tls: config.tls, codexHome: config.codexHome, codexBin: config.codexBin, appServer: config.appServer };
+      logger.info({ needsRestart: restartNeeded }, restartNeeded.length ? 'reloaded; some changes need `codex-sm restart`' : 'reloaded');
+    } catch (e) {
+      logger.error({ err: toCodexSmError(e).message }, 'reload failed; keeping the running configuration');
+    }
+    notifier.send({ READY: 1, STATUS: describe().text });
+  };
+
+  return { ctx, server, gateway, notifier, stop, reload };
+}
+
+function changedKeys(a: Config, b: Config): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof Config>;
+  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
+
+/** Tell a person running `codex-sm serve` in a terminal how to connect. Never into the journal. */
+function announce(config: Config, endpoint: string, token: ReturnType<typeof loadOrCreateToken>, env: NodeJS.ProcessEnv): void {
+  if (underJournal(env) || config.logLevel === 'silent') return;
+  const ws = endpoint.replace(/^http/, 'ws');
+  const tokenLine =
+    token.source === 'env'
+      ? 'token:    from CODEX_SM_TOKEN'
+      : token.created
+        ? `token:    ${token.token}\n          (generated and saved to ${token.file}; shown this once)`
+        : `token:    in ${token.file}`;
+  const fetchToken = token.source === 'env' ? '' : `CODEX_SM_TOKEN=$(cat ${token.file}) `;
+  process.stderr.write(
+    `\ncodex-sm ${packageInfo().version} serving on ${endpoint}\n${tokenLine}\n` +
+      `connect:  ${fetchToken}codex --remote ${ws} --remote-auth-token-env CODEX_SM_TOKEN\n` +
+      `status:   curl -H "Authorization: Bearer $TOKEN" ${endpoint}/status\n\n`,
+  );
+}
+
+export type { Logger };

@@ -1,0 +1,25 @@
+/**
+ * What the service core hands to feature modules (sessions, queues, ...): they register HTTP
+ * routes on the shared router (auth and Host checks already applied), WebSocket channels by
+ * path (authenticated at upgrade), and shutdown hooks.
+ */
+import type { IncomingMessage } from 'node:http';
+import type Router from '@koa/router';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import type { Config } from '../src/config/schema.js';
+import type { AppServerSupervisor } from './supervisor.js';
+
+export type SocketHandler = (ws: WebSocket, req: IncomingMessage) => void;
+
+export interface ServiceContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly supervisor: AppServerSupervisor;
+  readonly version: string;
+  readonly router: Router;
+  /** WebSocket channels by exact path (e.g. "/ws"); "/" and "/app-server" belong to the gateway. */
+  readonly sockets: Map<string, SocketHandler>;
+  /** Run on graceful stop, before the app-server is stopped. */
+  onShutdown(fn: () => Promise<void> | void): void;
+}

@@ -1,0 +1,140 @@
+/**
+ * The Koa app and its small middleware, each with one job: JSON errors, Host allowlist (DNS
+ * rebinding), bearer auth, JSON bodies. Route modules register on the shared router.
+ */
+import net from 'node:net';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { tokensEqual } from '../src/token.js';
+
+/** An error a handler throws to answer 4xx/5xx with `{"error":{code,message,hint?}}`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export function errorBody(code: string, message: string, hint?: string, extra?: Record<string, unknown>) {
+  return { error: { code, message, ...(hint ? { hint } : {}), ...(extra ?? {}) } };
+}
+
+/** Paths served without a token (liveness/readiness probes carry no data). */
+export const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
+
+/** Names that can never be a DNS-rebinding attack: loopback names and IP literals. */
+export function hostAllowed(hostHeader: string | undefined, extra: readonly string[]): boolean {
+  if (!hostHeader) return false;
+  let name = hostHeader.trim().toLowerCase();
+  if (name.startsWith('[')) name = name.slice(1, name.indexOf(']'));
+  else if (name.lastIndexOf(':') > -1 && net.isIP(name) !== 6) name = name.slice(0, name.lastIndexOf(':'));
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  if (net.isIP(name)) return true; // an IP literal is not a name an attacker's DNS can rebind
+  return extra.some((h) => h.toLowerCase() === name);
+}
+
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return m?.[1];
+}
+
+export function authorized(authorization: string | undefined, token: string): boolean {
+  const given = bearerToken(authorization);
+  return given !== undefined && tokensEqual(given, token);
+}
+
+export interface AppSecurity {
+  /** Current token and extra allowed hosts (a reload may change them). */
+  token(): string;
+  allowedHosts(): readonly string[];
+}
+
+export function errorMiddleware(): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.status = 404;
+        ctx.body = errorBody('not_found', `no route for ${ctx.method} ${ctx.path}`, 'see /openapi.json');
+      }
+    } catch (e) {
+      if (e instanceof HttpError) {
+        ctx.status = e.status;
+        ctx.body = errorBody(e.code, e.message, e.hint, e.extra);
+        return;
+      }
+      const err = e as { status?: number; expose?: boolean; message?: string; type?: string };
+      const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+      ctx.status = status;
+      ctx.body = errorBody(status === 500 ? 'internal' : 'bad_request', status === 500 ? 'internal error' : String(err.message));
+      if (status === 500) ctx.app.emit('error', e, ctx);
+    }
+  };
+}
+
+export function hostCheckMiddleware(sec: AppSecurity): Koa.Middleware {
+  return async (ctx, next) => {
+    if (!hostAllowed(ctx.get('host'), sec.allowedHosts())) {
+      ctx.status = 403;
+      ctx.body = errorBody('host_not_allowed', `Host "${ctx.get('host')}" is not allowed`, 'add it to allowedHosts in the config');
+      return;
+    }
+    await next();
+  };
+}
+
+export function authMiddleware(sec: AppSecurity): Koa.Middleware {
+  return async (ctx, next) => {
+    if (!PUBLIC_PATHS.has(ctx.path) && !authorized(ctx.get('authorization'), sec.token())) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Bearer realm="codex-sm"');
+      ctx.body = errorBody('unauthorized', 'missing or wrong bearer token', 'send Authorization: Bearer <token> (see `codex-sm config show`)');
+      return;
+    }
+    await next();
+  };
+}
+
+/** Read a JSON request body with a byte limit; 400/413/415 on bad input. */
+export async function readJsonBody(ctx: Koa.Context, limitBytes = 1024 * 1024): Promise<unknown> {
+  const type = ctx.get('content-type');
+  if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new HttpError(415, 'unsupported_media_type', `expected application/json, got ${type}`);
+  }
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > limitBytes) throw new HttpError(413, 'body_too_large', `body exceeds ${limitBytes} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) {
+      ctx.req.destroy();
+      throw new HttpError(413, 'body_too_large', `body exceeds ${limitBytes} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, 'invalid_json', `body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function createApp(sec: AppSecurity, router: Router): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.silent = true; // errors are logged by the owner through app.on('error')
+  app.use(errorMiddleware());
+  app.use(hostCheckMiddleware(sec));
+  app.use(authMiddleware(sec));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,38 @@
+/** Core routes: liveness, readiness, status. */
+import type Router from '@koa/router';
+import type { ServiceState } from './status.js';
+import type { SupervisorSnapshot } from './supervisor.js';
+
+export interface CoreRouteDeps {
+  version: string;
+  startedAt: number;
+  ready(): boolean;
+  describe(): { app: SupervisorSnapshot; state: ServiceState; text: string };
+  clients(): number;
+}
+
+export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
+  // Liveness: the event loop answers. No auth, no data.
+  router.get('/healthz', (ctx) => {
+    ctx.body = { ok: true };
+  });
+  router.get('/readyz', (ctx) => {
+    const ready = deps.ready();
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { ready };
+  });
+  router.get('/status', (ctx) => {
+    const { app, state, text } = deps.describe();
+    ctx.body = {
+      service: 'codex-sm',
+      version: deps.version,
+      pid: process.pid,
+      startedAt: new Date(deps.startedAt).toISOString(),
+      uptimeSec: Math.round((Date.now() - deps.startedAt) / 1000),
+      state,
+      statusText: text,
+      appServer: app,
+      clients: deps.clients(),
+    };
+  });
+}

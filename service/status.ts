@@ -1,0 +1,33 @@
+/** The service's own view of itself: /status JSON and the one-line STATUS= text. Pure. */
+import type { SupervisorSnapshot } from './supervisor.js';
+
+export type ServiceState = 'starting' | 'ready' | 'degraded' | 'stopping';
+
+export function serviceState(app: SupervisorSnapshot, stopping: boolean): ServiceState {
+  if (stopping) return 'stopping';
+  if (app.state === 'ready') return 'ready';
+  if (app.state === 'starting' && app.restarts === 0) return 'starting';
+  return 'degraded';
+}
+
+/** e.g. "ready: app-server 0.169.0 pid 1234; 2 clients; http://127.0.0.1:3100" */
+export function statusText(app: SupervisorSnapshot, opts: { clients: number; endpoint?: string; stopping: boolean; startingForMs?: number }): string {
+  if (opts.stopping) return 'stopping';
+  const clients = `${opts.clients} client${opts.clients === 1 ? '' : 's'}`;
+  const where = opts.endpoint ? `; ${opts.endpoint}` : '';
+  switch (app.state) {
+    case 'ready':
+      return `ready: app-server ${app.version ?? '?'} pid ${app.pid ?? '?'}; ${clients}${where}`;
+    case 'starting': {
+      const secs = opts.startingForMs !== undefined ? ` (${Math.round(opts.startingForMs / 1000)} s)` : '';
+      const why = app.restarts ? `restarting app-server (restart ${app.restarts})` : 'starting app-server';
+      return `${app.restarts ? 'degraded' : 'starting'}: ${why}${secs}${app.pid ? ` pid ${app.pid}` : ''}${where}`;
+    }
+    case 'backoff':
+      return `degraded: ${app.lastError ?? 'app-server exited'}; retry in ${((app.nextRetryMs ?? 0) / 1000).toFixed(1)} s (restart ${app.restarts})`;
+    case 'failed':
+      return `degraded: ${app.lastError ?? 'app-server failed'}; retry in ${((app.nextRetryMs ?? 0) / 1000).toFixed(1)} s`;
+    default:
+      return app.state;
+  }
+}

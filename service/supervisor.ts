@@ -1,0 +1,341 @@
+/**
+ * The app-server supervisor: spawns `codex app-server`, learns its endpoint, holds one
+ * initialized control connection, and restarts the child with exponential backoff when it
+ * exits or stops answering. States are explicit and every change is an event the notifier
+ * (STATUS=) and /status report.
+ *
+ * Transport: by default a unix socket in a private 0700 directory, because the app-server's
+ * WebSocket listener has no auth of its own — a loopback TCP port would be reachable by every
+ * local user, a socket in a 0700 dir only by us. `appServer.transport: "ws"` uses
+ * ws://127.0.0.1:0 instead (the port is read from the child's stderr).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Logger } from 'pino';
+import { versionFromUserAgent } from '../src/codex.js';
+import type { AppServerConfig } from '../src/config/schema.js';
+import { RpcClient, type ServerRequest } from './rpc.js';
+import type { IncomingMessage } from './protocol.js';
+
+export type SupervisorState = 'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'stopping';
+
+export interface SupervisorOptions {
+  codexBin: string;
+  codexHome: string;
+  appServer: AppServerConfig;
+  clientVersion: string;
+  logger: Logger;
+  /** Environment for the child; codex-sm's own secrets and systemd variables are removed. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface SupervisorSnapshot {
+  state: SupervisorState;
+  pid?: number;
+  version?: string;
+  restarts: number;
+  endpoint?: string;
+  lastExit?: { code: number | null; signal: string | null; at: string };
+  nextRetryMs?: number;
+  lastError?: string;
+}
+
+export interface SupervisorEvents {
+  state: [snapshot: SupervisorSnapshot];
+  /** The control connection is initialized; the app-server is usable. */
+  ready: [client: RpcClient];
+  /** The app-server went away (exit, hang, stop): clients of this instance must reconnect. */
+  down: [reason: string];
+  notification: [method: string, params: unknown, message: IncomingMessage];
+  request: [request: ServerRequest];
+  /** Still starting after a while: systemd's start timeout must be extended. */
+  slowStart: [elapsedMs: number];
+}
+
+/** Variables a child must not inherit: ours to consume (sd_notify, socket activation) or secrets. */
+const PRIVATE_ENV = /^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES|CODEX_SM_.*)$/;
+
+export function childEnv(env: NodeJS.ProcessEnv, codexHome: string): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (!PRIVATE_ENV.test(k)) out[k] = v;
+  out.CODEX_HOME = codexHome;
+  return out;
+}
+
+/** Delay before restart attempt n (0-based): initial·2ⁿ, capped. */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+}
+
+/** Strip ANSI colours and map the app-server's tracing level to a pino level. */
+export function parseChildLogLine(line: string): { level: 'error' | 'warn' | 'info' | 'debug'; msg: string } {
+  // eslint-disable-next-line no-control-regex
+  const msg = line.replace(/\x1b\[[0-9;]*m/g, '').trim();
+  const m = /^\S+\s+(ERROR|WARN|INFO|DEBUG|TRACE)\s/.exec(msg);
+  const lvl = m?.[1];
+  return {
+    level: lvl === 'ERROR' ? 'error' : lvl === 'WARN' ? 'warn' : lvl === 'DEBUG' || lvl === 'TRACE' ? 'debug' : 'info',
+    msg,
+  };
+}
+
+export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
+  private stateValue: SupervisorState = 'stopped';
+  private child: ChildProcess | undefined;
+  private control: RpcClient | undefined;
+  private version: string | undefined;
+  private endpoint: string | undefined;
+  private restarts = 0;
+  private attempt = 0;
+  private readySince = 0;
+  private lastExit: SupervisorSnapshot['lastExit'];
+  private lastError: string | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAt = 0;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private slowTimer: NodeJS.Timeout | undefined;
+  private socketDir: string | undefined;
+  private readonly log: Logger;
+  private readonly childLog: Logger;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    super();
+    this.log = opts.logger.child({ component: 'supervisor' });
+    this.childLog = opts.logger.child({ component: 'app-server' });
+  }
+
+  get state(): SupervisorState {
+    return this.stateValue;
+  }
+
+  /** The initialized control connection, when ready. */
+  get client(): RpcClient | undefined {
+    return this.stateValue === 'ready' ? this.control : undefined;
+  }
+
+  /** Where a new client connection for this instance goes (only while ready). */
+  get upstreamEndpoint(): string | undefined {
+    return this.stateValue === 'ready' ? this.endpoint : undefined;
+  }
+
+  snapshot(): SupervisorSnapshot {
+    const s: SupervisorSnapshot = { state: this.stateValue, restarts: this.restarts };
+    if (this.child?.pid && this.stateValue !== 'backoff') s.pid = this.child.pid;
+    if (this.version) s.version = this.version;
+    if (this.endpoint && this.stateValue === 'ready') s.endpoint = this.endpoint;
+    if (this.lastExit) s.lastExit = this.lastExit;
+    if (this.lastError) s.lastError = this.lastError;
+    if (this.stateValue === 'backoff') s.nextRetryMs = Math.max(0, this.retryAt - Date.now());
+    return s;
+  }
+
+  start(): void {
+    if (this.stateValue !== 'stopped') return;
+    this.spawnChild();
+  }
+
+  /** Stop the child: SIGTERM, then SIGKILL after graceMs. Resolves when it has exited. */
+  async stop(graceMs: number): Promise<void> {
+    this.clearTimers();
+    const child = this.child;
+    this.setState('stopping');
+    this.control?.close(1001, 'codex-sm stopping');
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.cleanupSocketDir();
+    this.setState('stopped');
+  }
+
+  /** Restart now (used for a hung child and by tests): kill it, the exit path schedules the restart. */
+  kill(reason: string): void {
+    this.lastError = reason;
+    this.child?.kill('SIGKILL');
+  }
+
+  private setState(state: SupervisorState): void {
+    this.stateValue = state;
+    this.emit('state', this.snapshot());
+  }
+
+  private listenUrl(): string {
+    if (this.opts.appServer.transport === 'ws') return 'ws://127.0.0.1:0';
+    if (!this.socketDir) {
+      const base = process.env.XDG_RUNTIME_DIR && fs.existsSync(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : os.tmpdir();
+      this.socketDir = fs.mkdtempSync(path.join(base, 'codex-sm-'));
+      fs.chmodSync(this.socketDir, 0o700);
+    }
+    return `unix://${path.join(this.socketDir, 'app-server.sock')}`;
+  }
+
+  private spawnChild(): void {
+    this.clearTimers();
+    this.version = undefined;
+    this.endpoint = undefined;
+    let listen: string;
+    try {
+      fs.mkdirSync(this.opts.codexHome, { recursive: true }); // the app-server requires CODEX_HOME to exist
+      listen = this.listenUrl();
+      if (listen.startsWith('unix://')) fs.rmSync(listen.slice(7), { force: true });
+    } catch (e) {
+      this.failAttempt(`cannot prepare the app-server: ${(e as Error).message}`);
+      return;
+    }
+    const args = ['app-server', ...this.opts.appServer.args, '--listen', listen];
+    this.log.info({ bin: this.opts.codexBin, args }, 'starting app-server');
+    const startedAt = Date.now();
+    const child = spawn(this.opts.codexBin, args, {
+      env: childEnv(this.opts.env ?? process.env, this.opts.codexHome),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: this.opts.codexHome,
+    });
+    this.child = child;
+    this.setState('starting');
+
+    this.slowTimer = setInterval(() => this.emit('slowStart', Date.now() - startedAt), 5000);
+    const startDeadline = setTimeout(
+      () => this.kill(`no initialize answer within ${this.opts.appServer.startTimeoutMs} ms`),
+      this.opts.appServer.startTimeoutMs,
+    );
+
+    let resolveWsUrl: ((url: string) => void) | undefined;
+    const wsUrl = new Promise<string>((r) => (resolveWsUrl = r));
+    const onLine = (line: string) => {
+      const m = /listening on: (ws:\/\/\S+)/.exec(line);
+      if (m) resolveWsUrl?.(m[1] as string);
+      if (!line.trim()) return;
+      const { level, msg } = parseChildLogLine(line);
+      this.childLog[level]({ childPid: child.pid }, msg);
+    };
+    readline.createInterface({ input: child.stderr! }).on('line', onLine);
+    readline.createInterface({ input: child.stdout! }).on('line', onLine);
+
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(startDeadline);
+      this.lastError = `cannot run ${this.opts.codexBin}: ${e.code ?? e.message}`;
+      this.log.error({ err: e.message }, this.lastError);
+      if (child.pid === undefined) this.onChildExit(child, null, null); // never started: no 'exit' follows
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(startDeadline);
+      this.onChildExit(child, code, signal);
+    });
+
+    const endpoint = listen.startsWith('unix://') ? this.waitForSocket(child, listen) : wsUrl;
+    endpoint
+      .then((ep) => this.connectControl(child, ep))
+      .catch((e: Error) => {
+        if (this.child === child && child.exitCode === null) this.kill(`control connection failed: ${e.message}`);
+      })
+      .finally(() => clearTimeout(startDeadline));
+  }
+
+  /** The unix listener has no "listening" line: poll until a connect succeeds. */
+  private async waitForSocket(child: ChildProcess, listen: string): Promise<string> {
+    const sock = listen.slice('unix://'.length);
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      if (this.child !== child || child.exitCode !== null || child.signalCode !== null) throw new Error('app-server exited');
+      if (await canConnect(sock)) return listen;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  private async connectControl(child: ChildProcess, endpoint: string): Promise<void> {
+    const client = await RpcClient.connect(endpoint, { requestTimeoutMs: this.opts.appServer.requestTimeoutMs });
+    if (this.child !== child) {
+      client.close();
+      return;
+    }
+    this.control = client;
+    client.on('notification', (m, p, msg) => this.emit('notification', m, p, msg));
+    client.on('request', (r) => this.emit('request', r));
+    client.on('close', (_code, reason) => {
+      if (this.control === client && this.child === child && this.stateValue === 'ready') this.kill(`control connection lost: ${reason}`);
+    });
+    const init = await client.initialize(
+      {
+        clientInfo: { name: 'codex-sm', title: 'codex-sm supervisor', version: this.opts.clientVersion },
+        capabilities: { experimentalApi: true },
+      },
+      this.opts.appServer.startTimeoutMs,
+    );
+    if (this.child !== child) return;
+    this.version = versionFromUserAgent(init.userAgent);
+    this.endpoint = endpoint;
+    this.readySince = Date.now();
+    this.lastError = undefined;
+    if (this.slowTimer) clearInterval(this.slowTimer);
+    this.log.info({ pid: child.pid, version: this.version, endpoint }, 'app-server ready');
+    this.setState('ready');
+    this.emit('ready', client);
+    this.startPing(child, client);
+  }
+
+  /** A child that is alive but never answers is as good as dead: probe it and kill on silence. */
+  private startPing(child: ChildProcess, client: RpcClient): void {
+    const every = this.opts.appServer.pingIntervalMs;
+    if (!every) return;
+    this.pingTimer = setInterval(() => {
+      client.request('thread/loaded/list', {}, { timeoutMs: Math.max(every, 5000) }).catch((e: Error) => {
+        if (this.child === child && this.stateValue === 'ready' && e.name === 'RpcTimeoutError') this.kill(`app-server stopped answering (${e.message})`);
+      });
+    }, every);
+  }
+
+  private readonly exited = new WeakSet<ChildProcess>();
+
+  private onChildExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child || this.exited.has(child)) return;
+    this.exited.add(child);
+    const wasReady = this.stateValue === 'ready';
+    this.lastExit = { code, signal, at: new Date().toISOString() };
+    this.control?.terminate();
+    this.control = undefined;
+    if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
+    this.log.warn({ code, signal, reason: this.lastError }, 'app-server exited');
+    this.emit('down', this.lastError ?? `app-server exited (${signal ?? `code ${code}`})`);
+    if (wasReady && Date.now() - this.readySince >= this.opts.appServer.stableAfterMs) this.attempt = 0;
+    this.failAttempt(this.lastError ?? `app-server exited (${signal ?? `code ${code}`})`);
+  }
+
+  private failAttempt(reason: string): void {
+    this.clearTimers();
+    this.lastError = reason;
+    const delay = backoffDelay(this.attempt++, this.opts.appServer.backoffInitialMs, this.opts.appServer.backoffMaxMs);
+    this.restarts++;
+    this.retryAt = Date.now() + delay;
+    // A binary that cannot even be run is "failed" (we keep retrying so a fix is picked up).
+    this.setState(/cannot (run|prepare)/.test(reason) ? 'failed' : 'backoff');
+    this.retryTimer = setTimeout(() => this.spawnChild(), delay);
+  }
+
+  private clearTimers(): void {
+    for (const t of [this.retryTimer, this.pingTimer, this.slowTimer]) if (t) clearTimeout(t);
+    this.retryTimer = this.pingTimer = this.slowTimer = undefined;
+  }
+
+  private cleanupSocketDir(): void {
+    if (this.socketDir) fs.rmSync(this.socketDir, { recursive: true, force: true });
+    this.socketDir = undefined;
+  }
+}
+
+function canConnect(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
