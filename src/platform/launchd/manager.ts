@@ -1,0 +1,445 @@
+/**
+ * The ServiceManager for macOS: a LaunchAgent driven with launchctl's modern verbs (bootstrap,
+ * bootout, enable, kickstart, print). Every OS effect goes through the CommandRunner; files are
+ * written with writeFileAtomic.
+ *
+ * Lifecycle (the states a caller can see in LifecycleResult.status):
+ *   not installed ──install──► loaded+running ──stop──► installed, not loaded (notRunning)
+ *   `start` loads (bootstrap) or kickstarts; `restart` is kickstart -k, or bootout + bootstrap when
+ *   the plist on disk is not the one launchd loaded; `uninstall` boots out and removes the plist.
+ *
+ * Where the service is loaded: gui/<uid> when there is an Aqua login, otherwise user/<uid> (SSH;
+ * bootstrap into gui fails with 125). Nothing records which; every command probes both with
+ * `launchctl print`, gui first.
+ *
+ * "Did the plist change since it was loaded?": launchd cannot hand back the plist it loaded, so
+ * after each successful bootstrap the manager keeps a byte copy of what it loaded
+ * (<stateDir>/launchd/<label>.loaded.plist). restart compares the file on disk with that copy, and
+ * also with what `launchctl print` shows (path and arguments) in case the copy is missing or stale;
+ * any difference, or no copy at all, means bootout + bootstrap (kickstart -k would restart the old
+ * definition).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parse as parsePlistText } from 'plist';
+import { fetchServiceStatus, serviceRequest, type ServiceStatusJson } from '../../client.js';
+import { CodexSmError, EXIT } from '../../errors.js';
+import { stateDir as defaultStateDir } from '../../paths.js';
+import type { CommandRunner, RunResult } from '../../runner.js';
+import { writeFileAtomic } from '../../token.js';
+import type { InstallPreview, LifecycleResult, LifecycleStatus, LogsOptions, ServiceManager, ServicePlan } from '../types.js';
+import { launchctlError, launchctlVia, type LaunchctlOutcome } from './launchctl.js';
+import { readLastLines, showLogFiles, type FollowOptions, type LogSource } from './logs.js';
+import { describeLastExit, launchdActivity, parseLaunchctlPrint, type LaunchdPrintInfo } from './parse.js';
+import { defaultLaunchdLogDir, launchAgentPath, launchdLogPaths, renderPlist } from './render.js';
+
+export interface LaunchdManagerOptions {
+  runner: CommandRunner;
+  uid: number;
+  home: string;
+  label: string;
+  /** Default ~/Library/LaunchAgents/<label>.plist. */
+  plistPath?: string;
+  /** Default ~/Library/Logs/codex-sm (only used when the plist on disk does not name the files). */
+  logDir?: string;
+  /** Instance name used in default log file names (default "codex-sm"). */
+  name?: string;
+  /** Where the copy of the loaded plist is kept (default the XDG state dir under home). */
+  stateDir?: string;
+  /** The service's HTTP endpoint, for /readyz and /status. */
+  endpoint: string;
+  token?: string;
+  /** Between `launchctl print` / `/readyz` polls (default 200 ms). */
+  pollIntervalMs?: number;
+  /** How long bootout may take to drain (default 30 s). */
+  timeoutMs?: number;
+  /** How long to wait for /readyz after a start (default 60 s; install uses the plan's start timeout if longer). */
+  readyTimeoutMs?: number;
+  /** The launchctl binary (default `launchctl` from PATH, /bin/launchctl on every Mac). */
+  launchctl?: string;
+}
+
+interface Located {
+  domain: string;
+  target: string;
+  info: LaunchdPrintInfo;
+}
+
+export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManager {
+  const { uid, label, endpoint, token } = opts;
+  const plistPath = opts.plistPath ?? launchAgentPath(opts.home, label);
+  const logDir = opts.logDir ?? defaultLaunchdLogDir(opts.home);
+  const name = opts.name ?? 'codex-sm';
+  const recordPath = path.join(opts.stateDir ?? defaultStateDir({ HOME: opts.home }), 'launchd', `${label}.loaded.plist`);
+  const pollMs = opts.pollIntervalMs ?? 200;
+  const drainTimeoutMs = opts.timeoutMs ?? 30_000;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
+  const lc = launchctlVia(opts.runner, opts.launchctl);
+  const domains = [`gui/${uid}`, `user/${uid}`];
+  const guiTarget = `${domains[0]}/${label}`;
+
+  const fail = (args: readonly string[], r: RunResult, target = guiTarget): CodexSmError =>
+    launchctlError(args, r, { target, plistPath, uid });
+
+  /** Probe gui then user; undefined when launchd has no such service loaded. */
+  async function locate(): Promise<Located | undefined> {
+    for (const domain of domains) {
+      const target = `${domain}/${label}`;
+      const { result, outcome } = await lc.run(['print', target]);
+      if (outcome === 'ok') return { domain, target, info: parseLaunchctlPrint(result.stdout) };
+      if (outcome === 'missing') throw fail(['print', target], result, target);
+      // notFound / noSession / anything else: not loaded in this domain.
+    }
+    return undefined;
+  }
+
+  async function isLoaded(target: string): Promise<boolean> {
+    const { result, outcome } = await lc.run(['print', target]);
+    if (outcome === 'missing') throw fail(['print', target], result, target);
+    return outcome === 'ok';
+  }
+
+  /** bootout is asynchronous: ask, then poll `print` until launchd has forgotten the service. */
+  async function bootoutAndWait(target: string): Promise<void> {
+    const args = ['bootout', target];
+    for (let attempt = 0; ; attempt++) {
+      const { result, outcome } = await lc.run(args);
+      if (outcome === 'ok' || outcome === 'inProgress' || outcome === 'notFound') break;
+      if (outcome === 'busy' && attempt < 5) {
+        await delay(pollMs);
+        continue;
+      }
+      throw fail(args, result, target);
+    }
+    const deadline = Date.now() + drainTimeoutMs;
+    while (await isLoaded(target)) {
+      if (Date.now() > deadline) {
+        throw new CodexSmError('launchd_stop_timeout', `${target} was still loaded ${drainTimeoutMs / 1000}s after bootout`, {
+          hint: `launchd is still waiting for the process to exit: \`launchctl kill SIGKILL ${target}\`, then retry`,
+          exitCode: EXIT.tempFail,
+        });
+      }
+      await delay(pollMs);
+    }
+  }
+
+  /** enable + bootstrap, gui/<uid> first and user/<uid> when there is no GUI session (125). */
+  async function bootstrapAgent(warnings: string[]): Promise<string> {
+    let noSession: CodexSmError | undefined;
+    for (const domain of domains) {
+      const target = `${domain}/${label}`;
+      // A `launchctl disable` override survives bootout and plist rewrites; clear it first.
+      const enable = await lc.run(['enable', target]);
+      if (enable.outcome === 'noSession') {
+        noSession = fail(['enable', target], enable.result, target);
+        continue;
+      }
+      if (enable.outcome !== 'ok') throw fail(['enable', target], enable.result, target);
+      const bootstrap = await bootstrapWithRetry(domain, target, warnings);
+      if (bootstrap.outcome === 'noSession') {
+        noSession = fail(['bootstrap', domain, plistPath], bootstrap.result, target);
+        continue;
+      }
+      if (domain !== domains[0]) warnings.push(`no GUI login session: loaded into ${domain} instead of ${domains[0]}`);
+      fs.mkdirSync(path.dirname(recordPath), { recursive: true, mode: 0o700 });
+      fs.copyFileSync(plistPath, recordPath);
+      return domain;
+    }
+    throw noSession ?? new CodexSmError('launchd_no_session', `no launchd domain accepted ${label}`);
+  }
+
+  async function bootstrapWithRetry(
+    domain: string,
+    target: string,
+    warnings: string[],
+  ): Promise<{ outcome: 'ok' | 'noSession'; result: RunResult }> {
+    const args = ['bootstrap', domain, plistPath];
+    for (let attempt = 0; ; attempt++) {
+      const { result, outcome } = await lc.run(args);
+      if (outcome === 'ok' || outcome === 'noSession') return { outcome, result };
+      const retryable: LaunchctlOutcome[] = ['ioError', 'busy', 'alreadyLoaded'];
+      if (retryable.includes(outcome) && (await isLoaded(target))) {
+        // 5 or "already loaded" while something is loaded: someone loaded it between our bootout and now.
+        warnings.push(`${target} was already loaded by someone else when codex-sm bootstrapped it`);
+        return { outcome: 'ok', result };
+      }
+      // 5 right after a bootout is usually the old instance still draining (pitfall 9): retry a few times.
+      if ((outcome === 'ioError' || outcome === 'busy') && attempt < 4) {
+        await delay(pollMs * (attempt + 1));
+        continue;
+      }
+      throw fail(args, result, target);
+    }
+  }
+
+  /**
+   * Wait for /readyz = 200 while launchd runs a process other than `since.pid` (the instance a
+   * kickstart -k replaces still answers for a moment). Fails early when a run that started after
+   * `since.runs` exited 78 (EX_CONFIG).
+   */
+  async function waitForReady(timeoutMs: number, since: { pid?: number; runs: number }): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: Located | undefined;
+    for (;;) {
+      last = await locate();
+      if (!last) {
+        throw new CodexSmError('service_unloaded', `${label} was unloaded from launchd while starting`, {
+          hint: 'someone ran `launchctl bootout` meanwhile; run `codex-sm start`',
+        });
+      }
+      const newProcess = last.info.pid !== undefined && last.info.pid !== since.pid;
+      if (newProcess && (await answersReady())) return;
+      const exitedSince = (last.info.runs ?? 0) > since.runs && last.info.pid === undefined;
+      if (exitedSince && last.info.lastExitCode === EXIT.config) {
+        // The service refused its config; launchd would respawn it every ThrottleInterval for ever.
+        await bootoutAndWait(last.target);
+        throw notReady(`${label} exited with 78 (EX_CONFIG): its configuration is invalid; unloaded it to stop the restart loop`, last, 'fix the config (`codex-sm config check`), then `codex-sm start`', EXIT.config);
+      }
+      if (Date.now() > deadline) {
+        throw notReady(`${label} did not answer ${endpoint}/readyz within ${Math.round(timeoutMs / 1000)}s`, last, 'see `codex-sm logs`; launchd keeps trying to start it', EXIT.tempFail);
+      }
+      await delay(pollMs);
+    }
+  }
+
+  function notReady(message: string, at: Located, hint: string, exitCode: number): CodexSmError {
+    const errTail = readLastLines(logSources().find((s) => s.stream === 'stderr')?.path ?? '', 20).lines;
+    return new CodexSmError('service_not_ready', message, {
+      hint,
+      exitCode,
+      details: { launchdState: at.info.state, lastExit: describeLastExit(at.info), stderrTail: errTail },
+    });
+  }
+
+  async function answersReady(): Promise<boolean> {
+    try {
+      return (await serviceRequest(endpoint, token, '/readyz', { timeoutMs: 2000 })).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The files named by the plist on disk (the truth), else the defaults. */
+  function logSources(): LogSource[] {
+    const defaults = launchdLogPaths(logDir, name);
+    const onDisk = readPlistOnDisk();
+    return [
+      { stream: 'stdout', path: typeof onDisk?.StandardOutPath === 'string' ? onDisk.StandardOutPath : defaults.stdout },
+      { stream: 'stderr', path: typeof onDisk?.StandardErrorPath === 'string' ? onDisk.StandardErrorPath : defaults.stderr },
+    ];
+  }
+
+  function readPlistOnDisk(): Record<string, unknown> | undefined {
+    try {
+      const parsed = parsePlistText(fs.readFileSync(plistPath, 'utf8'));
+      return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** See the header: the copy taken at bootstrap, cross-checked with what launchd prints. */
+  function definitionChanged(at: Located): boolean {
+    let onDisk: string;
+    try {
+      onDisk = fs.readFileSync(plistPath, 'utf8');
+    } catch {
+      return false; // nothing to reload from
+    }
+    let loaded: string | undefined;
+    try {
+      loaded = fs.readFileSync(recordPath, 'utf8');
+    } catch {
+      loaded = undefined;
+    }
+    if (loaded === undefined || loaded !== onDisk) return true;
+    if (at.info.path !== undefined && path.resolve(at.info.path) !== path.resolve(plistPath)) return true;
+    const args = readPlistOnDisk()?.ProgramArguments;
+    if (at.info.arguments && Array.isArray(args) && JSON.stringify(at.info.arguments) !== JSON.stringify(args)) return true;
+    return false;
+  }
+
+  async function result(status: LifecycleStatus, extra: Record<string, unknown> = {}, at?: Located | null): Promise<LifecycleResult> {
+    const located = at === undefined ? await locate() : (at ?? undefined);
+    const info = located?.info ?? {};
+    const activity = located ? launchdActivity(info) : 'inactive';
+    const service: ServiceStatusJson | undefined = located ? await fetchServiceStatus(endpoint, token) : undefined;
+    const { warnings: given, ...rest } = extra;
+    const warnings = Array.isArray(given) ? given.map(String) : [];
+    if (service && info.pid !== undefined && service.pid !== info.pid) {
+      warnings.push(`${endpoint} is answered by pid ${service.pid}, not by launchd's pid ${info.pid}`);
+    }
+    const lastExit = describeLastExit(info);
+    const statusText =
+      service?.statusText ??
+      (located
+        ? `${info.state ?? 'loaded'}${lastExit ? `, last run ${lastExit}` : ''}${info.pid !== undefined ? `; not answering on ${endpoint}` : ''}`
+        : fs.existsSync(plistPath)
+          ? 'installed, not loaded'
+          : 'not installed');
+    return {
+      status,
+      backend: 'launchd',
+      unit: located?.target ?? guiTarget,
+      unitPath: plistPath,
+      ...(info.pid !== undefined ? { mainPid: info.pid } : {}),
+      activeState: activity,
+      subState: info.state ?? 'not loaded',
+      nRestarts: Math.max(0, (info.runs ?? 0) - 1),
+      statusText,
+      endpoint,
+      ...(service?.appServer.version ? { appServerVersion: service.appServer.version } : {}),
+      domain: located?.domain ?? null,
+      loaded: Boolean(located),
+      ...(info.runs !== undefined ? { runs: info.runs } : {}),
+      ...(info.lastExitCode !== undefined ? { lastExitCode: info.lastExitCode } : {}),
+      ...(info.lastSignal !== undefined ? { lastSignal: info.lastSignal } : {}),
+      ...(info.lastExitReason !== undefined ? { lastExitReason: info.lastExitReason } : {}),
+      logFiles: Object.fromEntries(logSources().map((s) => [s.stream, s.path])),
+      ...rest,
+      ...(warnings.length ? { warnings } : {}),
+    };
+  }
+
+  function requireInstalled(): void {
+    if (!fs.existsSync(plistPath)) {
+      throw new CodexSmError('service_not_installed', `the LaunchAgent ${plistPath} does not exist`, {
+        hint: 'run `codex-sm install-service` first',
+      });
+    }
+  }
+
+  return {
+    backend: 'launchd',
+
+    preview(plan: ServicePlan): InstallPreview {
+      const file = opts.plistPath ?? launchAgentPath(opts.home, plan.label);
+      const target = `gui/${uid}/${plan.label}`;
+      return {
+        files: [{ path: file, mode: 0o644, content: renderPlist(plan) }],
+        // bootout only acts when an old instance is loaded (then polled with `print` until gone);
+        // bootstrap falls back to user/<uid> on error 125 (no GUI session).
+        commands: [
+          ['launchctl', 'bootout', target],
+          ['launchctl', 'enable', target],
+          ['launchctl', 'bootstrap', `gui/${uid}`, file],
+        ],
+      };
+    },
+
+    async install(plan, { start }) {
+      if (plan.label !== label) {
+        throw new CodexSmError('internal', `plan label ${plan.label} differs from the manager's ${label}`, { exitCode: EXIT.software });
+      }
+      if (uid === 0) {
+        throw new CodexSmError('launchd_root', 'a LaunchAgent runs as the logged-in user, not as root', {
+          hint: 'run `codex-sm install-service` without sudo, as the user who will use it',
+          exitCode: EXIT.usage,
+        });
+      }
+      const content = renderPlist(plan); // validation errors here change nothing
+      const warnings: string[] = [];
+      const old = await locate();
+      if (old) await bootoutAndWait(old.target);
+      // launchd opens StandardOutPath itself and does not create missing directories.
+      fs.mkdirSync(plan.logDir, { recursive: true, mode: 0o755 });
+      fs.mkdirSync(path.dirname(plistPath), { recursive: true, mode: 0o755 });
+      writeFileAtomic(plistPath, content, 0o644);
+      if (!start) {
+        // Enabled and on disk: launchd loads it at the next login (RunAtLoad starts it then).
+        const enable = await lc.run(['enable', guiTarget]);
+        if (enable.outcome !== 'ok' && enable.outcome !== 'noSession') throw fail(['enable', guiTarget], enable.result);
+        return result('installed', { replaced: Boolean(old), started: false, warnings }, null);
+      }
+      await bootstrapAgent(warnings);
+      await waitForReady(Math.max(readyTimeoutMs, plan.startTimeoutSec * 1000), { runs: 0 });
+      return result('installed', { replaced: Boolean(old), started: true, warnings });
+    },
+
+    async uninstall({ purge }) {
+      const at = await locate();
+      if (at) await bootoutAndWait(at.target);
+      const removed: string[] = [];
+      const logs = logSources();
+      for (const file of [plistPath, recordPath, ...(purge ? logs.map((s) => s.path) : [])]) {
+        try {
+          fs.unlinkSync(file);
+          if (file !== recordPath) removed.push(file);
+        } catch {
+          /* already gone */
+        }
+      }
+      if (purge) {
+        try {
+          fs.rmdirSync(logDir); // only when empty: someone may keep other files there
+        } catch {
+          /* not empty or missing */
+        }
+      }
+      const leftBehind = purge ? [] : logs.map((s) => s.path).filter((f) => fs.existsSync(f));
+      const status: LifecycleStatus = at || removed.length > 0 ? 'uninstalled' : 'notInstalled';
+      return result(status, { removed, leftBehind, wasLoaded: Boolean(at) }, null);
+    },
+
+    async start() {
+      requireInstalled();
+      const warnings: string[] = [];
+      const at = await locate();
+      if (at && launchdActivity(at.info) === 'active') return result('alreadyRunning', {}, at);
+      let since = { runs: 0 };
+      if (at) {
+        const args = ['kickstart', at.target];
+        const { result: r, outcome } = await lc.run(args);
+        if (outcome === 'notFound') await bootstrapAgent(warnings); // unloaded since we looked
+        else if (outcome !== 'ok') throw fail(args, r, at.target);
+        else since = { runs: at.info.runs ?? 0 };
+      } else {
+        await bootstrapAgent(warnings);
+      }
+      await waitForReady(readyTimeoutMs, since);
+      return result('started', { warnings });
+    },
+
+    async stop() {
+      const at = await locate();
+      if (!at) {
+        requireInstalled();
+        return result('notRunning', {}, null);
+      }
+      await bootoutAndWait(at.target);
+      return result('stopped', {}, null);
+    },
+
+    async restart() {
+      requireInstalled();
+      const warnings: string[] = [];
+      const at = await locate();
+      let reloaded = true;
+      if (!at) {
+        await bootstrapAgent(warnings);
+      } else if (definitionChanged(at)) {
+        await bootoutAndWait(at.target);
+        await bootstrapAgent(warnings);
+      } else {
+        reloaded = false;
+        const args = ['kickstart', '-k', at.target];
+        const { result: r, outcome } = await lc.run(args);
+        if (outcome !== 'ok') throw fail(args, r, at.target);
+      }
+      await waitForReady(readyTimeoutMs, reloaded || !at ? { runs: 0 } : { pid: at.info.pid, runs: at.info.runs ?? 0 });
+      return result('restarted', { reloadedDefinition: reloaded, warnings });
+    },
+
+    async status() {
+      const at = await locate();
+      if (!at) return result(fs.existsSync(plistPath) ? 'notRunning' : 'notInstalled', {}, null);
+      const activity = launchdActivity(at.info);
+      return result(activity === 'active' ? 'running' : activity === 'failed' ? 'failed' : 'notRunning', {}, at);
+    },
+
+    async logs(logOpts: LogsOptions & Pick<FollowOptions, 'signal'>, write) {
+      await showLogFiles(logSources(), { ...logOpts, pollIntervalMs: Math.min(pollMs, 250) }, write);
+    },
+  };
+}
