@@ -21,8 +21,9 @@ build: setup
 run: build
 	$(NODE) dist/src/cli/main.js serve $(ARGS)
 
+# Unit, integration and system tiers in one run (the system tier says loudly when it cannot run).
 test: build
-	$(MOCHA)
+	$(MOCHA) --spec 'dist/test/unit/**/*.test.js' --spec 'dist/test/integration/**/*.test.js' --spec 'dist/test/system/**/*.test.js'
 
 test-unit: build
 	$(MOCHA) --spec 'dist/test/unit/**/*.test.js'

@@ -1,0 +1,203 @@
+/**
+ * Test harness for the real thing: `node dist/src/cli/main.js serve` as a child process with its
+ * own config dir, CODEX_HOME and token, using the real app-server from the dev dependency.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+export function tempDir(prefix = 'codex-sm-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  dir: string;
+  codexHome: string;
+  tokenFile: string;
+  token: string;
+  endpoint: string;
+  wsUrl: string;
+  logs: LogLine[];
+  stderr: string[];
+  waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface StartOptions {
+  config?: Record<string, unknown>;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Prefix the command (e.g. a wrapper that sets LISTEN_PID); receives [node, cli, ...args]. */
+  wrap?: (argv: string[]) => string[];
+  stdio?: (number | 'pipe' | 'ignore')[];
+  /** Don't wait for the "listening" line. */
+  noWait?: boolean;
+  dir?: string;
+}
+
+export async function startService(opts: StartOptions = {}): Promise<ServiceProcess> {
+  const dir = opts.dir ?? tempDir();
+  const codexHome = path.join(dir, 'codex-home');
+  const tokenFile = path.join(dir, 'token');
+  const configFile = path.join(dir, 'config.json');
+  fs.mkdirSync(codexHome, { recursive: true });
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({ host: '127.0.0.1', port: 0, codexHome, tokenFile, stateDir: path.join(dir, 'state'), logLevel: 'debug', ...opts.config }),
+  );
+  const argv = [process.execPath, CLI, 'serve', '--config', configFile, ...(opts.args ?? [])];
+  const full = opts.wrap ? opts.wrap(argv) : argv;
+  const child = spawn(full[0] as string, full.slice(1), {
+    env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg'), ...opts.env },
+    stdio: (opts.stdio ?? ['ignore', 'pipe', 'pipe']) as ('pipe' | 'ignore' | number)[],
+  });
+  const logs: LogLine[] = [];
+  const stderr: string[] = [];
+  const waiters = new Set<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    const m = /^(?:<\d>)?(\{.*)$/.exec(line);
+    if (!m) return;
+    try {
+      const l = JSON.parse(m[1] as string) as LogLine;
+      logs.push(l);
+      for (const w of waiters) if (w.pred(l)) (waiters.delete(w), w.resolve(l));
+    } catch {
+      /* partial line */
+    }
+  });
+  readline.createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 30_000) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const hit = logs.find(pred);
+      if (hit) return resolve(hit);
+      const w = { pred, resolve: (l: LogLine) => (clearTimeout(t), resolve(l)) };
+      const t = setTimeout(() => {
+        waiters.delete(w);
+        reject(new Error(`log line not seen in ${timeoutMs} ms; stderr: ${stderr.join('\n').slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`));
+      }, timeoutMs);
+      waiters.add(w);
+      void exited.then((e) => {
+        if (waiters.has(w)) {
+          waiters.delete(w);
+          clearTimeout(t);
+          reject(new Error(`service exited (${e.code ?? e.signal}) before the log line; stderr: ${stderr.join('\n').slice(-2000)}`));
+        }
+      });
+    });
+  const svc: ServiceProcess = {
+    child,
+    dir,
+    codexHome,
+    tokenFile,
+    token: '',
+    endpoint: '',
+    wsUrl: '',
+    logs,
+    stderr,
+    waitForLog,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  if (!opts.noWait) {
+    const l = await waitForLog((x) => x.msg === 'listening');
+    svc.endpoint = l.endpoint as string;
+    svc.wsUrl = svc.endpoint.replace(/^http/, 'ws');
+    svc.token = opts.env?.CODEX_SM_TOKEN ?? fs.readFileSync(tokenFile, 'utf8').trim();
+  }
+  return svc;
+}
+
+export async function waitReady(svc: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(`${svc.endpoint}/readyz`);
+      if (r.status === 200) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('service not ready in time');
+}
+
+/** A JSON-RPC test client on a raw WebSocket, recording everything it receives. */
+export class TestClient {
+  readonly messages: Record<string, unknown>[] = [];
+  private nextId = 1;
+  private waiters: { pred: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }[] = [];
+  closed: Promise<{ code: number; reason: string }>;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (d) => {
+      let m: Record<string, unknown>;
+      try {
+        m = JSON.parse(d.toString()) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      this.messages.push(m);
+      this.waiters = this.waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
+    });
+    this.closed = new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+  }
+
+  static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers });
+      ws.once('open', () => resolve(new TestClient(ws)));
+      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('error', reject);
+    });
+  }
+
+  waitFor(pred: (m: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const hit = this.messages.find(pred);
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`message not received in ${timeoutMs} ms; got: ${this.messages.map((m) => m.method ?? m.id).join(', ')}`)), timeoutMs);
+      this.waiters.push({ pred, resolve: (m) => (clearTimeout(t), resolve(m)) });
+    });
+  }
+
+  async request(method: string, params?: unknown, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const id = this.nextId++;
+    this.ws.send(JSON.stringify({ id, method, params }));
+    const res = await this.waitFor((m) => m.id === id && m.method === undefined, timeoutMs);
+    if (res.error) throw new Error(`${method}: ${JSON.stringify(res.error)}`);
+    return res.result as Record<string, unknown>;
+  }
+
+  notify(method: string, params?: unknown): void {
+    this.ws.send(JSON.stringify(params === undefined ? { method } : { method, params }));
+  }
+
+  async initialize(name = 'codex-sm-test'): Promise<Record<string, unknown>> {
+    const r = await this.request('initialize', { clientInfo: { name, title: null, version: '0.0.0' }, capabilities: { experimentalApi: true } });
+    this.notify('initialized');
+    return r;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
