@@ -106,7 +106,10 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
     for (let attempt = 0; ; attempt++) {
       const { result, outcome } = await lc.run(args);
       if (outcome === 'ok' || outcome === 'inProgress' || outcome === 'notFound') break;
-      if (outcome === 'busy' && attempt < 5) {
+      if (outcome === 'missing') throw fail(args, result, target);
+      // Versions differ in what bootout of an unloaded service says (3, 5, 113): ask print instead.
+      if (!(await isLoaded(target))) return;
+      if ((outcome === 'busy' || outcome === 'ioError') && attempt < 5) {
         await delay(pollMs);
         continue;
       }
