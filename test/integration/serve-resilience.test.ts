@@ -1,0 +1,151 @@
+/**
+ * What clients cannot break and what the supervisor repairs: auth and Host checks, hostile
+ * frames, slow readers, and a SIGKILLed app-server (real app-server, FAKE Responses API).
+ */
+import net from 'node:net';
+import { expect } from 'chai';
+import WebSocket from 'ws';
+import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
+import { startService, TestClient, waitReady, type ServiceProcess } from '../helpers/service.js';
+
+interface Status {
+  state: string;
+  appServer: { state: string; pid: number; restarts: number };
+  clients: number;
+}
+
+async function getStatus(svc: ServiceProcess): Promise<Status> {
+  const r = await fetch(`${svc.endpoint}/status`, { headers: { authorization: `Bearer ${svc.token}` } });
+  return (await r.json()) as Status;
+}
+
+function rawHttp(port: number, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(request));
+    let out = '';
+    s.setEncoding('utf8').on('data', (d: string) => (out += d));
+    s.on('close', () => resolve(out));
+    s.on('error', () => resolve(out));
+    setTimeout(() => s.destroy(), 3000);
+  });
+}
+
+describe('codex-sm serve: auth, hostile input, app-server restarts (fake Responses API)', function () {
+  this.timeout(60_000);
+  let fake: FakeResponsesServer;
+  let svc: ServiceProcess;
+  let auth: Record<string, string>;
+  let port: number;
+
+  before(async () => {
+    fake = await startFakeResponses();
+    svc = await startService({
+      config: { appServer: { args: fake.codexArgs(), backoffInitialMs: 100 }, maxFrameBytes: 64 * 1024, maxClientBufferBytes: 256 * 1024 },
+    });
+    await waitReady(svc);
+    auth = { authorization: `Bearer ${svc.token}` };
+    port = Number(new URL(svc.endpoint).port);
+  });
+
+  after(async () => {
+    await svc?.stop();
+    await fake?.close();
+  });
+
+  it('answers /healthz and /readyz without a token but nothing else', async () => {
+    expect((await fetch(`${svc.endpoint}/healthz`)).status).to.equal(200);
+    expect((await fetch(`${svc.endpoint}/readyz`)).status).to.equal(200);
+    const r = await fetch(`${svc.endpoint}/status`);
+    expect(r.status).to.equal(401);
+    expect(((await r.json()) as { error: { code: string } }).error.code).to.equal('unauthorized');
+    const wrong = await fetch(`${svc.endpoint}/status`, { headers: { authorization: 'Bearer not-the-token' } });
+    expect(wrong.status).to.equal(401);
+  });
+
+  it('refuses a WebSocket upgrade without the token with 401 before the upgrade', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic Zm9vOmJhcg==' }] as Record<string, string>[]) {
+      const err = (await TestClient.connect(svc.wsUrl, headers).catch((e: unknown) => e)) as { status?: number };
+      expect(err.status).to.equal(401);
+    }
+  });
+
+  it('refuses unknown Host headers (DNS rebinding) on HTTP and WebSocket', async () => {
+    const http = await rawHttp(port, `GET /status HTTP/1.1\r\nHost: evil.example:${port}\r\nAuthorization: Bearer ${svc.token}\r\nConnection: close\r\n\r\n`);
+    expect(http).to.match(/^HTTP\/1.1 403/);
+    const ws = await rawHttp(
+      port,
+      `GET / HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${svc.token}\r\n\r\n`,
+    );
+    expect(ws).to.match(/^HTTP\/1.1 403/);
+    const ok = await rawHttp(port, `GET /healthz HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`);
+    expect(ok).to.match(/^HTTP\/1.1 200/);
+  });
+
+  it('survives garbage: malformed JSON, binary junk, oversize frames, raw bytes', async () => {
+    const c = await TestClient.connect(svc.wsUrl, auth);
+    c.ws.send('{"id": 1, "method": ');
+    c.ws.send(Buffer.from([0, 1, 2, 255]), { binary: true });
+    c.ws.send('[1,2,3]');
+    await c.initialize();
+    const big = await TestClient.connect(svc.wsUrl, auth);
+    big.ws.send('x'.repeat(200 * 1024));
+    expect((await big.closed).code).to.equal(1009);
+    await rawHttp(port, 'GARBAGE\r\n\r\n\x00\x01');
+    await rawHttp(port, `GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAuthorization: Bearer ${svc.token}\r\n\r\n`);
+    const after = await c.request('thread/loaded/list', {});
+    expect(after).to.have.property('data');
+    expect((await fetch(`${svc.endpoint}/healthz`)).status).to.equal(200);
+    c.close();
+  });
+
+  it('disconnects a client that stops reading instead of buffering without bound', async () => {
+    const c = await TestClient.connect(svc.wsUrl, auth);
+    await c.initialize();
+    const socket = (c.ws as unknown as { _socket: net.Socket })._socket;
+    socket.pause(); // stop reading: the kernel buffers fill, then codex-sm's
+    // Ask for ~11 KB answers without reading them: more than loopback's kernel buffers
+    // (tcp_rmem max is 32 MB here) plus codex-sm's 256 KB bound.
+    for (let i = 0; i < 5000; i++) c.ws.send(JSON.stringify({ id: 1000 + i, method: 'model/list', params: {} }));
+    const until = Date.now() + 20_000;
+    let closed = false;
+    while (Date.now() < until && !closed) {
+      await new Promise((r) => setTimeout(r, 200));
+      closed = (await getStatus(svc)).clients === 0;
+    }
+    expect(closed, 'slow client was disconnected').to.equal(true);
+    const line = await svc.waitForLog((l) => l.msg === 'client not reading; disconnecting', 1000);
+    expect(line.buffered as number).to.be.greaterThan(256 * 1024);
+    socket.destroy();
+  });
+
+  it('restarts a SIGKILLed app-server: old clients get 1012, /readyz returns, new clients complete a turn', async () => {
+    const before = await getStatus(svc);
+    const c = await TestClient.connect(svc.wsUrl, auth);
+    await c.initialize();
+    process.kill(before.appServer.pid, 'SIGKILL');
+    const closed = await c.closed;
+    expect(closed.code).to.equal(1012);
+    await waitReady(svc);
+    const after = await getStatus(svc);
+    expect(after.appServer.pid).to.not.equal(before.appServer.pid);
+    expect(after.appServer.restarts).to.equal(before.appServer.restarts + 1);
+    expect(after.state).to.equal('ready');
+    fake.enqueue({ kind: 'text', text: 'after restart' });
+    const n = await TestClient.connect(svc.wsUrl, auth);
+    await n.initialize();
+    const t = await n.request('thread/start', { cwd: svc.dir });
+    await n.request('turn/start', { threadId: (t.thread as { id: string }).id, input: [{ type: 'text', text: 'hi', text_elements: [] }] });
+    const done = await n.waitFor((m) => m.method === 'turn/completed');
+    expect((done.params as { turn: { status: string } }).turn.status).to.equal('completed');
+    n.close();
+  });
+
+  it('stays up when a client disconnects mid-request', async () => {
+    const ws = new WebSocket(svc.wsUrl, { headers: auth });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ id: 1, method: 'initialize', params: { clientInfo: { name: 'x', title: null, version: '0' }, capabilities: null } }));
+    ws.terminate();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await getStatus(svc)).state).to.equal('ready');
+  });
+});
