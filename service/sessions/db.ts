@@ -1,0 +1,342 @@
+/**
+ * The session index in SQLite (better-sqlite3, synchronous: every call is a few hundred µs at
+ * most, and a synchronous API keeps the incremental bookkeeping free of interleavings).
+ *
+ * Tables: `files` (what was read of each rollout: size, mtime, inode, offset — so a restart or an
+ * append costs work proportional to the change), `sessions` (one row per thread), `messages`
+ * (user/assistant text for full-text search), `names` (thread names from session_index.jsonl
+ * and thread/name/updated).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { GitMeta, MessageRole, SessionMeta } from './rollout.js';
+
+/** Bump when the schema or what is extracted changes: the index is then rebuilt once. */
+export const SCHEMA_VERSION = 3;
+
+export interface FileRecord {
+  path: string;
+  sessionId: string | null;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  offset: number;
+}
+
+export interface SessionRow {
+  id: string;
+  rollout_path: string | null;
+  created_at: number;
+  updated_at: number;
+  source: string | null;
+  originator: string | null;
+  model_provider: string | null;
+  cwd: string | null;
+  cli_version: string | null;
+  first_user_message: string | null;
+  archived: number;
+  archived_at: number | null;
+  git_sha: string | null;
+  git_branch: string | null;
+  git_origin_url: string | null;
+  forked_from_id: string | null;
+  message_count: number;
+  size_bytes: number;
+  has_meta: number;
+  name: string | null;
+}
+
+export interface ListQuery {
+  source?: string;
+  cwd?: string;
+  branch?: string;
+  archived?: boolean | 'all';
+  sort: 'created' | 'updated';
+  order: 'asc' | 'desc';
+  limit: number;
+  offset?: number;
+  after?: { value: number; id: string };
+}
+
+export interface MessageHit {
+  id: number;
+  session_id: string;
+  role: number;
+  ts: number | null;
+  offset: number;
+  text: string;
+}
+
+const ROLE_CODE: Record<MessageRole, number> = { user: 0, assistant: 1 };
+export const ROLE_NAME = ['user', 'assistant'] as const;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files (
+  path TEXT PRIMARY KEY, session_id TEXT, size INTEGER NOT NULL, mtime_ms REAL NOT NULL,
+  ino INTEGER NOT NULL, offset INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS files_ino ON files(ino);
+CREATE INDEX IF NOT EXISTS files_session ON files(session_id);
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY, rollout_path TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  source TEXT, originator TEXT, model_provider TEXT, cwd TEXT, cli_version TEXT,
+  first_user_message TEXT, archived INTEGER NOT NULL DEFAULT 0, archived_at INTEGER,
+  git_sha TEXT, git_branch TEXT, git_origin_url TEXT, forked_from_id TEXT,
+  message_count INTEGER NOT NULL DEFAULT 0, size_bytes INTEGER NOT NULL DEFAULT 0,
+  has_meta INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS sessions_created ON sessions(archived, created_at, id);
+CREATE INDEX IF NOT EXISTS sessions_updated ON sessions(archived, updated_at, id);
+CREATE INDEX IF NOT EXISTS sessions_cwd ON sessions(cwd);
+CREATE INDEX IF NOT EXISTS sessions_branch ON sessions(git_branch);
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, role INTEGER NOT NULL, ts INTEGER,
+  offset INTEGER NOT NULL, len INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id, id);
+CREATE TABLE IF NOT EXISTS names (id TEXT PRIMARY KEY, name TEXT NOT NULL, updated_at INTEGER);
+`;
+
+const SESSION_COLS = `s.*, n.name AS name`;
+/** Taken from the first session_meta only (a fork's file may repeat its parent's). */
+const META_COLS = ['created_at', 'source', 'originator', 'model_provider', 'cwd', 'cli_version', 'git_sha', 'git_branch', 'git_origin_url', 'forked_from_id'];
+
+/** What reading (part of) one rollout file adds to its session. */
+export interface SessionPatch {
+  id: string;
+  path: string;
+  /** Used only when the session is new or had no meta yet. */
+  createdAt: number;
+  updatedAt: number;
+  meta: SessionMeta | null;
+  firstUser: string | null;
+  archivedAt: number | null;
+  messages: number;
+  size: number;
+}
+
+export class IndexDb {
+  readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(file: string, codexHome: string) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL'); // an index can be rebuilt: durability of the last ms is not worth an fsync per batch
+    this.db.pragma('cache_size = -65536'); // 64 MB: a 10k-session index fits, so a cold build does not spill pages mid-transaction
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    const home = this.tableExists('meta') ? this.getMeta('codexHome') : undefined;
+    if (version !== SCHEMA_VERSION || (home !== undefined && home !== codexHome)) this.reset();
+    this.db.exec(SCHEMA);
+    this.setMeta('codexHome', codexHome);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    const d = this.db;
+    this.stmts = {
+      getFile: d.prepare<[string], { path: string; session_id: string | null; size: number; mtime_ms: number; ino: number; offset: number }>(
+        'SELECT * FROM files WHERE path = ?',
+      ),
+      filesByIno: d.prepare<[number], { path: string; session_id: string | null; size: number; mtime_ms: number; ino: number; offset: number }>(
+        'SELECT * FROM files WHERE ino = ?',
+      ),
+      putFile: d.prepare('INSERT OR REPLACE INTO files (path, session_id, size, mtime_ms, ino, offset) VALUES (?, ?, ?, ?, ?, ?)'),
+      delFile: d.prepare('DELETE FROM files WHERE path = ?'),
+      allFilePaths: d.prepare<[], string>('SELECT path FROM files').pluck(),
+      filesOfSession: d.prepare<[string], number>('SELECT count(*) FROM files WHERE session_id = ?').pluck(),
+      getSession: d.prepare<[string], SessionRow>(`SELECT ${SESSION_COLS} FROM sessions s LEFT JOIN names n ON n.id = s.id WHERE s.id = ?`),
+      ensureSession: d.prepare(
+        'INSERT OR IGNORE INTO sessions (id, rollout_path, created_at, updated_at) VALUES (?, ?, ?, ?)',
+      ),
+      setMeta: d.prepare(`UPDATE sessions SET has_meta = 1, created_at = ?, source = ?, originator = ?, model_provider = ?, cwd = ?,
+        cli_version = ?, git_sha = ?, git_branch = ?, git_origin_url = ?, forked_from_id = ? WHERE id = ?`),
+      setLocation: d.prepare('UPDATE sessions SET rollout_path = ?, archived = ?, archived_at = ? WHERE id = ?'),
+      touch: d.prepare('UPDATE sessions SET updated_at = max(updated_at, ?), size_bytes = ? WHERE id = ?'),
+      setFirstUser: d.prepare('UPDATE sessions SET first_user_message = ? WHERE id = ? AND first_user_message IS NULL'),
+      bumpMessages: d.prepare('UPDATE sessions SET message_count = message_count + ? WHERE id = ?'),
+      resetSession: d.prepare(
+        'UPDATE sessions SET has_meta = 0, first_user_message = NULL, message_count = 0, size_bytes = 0 WHERE id = ?',
+      ),
+      delSession: d.prepare('DELETE FROM sessions WHERE id = ?'),
+      delMessages: d.prepare('DELETE FROM messages WHERE session_id = ?'),
+      addMessage: d.prepare('INSERT INTO messages (session_id, role, ts, offset, len, text) VALUES (?, ?, ?, ?, ?, ?)'),
+      upsert: d.prepare(`INSERT INTO sessions (id, rollout_path, created_at, updated_at, source, originator, model_provider, cwd,
+          cli_version, first_user_message, archived, archived_at, git_sha, git_branch, git_origin_url, forked_from_id, message_count,
+          size_bytes, has_meta) VALUES (@id, @path, @createdAt, @updatedAt, @source, @originator, @modelProvider, @cwd, @cliVersion,
+          @firstUser, @archived, @archivedAt, @gitSha, @gitBranch, @gitOrigin, @forkedFrom, @messages, @size, @hasMeta)
+        ON CONFLICT(id) DO UPDATE SET rollout_path = excluded.rollout_path, archived = excluded.archived,
+          archived_at = excluded.archived_at, updated_at = max(updated_at, excluded.updated_at), size_bytes = excluded.size_bytes,
+          message_count = message_count + excluded.message_count,
+          first_user_message = coalesce(first_user_message, excluded.first_user_message),
+          has_meta = max(has_meta, excluded.has_meta),
+          ${META_COLS.map((c) => `${c} = CASE WHEN has_meta = 0 AND excluded.has_meta = 1 THEN excluded.${c} ELSE ${c} END`).join(', ')}`),
+      putName: d.prepare('INSERT OR REPLACE INTO names (id, name, updated_at) VALUES (?, ?, ?)'),
+      maxMessageId: d.prepare<[], number | null>('SELECT max(id) FROM messages').pluck(),
+      chunkBytes: d.prepare<[number, number], number>('SELECT total(len) FROM messages WHERE id > ? AND id <= ?').pluck(),
+    };
+  }
+
+  private tableExists(name: string): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+  }
+
+  private reset(): void {
+    this.db.exec('DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS names;');
+  }
+
+  getMeta(key: string): string | undefined {
+    const r = this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key);
+    return r?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  getFile(p: string): FileRecord | undefined {
+    const r = this.stmts.getFile.get(p);
+    return r && { path: r.path, sessionId: r.session_id, size: r.size, mtimeMs: r.mtime_ms, ino: r.ino, offset: r.offset };
+  }
+
+  filesByIno(ino: number): FileRecord[] {
+    return this.stmts.filesByIno.all(ino).map((r) => ({ path: r.path, sessionId: r.session_id, size: r.size, mtimeMs: r.mtime_ms, ino: r.ino, offset: r.offset }));
+  }
+
+  putFile(f: FileRecord): void {
+    this.stmts.putFile.run(f.path, f.sessionId, f.size, f.mtimeMs, f.ino, f.offset);
+  }
+
+  allFilePaths(): string[] {
+    return this.stmts.allFilePaths.all();
+  }
+
+  /** Forget a file; the session goes too when no other file holds it. */
+  deleteFile(p: string): string | undefined {
+    const f = this.getFile(p);
+    this.stmts.delFile.run(p);
+    if (f?.sessionId && this.stmts.filesOfSession.get(f.sessionId) === 0) {
+      this.stmts.delMessages.run(f.sessionId);
+      this.stmts.delSession.run(f.sessionId);
+      return f.sessionId;
+    }
+    return undefined;
+  }
+
+  ensureSession(id: string, rolloutPath: string | null, ts: number): void {
+    this.stmts.ensureSession.run(id, rolloutPath, ts, ts);
+  }
+
+  /** One statement per file read, whatever it added (a cold index runs this 10k times). */
+  upsert(p: SessionPatch): void {
+    const m = p.meta;
+    this.stmts.upsert.run({
+      id: p.id, path: p.path, createdAt: m?.createdAt ?? p.createdAt, updatedAt: p.updatedAt, source: m?.source ?? null,
+      originator: m?.originator ?? null, modelProvider: m?.modelProvider ?? null, cwd: m?.cwd ?? null, cliVersion: m?.cliVersion ?? null,
+      firstUser: p.firstUser, archived: p.archivedAt === null ? 0 : 1, archivedAt: p.archivedAt, gitSha: m?.git?.sha ?? null,
+      gitBranch: m?.git?.branch ?? null, gitOrigin: m?.git?.originUrl ?? null, forkedFrom: m?.forkedFromId ?? null,
+      messages: p.messages, size: p.size, hasMeta: m ? 1 : 0,
+    });
+  }
+
+  applyMeta(id: string, m: SessionMeta): void {
+    const g: GitMeta | null = m.git;
+    this.stmts.setMeta.run(m.createdAt, m.source, m.originator, m.modelProvider, m.cwd, m.cliVersion, g?.sha ?? null, g?.branch ?? null, g?.originUrl ?? null, m.forkedFromId, id);
+  }
+
+  setLocation(id: string, rolloutPath: string, archivedAt: number | null): void {
+    this.stmts.setLocation.run(rolloutPath, archivedAt === null ? 0 : 1, archivedAt, id);
+  }
+
+  touch(id: string, updatedAt: number, sizeBytes: number): void {
+    this.stmts.touch.run(updatedAt, sizeBytes, id);
+  }
+
+  setFirstUserMessage(id: string, text: string): void {
+    this.stmts.setFirstUser.run(text, id);
+  }
+
+  /** Forget what was read from a session's file (it was replaced or truncated). */
+  resetSession(id: string): void {
+    this.stmts.delMessages.run(id);
+    this.stmts.resetSession.run(id);
+  }
+
+  /** Message rows only; the count goes into the session with upsert(). */
+  addMessages(id: string, msgs: { role: MessageRole; ts: number | null; offset: number; text: string }[]): void {
+    for (const m of msgs) this.stmts.addMessage.run(id, ROLE_CODE[m.role], m.ts, m.offset, Buffer.byteLength(m.text), m.text);
+  }
+
+  putName(id: string, name: string, updatedAt: number | null): void {
+    this.stmts.putName.run(id, name, updatedAt);
+  }
+
+  getSession(id: string): SessionRow | undefined {
+    return this.stmts.getSession.get(id);
+  }
+
+  list(q: ListQuery): { rows: SessionRow[]; total: number } {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.archived !== 'all') {
+      where.push('s.archived = ?');
+      args.push(q.archived ? 1 : 0);
+    }
+    if (q.source !== undefined) (where.push('s.source = ?'), args.push(q.source));
+    if (q.cwd !== undefined) (where.push('s.cwd = ?'), args.push(q.cwd));
+    if (q.branch !== undefined) (where.push('s.git_branch = ?'), args.push(q.branch));
+    const col = q.sort === 'updated' ? 's.updated_at' : 's.created_at';
+    const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = this.db.prepare<(string | number)[], number>(`SELECT count(*) FROM sessions s ${filter}`).pluck().get(...args) ?? 0;
+    const pageWhere = [...where];
+    const pageArgs = [...args];
+    if (q.after) {
+      const cmp = q.order === 'asc' ? '>' : '<';
+      pageWhere.push(`(${col} ${cmp} ? OR (${col} = ? AND s.id ${cmp} ?))`);
+      pageArgs.push(q.after.value, q.after.value, q.after.id);
+    }
+    const sql = `SELECT ${SESSION_COLS} FROM sessions s LEFT JOIN names n ON n.id = s.id
+      ${pageWhere.length ? `WHERE ${pageWhere.join(' AND ')}` : ''} ORDER BY ${col} ${dir}, s.id ${dir} LIMIT ? OFFSET ?`;
+    const rows = this.db.prepare<(string | number)[], SessionRow>(sql).all(...pageArgs, q.limit, q.after ? 0 : (q.offset ?? 0));
+    return { rows, total };
+  }
+
+  count(): { sessions: number; messages: number; files: number } {
+    const c = (t: string) => this.db.prepare<[], number>(`SELECT count(*) FROM ${t}`).pluck().get() ?? 0;
+    return { sessions: c('sessions'), messages: c('messages'), files: c('files') };
+  }
+
+  maxMessageId(): number {
+    return this.stmts.maxMessageId.get() ?? 0;
+  }
+
+  /** Bytes of message text with lo < id <= hi (what a search chunk costs). */
+  chunkBytes(lo: number, hi: number): number {
+    return this.stmts.chunkBytes.get(lo, hi) ?? 0;
+  }
+
+  /** Matches among messages lo < id <= hi, newest first. */
+  matchChunk(lo: number, hi: number, needle: string, caseSensitive: boolean, roles: MessageRole[], sessionId?: string): MessageHit[] {
+    const cond = caseSensitive ? 'instr(text, ?) > 0' : "text LIKE ? ESCAPE '\\'";
+    const arg = caseSensitive ? needle : `%${needle.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    const roleCond = roles.length === 2 ? '' : `AND role = ${ROLE_CODE[roles[0] as MessageRole]}`;
+    const sess = sessionId ? 'AND session_id = ?' : '';
+    const sql = `SELECT id, session_id, role, ts, offset, text FROM messages WHERE id > ? AND id <= ? ${roleCond} ${sess} AND ${cond} ORDER BY id DESC`;
+    const params: (string | number)[] = [lo, hi];
+    if (sessionId) params.push(sessionId);
+    params.push(arg);
+    return this.db.prepare<(string | number)[], MessageHit>(sql).all(...params);
+  }
+
+  /** Message id range of one session (an in-session search scans only that). */
+  sessionMessageRange(id: string): { lo: number; hi: number } {
+    const r = this.db.prepare<[string], { lo: number | null; hi: number | null }>('SELECT min(id) AS lo, max(id) AS hi FROM messages WHERE session_id = ?').get(id);
+    return { lo: (r?.lo ?? 1) - 1, hi: r?.hi ?? 0 };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
