@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { packageInfo } from '../package-info.js';
 import { registerConfig } from './commands/config.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerLifecycle } from './commands/lifecycle.js';
 import { registerServe } from './commands/serve.js';
 import { registerVersion } from './commands/version.js';
 import { EXIT } from '../errors.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerVersion(program);
   registerDoctor(program);
   registerConfig(program);
+  registerLifecycle(program);
   return program;
 }
 
