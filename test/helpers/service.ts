@@ -45,6 +45,8 @@ export interface StartOptions {
   /** Prefix the command (e.g. a wrapper that sets LISTEN_PID); receives [node, cli, ...args]. */
   wrap?: (argv: string[]) => string[];
   stdio?: (number | 'pipe' | 'ignore')[];
+  /** Called right after spawning (e.g. to close the parent's copy of a passed fd). */
+  afterSpawn?: () => void;
   /** Don't wait for the "listening" line. */
   noWait?: boolean;
   dir?: string;
@@ -66,6 +68,7 @@ export async function startService(opts: StartOptions = {}): Promise<ServiceProc
     env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg'), ...opts.env },
     stdio: (opts.stdio ?? ['ignore', 'pipe', 'pipe']) as ('pipe' | 'ignore' | number)[],
   });
+  opts.afterSpawn?.();
   const logs: LogLine[] = [];
   const stderr: string[] = [];
   const waiters = new Set<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
