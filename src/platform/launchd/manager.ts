@@ -12,27 +12,24 @@
  * bootstrap into gui fails with 125). Nothing records which; every command probes both with
  * `launchctl print`, gui first.
  *
- * "Did the plist change since it was loaded?": launchd cannot hand back the plist it loaded, so
- * after each successful bootstrap the manager keeps a byte copy of what it loaded
- * (<stateDir>/launchd/<label>.loaded.plist). restart compares the file on disk with that copy, and
- * also with what `launchctl print` shows (path and arguments) in case the copy is missing or stale;
- * any difference, or no copy at all, means bootout + bootstrap (kickstart -k would restart the old
- * definition).
+ * restart decides between kickstart -k and bootout + bootstrap with definitionChanged()
+ * (agent-files.ts: a copy of the plist taken at each bootstrap, cross-checked with `print`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parse as parsePlistText } from 'plist';
-import { fetchServiceStatus, serviceRequest, type ServiceStatusJson } from '../../client.js';
+import { fetchServiceStatus, serviceRequest } from '../../client.js';
 import { CodexSmError, EXIT } from '../../errors.js';
 import { stateDir as defaultStateDir } from '../../paths.js';
 import type { CommandRunner, RunResult } from '../../runner.js';
 import { writeFileAtomic } from '../../token.js';
 import type { InstallPreview, LifecycleResult, LifecycleStatus, LogsOptions, ServiceManager, ServicePlan } from '../types.js';
+import { definitionChanged, logSources, rememberLoadedDefinition, type AgentFiles } from './agent-files.js';
 import { launchctlError, launchctlVia, type LaunchctlOutcome } from './launchctl.js';
-import { readLastLines, showLogFiles, type FollowOptions, type LogSource } from './logs.js';
-import { describeLastExit, launchdActivity, parseLaunchctlPrint, type LaunchdPrintInfo } from './parse.js';
-import { defaultLaunchdLogDir, launchAgentPath, launchdLogPaths, renderPlist } from './render.js';
+import { readLastLines, showLogFiles, type FollowOptions } from './logs.js';
+import { describeLastExit, launchdActivity, parseLaunchctlPrint } from './parse.js';
+import { defaultLaunchdLogDir, launchAgentPath, renderPlist } from './render.js';
+import { launchdResult, type LoadedJob } from './result.js';
 
 export interface LaunchdManagerOptions {
   runner: CommandRunner;
@@ -60,11 +57,7 @@ export interface LaunchdManagerOptions {
   launchctl?: string;
 }
 
-interface Located {
-  domain: string;
-  target: string;
-  info: LaunchdPrintInfo;
-}
+type Located = LoadedJob;
 
 export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManager {
   const { uid, label, endpoint, token } = opts;
@@ -78,6 +71,7 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
   const lc = launchctlVia(opts.runner, opts.launchctl);
   const domains = [`gui/${uid}`, `user/${uid}`];
   const guiTarget = `${domains[0]}/${label}`;
+  const files: AgentFiles = { plistPath, recordPath, logDir, name };
 
   const fail = (args: readonly string[], r: RunResult, target = guiTarget): CodexSmError =>
     launchctlError(args, r, { target, plistPath, uid });
@@ -145,8 +139,7 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
         continue;
       }
       if (domain !== domains[0]) warnings.push(`no GUI login session: loaded into ${domain} instead of ${domains[0]}`);
-      fs.mkdirSync(path.dirname(recordPath), { recursive: true, mode: 0o700 });
-      fs.copyFileSync(plistPath, recordPath);
+      rememberLoadedDefinition(files);
       return domain;
     }
     throw noSession ?? new CodexSmError('launchd_no_session', `no launchd domain accepted ${label}`);
@@ -207,7 +200,7 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
   }
 
   function notReady(message: string, at: Located, hint: string, exitCode: number): CodexSmError {
-    const errTail = readLastLines(logSources().find((s) => s.stream === 'stderr')?.path ?? '', 20).lines;
+    const errTail = readLastLines(logSources(files).find((s) => s.stream === 'stderr')?.path ?? '', 20).lines;
     return new CodexSmError('service_not_ready', message, {
       hint,
       exitCode,
@@ -223,86 +216,25 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
     }
   }
 
-  /** The files named by the plist on disk (the truth), else the defaults. */
-  function logSources(): LogSource[] {
-    const defaults = launchdLogPaths(logDir, name);
-    const onDisk = readPlistOnDisk();
-    return [
-      { stream: 'stdout', path: typeof onDisk?.StandardOutPath === 'string' ? onDisk.StandardOutPath : defaults.stdout },
-      { stream: 'stderr', path: typeof onDisk?.StandardErrorPath === 'string' ? onDisk.StandardErrorPath : defaults.stderr },
-    ];
-  }
-
-  function readPlistOnDisk(): Record<string, unknown> | undefined {
-    try {
-      const parsed = parsePlistText(fs.readFileSync(plistPath, 'utf8'));
-      return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** See the header: the copy taken at bootstrap, cross-checked with what launchd prints. */
-  function definitionChanged(at: Located): boolean {
-    let onDisk: string;
-    try {
-      onDisk = fs.readFileSync(plistPath, 'utf8');
-    } catch {
-      return false; // nothing to reload from
-    }
-    let loaded: string | undefined;
-    try {
-      loaded = fs.readFileSync(recordPath, 'utf8');
-    } catch {
-      loaded = undefined;
-    }
-    if (loaded === undefined || loaded !== onDisk) return true;
-    if (at.info.path !== undefined && path.resolve(at.info.path) !== path.resolve(plistPath)) return true;
-    const args = readPlistOnDisk()?.ProgramArguments;
-    if (at.info.arguments && Array.isArray(args) && JSON.stringify(at.info.arguments) !== JSON.stringify(args)) return true;
-    return false;
-  }
-
-  async function result(status: LifecycleStatus, extra: Record<string, unknown> = {}, at?: Located | null): Promise<LifecycleResult> {
-    const located = at === undefined ? await locate() : (at ?? undefined);
-    const info = located?.info ?? {};
-    const activity = located ? launchdActivity(info) : 'inactive';
-    const service: ServiceStatusJson | undefined = located ? await fetchServiceStatus(endpoint, token) : undefined;
-    const { warnings: given, ...rest } = extra;
-    const warnings = Array.isArray(given) ? given.map(String) : [];
-    if (service && info.pid !== undefined && service.pid !== info.pid) {
-      warnings.push(`${endpoint} is answered by pid ${service.pid}, not by launchd's pid ${info.pid}`);
-    }
-    const lastExit = describeLastExit(info);
-    const statusText =
-      service?.statusText ??
-      (located
-        ? `${info.state ?? 'loaded'}${lastExit ? `, last run ${lastExit}` : ''}${info.pid !== undefined ? `; not answering on ${endpoint}` : ''}`
-        : fs.existsSync(plistPath)
-          ? 'installed, not loaded'
-          : 'not installed');
-    return {
+  async function result(
+    status: LifecycleStatus,
+    extra: Record<string, unknown> & { warnings?: string[] } = {},
+    at?: Located | null,
+  ): Promise<LifecycleResult> {
+    const job = at === undefined ? await locate() : (at ?? undefined);
+    const { warnings, ...rest } = extra;
+    return launchdResult({
       status,
-      backend: 'launchd',
-      unit: located?.target ?? guiTarget,
-      unitPath: plistPath,
-      ...(info.pid !== undefined ? { mainPid: info.pid } : {}),
-      activeState: activity,
-      subState: info.state ?? 'not loaded',
-      nRestarts: Math.max(0, (info.runs ?? 0) - 1),
-      statusText,
+      job,
+      service: job ? await fetchServiceStatus(endpoint, token) : undefined,
+      plistPath,
+      plistExists: fs.existsSync(plistPath),
+      defaultTarget: guiTarget,
       endpoint,
-      ...(service?.appServer.version ? { appServerVersion: service.appServer.version } : {}),
-      domain: located?.domain ?? null,
-      loaded: Boolean(located),
-      ...(info.runs !== undefined ? { runs: info.runs } : {}),
-      ...(info.lastExitCode !== undefined ? { lastExitCode: info.lastExitCode } : {}),
-      ...(info.lastSignal !== undefined ? { lastSignal: info.lastSignal } : {}),
-      ...(info.lastExitReason !== undefined ? { lastExitReason: info.lastExitReason } : {}),
-      logFiles: Object.fromEntries(logSources().map((s) => [s.stream, s.path])),
-      ...rest,
-      ...(warnings.length ? { warnings } : {}),
-    };
+      logs: logSources(files),
+      ...(warnings ? { warnings } : {}),
+      extra: rest,
+    });
   }
 
   function requireInstalled(): void {
@@ -364,7 +296,7 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
       const at = await locate();
       if (at) await bootoutAndWait(at.target);
       const removed: string[] = [];
-      const logs = logSources();
+      const logs = logSources(files);
       for (const file of [plistPath, recordPath, ...(purge ? logs.map((s) => s.path) : [])]) {
         try {
           fs.unlinkSync(file);
@@ -421,7 +353,7 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
       let reloaded = true;
       if (!at) {
         await bootstrapAgent(warnings);
-      } else if (definitionChanged(at)) {
+      } else if (definitionChanged(files, at.info)) {
         await bootoutAndWait(at.target);
         await bootstrapAgent(warnings);
       } else {
@@ -442,7 +374,7 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
     },
 
     async logs(logOpts: LogsOptions & Pick<FollowOptions, 'signal'>, write) {
-      await showLogFiles(logSources(), { ...logOpts, pollIntervalMs: Math.min(pollMs, 250) }, write);
+      await showLogFiles(logSources(files), { ...logOpts, pollIntervalMs: Math.min(pollMs, 250) }, write);
     },
   };
 }
