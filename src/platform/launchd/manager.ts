@@ -88,10 +88,15 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
     return undefined;
   }
 
-  async function isLoaded(target: string): Promise<boolean> {
+  /** What launchd holds for one target, or undefined when it is not loaded there. */
+  async function probe(target: string): Promise<Located['info'] | undefined> {
     const { result, outcome } = await lc.run(['print', target]);
     if (outcome === 'missing') throw fail(['print', target], result, target);
-    return outcome === 'ok';
+    return outcome === 'ok' ? parseLaunchctlPrint(result.stdout) : undefined;
+  }
+
+  async function isLoaded(target: string): Promise<boolean> {
+    return (await probe(target)) !== undefined;
   }
 
   /** bootout is asynchronous: ask, then poll `print` until launchd has forgotten the service. */
@@ -155,8 +160,9 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
       const { result, outcome } = await lc.run(args);
       if (outcome === 'ok' || outcome === 'noSession') return { outcome, result };
       const retryable: LaunchctlOutcome[] = ['ioError', 'busy', 'alreadyLoaded'];
-      if (retryable.includes(outcome) && (await isLoaded(target))) {
-        // 5 or "already loaded" while something is loaded: someone loaded it between our bootout and now.
+      const there = retryable.includes(outcome) ? await probe(target) : undefined;
+      if (there && launchdActivity(there) !== 'deactivating') {
+        // 5 or "already loaded" while a live job is loaded: someone loaded it between our bootout and now.
         warnings.push(`${target} was already loaded by someone else when codex-sm bootstrapped it`);
         return { outcome: 'ok', result };
       }
@@ -190,7 +196,7 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
       if (exitedSince && last.info.lastExitCode === EXIT.config) {
         // The service refused its config; launchd would respawn it every ThrottleInterval for ever.
         await bootoutAndWait(last.target);
-        throw notReady(`${label} exited with 78 (EX_CONFIG): its configuration is invalid; unloaded it to stop the restart loop`, last, 'fix the config (`codex-sm config check`), then `codex-sm start`', EXIT.config);
+        throw notReady(`${label} exited with 78 (EX_CONFIG): its configuration is invalid; unloaded it to stop the restart loop`, last, 'fix the config (`codex-sm config validate`), then `codex-sm start`', EXIT.config);
       }
       if (Date.now() > deadline) {
         throw notReady(`${label} did not answer ${endpoint}/readyz within ${Math.round(timeoutMs / 1000)}s`, last, 'see `codex-sm logs`; launchd keeps trying to start it', EXIT.tempFail);
