@@ -49,13 +49,27 @@ export function quoteExecArg(arg: string): string {
   return `"${escapeInQuotes(escaped)}"`;
 }
 
+/**
+ * The executable (first word) follows other rules than its arguments: systemd does no `$`
+ * substitution on it (so `$` stays literal) and refuses quotes and backslashes in it outright
+ * ("Executable name contains special characters").
+ */
+export function quoteExecutable(exe: string): string {
+  refuseControl(exe, 'executable path');
+  if (!exe.startsWith('/') || /["'\\]/.test(exe)) {
+    throw new CodexSmError('unit_value_invalid', `systemd cannot run ${JSON.stringify(exe)}: the executable must be an absolute path without quotes or backslashes`, {
+      hint: 'install node (or codex-sm) under a plain path, e.g. /usr/local/bin or ~/.local',
+      exitCode: EXIT.config,
+    });
+  }
+  const escaped = escapeSpecifiers(exe);
+  return PLAIN_WORD.test(exe) ? escaped : `"${escaped}"`;
+}
+
 /** A whole ExecStart= value from argv; argv[0] must be absolute (no PATH lookup, no wrapper). */
 export function execLine(argv: readonly string[]): string {
-  const [exe] = argv;
-  if (!exe || !exe.startsWith('/')) {
-    throw new CodexSmError('unit_value_invalid', `executable must be an absolute path, got ${JSON.stringify(exe)}`, { exitCode: EXIT.config });
-  }
-  return argv.map(quoteExecArg).join(' ');
+  const [exe, ...args] = argv;
+  return [quoteExecutable(exe ?? ''), ...args.map(quoteExecArg)].join(' ');
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -119,7 +133,8 @@ export function splitExecLine(line: string): string[] {
         word += c;
       }
     }
-    words.push(word.replace(/%%/g, '%').replace(/\$\$/g, '$'));
+    const unspecified = word.replace(/%%/g, '%');
+    words.push(words.length === 0 ? unspecified : unspecified.replace(/\$\$/g, '$'));
   }
   return words;
 }

@@ -87,6 +87,7 @@ function systemHardening(plan: ServicePlan): Line[] {
     ['PrivateTmp', 'yes'],
     ['PrivateDevices', 'yes'],
     ['PrivateIPC', 'yes'],
+    ['PrivateMounts', 'yes'],
     ['ProtectKernelTunables', 'yes'],
     ['ProtectKernelModules', 'yes'],
     ['ProtectKernelLogs', 'yes'],
