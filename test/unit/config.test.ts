@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { envLayer, envNameFor, resolveConfig } from '../../src/config/load.js';
 import { CodexSmError } from '../../src/errors.js';
-import { tempDir } from '../helpers/service.js';
+import { REPO_ROOT, tempDir } from '../helpers/service.js';
 
 function fails(fn: () => unknown): CodexSmError {
   try {
@@ -94,5 +94,16 @@ describe('config resolution (unit)', () => {
     expect(envNameFor(['appServer', 'requestTimeoutMs'])).to.equal('CODEX_SM_APP_SERVER__REQUEST_TIMEOUT_MS');
     const { layer } = envLayer({ CODEX_SM_ALLOWED_HOSTS: 'a.example, b.example', CODEX_SM_INSECURE_BIND: 'yes', CODEX_SM_TOKEN: 'secret-not-config' });
     expect(layer).to.deep.equal({ allowedHosts: ['a.example', 'b.example'], insecureBind: true });
+  });
+});
+
+describe('docs/configuration.md (unit)', () => {
+  it('documents every config key and env variable the schema defines', async () => {
+    const { envVariables } = await import('../../src/config/load.js');
+    const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'configuration.md'), 'utf8');
+    for (const v of envVariables()) {
+      const key = v.keyPath.join('.');
+      expect(doc, `docs/configuration.md lacks ${key}`).to.contain('`' + key + '`');
+    }
   });
 });
