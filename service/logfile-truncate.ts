@@ -51,7 +51,11 @@ const MAX_CHASE_ROUNDS = 8;
  * Shrink `file` to its newest ≤ keepBytes (starting at a line boundary) when it is larger than
  * maxBytes. Returns what happened, or undefined when the file was small enough or missing.
  */
-export async function truncateInPlace(file: string, maxBytes: number, keepBytes: number): Promise<TruncationInfo | undefined> {
+export async function truncateInPlace(
+  file: string,
+  maxBytes: number,
+  keepBytes: number,
+): Promise<TruncationInfo | undefined> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(file, 'r+');
@@ -65,7 +69,9 @@ export async function truncateInPlace(file: string, maxBytes: number, keepBytes:
     const keep = Math.max(0, Math.min(keepBytes, maxBytes));
     let tail = await readRange(handle, sizeBefore - keep, sizeBefore);
     // Drop the partial first line unless it starts exactly on a boundary.
-    const startsOnBoundary = sizeBefore - keep === 0 || (await readRange(handle, sizeBefore - keep - 1, sizeBefore - keep))[0] === 0x0a;
+    const startsOnBoundary =
+      sizeBefore - keep === 0 ||
+      (await readRange(handle, sizeBefore - keep - 1, sizeBefore - keep))[0] === 0x0a;
     if (!startsOnBoundary) {
       const nl = tail.indexOf(0x0a);
       tail = nl >= 0 ? tail.subarray(nl + 1) : Buffer.alloc(0);

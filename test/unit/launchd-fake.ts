@@ -162,7 +162,15 @@ export function installFakeLaunchctl(initial: Partial<FakeState> = {}): FakeLaun
   fs.mkdirSync(binDir);
   fs.writeFileSync(path.join(binDir, 'launchctl'), SCRIPT, { mode: 0o755 });
   const stateFile = path.join(dir, 'state.json');
-  const state: FakeState = { gui: true, bootoutPolls: 3, nextPid: 1000, disabled: [], inject: {}, services: {}, ...initial };
+  const state: FakeState = {
+    gui: true,
+    bootoutPolls: 3,
+    nextPid: 1000,
+    disabled: [],
+    inject: {},
+    services: {},
+    ...initial,
+  };
   fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
   fs.writeFileSync(path.join(dir, 'calls.jsonl'), '');
   const savedPath = process.env.PATH;
@@ -192,7 +200,9 @@ export function installFakeLaunchctl(initial: Partial<FakeState> = {}): FakeLaun
     running(label) {
       const s = read();
       const svc = Object.entries(s.services).find(([t]) => t.endsWith(`/${label}`))?.[1];
-      return svc && svc.state === 'running' && svc.pid !== undefined && svc.draining === undefined ? svc : undefined;
+      return svc && svc.state === 'running' && svc.pid !== undefined && svc.draining === undefined
+        ? svc
+        : undefined;
     },
     restore() {
       process.env.PATH = savedPath;
@@ -212,9 +222,18 @@ export interface FakeServiceHttp {
 }
 
 /** The service's HTTP face, driven by the simulated launchd state. */
-export async function serveFakeService(fake: FakeLaunchd, label: string, token: string): Promise<FakeServiceHttp> {
+export async function serveFakeService(
+  fake: FakeLaunchd,
+  label: string,
+  token: string,
+): Promise<FakeServiceHttp> {
   const pollsByPid = new Map<number, number>();
-  const ctl: FakeServiceHttp = { endpoint: '', notReadyPolls: 2, readyzCalls: 0, close: async () => undefined };
+  const ctl: FakeServiceHttp = {
+    endpoint: '',
+    notReadyPolls: 2,
+    readyzCalls: 0,
+    close: async () => undefined,
+  };
   const server = http.createServer((req, res) => {
     const job = fake.running(label);
     const send = (status: number, body: unknown): void => {
@@ -228,7 +247,8 @@ export async function serveFakeService(fake: FakeLaunchd, label: string, token: 
       return n > ctl.notReadyPolls ? send(200, { ready: true }) : send(503, { ready: false });
     }
     if (req.url === '/status') {
-      if (req.headers.authorization !== `Bearer ${token}`) return send(401, { error: { code: 'unauthorized' } });
+      if (req.headers.authorization !== `Bearer ${token}`)
+        return send(401, { error: { code: 'unauthorized' } });
       if (!job?.pid) return send(503, {});
       return send(200, {
         service: 'codex-sm',

@@ -8,7 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';
-import { logFilesFromEnv, startLogTruncation, truncateInPlace } from '../../service/logfile-truncate.js';
+import {
+  logFilesFromEnv,
+  startLogTruncation,
+  truncateInPlace,
+} from '../../service/logfile-truncate.js';
 import { readLastLines, parseSince } from '../../src/platform/launchd/logs.js';
 import { createLaunchdManager } from '../../src/platform/launchd/manager.js';
 import { renderPlist } from '../../src/platform/launchd/render.js';
@@ -21,7 +25,8 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const line = (i: number): string => `{"level":30,"time":${1_700_000_000_000 + i},"msg":"line ${String(i).padStart(6, '0')}"}\n`;
+const line = (i: number): string =>
+  `{"level":30,"time":${1_700_000_000_000 + i},"msg":"line ${String(i).padStart(6, '0')}"}\n`;
 
 function appendLines(fd: number, from: number, to: number): void {
   let chunk = '';
@@ -51,7 +56,10 @@ describe('launchd log files: truncation in place', () => {
       expect(text.length).to.equal(after.length + 10 * line(0).length);
       const lines = text.trimEnd().split('\n');
       const numbers = lines.map((l) => Number(/line (\d+)/.exec(l)?.[1]));
-      expect(numbers.every((n, i) => i === 0 || n === numbers[i - 1]! + 1), 'contiguous').to.equal(true);
+      expect(
+        numbers.every((n, i) => i === 0 || n === numbers[i - 1]! + 1),
+        'contiguous',
+      ).to.equal(true);
       expect(numbers.at(-1)).to.equal(20_009);
     } finally {
       fs.closeSync(fd);
@@ -77,7 +85,13 @@ describe('launchd log files: truncation in place', () => {
     const files = [path.join(tmp, 'a.out.log'), path.join(tmp, 'a.err.log')];
     const fds = files.map((f) => fs.openSync(f, 'a'));
     const truncations: string[] = [];
-    const trunc = startLogTruncation({ files, maxBytes: 50_000, keepBytes: 10_000, intervalMs: 5, onTruncate: (i) => truncations.push(i.file) });
+    const trunc = startLogTruncation({
+      files,
+      maxBytes: 50_000,
+      keepBytes: 10_000,
+      intervalMs: 5,
+      onTruncate: (i) => truncations.push(i.file),
+    });
     try {
       let n = 0;
       for (let round = 0; round < 60; round++) {
@@ -95,13 +109,16 @@ describe('launchd log files: truncation in place', () => {
       const text = fs.readFileSync(f, 'utf8');
       expect(text.length).to.be.lessThan(60_000);
       expect(text.includes('\0')).to.equal(false);
-      for (const l of text.trimEnd().split('\n')) expect(l, 'only whole lines').to.match(/^\{"level":30,"time":\d+,"msg":"line \d{6}"\}$/);
+      for (const l of text.trimEnd().split('\n'))
+        expect(l, 'only whole lines').to.match(/^\{"level":30,"time":\d+,"msg":"line \d{6}"\}$/);
     }
   });
 
   it('logFilesFromEnv reads the CODEX_SM_LOG_FILES the plist sets', () => {
     const plan = basePlan();
-    const env = /<key>CODEX_SM_LOG_FILES<\/key>\s*<string>([^<]*)<\/string>/.exec(renderPlist(plan))?.[1];
+    const env = /<key>CODEX_SM_LOG_FILES<\/key>\s*<string>([^<]*)<\/string>/.exec(
+      renderPlist(plan),
+    )?.[1];
     expect(logFilesFromEnv({ CODEX_SM_LOG_FILES: env })).to.deep.equal([
       '/Users/alice/Library/Logs/codex-sm/codex-sm.out.log',
       '/Users/alice/Library/Logs/codex-sm/codex-sm.err.log',
@@ -111,13 +128,24 @@ describe('launchd log files: truncation in place', () => {
 });
 
 describe('launchd logs: tail and follow the files', () => {
-  function managerWithLogs(): { manager: ReturnType<typeof createLaunchdManager>; out: string; err: string } {
+  function managerWithLogs(): {
+    manager: ReturnType<typeof createLaunchdManager>;
+    out: string;
+    err: string;
+  } {
     const home = path.join(tmp, 'home');
     const logDir = path.join(home, 'Library', 'Logs', 'codex-sm');
     fs.mkdirSync(logDir, { recursive: true });
     const out = path.join(logDir, 'codex-sm.out.log');
     const err = path.join(logDir, 'codex-sm.err.log');
-    const manager = createLaunchdManager({ runner: execRunner, uid: 501, home, label: 'dev.codex-sm.service', endpoint: 'http://127.0.0.1:9', pollIntervalMs: 10 });
+    const manager = createLaunchdManager({
+      runner: execRunner,
+      uid: 501,
+      home,
+      label: 'dev.codex-sm.service',
+      endpoint: 'http://127.0.0.1:9',
+      pollIntervalMs: 10,
+    });
     return { manager, out, err };
   }
 
@@ -127,7 +155,12 @@ describe('launchd logs: tail and follow the files', () => {
     fs.writeFileSync(err, 'TypeError: boom\n    at x (main.js:1)\n');
     const lines: string[] = [];
     await manager.logs({ follow: false, lines: 2, json: false }, (l) => lines.push(l));
-    expect(lines).to.deep.equal([line(3).trimEnd(), line(4).trimEnd(), '[stderr] TypeError: boom', '[stderr]     at x (main.js:1)']);
+    expect(lines).to.deep.equal([
+      line(3).trimEnd(),
+      line(4).trimEnd(),
+      '[stderr] TypeError: boom',
+      '[stderr]     at x (main.js:1)',
+    ]);
     const json: string[] = [];
     await manager.logs({ follow: false, lines: 1, json: true }, (l) => json.push(l));
     expect(json.map((l) => JSON.parse(l) as unknown)).to.deep.equal([
@@ -140,7 +173,10 @@ describe('launchd logs: tail and follow the files', () => {
     const { manager, out } = managerWithLogs();
     fs.writeFileSync(out, [0, 1, 2, 3].map(line).join('') + 'plain text\n');
     const lines: string[] = [];
-    await manager.logs({ follow: false, lines: 100, json: false, since: new Date(1_700_000_000_002).toISOString() }, (l) => lines.push(l));
+    await manager.logs(
+      { follow: false, lines: 100, json: false, since: new Date(1_700_000_000_002).toISOString() },
+      (l) => lines.push(l),
+    );
     expect(lines).to.deep.equal([line(2).trimEnd(), line(3).trimEnd(), 'plain text']);
     expect(parseSince('10m', 1_000_000)).to.equal(400_000);
     expect(parseSince('2h ago', 10_000_000)).to.equal(2_800_000);
@@ -153,7 +189,12 @@ describe('launchd logs: tail and follow the files', () => {
     const fd = fs.openSync(out, 'a');
     const lines: string[] = [];
     const abort = new AbortController();
-    const following = manager.logs({ follow: true, lines: 10, json: false, signal: abort.signal } as Parameters<typeof manager.logs>[0], (l) => lines.push(l));
+    const following = manager.logs(
+      { follow: true, lines: 10, json: false, signal: abort.signal } as Parameters<
+        typeof manager.logs
+      >[0],
+      (l) => lines.push(l),
+    );
     try {
       await delay(50);
       appendLines(fd, 1, 3);

@@ -9,11 +9,21 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { CodexSmError } from '../../src/errors.js';
 import { classifyLaunchctl, launchctlError } from '../../src/platform/launchd/launchctl.js';
-import { createLaunchdManager, type LaunchdManagerOptions } from '../../src/platform/launchd/manager.js';
+import {
+  createLaunchdManager,
+  type LaunchdManagerOptions,
+} from '../../src/platform/launchd/manager.js';
 import { renderPlist } from '../../src/platform/launchd/render.js';
 import type { ServiceManager, ServicePlan } from '../../src/platform/types.js';
 import { execRunner, type RunResult } from '../../src/runner.js';
-import { basePlan, installFakeLaunchctl, serveFakeService, type FakeLaunchd, type FakeServiceHttp, type FakeState } from './launchd-fake.js';
+import {
+  basePlan,
+  installFakeLaunchctl,
+  serveFakeService,
+  type FakeLaunchd,
+  type FakeServiceHttp,
+  type FakeState,
+} from './launchd-fake.js';
 
 const LABEL = 'dev.codex-sm.service';
 const TOKEN = 'simulated-token-0123456789abcdef';
@@ -29,7 +39,10 @@ interface World {
 
 let world: World | undefined;
 
-async function simulate(state: Partial<FakeState> = {}, managerOpts: Partial<LaunchdManagerOptions> = {}): Promise<World> {
+async function simulate(
+  state: Partial<FakeState> = {},
+  managerOpts: Partial<LaunchdManagerOptions> = {},
+): Promise<World> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'launchd-home-'));
   const fake = installFakeLaunchctl(state);
   const http = await serveFakeService(fake, LABEL, TOKEN);
@@ -51,7 +64,14 @@ async function simulate(state: Partial<FakeState> = {}, managerOpts: Partial<Lau
     readyTimeoutMs: 5000,
     ...managerOpts,
   });
-  world = { home, plan: { ...plan, startTimeoutSec: 5 }, plistPath: path.join(home, 'Library', 'LaunchAgents', `${LABEL}.plist`), fake, http, manager };
+  world = {
+    home,
+    plan: { ...plan, startTimeoutSec: 5 },
+    plistPath: path.join(home, 'Library', 'LaunchAgents', `${LABEL}.plist`),
+    fake,
+    http,
+    manager,
+  };
   return world;
 }
 
@@ -65,7 +85,8 @@ afterEach(async () => {
 
 /** Index of the first call equal to argv at or after `from` (-1 when absent). */
 function indexOfCall(calls: string[][], argv: string[], from = 0): number {
-  for (let i = from; i < calls.length; i++) if (JSON.stringify(calls[i]) === JSON.stringify(argv)) return i;
+  for (let i = from; i < calls.length; i++)
+    if (JSON.stringify(calls[i]) === JSON.stringify(argv)) return i;
   return -1;
 }
 
@@ -86,11 +107,24 @@ describe('launchd manager (simulation: fake launchctl on PATH, no macOS)', funct
     const w = await simulate({
       bootoutPolls: 3,
       services: {
-        [`gui/501/${LABEL}`]: { domain: 'gui/501', plist: '/old/path.plist', definition: '<old/>', state: 'running', pid: 500, runs: 4 },
+        [`gui/501/${LABEL}`]: {
+          domain: 'gui/501',
+          plist: '/old/path.plist',
+          definition: '<old/>',
+          state: 'running',
+          pid: 500,
+          runs: 4,
+        },
       },
     });
     const r = await w.manager.install(w.plan, { start: true });
-    expect(r).to.include({ status: 'installed', backend: 'launchd', unit: `gui/501/${LABEL}`, unitPath: w.plistPath, activeState: 'active' });
+    expect(r).to.include({
+      status: 'installed',
+      backend: 'launchd',
+      unit: `gui/501/${LABEL}`,
+      unitPath: w.plistPath,
+      activeState: 'active',
+    });
     expect(r.mainPid).to.be.a('number').and.not.equal(500);
     expect(r.replaced).to.equal(true);
     expect(r.appServerVersion).to.equal('0.169.0');
@@ -100,27 +134,42 @@ describe('launchd manager (simulation: fake launchctl on PATH, no macOS)', funct
     const bootout = indexOfCall(calls, ['bootout', `gui/501/${LABEL}`]);
     const enable = indexOfCall(calls, ['enable', `gui/501/${LABEL}`], bootout);
     const bootstrap = indexOfCall(calls, ['bootstrap', 'gui/501', w.plistPath], enable);
-    expect([bootout, enable, bootstrap].every((i) => i >= 0), JSON.stringify(calls)).to.equal(true);
-    const pollsWhileDraining = calls.slice(bootout + 1, enable).filter((c) => c[0] === 'print').length;
+    expect(
+      [bootout, enable, bootstrap].every((i) => i >= 0),
+      JSON.stringify(calls),
+    ).to.equal(true);
+    const pollsWhileDraining = calls
+      .slice(bootout + 1, enable)
+      .filter((c) => c[0] === 'print').length;
     expect(pollsWhileDraining, 'print polled until the old job was gone').to.be.greaterThan(3);
-    expect(calls.some((c) => c[0] === 'kickstart'), 'no kickstart -k after bootstrap (RunAtLoad starts it)').to.equal(false);
+    expect(
+      calls.some((c) => c[0] === 'kickstart'),
+      'no kickstart -k after bootstrap (RunAtLoad starts it)',
+    ).to.equal(false);
 
     const st = fs.statSync(w.plistPath);
     expect(st.mode & 0o777).to.equal(0o644);
     expect(fs.readFileSync(w.plistPath, 'utf8')).to.equal(renderPlist(w.plan));
     expect(fs.statSync(w.plan.logDir).isDirectory(), 'log dir created for launchd').to.equal(true);
-    expect(w.http.readyzCalls).to.be.greaterThan(w.http.notReadyPolls, 'waited through not-ready answers');
+    expect(w.http.readyzCalls).to.be.greaterThan(
+      w.http.notReadyPolls,
+      'waited through not-ready answers',
+    );
   });
 
   it('simulation: no GUI session (SSH) — bootstrap gui/501 fails with 125, falls back to user/501', async () => {
     const w = await simulate({ gui: false });
     const r = await w.manager.install(w.plan, { start: true });
     expect(r).to.include({ status: 'installed', unit: `user/501/${LABEL}`, domain: 'user/501' });
-    expect(r.warnings).to.deep.equal([`no GUI login session: loaded into user/501 instead of gui/501`]);
+    expect(r.warnings).to.deep.equal([
+      `no GUI login session: loaded into user/501 instead of gui/501`,
+    ]);
     const calls = w.fake.calls();
     const guiTry = indexOfCall(calls, ['bootstrap', 'gui/501', w.plistPath]);
     const userEnable = indexOfCall(calls, ['enable', `user/501/${LABEL}`], guiTry);
-    expect(indexOfCall(calls, ['bootstrap', 'user/501', w.plistPath], userEnable)).to.be.greaterThan(guiTry);
+    expect(
+      indexOfCall(calls, ['bootstrap', 'user/501', w.plistPath], userEnable),
+    ).to.be.greaterThan(guiTry);
 
     const status = await w.manager.status();
     expect(status).to.include({ status: 'running', unit: `user/501/${LABEL}` });
@@ -154,9 +203,13 @@ describe('launchd manager (simulation: fake launchctl on PATH, no macOS)', funct
     expect(reloaded).to.include({ status: 'restarted', reloadedDefinition: true });
     const calls = w.fake.calls();
     const bootout = indexOfCall(calls, ['bootout', `gui/501/${LABEL}`]);
-    expect(indexOfCall(calls, ['bootstrap', 'gui/501', w.plistPath], bootout)).to.be.greaterThan(bootout);
+    expect(indexOfCall(calls, ['bootstrap', 'gui/501', w.plistPath], bootout)).to.be.greaterThan(
+      bootout,
+    );
     expect(calls.some((c) => c[0] === 'kickstart')).to.equal(false);
-    expect(w.fake.read().services[`gui/501/${LABEL}`]?.definition).to.include('<string>3200</string>');
+    expect(w.fake.read().services[`gui/501/${LABEL}`]?.definition).to.include(
+      '<string>3200</string>',
+    );
 
     // Now the copy matches again: back to kickstart -k.
     w.fake.clearCalls();
@@ -175,7 +228,12 @@ describe('launchd manager (simulation: fake launchctl on PATH, no macOS)', funct
     await w.manager.install(w.plan, { start: true });
     w.fake.clearCalls();
     const stopped = await w.manager.stop();
-    expect(stopped).to.include({ status: 'stopped', loaded: false, activeState: 'inactive', subState: 'not loaded' });
+    expect(stopped).to.include({
+      status: 'stopped',
+      loaded: false,
+      activeState: 'inactive',
+      subState: 'not loaded',
+    });
     const calls = w.fake.calls();
     const bootout = indexOfCall(calls, ['bootout', `gui/501/${LABEL}`]);
     expect(calls.slice(bootout + 1).filter((c) => c[0] === 'print').length).to.be.greaterThan(4);
@@ -238,7 +296,10 @@ describe('launchd manager (simulation: fake launchctl on PATH, no macOS)', funct
   });
 
   it('simulation: 125 in both gui and user domains is launchd_no_session (exit 69)', async () => {
-    const noDomain = { code: 125, stderr: 'Bootstrap failed: 125: Domain does not support specified action' };
+    const noDomain = {
+      code: 125,
+      stderr: 'Bootstrap failed: 125: Domain does not support specified action',
+    };
     const w = await simulate({ inject: { bootstrap: [noDomain, noDomain] } });
     const err = await rejection(w.manager.install(w.plan, { start: true }));
     expect(err.code).to.equal('launchd_no_session');
@@ -255,13 +316,21 @@ describe('launchd manager (simulation: fake launchctl on PATH, no macOS)', funct
   it('simulation: a service that exits 78 (EX_CONFIG) fails install early and is unloaded to stop the respawn loop', async () => {
     const w = await simulate({ crashWith: 78 });
     fs.mkdirSync(w.plan.logDir, { recursive: true });
-    fs.writeFileSync(path.join(w.plan.logDir, 'codex-sm.err.log'), 'codex-sm: config_invalid: port must be an integer\n');
+    fs.writeFileSync(
+      path.join(w.plan.logDir, 'codex-sm.err.log'),
+      'codex-sm: config_invalid: port must be an integer\n',
+    );
     const err = await rejection(w.manager.install(w.plan, { start: true }));
     expect(err.code).to.equal('service_not_ready');
     expect(err.exitCode).to.equal(78);
-    expect(err.details?.stderrTail).to.deep.equal(['codex-sm: config_invalid: port must be an integer']);
+    expect(err.details?.stderrTail).to.deep.equal([
+      'codex-sm: config_invalid: port must be an integer',
+    ]);
     expect(w.fake.read().services).to.deep.equal({});
-    expect(fs.existsSync(w.plistPath), 'the plist stays for `codex-sm start` after the fix').to.equal(true);
+    expect(
+      fs.existsSync(w.plistPath),
+      'the plist stays for `codex-sm start` after the fix',
+    ).to.equal(true);
   });
 
   it('simulation: status of a crash-looping job is failed with the last exit code', async () => {
@@ -273,7 +342,13 @@ describe('launchd manager (simulation: fake launchctl on PATH, no macOS)', funct
       delete svc.pid;
     });
     const r = await w.manager.status();
-    expect(r).to.include({ status: 'failed', activeState: 'failed', subState: 'spawn scheduled', lastExitCode: 78, nRestarts: 8 });
+    expect(r).to.include({
+      status: 'failed',
+      activeState: 'failed',
+      subState: 'spawn scheduled',
+      lastExitCode: 78,
+      nRestarts: 8,
+    });
     expect(r.statusText).to.equal('spawn scheduled, last run exited 78 (EX_CONFIG)');
   });
 
@@ -330,22 +405,45 @@ describe('launchd manager (simulation: fake launchctl on PATH, no macOS)', funct
 });
 
 describe('launchctl error mapping', () => {
-  const r = (code: number, stderr: string): RunResult => ({ code, signal: null, stdout: '', stderr });
-  const ctx = { target: `gui/501/${LABEL}`, plistPath: '/Users/a/Library/LaunchAgents/x.plist', uid: 501 };
+  const r = (code: number, stderr: string): RunResult => ({
+    code,
+    signal: null,
+    stdout: '',
+    stderr,
+  });
+  const ctx = {
+    target: `gui/501/${LABEL}`,
+    plistPath: '/Users/a/Library/LaunchAgents/x.plist',
+    uid: 501,
+  };
 
   it('classifies the codes and texts launchd uses', () => {
     expect(classifyLaunchctl(r(0, ''))).to.equal('ok');
     expect(classifyLaunchctl(r(5, 'Bootstrap failed: 5: Input/output error'))).to.equal('ioError');
-    expect(classifyLaunchctl(r(37, 'Bootstrap failed: 37: Operation already in progress'))).to.equal('busy');
+    expect(
+      classifyLaunchctl(r(37, 'Bootstrap failed: 37: Operation already in progress')),
+    ).to.equal('busy');
     expect(classifyLaunchctl(r(36, ''))).to.equal('inProgress');
-    expect(classifyLaunchctl(r(113, 'Could not find service "x" in domain for port'))).to.equal('notFound');
+    expect(classifyLaunchctl(r(113, 'Could not find service "x" in domain for port'))).to.equal(
+      'notFound',
+    );
     expect(classifyLaunchctl(r(3, 'Boot-out failed: 3: No such process'))).to.equal('notFound');
-    expect(classifyLaunchctl(r(125, 'Bootstrap failed: 125: Domain does not support specified action'))).to.equal('noSession');
-    expect(classifyLaunchctl(r(1, 'Could not find domain for user gui: 501'))).to.equal('noSession');
+    expect(
+      classifyLaunchctl(r(125, 'Bootstrap failed: 125: Domain does not support specified action')),
+    ).to.equal('noSession');
+    expect(classifyLaunchctl(r(1, 'Could not find domain for user gui: 501'))).to.equal(
+      'noSession',
+    );
     expect(classifyLaunchctl(r(5, 'service already loaded'))).to.equal('alreadyLoaded');
-    expect(classifyLaunchctl(r(130, 'Bootstrap failed: 130: Service already exists in domain'))).to.equal('alreadyLoaded');
-    expect(classifyLaunchctl(r(119, 'Bootstrap failed: 119: Service is disabled'))).to.equal('disabled');
-    expect(classifyLaunchctl({ ...r(-2, ''), code: null, spawnError: 'ENOENT' })).to.equal('missing');
+    expect(
+      classifyLaunchctl(r(130, 'Bootstrap failed: 130: Service already exists in domain')),
+    ).to.equal('alreadyLoaded');
+    expect(classifyLaunchctl(r(119, 'Bootstrap failed: 119: Service is disabled'))).to.equal(
+      'disabled',
+    );
+    expect(classifyLaunchctl({ ...r(-2, ''), code: null, spawnError: 'ENOENT' })).to.equal(
+      'missing',
+    );
     expect(classifyLaunchctl(r(1, 'something new'))).to.equal('other');
   });
 
@@ -354,7 +452,11 @@ describe('launchctl error mapping', () => {
       [r(5, 'Bootstrap failed: 5: Input/output error'), 'launchd_io_error', /plutil -lint/],
       [r(37, 'Bootstrap failed: 37: Operation already in progress'), 'launchd_busy', /retry/],
       [r(113, 'Could not find service'), 'launchd_not_loaded', /codex-sm start/],
-      [r(125, 'Bootstrap failed: 125: Domain does not support specified action'), 'launchd_no_session', /log in/],
+      [
+        r(125, 'Bootstrap failed: 125: Domain does not support specified action'),
+        'launchd_no_session',
+        /log in/,
+      ],
       [r(17, 'Service already exists in domain'), 'launchd_already_loaded', /restart/],
       [r(119, 'Service is disabled'), 'launchd_disabled', /launchctl enable gui\/501/],
       [r(1, 'weird'), 'launchctl_failed', /plutil/],

@@ -6,9 +6,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { describeLastExit, launchdActivity, parseLaunchctlPrint } from '../../src/platform/launchd/parse.js';
+import {
+  describeLastExit,
+  launchdActivity,
+  parseLaunchctlPrint,
+} from '../../src/platform/launchd/parse.js';
 
-const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'launchd');
+const fixtures = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'test',
+  'fixtures',
+  'launchd',
+);
 const fixture = (name: string): string => fs.readFileSync(path.join(fixtures, name), 'utf8');
 
 describe('launchctl print parsing (recorded-format fixtures)', () => {
@@ -80,7 +92,9 @@ describe('launchctl print parsing (recorded-format fixtures)', () => {
     const info = parseLaunchctlPrint(fixture('print-reindented-older.txt'));
     expect(info.state).to.equal('waiting');
     expect(info.jobState).to.equal('exited');
-    expect(info.pid, 'pid = 123abc is not a pid; the nested pid = 999 is not ours').to.equal(undefined);
+    expect(info.pid, 'pid = 123abc is not a pid; the nested pid = 999 is not ours').to.equal(
+      undefined,
+    );
     expect(info.path).to.equal('/Users/alice/Library/LaunchAgents/dev.codex-sm.service.plist');
     expect(info.runs).to.equal(7);
     expect(info.lastExitCode).to.equal(0);
@@ -98,10 +112,14 @@ describe('launchctl print parsing (recorded-format fixtures)', () => {
 
   it('tolerates garbage, CRLF and empty input', () => {
     expect(parseLaunchctlPrint('')).to.deep.equal({});
-    expect(parseLaunchctlPrint('Could not find service "x" in domain for port\n')).to.deep.equal({});
+    expect(parseLaunchctlPrint('Could not find service "x" in domain for port\n')).to.deep.equal(
+      {},
+    );
     const crlf = fixture('print-running-gui.txt').replace(/\n/g, '\r\n');
     expect(parseLaunchctlPrint(crlf).pid).to.equal(48213);
     // Unbalanced braces must not throw.
-    expect(parseLaunchctlPrint('x = {\n\tstate = running\n}\n}\n}\n\tpid = 3\n').state).to.equal('running');
+    expect(parseLaunchctlPrint('x = {\n\tstate = running\n}\n}\n}\n\tpid = 3\n').state).to.equal(
+      'running',
+    );
   });
 });

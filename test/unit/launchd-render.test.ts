@@ -29,7 +29,8 @@ const cases: { name: string; plan: ServicePlan }[] = [
       label: 'dev.codex-sm.work',
       name: 'codex-sm-work',
       nodePath: '/Users/Ann & Bo/.nvm/versions/node/v20.18.0/bin/node',
-      cliScript: '/Users/Ann & Bo/.nvm/versions/node/v20.18.0/lib/node_modules/codex-sm/dist/src/cli/main.js',
+      cliScript:
+        '/Users/Ann & Bo/.nvm/versions/node/v20.18.0/lib/node_modules/codex-sm/dist/src/cli/main.js',
       args: ['serve', '--port', '3200', '--host', '127.0.0.1'],
       workingDirectory: '/Users/Ann & Bo',
       environment: {
@@ -56,8 +57,13 @@ function plistutilAvailable(): boolean {
 function plistutilToBinary(input: string, output: string): { ok: boolean; stderr: string } {
   fs.rmSync(output, { force: true });
   const r = spawnSync('plistutil', ['-i', input, '-o', output, '-f', 'bin'], { encoding: 'utf8' });
-  const magic = fs.existsSync(output) ? fs.readFileSync(output).subarray(0, 8).toString('latin1') : '';
-  return { ok: r.status === 0 && !/error/i.test(r.stderr) && magic === 'bplist00', stderr: r.stderr };
+  const magic = fs.existsSync(output)
+    ? fs.readFileSync(output).subarray(0, 8).toString('latin1')
+    : '';
+  return {
+    ok: r.status === 0 && !/error/i.test(r.stderr) && magic === 'bplist00',
+    stderr: r.stderr,
+  };
 }
 
 describe('launchd plist rendering (golden files)', () => {
@@ -70,13 +76,17 @@ describe('launchd plist rendering (golden files)', () => {
         fs.mkdirSync(goldenDir, { recursive: true });
         fs.writeFileSync(golden, rendered);
       }
-      expect(fs.existsSync(golden), `${golden} missing: run with UPDATE_GOLDEN=1 once`).to.equal(true);
+      expect(fs.existsSync(golden), `${golden} missing: run with UPDATE_GOLDEN=1 once`).to.equal(
+        true,
+      );
       expect(rendered).to.equal(fs.readFileSync(golden, 'utf8'));
     });
 
     it(`${name}: is a valid XML plist for libplist's plistutil (XML → binary → XML)`, function () {
       // Fails loudly instead of skipping: a missing validator must not look like a passing test.
-      expect(plistutilAvailable(), 'plistutil not found: apt-get install libplist-utils').to.equal(true);
+      expect(plistutilAvailable(), 'plistutil not found: apt-get install libplist-utils').to.equal(
+        true,
+      );
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'plist-'));
       try {
         const bin = path.join(tmp, 'out.bplist');
@@ -97,7 +107,9 @@ describe('launchd plist rendering (golden files)', () => {
   }
 
   it('plistutil rejects a broken plist (so the validation above means something)', () => {
-    expect(plistutilAvailable(), 'plistutil not found: apt-get install libplist-utils').to.equal(true);
+    expect(plistutilAvailable(), 'plistutil not found: apt-get install libplist-utils').to.equal(
+      true,
+    );
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'plist-'));
     try {
       const bad = path.join(tmp, 'bad.plist');
@@ -107,7 +119,9 @@ describe('launchd plist rendering (golden files)', () => {
         'not a plist',
       ]) {
         fs.writeFileSync(bad, broken);
-        expect(plistutilToBinary(bad, path.join(tmp, 'x.bplist')).ok, broken.slice(0, 40)).to.equal(false);
+        expect(plistutilToBinary(bad, path.join(tmp, 'x.bplist')).ok, broken.slice(0, 40)).to.equal(
+          false,
+        );
       }
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -133,18 +147,30 @@ describe('launchd plist rendering (golden files)', () => {
     expect(text).to.not.include('<real>');
     // A fractional stop budget still renders an integer that covers it.
     expect(exitTimeOutFor(basePlan({ stopTimeoutSec: 12.5 }))).to.equal(18);
-    expect(renderPlist(basePlan({ stopTimeoutSec: 12.5, restartSec: 0.5 }))).to.not.include('<real>');
+    expect(renderPlist(basePlan({ stopTimeoutSec: 12.5, restartSec: 0.5 }))).to.not.include(
+      '<real>',
+    );
   });
 
   it('never renders a secret: the token file path may appear, a token-like variable may not', () => {
-    const plan = basePlan({ environment: { ...basePlan().environment, CODEX_SM_TOKEN: 'abcdefghijklmnopqrstuvwxyz' } });
+    const plan = basePlan({
+      environment: { ...basePlan().environment, CODEX_SM_TOKEN: 'abcdefghijklmnopqrstuvwxyz' },
+    });
     expect(() => renderPlist(plan)).to.throw(CodexSmError, /CODEX_SM_TOKEN looks like a secret/);
-    expect(renderPlist(basePlan({ environment: { OPENAI_BASE_URL: 'http://x' } }))).to.include('OPENAI_BASE_URL');
-    expect(() => renderPlist(basePlan({ environment: { OPENAI_API_KEY: 'sk-1' } }))).to.throw(CodexSmError);
+    expect(renderPlist(basePlan({ environment: { OPENAI_BASE_URL: 'http://x' } }))).to.include(
+      'OPENAI_BASE_URL',
+    );
+    expect(() => renderPlist(basePlan({ environment: { OPENAI_API_KEY: 'sk-1' } }))).to.throw(
+      CodexSmError,
+    );
   });
 
   it('refuses relative program paths and bad labels (launchd expands neither ~ nor $PATH)', () => {
-    for (const bad of [{ nodePath: 'node' }, { cliScript: '~/codex-sm/main.js' }, { logDir: 'Library/Logs' }]) {
+    for (const bad of [
+      { nodePath: 'node' },
+      { cliScript: '~/codex-sm/main.js' },
+      { logDir: 'Library/Logs' },
+    ]) {
       try {
         renderPlist(basePlan(bad));
         expect.fail('rendered a plan with a relative path');
@@ -154,7 +180,10 @@ describe('launchd plist rendering (golden files)', () => {
         expect((e as CodexSmError).exitCode).to.equal(78);
       }
     }
-    expect(() => renderPlist(basePlan({ label: 'codex-sm' }))).to.throw(CodexSmError, /reverse-DNS/);
+    expect(() => renderPlist(basePlan({ label: 'codex-sm' }))).to.throw(
+      CodexSmError,
+      /reverse-DNS/,
+    );
     expect(() => renderPlist(basePlan({ label: 'gui/501/x.y' }))).to.throw(CodexSmError);
   });
 
@@ -162,11 +191,24 @@ describe('launchd plist rendering (golden files)', () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'home-'));
     try {
       const calls: string[] = [];
-      const recorder = { run: async (cmd: string, args: readonly string[]) => (calls.push([cmd, ...args].join(' ')), execRunner.run('true', [])) };
-      const manager = createLaunchdManager({ runner: recorder, uid: 501, home, label: 'dev.codex-sm.service', endpoint: 'http://127.0.0.1:3100' });
+      const recorder = {
+        run: async (cmd: string, args: readonly string[]) => (
+          calls.push([cmd, ...args].join(' ')),
+          execRunner.run('true', [])
+        ),
+      };
+      const manager = createLaunchdManager({
+        runner: recorder,
+        uid: 501,
+        home,
+        label: 'dev.codex-sm.service',
+        endpoint: 'http://127.0.0.1:3100',
+      });
       const preview = manager.preview(basePlan());
       const plistPath = path.join(home, 'Library', 'LaunchAgents', 'dev.codex-sm.service.plist');
-      expect(preview.files).to.deep.equal([{ path: plistPath, mode: 0o644, content: renderPlist(basePlan()) }]);
+      expect(preview.files).to.deep.equal([
+        { path: plistPath, mode: 0o644, content: renderPlist(basePlan()) },
+      ]);
       expect(preview.commands).to.deep.equal([
         ['launchctl', 'bootout', 'gui/501/dev.codex-sm.service'],
         ['launchctl', 'enable', 'gui/501/dev.codex-sm.service'],

@@ -29,7 +29,9 @@ export interface AgentFiles {
 export function readPlistOnDisk(plistPath: string): Record<string, unknown> | undefined {
   try {
     const parsed = parsePlistText(fs.readFileSync(plistPath, 'utf8'));
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -40,8 +42,15 @@ export function logSources(files: AgentFiles): LogSource[] {
   const defaults = launchdLogPaths(files.logDir, files.name);
   const onDisk = readPlistOnDisk(files.plistPath);
   return [
-    { stream: 'stdout', path: typeof onDisk?.StandardOutPath === 'string' ? onDisk.StandardOutPath : defaults.stdout },
-    { stream: 'stderr', path: typeof onDisk?.StandardErrorPath === 'string' ? onDisk.StandardErrorPath : defaults.stderr },
+    {
+      stream: 'stdout',
+      path: typeof onDisk?.StandardOutPath === 'string' ? onDisk.StandardOutPath : defaults.stdout,
+    },
+    {
+      stream: 'stderr',
+      path:
+        typeof onDisk?.StandardErrorPath === 'string' ? onDisk.StandardErrorPath : defaults.stderr,
+    },
   ];
 }
 
@@ -65,7 +74,12 @@ export function definitionChanged(files: AgentFiles, loaded: LaunchdPrintInfo): 
   if (onDisk === undefined) return false;
   const copy = readOrUndefined(files.recordPath);
   if (copy === undefined || copy !== onDisk) return true;
-  if (loaded.path !== undefined && path.resolve(loaded.path) !== path.resolve(files.plistPath)) return true;
+  if (loaded.path !== undefined && path.resolve(loaded.path) !== path.resolve(files.plistPath))
+    return true;
   const args = readPlistOnDisk(files.plistPath)?.ProgramArguments;
-  return Boolean(loaded.arguments && Array.isArray(args) && JSON.stringify(loaded.arguments) !== JSON.stringify(args));
+  return Boolean(
+    loaded.arguments &&
+    Array.isArray(args) &&
+    JSON.stringify(loaded.arguments) !== JSON.stringify(args),
+  );
 }

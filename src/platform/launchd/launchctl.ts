@@ -32,10 +32,19 @@ export function classifyLaunchctl(r: RunResult): LaunchctlOutcome {
   const text = `${r.stderr}\n${r.stdout}`.toLowerCase();
   if (r.code === 0) return 'ok';
   if (/already (loaded|exists|bootstrapped)/.test(text) || r.code === 17) return 'alreadyLoaded';
-  if (r.code === 125 || text.includes('domain does not support') || text.includes('could not find domain')) {
+  if (
+    r.code === 125 ||
+    text.includes('domain does not support') ||
+    text.includes('could not find domain')
+  ) {
     return 'noSession';
   }
-  if (r.code === 113 || r.code === 3 || text.includes('could not find service') || text.includes('no such process')) {
+  if (
+    r.code === 113 ||
+    r.code === 3 ||
+    text.includes('could not find service') ||
+    text.includes('no such process')
+  ) {
     return 'notFound';
   }
   if (r.code === 37 || text.includes('operation already in progress')) return 'busy';
@@ -69,11 +78,15 @@ export function launchctlError(
   const details = { command: ['launchctl', ...args], exitStatus: r.code, stderr: r.stderr.trim() };
   switch (classifyLaunchctl(r)) {
     case 'missing':
-      return new CodexSmError('launchctl_missing', `cannot run launchctl (${r.spawnError}): launchd exists only on macOS`, {
-        hint: 'on Linux use the systemd backend; `install-service --dry-run --platform launchd` previews the plist anywhere',
-        exitCode: EXIT.unavailable,
-        details,
-      });
+      return new CodexSmError(
+        'launchctl_missing',
+        `cannot run launchctl (${r.spawnError}): launchd exists only on macOS`,
+        {
+          hint: 'on Linux use the systemd backend; `install-service --dry-run --platform launchd` previews the plist anywhere',
+          exitCode: EXIT.unavailable,
+          details,
+        },
+      );
     case 'noSession':
       return new CodexSmError(
         'launchd_no_session',
@@ -96,33 +109,56 @@ export function launchctlError(
       });
     case 'busy':
     case 'inProgress':
-      return new CodexSmError('launchd_busy', `launchd is still working on ${ctx.target} (${said})`, {
-        hint: `wait a few seconds and retry; \`launchctl print ${ctx.target}\` shows its state`,
-        exitCode: EXIT.tempFail,
-        details,
-      });
+      return new CodexSmError(
+        'launchd_busy',
+        `launchd is still working on ${ctx.target} (${said})`,
+        {
+          hint: `wait a few seconds and retry; \`launchctl print ${ctx.target}\` shows its state`,
+          exitCode: EXIT.tempFail,
+          details,
+        },
+      );
     case 'notFound':
-      return new CodexSmError('launchd_not_loaded', `${ctx.target} is not loaded in launchd (${said})`, {
-        hint: 'run `codex-sm start` to load the installed agent, or `codex-sm install-service` to install it',
-        details,
-      });
+      return new CodexSmError(
+        'launchd_not_loaded',
+        `${ctx.target} is not loaded in launchd (${said})`,
+        {
+          hint: 'run `codex-sm start` to load the installed agent, or `codex-sm install-service` to install it',
+          details,
+        },
+      );
     case 'alreadyLoaded':
-      return new CodexSmError('launchd_already_loaded', `${ctx.target} is already loaded (${said})`, {
-        hint: '`codex-sm restart` reloads it; `codex-sm stop` unloads it',
-        details,
-      });
+      return new CodexSmError(
+        'launchd_already_loaded',
+        `${ctx.target} is already loaded (${said})`,
+        {
+          hint: '`codex-sm restart` reloads it; `codex-sm stop` unloads it',
+          details,
+        },
+      );
     case 'disabled':
-      return new CodexSmError('launchd_disabled', `${ctx.target} is disabled in launchd (${said})`, {
-        hint: `run \`launchctl enable ${ctx.target}\`, then retry`,
-        details,
-      });
+      return new CodexSmError(
+        'launchd_disabled',
+        `${ctx.target} is disabled in launchd (${said})`,
+        {
+          hint: `run \`launchctl enable ${ctx.target}\`, then retry`,
+          details,
+        },
+      );
     case 'ok':
     case 'other':
     default:
-      return new CodexSmError('launchctl_failed', `${cmd} failed (exit ${r.code ?? r.signal}): ${said}`, {
-        hint: verb === 'bootstrap' ? `check the plist with \`plutil -lint ${ctx.plistPath}\`` : `run \`${cmd}\` by hand to see more`,
-        details,
-      });
+      return new CodexSmError(
+        'launchctl_failed',
+        `${cmd} failed (exit ${r.code ?? r.signal}): ${said}`,
+        {
+          hint:
+            verb === 'bootstrap'
+              ? `check the plist with \`plutil -lint ${ctx.plistPath}\``
+              : `run \`${cmd}\` by hand to see more`,
+          details,
+        },
+      );
   }
 }
 
@@ -131,7 +167,11 @@ export interface Launchctl {
 }
 
 /** launchctl via the runner; `bin` defaults to `launchctl` from PATH (tests put a fake first). */
-export function launchctlVia(runner: CommandRunner, bin = 'launchctl', timeoutMs = 30_000): Launchctl {
+export function launchctlVia(
+  runner: CommandRunner,
+  bin = 'launchctl',
+  timeoutMs = 30_000,
+): Launchctl {
   return {
     async run(args) {
       const result = await runner.run(bin, args, { timeoutMs });

@@ -55,7 +55,9 @@ export function readLastLines(file: string, n: number): { lines: string[]; size:
 export function parseSince(since: string, now = Date.now()): number | undefined {
   const rel = /^(\d+)\s*(s|m|h|d)(?:\s*ago)?$/i.exec(since.trim());
   if (rel) {
-    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[rel[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd'];
+    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[
+      rel[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd'
+    ];
     return now - Number(rel[1]) * unit;
   }
   const t = Date.parse(since);

@@ -23,8 +23,20 @@ import { CodexSmError, EXIT } from '../../errors.js';
 import { stateDir as defaultStateDir } from '../../paths.js';
 import type { CommandRunner, RunResult } from '../../runner.js';
 import { writeFileAtomic } from '../../token.js';
-import type { InstallPreview, LifecycleResult, LifecycleStatus, LogsOptions, ServiceManager, ServicePlan } from '../types.js';
-import { definitionChanged, logSources, rememberLoadedDefinition, type AgentFiles } from './agent-files.js';
+import type {
+  InstallPreview,
+  LifecycleResult,
+  LifecycleStatus,
+  LogsOptions,
+  ServiceManager,
+  ServicePlan,
+} from '../types.js';
+import {
+  definitionChanged,
+  logSources,
+  rememberLoadedDefinition,
+  type AgentFiles,
+} from './agent-files.js';
 import { launchctlError, launchctlVia, type LaunchctlOutcome } from './launchctl.js';
 import { readLastLines, showLogFiles, type FollowOptions } from './logs.js';
 import { describeLastExit, launchdActivity, parseLaunchctlPrint } from './parse.js';
@@ -64,7 +76,11 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
   const plistPath = opts.plistPath ?? launchAgentPath(opts.home, label);
   const logDir = opts.logDir ?? defaultLaunchdLogDir(opts.home);
   const name = opts.name ?? 'codex-sm';
-  const recordPath = path.join(opts.stateDir ?? defaultStateDir({ HOME: opts.home }), 'launchd', `${label}.loaded.plist`);
+  const recordPath = path.join(
+    opts.stateDir ?? defaultStateDir({ HOME: opts.home }),
+    'launchd',
+    `${label}.loaded.plist`,
+  );
   const pollMs = opts.pollIntervalMs ?? 200;
   const drainTimeoutMs = opts.timeoutMs ?? 30_000;
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
@@ -117,10 +133,14 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
     const deadline = Date.now() + drainTimeoutMs;
     while (await isLoaded(target)) {
       if (Date.now() > deadline) {
-        throw new CodexSmError('launchd_stop_timeout', `${target} was still loaded ${drainTimeoutMs / 1000}s after bootout`, {
-          hint: `launchd is still waiting for the process to exit: \`launchctl kill SIGKILL ${target}\`, then retry`,
-          exitCode: EXIT.tempFail,
-        });
+        throw new CodexSmError(
+          'launchd_stop_timeout',
+          `${target} was still loaded ${drainTimeoutMs / 1000}s after bootout`,
+          {
+            hint: `launchd is still waiting for the process to exit: \`launchctl kill SIGKILL ${target}\`, then retry`,
+            exitCode: EXIT.tempFail,
+          },
+        );
       }
       await delay(pollMs);
     }
@@ -143,11 +163,14 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
         noSession = fail(['bootstrap', domain, plistPath], bootstrap.result, target);
         continue;
       }
-      if (domain !== domains[0]) warnings.push(`no GUI login session: loaded into ${domain} instead of ${domains[0]}`);
+      if (domain !== domains[0])
+        warnings.push(`no GUI login session: loaded into ${domain} instead of ${domains[0]}`);
       rememberLoadedDefinition(files);
       return domain;
     }
-    throw noSession ?? new CodexSmError('launchd_no_session', `no launchd domain accepted ${label}`);
+    throw (
+      noSession ?? new CodexSmError('launchd_no_session', `no launchd domain accepted ${label}`)
+    );
   }
 
   async function bootstrapWithRetry(
@@ -180,15 +203,22 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
    * kickstart -k replaces still answers for a moment). Fails early when a run that started after
    * `since.runs` exited 78 (EX_CONFIG).
    */
-  async function waitForReady(timeoutMs: number, since: { pid?: number; runs: number }): Promise<void> {
+  async function waitForReady(
+    timeoutMs: number,
+    since: { pid?: number; runs: number },
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last: Located | undefined;
     for (;;) {
       last = await locate();
       if (!last) {
-        throw new CodexSmError('service_unloaded', `${label} was unloaded from launchd while starting`, {
-          hint: 'someone ran `launchctl bootout` meanwhile; run `codex-sm start`',
-        });
+        throw new CodexSmError(
+          'service_unloaded',
+          `${label} was unloaded from launchd while starting`,
+          {
+            hint: 'someone ran `launchctl bootout` meanwhile; run `codex-sm start`',
+          },
+        );
       }
       const newProcess = last.info.pid !== undefined && last.info.pid !== since.pid;
       if (newProcess && (await answersReady())) return;
@@ -196,21 +226,38 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
       if (exitedSince && last.info.lastExitCode === EXIT.config) {
         // The service refused its config; launchd would respawn it every ThrottleInterval for ever.
         await bootoutAndWait(last.target);
-        throw notReady(`${label} exited with 78 (EX_CONFIG): its configuration is invalid; unloaded it to stop the restart loop`, last, 'fix the config (`codex-sm config validate`), then `codex-sm start`', EXIT.config);
+        throw notReady(
+          `${label} exited with 78 (EX_CONFIG): its configuration is invalid; unloaded it to stop the restart loop`,
+          last,
+          'fix the config (`codex-sm config validate`), then `codex-sm start`',
+          EXIT.config,
+        );
       }
       if (Date.now() > deadline) {
-        throw notReady(`${label} did not answer ${endpoint}/readyz within ${Math.round(timeoutMs / 1000)}s`, last, 'see `codex-sm logs`; launchd keeps trying to start it', EXIT.tempFail);
+        throw notReady(
+          `${label} did not answer ${endpoint}/readyz within ${Math.round(timeoutMs / 1000)}s`,
+          last,
+          'see `codex-sm logs`; launchd keeps trying to start it',
+          EXIT.tempFail,
+        );
       }
       await delay(pollMs);
     }
   }
 
   function notReady(message: string, at: Located, hint: string, exitCode: number): CodexSmError {
-    const errTail = readLastLines(logSources(files).find((s) => s.stream === 'stderr')?.path ?? '', 20).lines;
+    const errTail = readLastLines(
+      logSources(files).find((s) => s.stream === 'stderr')?.path ?? '',
+      20,
+    ).lines;
     return new CodexSmError('service_not_ready', message, {
       hint,
       exitCode,
-      details: { launchdState: at.info.state, lastExit: describeLastExit(at.info), stderrTail: errTail },
+      details: {
+        launchdState: at.info.state,
+        lastExit: describeLastExit(at.info),
+        stderrTail: errTail,
+      },
     });
   }
 
@@ -245,9 +292,13 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
 
   function requireInstalled(): void {
     if (!fs.existsSync(plistPath)) {
-      throw new CodexSmError('service_not_installed', `the LaunchAgent ${plistPath} does not exist`, {
-        hint: 'run `codex-sm install-service` first',
-      });
+      throw new CodexSmError(
+        'service_not_installed',
+        `the LaunchAgent ${plistPath} does not exist`,
+        {
+          hint: 'run `codex-sm install-service` first',
+        },
+      );
     }
   }
 
@@ -271,13 +322,21 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
 
     async install(plan, { start }) {
       if (plan.label !== label) {
-        throw new CodexSmError('internal', `plan label ${plan.label} differs from the manager's ${label}`, { exitCode: EXIT.software });
+        throw new CodexSmError(
+          'internal',
+          `plan label ${plan.label} differs from the manager's ${label}`,
+          { exitCode: EXIT.software },
+        );
       }
       if (uid === 0) {
-        throw new CodexSmError('launchd_root', 'a LaunchAgent runs as the logged-in user, not as root', {
-          hint: 'run `codex-sm install-service` without sudo, as the user who will use it',
-          exitCode: EXIT.usage,
-        });
+        throw new CodexSmError(
+          'launchd_root',
+          'a LaunchAgent runs as the logged-in user, not as root',
+          {
+            hint: 'run `codex-sm install-service` without sudo, as the user who will use it',
+            exitCode: EXIT.usage,
+          },
+        );
       }
       const content = renderPlist(plan); // validation errors here change nothing
       const warnings: string[] = [];
@@ -290,7 +349,8 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
       if (!start) {
         // Enabled and on disk: launchd loads it at the next login (RunAtLoad starts it then).
         const enable = await lc.run(['enable', guiTarget]);
-        if (enable.outcome !== 'ok' && enable.outcome !== 'noSession') throw fail(['enable', guiTarget], enable.result);
+        if (enable.outcome !== 'ok' && enable.outcome !== 'noSession')
+          throw fail(['enable', guiTarget], enable.result);
         return result('installed', { replaced: Boolean(old), started: false, warnings }, null);
       }
       await bootstrapAgent(warnings);
@@ -332,7 +392,8 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
       if (at) {
         const args = ['kickstart', at.target];
         const { result: r, outcome } = await lc.run(args);
-        if (outcome === 'notFound') await bootstrapAgent(warnings); // unloaded since we looked
+        if (outcome === 'notFound')
+          await bootstrapAgent(warnings); // unloaded since we looked
         else if (outcome !== 'ok') throw fail(args, r, at.target);
         else since = { runs: at.info.runs ?? 0 };
       } else {
@@ -368,7 +429,10 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
         const { result: r, outcome } = await lc.run(args);
         if (outcome !== 'ok') throw fail(args, r, at.target);
       }
-      await waitForReady(readyTimeoutMs, reloaded || !at ? { runs: 0 } : { pid: at.info.pid, runs: at.info.runs ?? 0 });
+      await waitForReady(
+        readyTimeoutMs,
+        reloaded || !at ? { runs: 0 } : { pid: at.info.pid, runs: at.info.runs ?? 0 },
+      );
       return result('restarted', { reloadedDefinition: reloaded, warnings });
     },
 
@@ -376,11 +440,19 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
       const at = await locate();
       if (!at) return result(fs.existsSync(plistPath) ? 'notRunning' : 'notInstalled', {}, null);
       const activity = launchdActivity(at.info);
-      return result(activity === 'active' ? 'running' : activity === 'failed' ? 'failed' : 'notRunning', {}, at);
+      return result(
+        activity === 'active' ? 'running' : activity === 'failed' ? 'failed' : 'notRunning',
+        {},
+        at,
+      );
     },
 
     async logs(logOpts: LogsOptions & Pick<FollowOptions, 'signal'>, write) {
-      await showLogFiles(logSources(files), { ...logOpts, pollIntervalMs: Math.min(pollMs, 250) }, write);
+      await showLogFiles(
+        logSources(files),
+        { ...logOpts, pollIntervalMs: Math.min(pollMs, 250) },
+        write,
+      );
     },
   };
 }

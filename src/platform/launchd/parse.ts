@@ -61,7 +61,9 @@ function parseExitValue(value: string): { code?: number; description?: string } 
   const code = toInt(v);
   const colon = v.indexOf(':');
   const description = colon >= 0 ? v.slice(colon + 1).trim() || undefined : undefined;
-  return code === undefined ? { description: v } : { code, ...(description ? { description } : {}) };
+  return code === undefined
+    ? { description: v }
+    : { code, ...(description ? { description } : {}) };
 }
 
 /** `Killed: 9` → 9 (the number is the last colon-separated part). */
@@ -189,13 +191,16 @@ export function launchdActivity(info: LaunchdPrintInfo): LaunchdActivity {
   if (state === 'running' || state === 'xpcproxy' || state.startsWith('spawn')) {
     return crashedLastTime(info) && state.startsWith('spawn') ? 'failed' : 'activating';
   }
-  if (state.includes('sigterm') || state === 'stopping' || state === 'exiting') return 'deactivating';
+  if (state.includes('sigterm') || state === 'stopping' || state === 'exiting')
+    return 'deactivating';
   return crashedLastTime(info) ? 'failed' : 'inactive';
 }
 
 /** True when the last run ended with a non-zero status or a signal (not a clean or no exit). */
 export function crashedLastTime(info: LaunchdPrintInfo): boolean {
-  return (info.lastExitCode !== undefined && info.lastExitCode !== 0) || info.lastSignal !== undefined;
+  return (
+    (info.lastExitCode !== undefined && info.lastExitCode !== 0) || info.lastSignal !== undefined
+  );
 }
 
 /** "exited 78 (EX_CONFIG)", "killed by signal 9 (Killed: 9)", or undefined when nothing to say. */

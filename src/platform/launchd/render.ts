@@ -35,7 +35,10 @@ export interface LaunchdLogPaths {
 
 /** Where launchd sends the service's stdout/stderr: `<logDir>/<name>.out.log` / `.err.log`. */
 export function launchdLogPaths(logDir: string, name: string): LaunchdLogPaths {
-  return { stdout: path.join(logDir, `${name}.out.log`), stderr: path.join(logDir, `${name}.err.log`) };
+  return {
+    stdout: path.join(logDir, `${name}.out.log`),
+    stderr: path.join(logDir, `${name}.err.log`),
+  };
 }
 
 /** `~/Library/LaunchAgents/<label>.plist`. */
@@ -60,7 +63,10 @@ function planError(message: string, hint: string): CodexSmError {
 /** The checks a plist must pass before launchd would accept it; throws a CodexSmError. */
 export function validateLaunchdPlan(plan: ServicePlan): void {
   if (!isValidLabel(plan.label)) {
-    throw planError(`launchd label "${plan.label}" is not a reverse-DNS name`, 'use a label like dev.codex-sm.service');
+    throw planError(
+      `launchd label "${plan.label}" is not a reverse-DNS name`,
+      'use a label like dev.codex-sm.service',
+    );
   }
   for (const [what, p] of [
     ['node path', plan.nodePath],
@@ -84,7 +90,10 @@ export function validateLaunchdPlan(plan: ServicePlan): void {
     }
   }
   if (!Number.isFinite(plan.stopTimeoutSec) || plan.stopTimeoutSec <= 0) {
-    throw planError(`stop timeout ${plan.stopTimeoutSec}s is not a positive number`, 'set stopTimeoutMs in the config');
+    throw planError(
+      `stop timeout ${plan.stopTimeoutSec}s is not a positive number`,
+      'set stopTimeoutMs in the config',
+    );
   }
 }
 
@@ -104,7 +113,8 @@ export function plistObject(plan: ServicePlan): Record<string, PlistValue> {
   const logs = launchdLogPaths(plan.logDir, plan.name);
   const environment: Record<string, string> = {};
   // Sorted so that the rendered file does not depend on how the plan was assembled.
-  for (const key of Object.keys(plan.environment).sort()) environment[key] = plan.environment[key] ?? '';
+  for (const key of Object.keys(plan.environment).sort())
+    environment[key] = plan.environment[key] ?? '';
   // ':' like PATH (macOS's delimiter, whatever OS renders the plist for --dry-run).
   environment[LOG_FILES_ENV] = `${logs.stdout}:${logs.stderr}`;
   return {

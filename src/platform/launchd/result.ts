@@ -39,7 +39,9 @@ export function launchdResult(input: ResultInput): LifecycleResult {
   const info = job?.info ?? {};
   const warnings = [...(input.warnings ?? [])];
   if (service && info.pid !== undefined && service.pid !== info.pid) {
-    warnings.push(`${endpoint} is answered by pid ${service.pid}, not by launchd's pid ${info.pid}`);
+    warnings.push(
+      `${endpoint} is answered by pid ${service.pid}, not by launchd's pid ${info.pid}`,
+    );
   }
   const lastExit = describeLastExit(info);
   const statusText =
