@@ -3,7 +3,9 @@
  * ServiceContext and registers its routes, sockets and shutdown hooks.
  */
 import type { ServiceContext } from './context.js';
+import { registerSessions } from './sessions/index.js';
 
-export function registerFeatures(_ctx: ServiceContext): void {
+export function registerFeatures(ctx: ServiceContext): void {
   // Feature registrations are added here as they land.
+  registerSessions(ctx);
 }

@@ -103,7 +103,7 @@ const META_COLS = ['created_at', 'source', 'originator', 'model_provider', 'cwd'
 /** What reading (part of) one rollout file adds to its session. */
 export interface SessionPatch {
   id: string;
-  path: string;
+  path: string | null;
   /** Used only when the session is new or had no meta yet. */
   createdAt: number;
   updatedAt: number;
@@ -162,7 +162,7 @@ export class IndexDb {
           cli_version, first_user_message, archived, archived_at, git_sha, git_branch, git_origin_url, forked_from_id, message_count,
           size_bytes, has_meta) VALUES (@id, @path, @createdAt, @updatedAt, @source, @originator, @modelProvider, @cwd, @cliVersion,
           @firstUser, @archived, @archivedAt, @gitSha, @gitBranch, @gitOrigin, @forkedFrom, @messages, @size, @hasMeta)
-        ON CONFLICT(id) DO UPDATE SET rollout_path = excluded.rollout_path, archived = excluded.archived,
+        ON CONFLICT(id) DO UPDATE SET rollout_path = coalesce(excluded.rollout_path, rollout_path), archived = excluded.archived,
           archived_at = excluded.archived_at, updated_at = max(updated_at, excluded.updated_at), size_bytes = excluded.size_bytes,
           message_count = message_count + excluded.message_count,
           first_user_message = coalesce(first_user_message, excluded.first_user_message),
@@ -238,6 +238,19 @@ export class IndexDb {
       gitBranch: m?.git?.branch ?? null, gitOrigin: m?.git?.originUrl ?? null, forkedFrom: m?.forkedFromId ?? null,
       messages: p.messages, size: p.size, hasMeta: m ? 1 : 0,
     });
+  }
+
+  /** Meta from the app-server (thread/start) for a session whose file has not been read: the file still wins later. */
+  applyMetaSoft(id: string, m: SessionMeta): void {
+    this.db
+      .prepare(`UPDATE sessions SET created_at = ?, source = ?, originator = ?, model_provider = ?, cwd = ?, cli_version = ?,
+        git_sha = ?, git_branch = ?, git_origin_url = ?, forked_from_id = ? WHERE id = ? AND has_meta = 0`)
+      .run(m.createdAt, m.source, m.originator, m.modelProvider, m.cwd, m.cliVersion, m.git?.sha ?? null, m.git?.branch ?? null, m.git?.originUrl ?? null, m.forkedFromId, id);
+  }
+
+  /** Sessions recorded from the app-server whose file never appeared (the thread was never used). */
+  prunePending(): number {
+    return this.db.prepare('DELETE FROM sessions WHERE id NOT IN (SELECT session_id FROM files WHERE session_id IS NOT NULL)').run().changes;
   }
 
   applyMeta(id: string, m: SessionMeta): void {

@@ -77,8 +77,30 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
     this.maxChars = opts.maxMessageChars ?? 16_384;
   }
 
+  /** fullScan that yields to the event loop between batches (the service's first scan of a big home). */
+  async fullScanAsync(): Promise<ScanStats> {
+    return this.fullScan(() => new Promise<void>((r) => setImmediate(r)));
+  }
+
   /** Stat everything, read what changed, forget what vanished. Cheap when nothing changed. */
-  fullScan(): ScanStats {
+  fullScan(): ScanStats;
+  fullScan(yieldFn: () => Promise<void>): Promise<ScanStats>;
+  fullScan(yieldFn?: () => Promise<void>): ScanStats | Promise<ScanStats> {
+    if (yieldFn) return this.scanBatches(yieldFn);
+    const it = this.scanSteps();
+    for (let r = it.next(); ; r = it.next()) if (r.done) return r.value;
+  }
+
+  private async scanBatches(yieldFn: () => Promise<void>): Promise<ScanStats> {
+    const it = this.scanSteps();
+    for (let r = it.next(); ; r = it.next()) {
+      if (r.done) return r.value;
+      await yieldFn();
+    }
+  }
+
+  /** The scan as a generator: it pauses after each batch so a caller can yield in between. */
+  private *scanSteps(): Generator<void, ScanStats> {
     const t0 = performance.now();
     const files = walkRollouts(this.sessionsDir);
     walkRollouts(this.archivedDir, files);
@@ -98,6 +120,7 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
           }
         }
       });
+      yield;
     }
     this.db.transaction(() => {
       for (const p of this.db.allFilePaths()) {

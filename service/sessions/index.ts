@@ -1,0 +1,129 @@
+/**
+ * The sessions feature, mounted on the service core: the index (SQLite under stateDir, kept
+ * current by a watcher), live state from the control connection, held approvals, the HTTP
+ * routes, the `/ws` channel and the OpenAPI part. `registerSessions(ctx)` is the one entry.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type Router from '@koa/router';
+import type { ServiceContext } from '../context.js';
+import type { RequestId } from '../protocol.js';
+import { Approvals, isApprovalMethod, type Decision } from './approvals.js';
+import { IndexDb } from './db.js';
+import type { FollowDeps } from './follow.js';
+import { SessionIndexer, type ScanStats } from './indexer.js';
+import { LiveHub } from './live.js';
+import { sessionsOpenApi } from './openapi.js';
+import { SessionOps, type ThreadInfo } from './ops.js';
+import { registerSessionRoutes } from './routes.js';
+import { IndexWatcher } from './watch.js';
+import { createEventsSocketHandler } from './ws.js';
+
+export { sessionsOpenApi } from './openapi.js';
+
+export interface SessionsHandle {
+  readonly db: IndexDb;
+  readonly indexer: SessionIndexer;
+  readonly hub: LiveHub;
+  readonly approvals: Approvals;
+  readonly ops: SessionOps;
+  /** Resolves after the first scan of CODEX_HOME (the API answers from the index before that). */
+  readonly ready: Promise<ScanStats>;
+  close(): void;
+}
+
+export interface SessionsOptions {
+  /** Full rescan period (the watcher's safety net). */
+  rescanMs?: number;
+  searchMaxBytes?: number;
+  searchTimeoutMs?: number;
+}
+
+export const INDEX_FILE = 'sessions-index.sqlite';
+
+export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}): SessionsHandle {
+  const { config, supervisor } = ctx;
+  const log = ctx.logger.child({ component: 'sessions' });
+  fs.mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  const db = new IndexDb(path.join(config.stateDir, INDEX_FILE), config.codexHome);
+  db.prunePending();
+  const indexer = new SessionIndexer(db, { codexHome: config.codexHome });
+  const hub = new LiveHub();
+  const approvals = new Approvals({ timeoutMs: config.approvals.timeoutMs, defaultDecision: config.approvals.defaultDecision as Decision });
+  const owned = new Set<string>();
+  const ops = new SessionOps({ client: () => supervisor.client, db, indexer, hub, owned, timeoutMs: config.appServer.requestTimeoutMs });
+  const watcher = new IndexWatcher(indexer, { rescanMs: opts.rescanMs ?? 30_000, onError: (e) => log.warn({ err: e.message }, 'session index update failed') });
+
+  approvals.on('approval', (a) => {
+    hub.approval(a);
+    log.info({ approval: a.id, method: a.method, threadId: a.threadId, status: a.status, decision: a.decision }, 'approval');
+  });
+  const respond = (id: RequestId, result: unknown) => supervisor.client?.respond(id, result);
+  supervisor.on('notification', (method, params) => {
+    try {
+      hub.notification(method, params);
+      const p = params as { requestId?: RequestId; thread?: ThreadInfo; threadId?: string; threadName?: string | null };
+      if (method === 'serverRequest/resolved' && p.requestId !== undefined) approvals.resolved(p.requestId);
+      else if (method === 'thread/started' && p.thread?.id) ops.remember(p.thread);
+      else if (method === 'thread/name/updated' && p.threadId && p.threadName) db.putName(p.threadId, p.threadName, Date.now());
+    } catch (e) {
+      log.warn({ err: (e as Error).message, method }, 'notification handling failed');
+    }
+  });
+  supervisor.on('request', (req) => {
+    // Only requests on codex-sm's own control connection arrive here: threads it started or resumed.
+    if (isApprovalMethod(req.method)) approvals.hold(req, { respond });
+  });
+  supervisor.on('down', () => {
+    approvals.abandonAll();
+    hub.reset();
+  });
+
+  const follow: FollowDeps = { codexHome: config.codexHome, indexer, hub, approvals };
+  registerSessionRoutes(ctx.router, {
+    db, hub, approvals, ops, follow, respond,
+    bodyLimitBytes: 4 * 1024 * 1024,
+    search: { maxBytes: opts.searchMaxBytes ?? 512 * 1024 * 1024, timeoutMs: opts.searchTimeoutMs ?? 2000 },
+  });
+  registerOpenApiIfMissing(ctx.router, ctx.version);
+  ctx.sockets.set('/ws', createEventsSocketHandler({ codexHome: config.codexHome, indexer, hub, maxBufferedBytes: config.maxClientBufferBytes }));
+
+  let closed = false;
+  const ready = indexer.fullScanAsync().then((stats) => {
+    log.info({ files: stats.files, read: stats.read, removed: stats.removed, ms: Math.round(stats.ms) }, 'session index up to date');
+    if (!closed) watcher.start();
+    return stats;
+  });
+  ready.catch((e: Error) => log.error({ err: e.message }, 'session index scan failed'));
+
+  const handle: SessionsHandle = {
+    db, indexer, hub, approvals, ops, ready,
+    close() {
+      if (closed) return;
+      closed = true;
+      watcher.close();
+      approvals.close();
+      db.close();
+    },
+  };
+  ctx.onShutdown(async () => {
+    await ready.catch(() => undefined); // a scan mid-transaction must finish before the db closes
+    handle.close();
+  });
+  return handle;
+}
+
+/** `/openapi.json` with the sessions part, unless the core serves one (then it should merge sessionsOpenApi()). */
+function registerOpenApiIfMissing(router: Router, version: string): void {
+  if (router.stack.some((l) => l.path === '/openapi.json')) return;
+  router.get('/openapi.json', (c) => {
+    const part = sessionsOpenApi();
+    c.body = {
+      openapi: '3.1.0',
+      info: { title: 'codex-sm', version },
+      components: { ...part.components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+      paths: part.paths,
+    };
+  });
+}

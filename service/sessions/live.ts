@@ -1,0 +1,95 @@
+/**
+ * Live state per thread, fed by the control connection's notifications and by approvals:
+ * a bounded replay buffer of recent events (so an SSE client reconnecting with Last-Event-ID
+ * misses nothing that is still buffered), subscribers, the thread's status and active turn.
+ */
+import { EventEmitter } from 'node:events';
+import type { Approval } from './approvals.js';
+
+export interface LiveEvent {
+  /** Global, increasing: the second half of an SSE event id. */
+  seq: number;
+  threadId: string;
+  type: 'notification' | 'approval';
+  data: unknown;
+}
+
+export interface LiveThread {
+  status?: string;
+  activeTurnId: string | null;
+}
+
+/** The thread a notification is about, from the shapes in generate-ts (threadId, thread.id, conversationId). */
+export function threadIdOf(params: unknown): string | undefined {
+  if (!params || typeof params !== 'object') return undefined;
+  const p = params as { threadId?: unknown; conversationId?: unknown; thread?: { id?: unknown } };
+  if (typeof p.threadId === 'string') return p.threadId;
+  if (p.thread && typeof p.thread.id === 'string') return p.thread.id;
+  if (typeof p.conversationId === 'string') return p.conversationId;
+  return undefined;
+}
+
+export class LiveHub extends EventEmitter<{ event: [e: LiveEvent] }> {
+  private seqValue = 0;
+  private readonly buffers = new Map<string, LiveEvent[]>();
+  private readonly threads = new Map<string, LiveThread>();
+
+  constructor(
+    private readonly perThread = 2000,
+    private readonly maxThreads = 200,
+  ) {
+    super();
+    this.setMaxListeners(0); // one listener per open SSE/WS subscriber
+  }
+
+  get seq(): number {
+    return this.seqValue;
+  }
+
+  thread(id: string): LiveThread | undefined {
+    return this.threads.get(id);
+  }
+
+  /** A notification from the control connection. */
+  notification(method: string, params: unknown): void {
+    const threadId = threadIdOf(params);
+    if (!threadId) return;
+    const t = this.threads.get(threadId) ?? { activeTurnId: null };
+    const p = params as { status?: { type?: string }; turn?: { id?: string } };
+    if (method === 'thread/status/changed' && p.status?.type) t.status = p.status.type;
+    else if (method === 'turn/started' && p.turn?.id) (t.activeTurnId = p.turn.id), (t.status = 'active');
+    else if (method === 'turn/completed') t.activeTurnId = null;
+    else if (method === 'thread/closed') t.status = 'notLoaded';
+    this.threads.set(threadId, t);
+    this.publish(threadId, 'notification', { method, params });
+  }
+
+  approval(a: Approval): void {
+    if (a.threadId) this.publish(a.threadId, 'approval', a);
+  }
+
+  /** Buffered events of a thread after `seq`. */
+  since(threadId: string, seq: number): LiveEvent[] {
+    return (this.buffers.get(threadId) ?? []).filter((e) => e.seq > seq);
+  }
+
+  /** The control connection is gone: statuses are unknown until threads are loaded again. */
+  reset(): void {
+    this.threads.clear();
+  }
+
+  private publish(threadId: string, type: LiveEvent['type'], data: unknown): void {
+    const e: LiveEvent = { seq: ++this.seqValue, threadId, type, data };
+    let buf = this.buffers.get(threadId);
+    if (!buf) {
+      if (this.buffers.size >= this.maxThreads) {
+        const oldest = this.buffers.keys().next().value;
+        if (oldest !== undefined) this.buffers.delete(oldest);
+      }
+      this.buffers.set(threadId, (buf = []));
+    }
+    buf.push(e);
+    if (buf.length > this.perThread) buf.splice(0, buf.length - this.perThread);
+    this.emit('event', e);
+  }
+}
