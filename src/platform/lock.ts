@@ -120,10 +120,20 @@ async function lockWithPidFile(file: string, timeoutMs: number): Promise<Lifecyc
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    const owner = Number(fs.readFileSync(pidFile, { encoding: 'utf8', flag: 'a+' }).trim());
-    if (!Number.isInteger(owner) || owner <= 0 || !pidAlive(owner)) fs.rmSync(pidFile, { force: true });
+    let text: string;
+    let ageMs: number;
+    try {
+      text = fs.readFileSync(pidFile, 'utf8').trim();
+      ageMs = Date.now() - fs.statSync(pidFile).mtimeMs;
+    } catch {
+      continue; // released between our attempt and the read: try again at once
+    }
+    const owner = Number(text);
+    // An empty file is a lock being written right now, unless it stays empty (its writer died mid-write).
+    const stale = text === '' ? ageMs > 5000 : !Number.isInteger(owner) || owner <= 0 || !pidAlive(owner);
+    if (stale) fs.rmSync(pidFile, { force: true });
     else if (Date.now() > deadline) throw timeoutError(file, timeoutMs);
-    else await new Promise((r) => setTimeout(r, 100));
+    else await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
   }
 }
 

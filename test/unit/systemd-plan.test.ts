@@ -1,0 +1,132 @@
+/** buildServicePlan and the pure pieces around it (platform selection, state parsing, explanations). */
+import { expect } from 'chai';
+import { resolveConfig } from '../../src/config/load.js';
+import { selectBackend, nativeBackend } from '../../src/platform/index.js';
+import { buildServicePlan, capturePath, STOP_MARGIN_SEC } from '../../src/platform/plan.js';
+import { parseShow, parseSystemdVersion, unitStateFrom, type UnitState } from '../../src/platform/systemd/api.js';
+import { explainState, statusFromState } from '../../src/platform/systemd/describe.js';
+import { lingerWarning, lookupAccount } from '../../src/platform/systemd/install-steps.js';
+import { userRuntimeDir } from '../../src/platform/systemd/connect.js';
+import type { Stats } from 'node:fs';
+
+const env = { HOME: '/home/alice', PATH: '/usr/bin:/bin' };
+const base = { backend: 'systemd' as const, env, codexPath: '/usr/local/bin/codex', nodePath: '/usr/bin/node', cliScript: '/opt/c/dist/src/cli/main.js' };
+
+function config(flags: Record<string, unknown> = {}) {
+  return resolveConfig({ env, flags }).config;
+}
+
+describe('buildServicePlan', () => {
+  it('derives TimeoutStopSec from the service stop budget, with a margin after it', () => {
+    expect(buildServicePlan(config(), base).stopTimeoutSec).to.equal(10 + STOP_MARGIN_SEC);
+    expect(buildServicePlan(config({ stopTimeoutMs: 2500 }), base).stopTimeoutSec).to.equal(3 + STOP_MARGIN_SEC);
+  });
+
+  it('bakes in absolute node, script, codex, CODEX_HOME and the explicit serve flags', () => {
+    const p = buildServicePlan(config({ port: 4100, host: '127.0.0.2' }), { ...base, configFile: '/etc/x.json', extraArgs: ['--log-level', 'debug'] });
+    expect(p.args).to.deep.equal([
+      'serve', '--host', '127.0.0.2', '--port', '4100', '--codex-home', '/home/alice/.codex', '--codex-bin', '/usr/local/bin/codex',
+      '--token-file', '/home/alice/.config/codex-sm/token', '--log-level', 'debug',
+    ]);
+    expect(p.environment).to.deep.equal({ PATH: '/usr/bin:/bin:/usr/local/bin', HOME: '/home/alice', CODEX_HOME: '/home/alice/.codex', CODEX_SM_CONFIG: '/etc/x.json' });
+    expect(p.secretsEnvFile).to.equal('/home/alice/.config/codex-sm/secrets.env');
+    expect(p.workingDirectory).to.equal('/home/alice');
+  });
+
+  it('captures PATH with node first, without relative or duplicate entries', () => {
+    expect(capturePath('.:/usr/bin::bin:/opt/x:/usr/bin', '/opt/node/bin/node')).to.equal('/opt/node/bin:/usr/bin:/opt/x:/usr/local/bin:/bin');
+    expect(capturePath(undefined, '/usr/bin/node')).to.equal('/usr/bin:/usr/local/bin:/bin');
+  });
+
+  it('keeps the crash-loop window wide enough for the burst to trip', () => {
+    const p = buildServicePlan(config(), { ...base, timings: { restartSec: 20, startLimitBurst: 5 } });
+    expect(p.startLimitIntervalSec).to.be.greaterThan(p.startLimitBurst * p.restartSec);
+  });
+
+  it('refuses what cannot work', () => {
+    expect(() => buildServicePlan(config(), { ...base, nodePath: 'node' })).to.throw(/absolute/);
+    expect(() => buildServicePlan(config({ port: 0 }), { ...base, socketActivation: true })).to.throw(/fixed port/);
+    expect(() => buildServicePlan(config(), { ...base, timings: { restartSec: 0 } })).to.throw(/restart seconds/);
+    expect(() => buildServicePlan(config(), { ...base, env: { PATH: '/bin' } })).to.throw(/HOME/);
+  });
+});
+
+describe('platform selection', () => {
+  it('picks the native backend and allows a foreign one only for --dry-run', () => {
+    expect(nativeBackend('linux')).to.equal('systemd');
+    expect(nativeBackend('darwin')).to.equal('launchd');
+    expect(nativeBackend('win32')).to.equal(undefined);
+    expect(selectBackend(undefined, { dryRun: false, platform: 'linux' })).to.equal('systemd');
+    expect(selectBackend('launchd', { dryRun: true, platform: 'linux' })).to.equal('launchd');
+    expect(() => selectBackend('launchd', { dryRun: false, platform: 'linux' })).to.throw(/only works with --dry-run/);
+    expect(() => selectBackend('upstart', { dryRun: true })).to.throw(/unknown --platform/);
+    expect(() => selectBackend(undefined, { dryRun: true, platform: 'win32' })).to.throw(/no service manager/);
+  });
+});
+
+function state(over: Partial<UnitState>): UnitState {
+  return {
+    loadState: 'loaded', activeState: 'active', subState: 'running', unitFileState: 'enabled', fragmentPath: '', needDaemonReload: false,
+    mainPid: 10, nRestarts: 0, statusText: '', result: 'success', execMainStatus: 0, execMainCode: 0, execMainStartMonotonicUs: 1, ...over,
+  };
+}
+
+describe('manager state', () => {
+  it('parses systemctl show output and versions', () => {
+    const m = parseShow('MainPID=42\nStatusText=ready: a=b\nNRestarts=3\nNeedDaemonReload=yes\n');
+    const st = unitStateFrom((p) => m.get(p));
+    expect(st.mainPid).to.equal(42);
+    expect(st.statusText).to.equal('ready: a=b');
+    expect(st.nRestarts).to.equal(3);
+    expect(st.needDaemonReload).to.equal(true);
+    expect(st.activeState).to.equal('');
+    expect(unitStateFrom((p) => (p === 'ExecMainStartTimestampMonotonic' ? 123n : undefined)).execMainStartMonotonicUs).to.equal(123);
+    expect(parseSystemdVersion('systemd 252 (252.38-1~deb12u1)\n+PAM +AUDIT')).to.equal(252);
+    expect(parseSystemdVersion('255.4-1ubuntu8')).to.equal(255);
+  });
+
+  it('maps the manager view to one lifecycle status', () => {
+    expect(statusFromState(state({}), true)).to.equal('running');
+    expect(statusFromState(state({ activeState: 'failed' }), true)).to.equal('failed');
+    expect(statusFromState(state({ activeState: 'activating', subState: 'auto-restart' }), true)).to.equal('notRunning');
+    expect(statusFromState(state({ loadState: 'not-found', activeState: 'inactive' }), false)).to.equal('notInstalled');
+  });
+
+  it('explains why a unit is not running', () => {
+    expect(explainState(state({}))).to.equal(undefined);
+    expect(explainState(state({ activeState: 'inactive', subState: 'dead' }))).to.equal(undefined);
+    expect(explainState(state({ activeState: 'failed', result: 'exit-code', execMainStatus: 78 }))).to.match(/EX_CONFIG/);
+    expect(explainState(state({ activeState: 'failed', result: 'watchdog' }))).to.match(/watchdog/);
+    expect(explainState(state({ activeState: 'activating', subState: 'auto-restart', result: 'signal', execMainStatus: 9 }))).to.match(/signal 9/);
+    expect(explainState(state({ activeState: 'failed', result: 'start-limit-hit' }))).to.match(/codex-sm start/);
+  });
+
+  it('warns about linger unless it is on', () => {
+    expect(lingerWarning(true, 'a')).to.equal(undefined);
+    expect(lingerWarning(false, 'a')).to.match(/linger is off.*enable-linger/);
+    expect(lingerWarning(undefined, 'a')).to.match(/could not tell/);
+  });
+
+  it('finds accounts in passwd text', () => {
+    expect(lookupAccount('bob', 'root:x:0:0::/root:/bin/sh\nbob:x:1001:1002::/home/bob:/bin/bash\n')).to.deep.equal({ uid: 1001, gid: 1002 });
+    expect(lookupAccount('eve', 'bob:x:1001:1002::/home/bob:/bin/bash\n')).to.equal(undefined);
+  });
+});
+
+describe('user manager preflight', () => {
+  const dir = (uid: number) => ({ uid }) as Stats;
+  it('uses /run/user/UID when XDG_RUNTIME_DIR is missing but the directory exists (sudo/su shells)', () => {
+    expect(userRuntimeDir({}, 1000, 'alice', (p) => (p === '/run/user/1000' ? dir(1000) : undefined))).to.equal('/run/user/1000');
+  });
+  it('explains the sudo/su case instead of systemd\'s "XDG_RUNTIME_DIR not defined"', () => {
+    expect(() => userRuntimeDir({}, 1000, 'alice', () => undefined)).to.throw(/XDG_RUNTIME_DIR is not defined/);
+    try {
+      userRuntimeDir({}, 1000, 'alice', () => undefined);
+    } catch (e) {
+      expect((e as { hint: string }).hint).to.match(/enable-linger alice/).and.match(/machinectl shell/);
+    }
+  });
+  it('refuses a runtime dir that belongs to someone else (environment kept across sudo)', () => {
+    expect(() => userRuntimeDir({ XDG_RUNTIME_DIR: '/run/user/0' }, 1000, 'alice', () => dir(0))).to.throw(/belongs to uid 0/);
+  });
+});
