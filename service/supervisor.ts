@@ -158,9 +158,14 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
 
   /** Restart now (used for a hung child and by tests): kill it, the exit path schedules the restart. */
   kill(reason: string): void {
+    const child = this.child;
+    if (!child || this.killing.has(child)) return; // the first reason is the real one
+    this.killing.add(child);
     this.lastError = reason;
-    this.child?.kill('SIGKILL');
+    child.kill('SIGKILL');
   }
+
+  private readonly killing = new WeakSet<ChildProcess>();
 
   private setState(state: SupervisorState): void {
     this.stateValue = state;
@@ -274,7 +279,7 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     this.readySince = Date.now();
     this.lastError = undefined;
     if (this.slowTimer) clearInterval(this.slowTimer);
-    this.log.info({ pid: child.pid, version: this.version, endpoint }, 'app-server ready');
+    this.log.info({ childPid: child.pid, version: this.version, endpoint }, 'app-server ready');
     this.setState('ready');
     this.emit('ready', client);
     this.startPing(child, client);
@@ -285,7 +290,7 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     const every = this.opts.appServer.pingIntervalMs;
     if (!every) return;
     this.pingTimer = setInterval(() => {
-      client.request('thread/loaded/list', {}, { timeoutMs: Math.max(every, 5000) }).catch((e: Error) => {
+      client.request('thread/loaded/list', {}, { timeoutMs: Math.max(every, 1000) }).catch((e: Error) => {
         if (this.child === child && this.stateValue === 'ready' && e.name === 'RpcTimeoutError') this.kill(`app-server stopped answering (${e.message})`);
       });
     }, every);
