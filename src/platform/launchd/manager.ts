@@ -21,7 +21,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fetchServiceStatus, serviceRequest } from '../../client.js';
 import { CodexSmError, EXIT } from '../../errors.js';
 import { stateDir as defaultStateDir } from '../../paths.js';
-import type { CommandRunner, RunResult } from '../../runner.js';
+import type { CommandRunner } from '../../runner.js';
 import { writeFileAtomic } from '../../token.js';
 import type {
   InstallPreview,
@@ -37,9 +37,10 @@ import {
   rememberLoadedDefinition,
   type AgentFiles,
 } from './agent-files.js';
-import { launchctlError, launchctlVia, type LaunchctlOutcome } from './launchctl.js';
+import { launchdJobs } from './jobs.js';
+import { launchctlVia } from './launchctl.js';
 import { readLastLines, showLogFiles, type FollowOptions } from './logs.js';
-import { describeLastExit, launchdActivity, parseLaunchctlPrint } from './parse.js';
+import { describeLastExit, launchdActivity } from './parse.js';
 import { defaultLaunchdLogDir, launchAgentPath, renderPlist } from './render.js';
 import { launchdResult, type LoadedJob } from './result.js';
 
@@ -82,121 +83,18 @@ export function createLaunchdManager(opts: LaunchdManagerOptions): ServiceManage
     `${label}.loaded.plist`,
   );
   const pollMs = opts.pollIntervalMs ?? 200;
-  const drainTimeoutMs = opts.timeoutMs ?? 30_000;
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
-  const lc = launchctlVia(opts.runner, opts.launchctl);
-  const domains = [`gui/${uid}`, `user/${uid}`];
-  const guiTarget = `${domains[0]}/${label}`;
   const files: AgentFiles = { plistPath, recordPath, logDir, name };
-
-  const fail = (args: readonly string[], r: RunResult, target = guiTarget): CodexSmError =>
-    launchctlError(args, r, { target, plistPath, uid });
-
-  /** Probe gui then user; undefined when launchd has no such service loaded. */
-  async function locate(): Promise<Located | undefined> {
-    for (const domain of domains) {
-      const target = `${domain}/${label}`;
-      const { result, outcome } = await lc.run(['print', target]);
-      if (outcome === 'ok') return { domain, target, info: parseLaunchctlPrint(result.stdout) };
-      if (outcome === 'missing') throw fail(['print', target], result, target);
-      // notFound / noSession / anything else: not loaded in this domain.
-    }
-    return undefined;
-  }
-
-  /** What launchd holds for one target, or undefined when it is not loaded there. */
-  async function probe(target: string): Promise<Located['info'] | undefined> {
-    const { result, outcome } = await lc.run(['print', target]);
-    if (outcome === 'missing') throw fail(['print', target], result, target);
-    return outcome === 'ok' ? parseLaunchctlPrint(result.stdout) : undefined;
-  }
-
-  async function isLoaded(target: string): Promise<boolean> {
-    return (await probe(target)) !== undefined;
-  }
-
-  /** bootout is asynchronous: ask, then poll `print` until launchd has forgotten the service. */
-  async function bootoutAndWait(target: string): Promise<void> {
-    const args = ['bootout', target];
-    for (let attempt = 0; ; attempt++) {
-      const { result, outcome } = await lc.run(args);
-      if (outcome === 'ok' || outcome === 'inProgress' || outcome === 'notFound') break;
-      if (outcome === 'missing') throw fail(args, result, target);
-      // Versions differ in what bootout of an unloaded service says (3, 5, 113): ask print instead.
-      if (!(await isLoaded(target))) return;
-      if ((outcome === 'busy' || outcome === 'ioError') && attempt < 5) {
-        await delay(pollMs);
-        continue;
-      }
-      throw fail(args, result, target);
-    }
-    const deadline = Date.now() + drainTimeoutMs;
-    while (await isLoaded(target)) {
-      if (Date.now() > deadline) {
-        throw new CodexSmError(
-          'launchd_stop_timeout',
-          `${target} was still loaded ${drainTimeoutMs / 1000}s after bootout`,
-          {
-            hint: `launchd is still waiting for the process to exit: \`launchctl kill SIGKILL ${target}\`, then retry`,
-            exitCode: EXIT.tempFail,
-          },
-        );
-      }
-      await delay(pollMs);
-    }
-  }
-
-  /** enable + bootstrap, gui/<uid> first and user/<uid> when there is no GUI session (125). */
-  async function bootstrapAgent(warnings: string[]): Promise<string> {
-    let noSession: CodexSmError | undefined;
-    for (const domain of domains) {
-      const target = `${domain}/${label}`;
-      // A `launchctl disable` override survives bootout and plist rewrites; clear it first.
-      const enable = await lc.run(['enable', target]);
-      if (enable.outcome === 'noSession') {
-        noSession = fail(['enable', target], enable.result, target);
-        continue;
-      }
-      if (enable.outcome !== 'ok') throw fail(['enable', target], enable.result, target);
-      const bootstrap = await bootstrapWithRetry(domain, target, warnings);
-      if (bootstrap.outcome === 'noSession') {
-        noSession = fail(['bootstrap', domain, plistPath], bootstrap.result, target);
-        continue;
-      }
-      if (domain !== domains[0])
-        warnings.push(`no GUI login session: loaded into ${domain} instead of ${domains[0]}`);
-      rememberLoadedDefinition(files);
-      return domain;
-    }
-    throw (
-      noSession ?? new CodexSmError('launchd_no_session', `no launchd domain accepted ${label}`)
-    );
-  }
-
-  async function bootstrapWithRetry(
-    domain: string,
-    target: string,
-    warnings: string[],
-  ): Promise<{ outcome: 'ok' | 'noSession'; result: RunResult }> {
-    const args = ['bootstrap', domain, plistPath];
-    for (let attempt = 0; ; attempt++) {
-      const { result, outcome } = await lc.run(args);
-      if (outcome === 'ok' || outcome === 'noSession') return { outcome, result };
-      const retryable: LaunchctlOutcome[] = ['ioError', 'busy', 'alreadyLoaded'];
-      const there = retryable.includes(outcome) ? await probe(target) : undefined;
-      if (there && launchdActivity(there) !== 'deactivating') {
-        // 5 or "already loaded" while a live job is loaded: someone loaded it between our bootout and now.
-        warnings.push(`${target} was already loaded by someone else when codex-sm bootstrapped it`);
-        return { outcome: 'ok', result };
-      }
-      // 5 right after a bootout is usually the old instance still draining (pitfall 9): retry a few times.
-      if ((outcome === 'ioError' || outcome === 'busy') && attempt < 4) {
-        await delay(pollMs * (attempt + 1));
-        continue;
-      }
-      throw fail(args, result, target);
-    }
-  }
+  const lc = launchctlVia(opts.runner, opts.launchctl);
+  const { guiTarget, locate, bootoutAndWait, bootstrapAgent, fail } = launchdJobs({
+    lc,
+    uid,
+    label,
+    plistPath,
+    pollMs,
+    drainTimeoutMs: opts.timeoutMs ?? 30_000,
+    onBootstrapped: () => rememberLoadedDefinition(files),
+  });
 
   /**
    * Wait for /readyz = 200 while launchd runs a process other than `since.pid` (the instance a
