@@ -1,0 +1,70 @@
+/** Exposure rules: non-loopback binds need TLS; with TLS, HTTPS and WSS work with the token (real service). */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { expect } from 'chai';
+import WebSocket from 'ws';
+import { CLI, startService, tempDir, type ServiceProcess } from '../helpers/service.js';
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+function get(url: string, ca: string, token?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('TLS and exposure (integration)', function () {
+  this.timeout(60_000);
+  let svc: ServiceProcess | undefined;
+  after(async () => svc?.stop());
+
+  it('refuses to bind a non-loopback address without TLS (exit 78, one line)', () => {
+    const dir = tempDir();
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--host', '0.0.0.0', '--port', '0'], {
+      env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir },
+      encoding: 'utf8',
+    });
+    expect(r.status).to.equal(78);
+    expect(r.stderr).to.match(/refusing to bind 0\.0\.0\.0 without TLS/);
+  });
+
+  it('serves HTTPS and WSS with the configured certificate on 0.0.0.0', async function () {
+    if (!hasOpenssl) {
+      console.warn('\n  !!! openssl missing: the TLS test did NOT run !!!\n');
+      this.skip();
+    }
+    const dir = tempDir();
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ], { stdio: 'ignore' });
+    svc = await startService({ dir, config: { host: '0.0.0.0', tls: { cert, key } } });
+    expect(svc.endpoint).to.match(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const ca = fs.readFileSync(cert, 'utf8');
+    const until = Date.now() + 30_000;
+    while ((await get(`${svc.endpoint}/readyz`, ca)).status !== 200) {
+      if (Date.now() > until) throw new Error('not ready');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await get(`${svc.endpoint}/status`, ca)).status).to.equal(401);
+    const st = await get(`${svc.endpoint}/status`, ca, svc.token);
+    expect(st.status).to.equal(200);
+    expect(JSON.parse(st.body)).to.include({ state: 'ready' });
+    const ws = new WebSocket(svc.wsUrl, { ca, headers: { authorization: `Bearer ${svc.token}` } });
+    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+    ws.send(JSON.stringify({ id: 1, method: 'initialize', params: { clientInfo: { name: 't', title: null, version: '0' }, capabilities: null } }));
+    const reply = await new Promise<string>((r) => ws.once('message', (d) => r(d.toString())));
+    expect(JSON.parse(reply)).to.have.nested.property('result.userAgent');
+    ws.close();
+  });
+});
