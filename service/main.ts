@@ -80,7 +80,7 @@ export async function startService(flags: ConfigFlags, env: NodeJS.ProcessEnv = 
   const startedAt = Date.now();
   let stopping = false;
   let readySent = false;
-  let endpoint: string | undefined;
+  let endpoint: string | undefined = undefined; // set once the listener is bound
   let startingSince = Date.now();
 
   const ctx: ServiceContext = {

@@ -78,7 +78,11 @@ export async function startService(opts: StartOptions = {}): Promise<ServiceProc
     try {
       const l = JSON.parse(m[1] as string) as LogLine;
       logs.push(l);
-      for (const w of waiters) if (w.pred(l)) (waiters.delete(w), w.resolve(l));
+      for (const w of waiters) {
+        if (!w.pred(l)) continue;
+        waiters.delete(w);
+        w.resolve(l);
+      }
     } catch {
       /* partial line */
     }

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import WebSocket from 'ws';
 import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
 import { startService, TestClient, waitReady, type ServiceProcess } from '../helpers/service.js';
 
