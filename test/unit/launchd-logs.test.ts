@@ -180,7 +180,24 @@ describe('launchd logs: tail and follow the files', () => {
     expect(lines).to.deep.equal([line(2).trimEnd(), line(3).trimEnd(), 'plain text']);
     expect(parseSince('10m', 1_000_000)).to.equal(400_000);
     expect(parseSince('2h ago', 10_000_000)).to.equal(2_800_000);
+    expect(parseSince('10 min ago', 1_000_000)).to.equal(400_000);
+    expect(parseSince('30 seconds ago', 100_000)).to.equal(70_000);
+    expect(parseSince('1 day', 100_000_000)).to.equal(13_600_000);
+    const today = parseSince('today')!;
+    expect(new Date(today).getHours()).to.equal(0);
+    expect(parseSince('yesterday')).to.equal(today - 86_400_000);
+    expect(parseSince('2025-01-31 12:00')).to.equal(new Date(2025, 0, 31, 12, 0).getTime());
     expect(parseSince('nonsense')).to.equal(undefined);
+    let thrown: unknown;
+    try {
+      await manager.logs(
+        { follow: false, lines: 5, json: false, since: 'nonsense' },
+        () => undefined,
+      );
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).to.have.property('code', 'usage');
   });
 
   it('follow prints appended lines and starts over after an in-place truncation', async () => {

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
+import { CodexSmError, EXIT } from '../../errors.js';
 import type { LogsOptions } from '../types.js';
 
 export interface LogSource {
@@ -51,14 +52,21 @@ export function readLastLines(file: string, n: number): { lines: string[]; size:
   }
 }
 
-/** `--since`: an ISO date, or a relative "30s", "10m", "2h", "1d" (optionally followed by "ago"). */
+const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
+
+/**
+ * `--since` in the journalctl forms people type: "10 min ago", "2h", "30s", "today",
+ * "yesterday", or a date ("2025-01-31 12:00", ISO 8601).
+ */
 export function parseSince(since: string, now = Date.now()): number | undefined {
-  const rel = /^(\d+)\s*(s|m|h|d)(?:\s*ago)?$/i.exec(since.trim());
-  if (rel) {
-    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[
-      rel[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd'
-    ];
-    return now - Number(rel[1]) * unit;
+  const text = since.trim().toLowerCase();
+  const rel =
+    /^(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?)(?:\s+ago)?$/.exec(text);
+  if (rel) return now - Number(rel[1]) * (UNIT_MS[rel[2]!.charAt(0)] ?? 0);
+  if (text === 'today' || text === 'yesterday') {
+    const midnight = new Date(now);
+    midnight.setHours(0, 0, 0, 0);
+    return midnight.getTime() - (text === 'yesterday' ? UNIT_MS.d! : 0);
   }
   const t = Date.parse(since);
   return Number.isNaN(t) ? undefined : t;
@@ -92,6 +100,12 @@ export async function showLogFiles(
   write: (line: string) => void,
 ): Promise<void> {
   const since = opts.since === undefined ? undefined : parseSince(opts.since);
+  if (opts.since !== undefined && since === undefined) {
+    throw new CodexSmError('usage', `cannot read --since "${opts.since}"`, {
+      hint: 'use e.g. "10 min ago", "2h", "today" or "2025-01-31 12:00"',
+      exitCode: EXIT.usage,
+    });
+  }
   // Lines without a timestamp (a crash trace on stderr) are kept: we cannot tell their age.
   const keep = (line: string): boolean => {
     if (since === undefined) return true;
