@@ -237,9 +237,9 @@ function announce(config: Config, endpoint: string, token: ReturnType<typeof loa
   const tokenLine =
     token.source === 'env'
       ? 'token:    from CODEX_SM_TOKEN'
-      : token.created
+      : token.created && process.stderr.isTTY // a person at a terminal; never a log file (launchd)
         ? `token:    ${token.token}\n          (generated and saved to ${token.file}; shown this once)`
-        : `token:    in ${token.file}`;
+        : `token:    in ${token.file}${token.created ? ' (generated now)' : ''}`;
   const fetchToken = token.source === 'env' ? '' : `CODEX_SM_TOKEN=$(cat ${token.file}) `;
   process.stderr.write(
     `\ncodex-sm ${packageInfo().version} serving on ${endpoint}\n${tokenLine}\n` +
