@@ -64,4 +64,11 @@ describe('codex-sm serve with the real app-server (fake Responses API)', functio
     expect(fs.existsSync(marker), 'the approved command ran').to.equal(true);
     c.close();
   });
+
+  it('never writes the token to its logs or a non-terminal stderr', () => {
+    expect(svc.token).to.have.length.greaterThan(20);
+    expect(JSON.stringify(svc.logs)).to.not.contain(svc.token);
+    expect(svc.stderr.join('\n')).to.not.contain(svc.token);
+    expect(svc.stderr.join('\n')).to.contain(`token:    in ${svc.tokenFile}`);
+  });
 });
