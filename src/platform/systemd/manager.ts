@@ -37,6 +37,18 @@ const DEFAULT_STOP_TIMEOUT_SEC = 15;
 /** Extra time over the unit's own timeouts before we stop waiting for a job ourselves. */
 const JOB_MARGIN_MS = 15_000;
 
+type StatusRule = LifecycleStatus | ((st: UnitState, installed: boolean) => LifecycleStatus);
+
+/** What a lifecycle step decided; the reported object is built from it afterwards. */
+interface Outcome {
+  status: StatusRule;
+  extra?: Record<string, unknown>;
+}
+
+function outcome(status: StatusRule, extra?: Record<string, unknown>): Outcome {
+  return extra ? { status, extra } : { status };
+}
+
 export function createSystemdManager(opts: SystemdManagerOptions): ServiceManager {
   return new SystemdManager(opts);
 }
@@ -79,21 +91,27 @@ class SystemdManager implements ServiceManager {
     };
   }
 
-  /** Connect, run `fn` under the lifecycle lock (unless read-only), always disconnect. */
-  private async session<T>(mutating: boolean, fn: (ctx: SystemdContext) => Promise<T>): Promise<T> {
+  /**
+   * Connect, run `act` (under the lifecycle lock when it mutates), then describe the result.
+   * The lock covers only the state change: describing (codex --version, linger, /status) happens
+   * after it is released, so serialized callers queue for the part that needs it.
+   */
+  private async session(mutating: boolean, act: (ctx: SystemdContext) => Promise<Outcome>): Promise<LifecycleResult> {
     if (mutating && this.scope === 'system' && this.uid !== 0) {
       throw new CodexSmError('needs_root', 'managing the system unit needs root', { hint: 'run it with sudo', exitCode: EXIT.failure });
     }
-    const lock = mutating ? await acquireLifecycleLock(this.opts.lockFile ?? lifecycleLockFile(this.env), { timeoutMs: this.opts.lockTimeoutMs }) : undefined;
+    const ctx = await connectManager({ scope: this.scope, env: this.env, uid: this.uid, userName: this.userName, runner: this.runner, connectBus: this.opts.connectBus });
     try {
-      const ctx = await connectManager({ scope: this.scope, env: this.env, uid: this.uid, userName: this.userName, runner: this.runner, connectBus: this.opts.connectBus });
+      let outcome: Outcome;
+      const lock = mutating ? await acquireLifecycleLock(this.opts.lockFile ?? lifecycleLockFile(this.env), { timeoutMs: this.opts.lockTimeoutMs }) : undefined;
       try {
-        return await fn(ctx);
+        outcome = await act(ctx);
       } finally {
-        ctx.api.close();
+        await lock?.release();
       }
+      return await this.result(ctx, outcome.status, outcome.extra);
     } finally {
-      await lock?.release();
+      ctx.api.close();
     }
   }
 
@@ -117,7 +135,7 @@ class SystemdManager implements ServiceManager {
     return r.code === 0 ? /(\d+\.\d+\.\d+[\w.+-]*)/.exec(r.stdout)?.[1] : undefined;
   }
 
-  private async result(ctx: SystemdContext, status: LifecycleStatus | ((st: UnitState, installed: boolean) => LifecycleStatus), extra: Record<string, unknown> = {}): Promise<LifecycleResult> {
+  private async result(ctx: SystemdContext, status: StatusRule, extra: Record<string, unknown> = {}): Promise<LifecycleResult> {
     const state = await ctx.api.state(this.service);
     const installed = this.installedUnit();
     const s = typeof status === 'function' ? status(state, installed !== undefined) : status;
@@ -162,8 +180,16 @@ class SystemdManager implements ServiceManager {
     const t = this.timeouts(installed);
     // An explicit start is the user's decision: clear "failed" and the crash-loop brake first.
     await ctx.api.resetFailed(this.service);
-    if (installed?.socketActivation) await ctx.api.start(this.socket, t.startMs);
-    const job = how === 'start' ? await ctx.api.start(this.service, t.startMs) : await ctx.api.restart(this.service, t.startMs + t.stopMs);
+    let job: string;
+    if (installed?.socketActivation) {
+      // A socket refuses to listen while its service runs on its own ("already active, refusing"),
+      // e.g. right after switching to socket activation: stop, open the socket, start.
+      if (how === 'restart') await ctx.api.stop(this.service, t.stopMs);
+      await ctx.api.start(this.socket, t.startMs);
+      job = await ctx.api.start(this.service, t.startMs);
+    } else {
+      job = how === 'start' ? await ctx.api.start(this.service, t.startMs) : await ctx.api.restart(this.service, t.startMs + t.stopMs);
+    }
     const st = await ctx.api.state(this.service);
     if (job !== 'done' || st.activeState !== 'active') throw await this.startFailure(ctx, how, job);
   }
@@ -203,7 +229,7 @@ class SystemdManager implements ServiceManager {
       }
       const lw = this.scope === 'user' ? lingerWarning(linger, this.userName) : undefined;
       if (lw) warnings.push(lw);
-      return this.result(ctx, 'installed', {
+      return outcome('installed', {
         action,
         unitChanged: files.changed,
         files: files.written,
@@ -241,7 +267,7 @@ class SystemdManager implements ServiceManager {
       });
       removed.push(...purge.removed);
       const status: LifecycleStatus = paths.length > 0 || before.loadState !== 'not-found' ? 'uninstalled' : 'notInstalled';
-      return this.result(ctx, status, { removed, leftBehind: purge.leftBehind });
+      return outcome(status, { removed, leftBehind: purge.leftBehind });
     });
   }
 
@@ -249,9 +275,9 @@ class SystemdManager implements ServiceManager {
     return this.session(true, async (ctx) => {
       const installed = this.requireInstalled();
       const st = await ctx.api.state(this.service);
-      if (st.activeState === 'active' || st.activeState === 'reloading') return this.result(ctx, 'alreadyRunning');
+      if (st.activeState === 'active' || st.activeState === 'reloading') return outcome('alreadyRunning');
       await this.runStart(ctx, 'start', installed);
-      return this.result(ctx, 'started');
+      return outcome('started');
     });
   }
 
@@ -259,14 +285,14 @@ class SystemdManager implements ServiceManager {
     return this.session(true, async (ctx) => {
       const installed = this.installedUnit();
       const st = await ctx.api.state(this.service);
-      if (!installed && st.loadState === 'not-found') return this.result(ctx, 'notInstalled');
+      if (!installed && st.loadState === 'not-found') return outcome('notInstalled');
       const t = this.timeouts(installed);
       // Stop the socket first, or the next connection would start the service again.
       if (installed?.socketActivation) await ctx.api.stop(this.socket, t.stopMs);
-      if (st.activeState === 'inactive' || st.activeState === 'failed') return this.result(ctx, 'notRunning');
+      if (st.activeState === 'inactive' || st.activeState === 'failed') return outcome('notRunning');
       const job = await ctx.api.stop(this.service, t.stopMs);
       if (job !== 'done') throw new CodexSmError('stop_failed', `stopping codex-sm.service ended with "${job}"`, { hint: journalCommand(this.scope, this.service) });
-      return this.result(ctx, 'stopped');
+      return outcome('stopped');
     });
   }
 
@@ -278,15 +304,15 @@ class SystemdManager implements ServiceManager {
       const installed = this.requireInstalled();
       const st = await ctx.api.state(this.service);
       if (st.activeState === 'active' && st.execMainStartMonotonicUs > requestedUs) {
-        return this.result(ctx, 'restarted', { coalesced: true });
+        return outcome('restarted', { coalesced: true });
       }
       await this.runStart(ctx, 'restart', installed);
-      return this.result(ctx, 'restarted', { coalesced: false });
+      return outcome('restarted', { coalesced: false });
     });
   }
 
   async status(): Promise<LifecycleResult> {
-    return this.session(false, (ctx) => this.result(ctx, statusFromState));
+    return this.session(false, async () => outcome(statusFromState));
   }
 
   async logs(opts: LogsOptions, write: (line: string) => void): Promise<void> {
