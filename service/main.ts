@@ -25,6 +25,7 @@ import { registerCoreRoutes } from './routes.js';
 import { serviceState, statusText } from './status.js';
 import { AppServerSupervisor } from './supervisor.js';
 import { registerFeatures } from './features.js';
+import { logFilesFromEnv, startLogTruncation } from './logfile-truncate.js';
 
 const GATEWAY_PATHS = new Set(['/', '/app-server']);
 
@@ -165,6 +166,19 @@ export async function startService(flags: ConfigFlags, env: NodeJS.ProcessEnv = 
   const watchdogMs = watchdogIntervalMs(env);
   const watchdog = watchdogMs ? setInterval(() => notifier.send({ WATCHDOG: 1 }), watchdogMs) : undefined;
   const statusTicker = setInterval(publish, 1000); // backoff countdown and client counts stay fresh
+
+  // Under launchd our stdout/stderr are plain files nobody rotates: keep them bounded, in place.
+  const logFiles = logFilesFromEnv(env);
+  const truncation = logFiles.length
+    ? startLogTruncation({
+        files: logFiles,
+        maxBytes: 10 * 1024 * 1024,
+        intervalMs: 60_000,
+        onTruncate: (info) => logger.info(info, 'log file truncated'),
+        onError: (file, err) => logger.warn({ file, err: String(err) }, 'log truncation failed'),
+      })
+    : undefined;
+  if (truncation) shutdownHooks.push(() => truncation.stop());
 
   supervisor.start();
   try {

@@ -13,7 +13,8 @@ import { defaultCodexHome, defaultConfigFile, defaultTokenFile, expandHome, stat
 const ENV_PREFIX = 'CODEX_SM_';
 
 /** Env vars that are not config keys (secrets and the config path itself). */
-export const NON_CONFIG_ENV = new Set(['CODEX_SM_TOKEN', 'CODEX_SM_CONFIG', 'CODEX_SM_DEBUG']);
+// CODEX_SM_LOG_FILES: set by the launchd plist so the service can truncate its own log files.
+export const NON_CONFIG_ENV = new Set(['CODEX_SM_TOKEN', 'CODEX_SM_CONFIG', 'CODEX_SM_DEBUG', 'CODEX_SM_LOG_FILES']);
 
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const validateLayerFn = ajv.compile(configSchema);
