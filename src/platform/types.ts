@@ -87,6 +87,8 @@ export interface LogsOptions {
   lines: number;
   since?: string;
   json: boolean;
+  /** Stops a follow (-f); without it, following ends with the process (Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** What `install-service --dry-run` prints: the files it would write and the commands it would run. */
