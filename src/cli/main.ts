@@ -9,6 +9,7 @@ import { registerConfig } from './commands/config.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerServe } from './commands/serve.js';
+import { registerSession } from './commands/session.js';
 import { registerVersion } from './commands/version.js';
 import { EXIT } from '../errors.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerConfig(program);
   registerLifecycle(program);
+  registerSession(program);
   return program;
 }
 
