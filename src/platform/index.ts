@@ -27,23 +27,37 @@ export function nativeBackend(platform: NodeJS.Platform = process.platform): Bac
  * The backend for a command: the --platform flag if given (validated), else the native one.
  * A foreign backend is allowed only when nothing is going to be touched (dry run).
  */
-export function selectBackend(flag: string | undefined, opts: { dryRun: boolean; platform?: NodeJS.Platform }): Backend {
+export function selectBackend(
+  flag: string | undefined,
+  opts: { dryRun: boolean; platform?: NodeJS.Platform },
+): Backend {
   const native = nativeBackend(opts.platform);
   if (flag !== undefined && !BACKENDS.includes(flag as Backend)) {
-    throw new CodexSmError('usage', `unknown --platform "${flag}"`, { hint: `use one of: ${BACKENDS.join(', ')}`, exitCode: EXIT.usage });
+    throw new CodexSmError('usage', `unknown --platform "${flag}"`, {
+      hint: `use one of: ${BACKENDS.join(', ')}`,
+      exitCode: EXIT.usage,
+    });
   }
   const chosen = (flag as Backend | undefined) ?? native;
   if (!chosen) {
-    throw new CodexSmError('unsupported_platform', `no service manager backend for ${opts.platform ?? process.platform}`, {
-      hint: 'run `codex-sm serve` under your own supervisor, or preview a unit with --dry-run --platform systemd',
-      exitCode: EXIT.unavailable,
-    });
+    throw new CodexSmError(
+      'unsupported_platform',
+      `no service manager backend for ${opts.platform ?? process.platform}`,
+      {
+        hint: 'run `codex-sm serve` under your own supervisor, or preview a unit with --dry-run --platform systemd',
+        exitCode: EXIT.unavailable,
+      },
+    );
   }
   if (chosen !== native && !opts.dryRun) {
-    throw new CodexSmError('usage', `--platform ${chosen} on ${process.platform} only works with --dry-run`, {
-      hint: `this machine's backend is ${native ?? 'none'}`,
-      exitCode: EXIT.usage,
-    });
+    throw new CodexSmError(
+      'usage',
+      `--platform ${chosen} on ${process.platform} only works with --dry-run`,
+      {
+        hint: `this machine's backend is ${native ?? 'none'}`,
+        exitCode: EXIT.usage,
+      },
+    );
   }
   return chosen;
 }
@@ -77,12 +91,22 @@ export function createServiceManager(backend: Backend, ctx: ManagerContext): Ser
       scope: ctx.scope,
       runner,
       env,
-      fallback: { host: ctx.host, port: ctx.port, tokenFile: ctx.tokenFile, stateDir: ctx.stateDir, ...(ctx.codexPath ? { codexPath: ctx.codexPath } : {}) },
+      fallback: {
+        host: ctx.host,
+        port: ctx.port,
+        tokenFile: ctx.tokenFile,
+        stateDir: ctx.stateDir,
+        ...(ctx.codexPath ? { codexPath: ctx.codexPath } : {}),
+      },
       ...(ctx.enableLinger ? { enableLinger: true } : {}),
     });
   }
   if (ctx.scope === 'system') {
-    throw new CodexSmError('usage', '--system is for systemd; on macOS the LaunchAgent runs as the logged-in user', { exitCode: EXIT.usage });
+    throw new CodexSmError(
+      'usage',
+      '--system is for systemd; on macOS the LaunchAgent runs as the logged-in user',
+      { exitCode: EXIT.usage },
+    );
   }
   const token = tokenOrUndefined(ctx.tokenFile);
   const launchd = createLaunchdManager({

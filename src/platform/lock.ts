@@ -52,19 +52,29 @@ function describeOwner(file: string): string {
 }
 
 function timeoutError(file: string, timeoutMs: number): CodexSmError {
-  return new CodexSmError('lock_timeout', `another codex-sm lifecycle command is still running (waited ${Math.round(timeoutMs / 1000)} s)`, {
-    hint: `holder: ${describeOwner(file)}; lock: ${file}`,
-    exitCode: EXIT.tempFail,
-  });
+  return new CodexSmError(
+    'lock_timeout',
+    `another codex-sm lifecycle command is still running (waited ${Math.round(timeoutMs / 1000)} s)`,
+    {
+      hint: `holder: ${describeOwner(file)}; lock: ${file}`,
+      exitCode: EXIT.tempFail,
+    },
+  );
 }
 
 type HelperOutcome = { lock: LifecycleLock } | { missing: true };
 
 function helperArgv(helper: 'flock' | 'lockf', file: string): [string, string[]] {
-  return helper === 'flock' ? ['flock', ['--exclusive', file, 'cat']] : ['lockf', ['-k', file, 'cat']];
+  return helper === 'flock'
+    ? ['flock', ['--exclusive', file, 'cat']]
+    : ['lockf', ['-k', file, 'cat']];
 }
 
-function lockWithHelper(helper: 'flock' | 'lockf', file: string, timeoutMs: number): Promise<HelperOutcome> {
+function lockWithHelper(
+  helper: 'flock' | 'lockf',
+  file: string,
+  timeoutMs: number,
+): Promise<HelperOutcome> {
   return new Promise((resolve, reject) => {
     const [cmd, args] = helperArgv(helper, file);
     // Own process group: a Ctrl-C aimed at us must not kill the lock holder before we clean up.
@@ -76,11 +86,27 @@ function lockWithHelper(helper: 'flock' | 'lockf', file: string, timeoutMs: numb
       clearTimeout(timer);
       fn();
     };
-    const timer = setTimeout(() => finish(() => (child.kill('SIGKILL'), reject(timeoutError(file, timeoutMs)))), timeoutMs);
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      finish(() => (e.code === 'ENOENT' ? resolve({ missing: true }) : reject(new CodexSmError('lock_failed', `${cmd}: ${e.message}`)))),
+    const timer = setTimeout(
+      () => finish(() => (child.kill('SIGKILL'), reject(timeoutError(file, timeoutMs)))),
+      timeoutMs,
     );
-    child.on('exit', (code) => finish(() => reject(new CodexSmError('lock_failed', `${cmd} exited with ${code} before taking the lock on ${file}`))));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      finish(() =>
+        e.code === 'ENOENT'
+          ? resolve({ missing: true })
+          : reject(new CodexSmError('lock_failed', `${cmd}: ${e.message}`)),
+      ),
+    );
+    child.on('exit', (code) =>
+      finish(() =>
+        reject(
+          new CodexSmError(
+            'lock_failed',
+            `${cmd} exited with ${code} before taking the lock on ${file}`,
+          ),
+        ),
+      ),
+    );
     child.stdout.once('data', () =>
       finish(() => {
         const exited = new Promise<void>((r) => child.once('close', () => r()));
@@ -116,7 +142,11 @@ async function lockWithPidFile(file: string, timeoutMs: number): Promise<Lifecyc
   for (;;) {
     try {
       fs.writeFileSync(pidFile, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return { file, mechanism: 'pidfile', release: async () => fs.rmSync(pidFile, { force: true }) };
+      return {
+        file,
+        mechanism: 'pidfile',
+        release: async () => fs.rmSync(pidFile, { force: true }),
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
@@ -130,18 +160,23 @@ async function lockWithPidFile(file: string, timeoutMs: number): Promise<Lifecyc
     }
     const owner = Number(text);
     // An empty file is a lock being written right now, unless it stays empty (its writer died mid-write).
-    const stale = text === '' ? ageMs > 5000 : !Number.isInteger(owner) || owner <= 0 || !pidAlive(owner);
+    const stale =
+      text === '' ? ageMs > 5000 : !Number.isInteger(owner) || owner <= 0 || !pidAlive(owner);
     if (stale) fs.rmSync(pidFile, { force: true });
     else if (Date.now() > deadline) throw timeoutError(file, timeoutMs);
     else await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
   }
 }
 
-export async function acquireLifecycleLock(file: string, opts: LockOptions = {}): Promise<LifecycleLock> {
+export async function acquireLifecycleLock(
+  file: string,
+  opts: LockOptions = {},
+): Promise<LifecycleLock> {
   const timeoutMs = opts.timeoutMs ?? 300_000;
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   fs.closeSync(fs.openSync(file, 'a', 0o600));
-  const helpers = opts.helpers ?? (process.platform === 'darwin' ? ['lockf', 'flock'] : ['flock', 'lockf']);
+  const helpers =
+    opts.helpers ?? (process.platform === 'darwin' ? ['lockf', 'flock'] : ['flock', 'lockf']);
   let lock: LifecycleLock | undefined;
   for (const helper of helpers) {
     const outcome = await lockWithHelper(helper, file, timeoutMs);
@@ -152,7 +187,9 @@ export async function acquireLifecycleLock(file: string, opts: LockOptions = {})
   }
   lock ??= await lockWithPidFile(file, timeoutMs);
   try {
-    fs.writeFileSync(ownerFile(file), `pid ${process.pid}: ${process.argv.slice(2).join(' ')}\n`, { mode: 0o600 });
+    fs.writeFileSync(ownerFile(file), `pid ${process.pid}: ${process.argv.slice(2).join(' ')}\n`, {
+      mode: 0o600,
+    });
   } catch {
     /* informational only */
   }
@@ -160,7 +197,11 @@ export async function acquireLifecycleLock(file: string, opts: LockOptions = {})
 }
 
 /** Run `fn` holding the lock; always released, also when fn throws. */
-export async function withLifecycleLock<T>(file: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+export async function withLifecycleLock<T>(
+  file: string,
+  fn: () => Promise<T>,
+  opts: LockOptions = {},
+): Promise<T> {
   const lock = await acquireLifecycleLock(file, opts);
   try {
     return await fn();
@@ -174,7 +215,11 @@ export async function withLifecycleLock<T>(file: string, fn: () => Promise<T>, o
  * the lifecycle lock. (The systemd manager locks internally: its restart must note the request
  * time before waiting for the lock, to coalesce concurrent restarts.)
  */
-export function serializeLifecycle(manager: ServiceManager, file: string, opts: LockOptions = {}): ServiceManager {
+export function serializeLifecycle(
+  manager: ServiceManager,
+  file: string,
+  opts: LockOptions = {},
+): ServiceManager {
   const locked =
     <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
     (...a: A): Promise<R> =>

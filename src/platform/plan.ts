@@ -66,14 +66,22 @@ export interface PlanOptions {
 
 /** PATH for the service: the installer's PATH minus relative entries, with node's own dir first. */
 export function capturePath(envPath: string | undefined, nodePath: string): string {
-  const dirs = [path.dirname(nodePath), ...(envPath ?? '').split(':'), '/usr/local/bin', '/usr/bin', '/bin'];
+  const dirs = [
+    path.dirname(nodePath),
+    ...(envPath ?? '').split(':'),
+    '/usr/local/bin',
+    '/usr/bin',
+    '/bin',
+  ];
   const seen = new Set<string>();
   return dirs.filter((d) => d.startsWith('/') && !seen.has(d) && seen.add(d)).join(':');
 }
 
 function positiveInt(name: string, v: number, min: number): number {
   if (!Number.isInteger(v) || v < min) {
-    throw new CodexSmError('plan_invalid', `${name} must be an integer >= ${min}, got ${v}`, { exitCode: EXIT.usage });
+    throw new CodexSmError('plan_invalid', `${name} must be an integer >= ${min}, got ${v}`, {
+      exitCode: EXIT.usage,
+    });
   }
   return v;
 }
@@ -94,7 +102,10 @@ export function buildServicePlan(config: Config, opts: PlanOptions): ServicePlan
     ['CLI script', cliScript],
     ['codex', opts.codexPath],
   ] as const) {
-    if (!path.isAbsolute(p)) throw new CodexSmError('plan_invalid', `${what} path must be absolute, got ${p}`, { exitCode: EXIT.config });
+    if (!path.isAbsolute(p))
+      throw new CodexSmError('plan_invalid', `${what} path must be absolute, got ${p}`, {
+        exitCode: EXIT.config,
+      });
   }
   const t = { ...DEFAULT_TIMINGS, ...opts.timings };
   positiveInt('watchdog seconds', t.watchdogSec, 0);
@@ -102,7 +113,9 @@ export function buildServicePlan(config: Config, opts: PlanOptions): ServicePlan
   positiveInt('start timeout seconds', t.startTimeoutSec, 1);
   positiveInt('start limit burst', t.startLimitBurst, 1);
   if (opts.socketActivation && config.port === 0) {
-    throw new CodexSmError('plan_invalid', 'socket activation needs a fixed port, not --port 0', { exitCode: EXIT.usage });
+    throw new CodexSmError('plan_invalid', 'socket activation needs a fixed port, not --port 0', {
+      exitCode: EXIT.usage,
+    });
   }
 
   const args = [

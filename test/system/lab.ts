@@ -23,9 +23,18 @@ const LAB_PATH = '/usr/local/bin:/usr/bin:/bin';
 /** Why the lab cannot run here, or undefined when it can. */
 export function unavailable(): string | undefined {
   if (process.platform !== 'linux') return `needs Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return `needs root to create a user, delegate cgroups and enter namespaces (running as uid ${process.getuid?.()})`;
-  for (const f of ['/usr/lib/systemd/systemd', '/usr/lib/systemd/systemd-journald', '/usr/bin/unshare', '/usr/bin/nsenter', '/usr/bin/setpriv', '/usr/sbin/useradd']) {
-    if (!fs.existsSync(f)) return `${f} is missing (apt-get install systemd dbus-user-session util-linux passwd)`;
+  if (process.getuid?.() !== 0)
+    return `needs root to create a user, delegate cgroups and enter namespaces (running as uid ${process.getuid?.()})`;
+  for (const f of [
+    '/usr/lib/systemd/systemd',
+    '/usr/lib/systemd/systemd-journald',
+    '/usr/bin/unshare',
+    '/usr/bin/nsenter',
+    '/usr/bin/setpriv',
+    '/usr/sbin/useradd',
+  ]) {
+    if (!fs.existsSync(f))
+      return `${f} is missing (apt-get install systemd dbus-user-session util-linux passwd)`;
   }
   if (cgroupHierarchies().length === 0) return `no writable cgroup hierarchy under ${CGROOT}`;
   return undefined;
@@ -77,7 +86,8 @@ async function teardown(rec: LabRecord, keepDir: boolean): Promise<void> {
       // Depth-first rmdir; cgroups empty out a moment after their last process died.
       const dirs: string[] = [];
       const walk = (d: string) => {
-        for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+        for (const e of fs.readdirSync(d, { withFileTypes: true }))
+          if (e.isDirectory()) walk(path.join(d, e.name));
         dirs.push(d);
       };
       try {
@@ -144,7 +154,10 @@ export class SystemdUserLab {
       fs.mkdirSync(journal);
       await sh('chgrp', ['systemd-journal', journal]);
       fs.chmodSync(journal, 0o2755);
-      fs.writeFileSync(path.join(dir, 'journald.conf'), '[Journal]\nStorage=persistent\nReadKMsg=no\nRateLimitBurst=0\n');
+      fs.writeFileSync(
+        path.join(dir, 'journald.conf'),
+        '[Journal]\nStorage=persistent\nReadKMsg=no\nRateLimitBurst=0\n',
+      );
       const procs: string[] = [];
       for (const h of cgroupHierarchies()) {
         const cg = path.join(h, 'user.slice', `user-${uid}.slice`, `user@${uid}.service`);
@@ -153,16 +166,35 @@ export class SystemdUserLab {
         procs.push(path.join(cg, 'cgroup.procs'));
       }
       const init = path.join(packageInfo().root, 'test', 'system', 'lab-init.sh');
-      const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', '--mount', '--propagation', 'private', 'bash', init], {
-        detached: true,
-        stdio: ['ignore', fs.openSync(path.join(dir, 'init.log'), 'a'), fs.openSync(path.join(dir, 'init.log'), 'a')],
-        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LAB_DIR: dir, LAB_UID: String(uid), LAB_GID: String(gid), LAB_USER: user, LAB_HOME: home, LAB_CGROUP_PROCS: procs.join(' ') },
-      });
+      const child = spawn(
+        'unshare',
+        ['--pid', '--fork', '--mount-proc', '--mount', '--propagation', 'private', 'bash', init],
+        {
+          detached: true,
+          stdio: [
+            'ignore',
+            fs.openSync(path.join(dir, 'init.log'), 'a'),
+            fs.openSync(path.join(dir, 'init.log'), 'a'),
+          ],
+          env: {
+            PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+            LAB_DIR: dir,
+            LAB_UID: String(uid),
+            LAB_GID: String(gid),
+            LAB_USER: user,
+            LAB_HOME: home,
+            LAB_CGROUP_PROCS: procs.join(' '),
+          },
+        },
+      );
       child.unref();
       for (let i = 0; i < 200 && !fs.existsSync(path.join(dir, 'ready')); i++) await sleep(25);
-      if (!fs.existsSync(path.join(dir, 'ready'))) throw new Error(`lab init failed: ${fs.readFileSync(path.join(dir, 'init.log'), 'utf8')}`);
+      if (!fs.existsSync(path.join(dir, 'ready')))
+        throw new Error(`lab init failed: ${fs.readFileSync(path.join(dir, 'init.log'), 'utf8')}`);
       // The namespace's init is unshare's only child.
-      const holder = Number((await sh('pgrep', ['-P', String(child.pid)])).stdout.trim().split('\n')[0]);
+      const holder = Number(
+        (await sh('pgrep', ['-P', String(child.pid)])).stdout.trim().split('\n')[0],
+      );
       rec.holderPid = holder;
       save();
       const lab = new SystemdUserLab(user, uid, gid, home, dir, holder);
@@ -180,9 +212,16 @@ export class SystemdUserLab {
   }
 
   /** Run argv as the lab user inside the namespace (a login-like environment), or as root. */
-  run(argv: string[], opts: { root?: boolean; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+  run(
+    argv: string[],
+    opts: { root?: boolean; env?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<RunResult> {
     const enter = ['-t', String(this.holderPid), '-m', '-p', '--'];
-    if (opts.root) return execRunner.run('nsenter', [...enter, ...argv], { timeoutMs: opts.timeoutMs ?? 60_000, cwd: '/' });
+    if (opts.root)
+      return execRunner.run('nsenter', [...enter, ...argv], {
+        timeoutMs: opts.timeoutMs ?? 60_000,
+        cwd: '/',
+      });
     const env = {
       HOME: this.home,
       USER: this.user,
@@ -196,7 +235,17 @@ export class SystemdUserLab {
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     return execRunner.run(
       'nsenter',
-      [...enter, 'setpriv', `--reuid=${this.uid}`, `--regid=${this.gid}`, '--init-groups', 'env', '-i', ...envArgs, ...argv],
+      [
+        ...enter,
+        'setpriv',
+        `--reuid=${this.uid}`,
+        `--regid=${this.gid}`,
+        '--init-groups',
+        'env',
+        '-i',
+        ...envArgs,
+        ...argv,
+      ],
       { timeoutMs: opts.timeoutMs ?? 60_000, cwd: '/' },
     );
   }
@@ -217,7 +266,10 @@ export class SystemdUserLab {
   }
 
   /** The codex-sm CLI of this checkout, as the lab user; JSON output parsed when it is JSON. */
-  async cli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult & { json: Record<string, unknown> }> {
+  async cli(
+    args: string[],
+    opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<RunResult & { json: Record<string, unknown> }> {
     const r = await this.run([process.execPath, packageInfo().cliScript, ...args], opts);
     let json: Record<string, unknown> = {};
     try {
@@ -234,7 +286,8 @@ export class SystemdUserLab {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, content, { mode });
     fs.chmodSync(file, mode);
-    for (let d = path.dirname(file); d.startsWith(this.home); d = path.dirname(d)) fs.chownSync(d, this.uid, this.gid);
+    for (let d = path.dirname(file); d.startsWith(this.home); d = path.dirname(d))
+      fs.chownSync(d, this.uid, this.gid);
     fs.chownSync(file, this.uid, this.gid);
     return file;
   }
@@ -247,8 +300,15 @@ export class SystemdUserLab {
     const pids: number[] = [];
     const walk = (d: string) => {
       if (!fs.existsSync(d)) return;
-      pids.push(...fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+      pids.push(
+        ...fs
+          .readFileSync(path.join(d, 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map(Number),
+      );
+      for (const e of fs.readdirSync(d, { withFileTypes: true }))
+        if (e.isDirectory()) walk(path.join(d, e.name));
     };
     walk(path.join(h as string, cg));
     return pids;
@@ -267,17 +327,26 @@ export class SystemdUserLab {
   }
 
   async down(opts: { keepDir?: boolean } = {}): Promise<void> {
-    await teardown({ user: this.user, uid: this.uid, dir: this.dir, holderPid: this.holderPid }, Boolean(opts.keepDir));
+    await teardown(
+      { user: this.user, uid: this.uid, dir: this.dir, holderPid: this.holderPid },
+      Boolean(opts.keepDir),
+    );
   }
 }
 
 /** Poll `fn` until it returns a truthy value, or fail with what it last saw. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(intervalMs);
   }
 }

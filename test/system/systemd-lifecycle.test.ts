@@ -16,7 +16,18 @@ import { renderServiceUnit } from '../../src/platform/systemd/render.js';
 import { SystemdUserLab, unavailable, waitFor } from './lab.js';
 
 const UNIT = 'codex-sm.service';
-const SHOW = ['LoadState', 'ActiveState', 'SubState', 'MainPID', 'NRestarts', 'StatusText', 'UnitFileState', 'Result', 'ExecMainStatus', 'WatchdogUSec'];
+const SHOW = [
+  'LoadState',
+  'ActiveState',
+  'SubState',
+  'MainPID',
+  'NRestarts',
+  'StatusText',
+  'UnitFileState',
+  'Result',
+  'ExecMainStatus',
+  'WatchdogUSec',
+];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,7 +59,9 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
   before(async function () {
     const why = unavailable();
     if (why) {
-      console.log(`\n    !!! SYSTEM TESTS DID NOT RUN: the systemd --user lab ${why}.\n    !!! Run them as root: sudo make test-system\n`);
+      console.log(
+        `\n    !!! SYSTEM TESTS DID NOT RUN: the systemd --user lab ${why}.\n    !!! Run them as root: sudo make test-system\n`,
+      );
       this.skip();
     }
     lab = await SystemdUserLab.up();
@@ -72,11 +85,25 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
       console.log(`    lab journal kept in ${lab.dir}/journal (journalctl -D ${lab.dir}/journal)`);
     }
     await lab.down({ keepDir: failed });
-    console.log(`    system test timings:\n      ${[...timings, `total ${Date.now() - started} ms`].join('\n      ')}`);
+    console.log(
+      `    system test timings:\n      ${[...timings, `total ${Date.now() - started} ms`].join('\n      ')}`,
+    );
   });
 
   const codexHome = () => `${lab.home}/codex-home`;
-  const installArgs = (...extra: string[]) => ['install-service', '--json', '--port', String(port), '--codex-home', codexHome(), '--watchdog-sec', '3', '--restart-sec', '1', ...extra];
+  const installArgs = (...extra: string[]) => [
+    'install-service',
+    '--json',
+    '--port',
+    String(port),
+    '--codex-home',
+    codexHome(),
+    '--watchdog-sec',
+    '3',
+    '--restart-sec',
+    '1',
+    ...extra,
+  ];
   const show = () => lab.show(UNIT, SHOW);
   const readyz = () => httpStatus(`http://127.0.0.1:${port}/readyz`);
 
@@ -102,11 +129,23 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     }
     const r = await install;
     expect(r.code, r.stdout + r.stderr).to.equal(0);
-    expect(r.json).to.include({ status: 'installed', backend: 'systemd', unit: UNIT, activeState: 'active', action: 'started', unitChanged: true, via: 'dbus' });
+    expect(r.json).to.include({
+      status: 'installed',
+      backend: 'systemd',
+      unit: UNIT,
+      activeState: 'active',
+      action: 'started',
+      unitChanged: true,
+      via: 'dbus',
+    });
     expect(r.json.mainPid).to.be.a('number');
     expect(r.json.appServerVersion).to.equal('0.169.0');
-    expect(seen.map((s) => s.state), 'the manager showed the start in progress').to.include('activating');
-    for (const s of seen.filter((x) => x.state === 'active')) expect(s.ready, 'active implies ready').to.equal(200);
+    expect(
+      seen.map((s) => s.state),
+      'the manager showed the start in progress',
+    ).to.include('activating');
+    for (const s of seen.filter((x) => x.state === 'active'))
+      expect(s.ready, 'active implies ready').to.equal(200);
     expect((await lab.systemctl('is-active', UNIT)).stdout.trim()).to.equal('active');
     expect((await lab.systemctl('is-enabled', UNIT)).stdout.trim()).to.equal('enabled');
     expect(await readyz()).to.equal(200);
@@ -117,10 +156,20 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
   it('install again is idempotent; a changed unit is rewritten and the service restarted', async () => {
     const before = await show();
     const again = await lab.cli(installArgs());
-    expect(again.json).to.include({ status: 'installed', action: 'alreadyRunning', unitChanged: false, mainPid: Number(before.MainPID) });
+    expect(again.json).to.include({
+      status: 'installed',
+      action: 'alreadyRunning',
+      unitChanged: false,
+      mainPid: Number(before.MainPID),
+    });
     const upgrade = await lab.cli(installArgs('--watchdog-sec', '4'));
     expect(upgrade.code, upgrade.stdout).to.equal(0);
-    expect(upgrade.json).to.include({ status: 'installed', action: 'restarted', unitChanged: true, activeState: 'active' });
+    expect(upgrade.json).to.include({
+      status: 'installed',
+      action: 'restarted',
+      unitChanged: true,
+      activeState: 'active',
+    });
     expect(upgrade.json.mainPid).to.not.equal(Number(before.MainPID));
     expect((await show()).WatchdogUSec).to.equal('4s');
     await lab.cli(installArgs()); // back to 3 s for the watchdog test
@@ -142,14 +191,21 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
       unitFileState: s.UnitFileState,
       endpoint: `http://127.0.0.1:${port}`,
     });
-    expect((r.json.service as { pid: number }).pid, 'the service itself reports the same PID').to.equal(Number(s.MainPID));
+    expect(
+      (r.json.service as { pid: number }).pid,
+      'the service itself reports the same PID',
+    ).to.equal(Number(s.MainPID));
     expect(r.json.codexVersion).to.equal('0.169.0');
   });
 
   it('a shell without XDG_RUNTIME_DIR (sudo/su) still reaches the manager; a foreign runtime dir is refused with a hint', async () => {
-    const bare = await lab.cli(['status', '--json'], { env: { XDG_RUNTIME_DIR: '', DBUS_SESSION_BUS_ADDRESS: '' } });
+    const bare = await lab.cli(['status', '--json'], {
+      env: { XDG_RUNTIME_DIR: '', DBUS_SESSION_BUS_ADDRESS: '' },
+    });
     expect(bare.json).to.include({ status: 'running', via: 'dbus' });
-    const foreign = await lab.cli(['status', '--json'], { env: { XDG_RUNTIME_DIR: '/run/user', DBUS_SESSION_BUS_ADDRESS: '' } });
+    const foreign = await lab.cli(['status', '--json'], {
+      env: { XDG_RUNTIME_DIR: '/run/user', DBUS_SESSION_BUS_ADDRESS: '' },
+    });
     expect(foreign.code).to.not.equal(0);
     expect((foreign.json.error as { code: string; hint: string }).code).to.equal('no_user_manager');
     expect((foreign.json.error as { hint: string }).hint).to.match(/loginctl enable-linger/);
@@ -157,22 +213,47 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
 
   it('quoting: argv and Environment= reach the process exactly as planned (real systemd parser)', async () => {
     const nasty = `${lab.home}/we"ird 'dir' 100% $HOME back\\slash`;
-    const script = lab.writeUserFile(`we"ird 'dir' 100% $HOME back\\slash/dump argv.cjs`, [
-      "const fs = require('node:fs'); // CommonJS: node's ESM loader refuses a backslash in the path",
-      "const env = Object.fromEntries(['PATH', 'CODEX_HOME', 'CODEX_SM_CONFIG'].map((k) => [k, process.env[k]]));",
-      "fs.writeFileSync(process.env.HOME + '/argv.json', JSON.stringify({ argv: process.argv.slice(1), env }));",
-    ].join('\n'));
+    const script = lab.writeUserFile(
+      `we"ird 'dir' 100% $HOME back\\slash/dump argv.cjs`,
+      [
+        "const fs = require('node:fs'); // CommonJS: node's ESM loader refuses a backslash in the path",
+        "const env = Object.fromEntries(['PATH', 'CODEX_HOME', 'CODEX_SM_CONFIG'].map((k) => [k, process.env[k]]));",
+        "fs.writeFileSync(process.env.HOME + '/argv.json', JSON.stringify({ argv: process.argv.slice(1), env }));",
+      ].join('\n'),
+    );
     expect(script.startsWith(nasty)).to.equal(true);
     const env = { HOME: lab.home, PATH: `${nasty}:/usr/bin:/bin` };
-    const { config } = resolveConfig({ env, flags: { codexHome: `${nasty}/codex home`, host: '127.0.0.1', port } });
-    const plan = { ...buildServicePlan(config, { backend: 'systemd', env, codexPath: `${nasty}/codex`, configFile: `${nasty}/c%d.json`, nodePath: process.execPath, cliScript: script }), name: 'cxsm-quoting' };
+    const { config } = resolveConfig({
+      env,
+      flags: { codexHome: `${nasty}/codex home`, host: '127.0.0.1', port },
+    });
+    const plan = {
+      ...buildServicePlan(config, {
+        backend: 'systemd',
+        env,
+        codexPath: `${nasty}/codex`,
+        configFile: `${nasty}/c%d.json`,
+        nodePath: process.execPath,
+        cliScript: script,
+      }),
+      name: 'cxsm-quoting',
+    };
     lab.writeUserFile('.config/systemd/user/cxsm-quoting.service', renderServiceUnit(plan));
     await lab.systemctl('daemon-reload');
     await lab.systemctl('start', '--no-block', 'cxsm-quoting.service');
-    const out = await waitFor('argv.json', async () => fs.existsSync(`${lab.home}/argv.json`) && fs.readFileSync(`${lab.home}/argv.json`, 'utf8'), 10_000);
+    const out = await waitFor(
+      'argv.json',
+      async () =>
+        fs.existsSync(`${lab.home}/argv.json`) && fs.readFileSync(`${lab.home}/argv.json`, 'utf8'),
+      10_000,
+    );
     const got = JSON.parse(out) as { argv: string[]; env: Record<string, string> };
     expect(got.argv).to.deep.equal([script, ...plan.args]);
-    expect(got.env).to.deep.equal({ PATH: plan.environment.PATH, CODEX_HOME: `${nasty}/codex home`, CODEX_SM_CONFIG: `${nasty}/c%d.json` });
+    expect(got.env).to.deep.equal({
+      PATH: plan.environment.PATH,
+      CODEX_HOME: `${nasty}/codex home`,
+      CODEX_SM_CONFIG: `${nasty}/c%d.json`,
+    });
     await lab.systemctl('stop', 'cxsm-quoting.service');
     fs.rmSync(`${lab.home}/.config/systemd/user/cxsm-quoting.service`);
     await lab.systemctl('daemon-reload');
@@ -186,7 +267,12 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
       'a watchdog restart',
       async () => {
         const s = await show();
-        return Number(s.NRestarts) > Number(s0.NRestarts) && s.ActiveState === 'active' && s.MainPID !== s0.MainPID && s;
+        return (
+          Number(s.NRestarts) > Number(s0.NRestarts) &&
+          s.ActiveState === 'active' &&
+          s.MainPID !== s0.MainPID &&
+          s
+        );
       },
       40_000,
       250,
@@ -226,15 +312,24 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     const start = await lab.cli(['start', '--json']);
     expect(start.json).to.include({ status: 'started', activeState: 'active' });
     expect(await readyz()).to.equal(200);
-    expect((await lab.cli(['start', '--json'])).json).to.include({ status: 'alreadyRunning', mainPid: start.json.mainPid });
+    expect((await lab.cli(['start', '--json'])).json).to.include({
+      status: 'alreadyRunning',
+      mainPid: start.json.mainPid,
+    });
     const restart = await lab.cli(['restart', '--json']);
-    expect(restart.json).to.include({ status: 'restarted', activeState: 'active', coalesced: false });
+    expect(restart.json).to.include({
+      status: 'restarted',
+      activeState: 'active',
+      coalesced: false,
+    });
     expect(restart.json.mainPid).to.not.equal(start.json.mainPid);
   });
 
   it('20 concurrent restarts: serialized by the lock, coalesced, ending active with exactly one MainPID', async () => {
     const before = await show();
-    const results = await Promise.all(Array.from({ length: 20 }, () => lab.cli(['restart', '--json'])));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => lab.cli(['restart', '--json'])),
+    );
     for (const r of results) {
       expect(r.code, r.stdout + r.stderr).to.equal(0);
       expect(r.json).to.include({ status: 'restarted', activeState: 'active' });
@@ -258,14 +353,23 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     for (const r of results) expect(r.json.mainPid).to.be.a('number');
   });
 
-  it('logs -n 20 shows the service\'s own lines, with their priorities', async () => {
+  it("logs -n 20 shows the service's own lines, with their priorities", async () => {
     const human = await lab.cli(['logs', '-n', '20']);
     expect(human.code, human.stderr).to.equal(0);
     const lines = human.stdout.trim().split('\n');
     expect(lines).to.have.length(20);
-    expect(lines.some((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} info +codex-sm\[\d+\]: /.test(l)), human.stdout).to.equal(true);
+    expect(
+      lines.some((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} info +codex-sm\[\d+\]: /.test(l)),
+      human.stdout,
+    ).to.equal(true);
     const json = await lab.cli(['logs', '-n', '20', '--json']);
-    const entries = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { identifier: string; priority: number; fields?: { level?: number } });
+    const entries = json.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as { identifier: string; priority: number; fields?: { level?: number } },
+      );
     const own = entries.filter((e) => e.identifier === 'codex-sm' && e.fields?.level !== undefined);
     expect(own.length).to.be.greaterThan(0);
     // pino level → syslog priority, carried by the `<N>` prefix the service writes under journald.
@@ -274,10 +378,18 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
   });
 
   it('a config error: the unit fails without a restart loop, and status says why', async () => {
-    const config = lab.writeUserFile('.config/codex-sm/config.json', JSON.stringify({ stopTimeoutMs: 1000, noSuchKey: true }));
+    const config = lab.writeUserFile(
+      '.config/codex-sm/config.json',
+      JSON.stringify({ stopTimeoutMs: 1000, noSuchKey: true }),
+    );
     const r = await lab.cli(['restart', '--json']);
     expect(r.code).to.not.equal(0);
-    const err = r.json.error as { code: string; message: string; journal: string[]; journalCommand: string };
+    const err = r.json.error as {
+      code: string;
+      message: string;
+      journal: string[];
+      journalCommand: string;
+    };
     expect(err.code).to.equal('start_failed');
     expect(err.message).to.match(/EX_CONFIG/);
     expect(err.journalCommand).to.equal('journalctl --user -u codex-sm.service -n 50 --no-pager');
@@ -285,7 +397,12 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     const s0 = await show();
     await new Promise((res) => setTimeout(res, 3500)); // RestartSec=1: a loop would have restarted by now
     const s1 = await show();
-    expect(s1).to.include({ ActiveState: 'failed', Result: 'exit-code', ExecMainStatus: '78', NRestarts: s0.NRestarts });
+    expect(s1).to.include({
+      ActiveState: 'failed',
+      Result: 'exit-code',
+      ExecMainStatus: '78',
+      NRestarts: s0.NRestarts,
+    });
     const st = await lab.cli(['status', '--json']);
     expect(st.code).to.equal(3);
     expect(st.json.status).to.equal('failed');
@@ -293,7 +410,10 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     expect(st.json.configError).to.match(/noSuchKey/);
     expect((st.json.lastLogLines as string[]).join('\n')).to.match(/noSuchKey|status=78/);
     fs.writeFileSync(config, JSON.stringify({ stopTimeoutMs: 1000 }));
-    expect((await lab.cli(['start', '--json'])).json).to.include({ status: 'started', activeState: 'active' });
+    expect((await lab.cli(['start', '--json'])).json).to.include({
+      status: 'started',
+      activeState: 'active',
+    });
   });
 
   it('--socket-activation: systemd holds the port; stop stops both; reinstalling without it removes the socket', async () => {
@@ -304,7 +424,9 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     expect(await readyz()).to.equal(200);
     const stop = await lab.cli(['stop', '--json']);
     expect(stop.json.status).to.equal('stopped');
-    expect((await lab.systemctl('is-active', 'codex-sm.socket')).stdout.trim()).to.equal('inactive');
+    expect((await lab.systemctl('is-active', 'codex-sm.socket')).stdout.trim()).to.equal(
+      'inactive',
+    );
     expect(await readyz()).to.equal(0);
     expect((await lab.cli(['start', '--json'])).json).to.include({ status: 'started' });
     expect((await lab.systemctl('is-active', 'codex-sm.socket')).stdout.trim()).to.equal('active');
@@ -315,17 +437,56 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     expect(await readyz()).to.equal(200);
   });
 
+  it('without a reachable D-Bus the same commands work through systemctl --user (fallback)', async () => {
+    const manager = new URL('../../src/platform/systemd/manager.js', import.meta.url).href;
+    const script = `
+      const { createSystemdManager } = await import(${JSON.stringify(manager)});
+      const m = createSystemdManager({
+        fallback: { host: '127.0.0.1', port: ${port}, tokenFile: '', stateDir: process.env.HOME + '/.local/state/codex-sm' },
+        connectBus: async () => ({ reason: 'disabled by the test' }),
+      });
+      const out = [];
+      for (const step of ['status', 'stop', 'stop', 'start', 'restart', 'status']) {
+        const r = await m[step]();
+        out.push({ step, status: r.status, via: r.via, activeState: r.activeState, mainPid: r.mainPid });
+      }
+      console.log(JSON.stringify(out));`;
+    const r = await lab.run([process.execPath, '--input-type=module', '-e', script]);
+    expect(r.code, r.stderr).to.equal(0);
+    const steps = JSON.parse(r.stdout) as {
+      step: string;
+      status: string;
+      via: string;
+      activeState: string;
+      mainPid?: number;
+    }[];
+    expect(steps.map((x) => `${x.step}:${x.status}:${x.activeState}`)).to.deep.equal([
+      'status:running:active',
+      'stop:stopped:inactive',
+      'stop:notRunning:inactive',
+      'start:started:active',
+      'restart:restarted:active',
+      'status:running:active',
+    ]);
+    expect(steps.every((x) => x.via === 'systemctl')).to.equal(true);
+    expect(steps[4]!.mainPid).to.not.equal(steps[3]!.mainPid);
+  });
+
   it('uninstall-service --purge leaves nothing behind (and says what it kept)', async () => {
     const r = await lab.cli(['uninstall-service', '--purge', '--json']);
     expect(r.code, r.stdout).to.equal(0);
     expect(r.json.status).to.equal('uninstalled');
     const unitDir = `${lab.home}/.config/systemd/user`;
-    expect(r.json.removed).to.include(`${unitDir}/${UNIT}`).and.include(`${lab.home}/.config/codex-sm/token`);
+    expect(r.json.removed)
+      .to.include(`${unitDir}/${UNIT}`)
+      .and.include(`${lab.home}/.config/codex-sm/token`);
     expect((r.json.leftBehind as { path: string }[]).map((l) => l.path)).to.include(codexHome());
     expect(fs.readdirSync(unitDir).filter((f) => f.includes('codex-sm'))).to.deep.equal([]);
     expect(fs.existsSync(`${unitDir}/default.target.wants/${UNIT}`)).to.equal(false);
     expect(await show()).to.include({ LoadState: 'not-found', ActiveState: 'inactive' });
-    expect((await lab.systemctl('list-units', '--all', '--no-legend', 'codex-sm*')).stdout.trim()).to.equal('');
+    expect(
+      (await lab.systemctl('list-units', '--all', '--no-legend', 'codex-sm*')).stdout.trim(),
+    ).to.equal('');
     expect(await lab.unitPids(UNIT)).to.deep.equal([]);
     expect(await readyz()).to.equal(0);
     expect(fs.existsSync(`${lab.home}/.config/codex-sm/token`)).to.equal(false);

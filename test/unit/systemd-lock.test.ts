@@ -12,7 +12,12 @@ import { acquireLifecycleLock, withLifecycleLock } from '../../src/platform/lock
 const lockModule = new URL('../../src/platform/lock.js', import.meta.url).href;
 
 /** A child that takes the lock, does a non-atomic read-modify-write of `counter` with a pause, logs overlap. */
-function contender(file: string, counter: string, log: string, helpers: string): Promise<number | null> {
+function contender(
+  file: string,
+  counter: string,
+  log: string,
+  helpers: string,
+): Promise<number | null> {
   const script = `
     import fs from 'node:fs';
     const { withLifecycleLock } = await import(${JSON.stringify(lockModule)});
@@ -24,7 +29,12 @@ function contender(file: string, counter: string, log: string, helpers: string):
       fs.appendFileSync(${JSON.stringify(log)}, 'out ' + process.pid + '\\n');
     }, { timeoutMs: 60000, helpers: ${helpers} });
   `;
-  return new Promise((resolve) => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' }).on('exit', resolve));
+  return new Promise((resolve) =>
+    spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' }).on(
+      'exit',
+      resolve,
+    ),
+  );
 }
 
 function assertNoOverlap(log: string, n: number): void {
@@ -54,7 +64,9 @@ describe('lifecycle lock', function () {
       const counter = path.join(dir, 'counter');
       const log = path.join(dir, 'log');
       fs.writeFileSync(counter, '0');
-      const codes = await Promise.all(Array.from({ length: n }, () => contender(file, counter, log, helpers)));
+      const codes = await Promise.all(
+        Array.from({ length: n }, () => contender(file, counter, log, helpers)),
+      );
       expect(codes.every((c) => c === 0)).to.equal(true);
       expect(fs.readFileSync(counter, 'utf8')).to.equal(String(n));
       assertNoOverlap(log, n);
@@ -103,4 +115,3 @@ describe('lifecycle lock', function () {
     await lock.release();
   });
 });
-

@@ -3,14 +3,31 @@ import { expect } from 'chai';
 import { resolveConfig } from '../../src/config/load.js';
 import { selectBackend, nativeBackend } from '../../src/platform/index.js';
 import { buildServicePlan, capturePath, STOP_MARGIN_SEC } from '../../src/platform/plan.js';
-import { parseShow, parseSystemdVersion, unitStateFrom, type UnitState } from '../../src/platform/systemd/api.js';
+import {
+  parseShow,
+  parseSystemdVersion,
+  unitStateFrom,
+  type UnitState,
+} from '../../src/platform/systemd/api.js';
 import { explainState, statusFromState } from '../../src/platform/systemd/describe.js';
-import { lingerWarning, lookupAccount } from '../../src/platform/systemd/install-steps.js';
+import {
+  enableLinger,
+  lingerWarning,
+  lookupAccount,
+} from '../../src/platform/systemd/install-steps.js';
+import { SystemctlSystemd } from '../../src/platform/systemd/systemctl.js';
+import type { CommandRunner, RunResult } from '../../src/runner.js';
 import { userRuntimeDir } from '../../src/platform/systemd/connect.js';
 import type { Stats } from 'node:fs';
 
 const env = { HOME: '/home/alice', PATH: '/usr/bin:/bin' };
-const base = { backend: 'systemd' as const, env, codexPath: '/usr/local/bin/codex', nodePath: '/usr/bin/node', cliScript: '/opt/c/dist/src/cli/main.js' };
+const base = {
+  backend: 'systemd' as const,
+  env,
+  codexPath: '/usr/local/bin/codex',
+  nodePath: '/usr/bin/node',
+  cliScript: '/opt/c/dist/src/cli/main.js',
+};
 
 function config(flags: Record<string, unknown> = {}) {
   return resolveConfig({ env, flags }).config;
@@ -19,34 +36,65 @@ function config(flags: Record<string, unknown> = {}) {
 describe('buildServicePlan', () => {
   it('derives TimeoutStopSec from the service stop budget, with a margin after it', () => {
     expect(buildServicePlan(config(), base).stopTimeoutSec).to.equal(10 + STOP_MARGIN_SEC);
-    expect(buildServicePlan(config({ stopTimeoutMs: 2500 }), base).stopTimeoutSec).to.equal(3 + STOP_MARGIN_SEC);
+    expect(buildServicePlan(config({ stopTimeoutMs: 2500 }), base).stopTimeoutSec).to.equal(
+      3 + STOP_MARGIN_SEC,
+    );
   });
 
   it('bakes in absolute node, script, codex, CODEX_HOME and the explicit serve flags', () => {
-    const p = buildServicePlan(config({ port: 4100, host: '127.0.0.2' }), { ...base, configFile: '/etc/x.json', extraArgs: ['--log-level', 'debug'] });
+    const p = buildServicePlan(config({ port: 4100, host: '127.0.0.2' }), {
+      ...base,
+      configFile: '/etc/x.json',
+      extraArgs: ['--log-level', 'debug'],
+    });
     expect(p.args).to.deep.equal([
-      'serve', '--host', '127.0.0.2', '--port', '4100', '--codex-home', '/home/alice/.codex', '--codex-bin', '/usr/local/bin/codex',
-      '--token-file', '/home/alice/.config/codex-sm/token', '--log-level', 'debug',
+      'serve',
+      '--host',
+      '127.0.0.2',
+      '--port',
+      '4100',
+      '--codex-home',
+      '/home/alice/.codex',
+      '--codex-bin',
+      '/usr/local/bin/codex',
+      '--token-file',
+      '/home/alice/.config/codex-sm/token',
+      '--log-level',
+      'debug',
     ]);
-    expect(p.environment).to.deep.equal({ PATH: '/usr/bin:/bin:/usr/local/bin', HOME: '/home/alice', CODEX_HOME: '/home/alice/.codex', CODEX_SM_CONFIG: '/etc/x.json' });
+    expect(p.environment).to.deep.equal({
+      PATH: '/usr/bin:/bin:/usr/local/bin',
+      HOME: '/home/alice',
+      CODEX_HOME: '/home/alice/.codex',
+      CODEX_SM_CONFIG: '/etc/x.json',
+    });
     expect(p.secretsEnvFile).to.equal('/home/alice/.config/codex-sm/secrets.env');
     expect(p.workingDirectory).to.equal('/home/alice');
   });
 
   it('captures PATH with node first, without relative or duplicate entries', () => {
-    expect(capturePath('.:/usr/bin::bin:/opt/x:/usr/bin', '/opt/node/bin/node')).to.equal('/opt/node/bin:/usr/bin:/opt/x:/usr/local/bin:/bin');
+    expect(capturePath('.:/usr/bin::bin:/opt/x:/usr/bin', '/opt/node/bin/node')).to.equal(
+      '/opt/node/bin:/usr/bin:/opt/x:/usr/local/bin:/bin',
+    );
     expect(capturePath(undefined, '/usr/bin/node')).to.equal('/usr/bin:/usr/local/bin:/bin');
   });
 
   it('keeps the crash-loop window wide enough for the burst to trip', () => {
-    const p = buildServicePlan(config(), { ...base, timings: { restartSec: 20, startLimitBurst: 5 } });
+    const p = buildServicePlan(config(), {
+      ...base,
+      timings: { restartSec: 20, startLimitBurst: 5 },
+    });
     expect(p.startLimitIntervalSec).to.be.greaterThan(p.startLimitBurst * p.restartSec);
   });
 
   it('refuses what cannot work', () => {
     expect(() => buildServicePlan(config(), { ...base, nodePath: 'node' })).to.throw(/absolute/);
-    expect(() => buildServicePlan(config({ port: 0 }), { ...base, socketActivation: true })).to.throw(/fixed port/);
-    expect(() => buildServicePlan(config(), { ...base, timings: { restartSec: 0 } })).to.throw(/restart seconds/);
+    expect(() =>
+      buildServicePlan(config({ port: 0 }), { ...base, socketActivation: true }),
+    ).to.throw(/fixed port/);
+    expect(() => buildServicePlan(config(), { ...base, timings: { restartSec: 0 } })).to.throw(
+      /restart seconds/,
+    );
     expect(() => buildServicePlan(config(), { ...base, env: { PATH: '/bin' } })).to.throw(/HOME/);
   });
 });
@@ -58,16 +106,32 @@ describe('platform selection', () => {
     expect(nativeBackend('win32')).to.equal(undefined);
     expect(selectBackend(undefined, { dryRun: false, platform: 'linux' })).to.equal('systemd');
     expect(selectBackend('launchd', { dryRun: true, platform: 'linux' })).to.equal('launchd');
-    expect(() => selectBackend('launchd', { dryRun: false, platform: 'linux' })).to.throw(/only works with --dry-run/);
+    expect(() => selectBackend('launchd', { dryRun: false, platform: 'linux' })).to.throw(
+      /only works with --dry-run/,
+    );
     expect(() => selectBackend('upstart', { dryRun: true })).to.throw(/unknown --platform/);
-    expect(() => selectBackend(undefined, { dryRun: true, platform: 'win32' })).to.throw(/no service manager/);
+    expect(() => selectBackend(undefined, { dryRun: true, platform: 'win32' })).to.throw(
+      /no service manager/,
+    );
   });
 });
 
 function state(over: Partial<UnitState>): UnitState {
   return {
-    loadState: 'loaded', activeState: 'active', subState: 'running', unitFileState: 'enabled', fragmentPath: '', needDaemonReload: false,
-    mainPid: 10, nRestarts: 0, statusText: '', result: 'success', execMainStatus: 0, execMainCode: 0, execMainStartMonotonicUs: 1, ...over,
+    loadState: 'loaded',
+    activeState: 'active',
+    subState: 'running',
+    unitFileState: 'enabled',
+    fragmentPath: '',
+    needDaemonReload: false,
+    mainPid: 10,
+    nRestarts: 0,
+    statusText: '',
+    result: 'success',
+    execMainStatus: 0,
+    execMainCode: 0,
+    execMainStartMonotonicUs: 1,
+    ...over,
   };
 }
 
@@ -80,7 +144,10 @@ describe('manager state', () => {
     expect(st.nRestarts).to.equal(3);
     expect(st.needDaemonReload).to.equal(true);
     expect(st.activeState).to.equal('');
-    expect(unitStateFrom((p) => (p === 'ExecMainStartTimestampMonotonic' ? 123n : undefined)).execMainStartMonotonicUs).to.equal(123);
+    expect(
+      unitStateFrom((p) => (p === 'ExecMainStartTimestampMonotonic' ? 123n : undefined))
+        .execMainStartMonotonicUs,
+    ).to.equal(123);
     expect(parseSystemdVersion('systemd 252 (252.38-1~deb12u1)\n+PAM +AUDIT')).to.equal(252);
     expect(parseSystemdVersion('255.4-1ubuntu8')).to.equal(255);
   });
@@ -88,17 +155,34 @@ describe('manager state', () => {
   it('maps the manager view to one lifecycle status', () => {
     expect(statusFromState(state({}), true)).to.equal('running');
     expect(statusFromState(state({ activeState: 'failed' }), true)).to.equal('failed');
-    expect(statusFromState(state({ activeState: 'activating', subState: 'auto-restart' }), true)).to.equal('notRunning');
-    expect(statusFromState(state({ loadState: 'not-found', activeState: 'inactive' }), false)).to.equal('notInstalled');
+    expect(
+      statusFromState(state({ activeState: 'activating', subState: 'auto-restart' }), true),
+    ).to.equal('notRunning');
+    expect(
+      statusFromState(state({ loadState: 'not-found', activeState: 'inactive' }), false),
+    ).to.equal('notInstalled');
   });
 
   it('explains why a unit is not running', () => {
     expect(explainState(state({}))).to.equal(undefined);
     expect(explainState(state({ activeState: 'inactive', subState: 'dead' }))).to.equal(undefined);
-    expect(explainState(state({ activeState: 'failed', result: 'exit-code', execMainStatus: 78 }))).to.match(/EX_CONFIG/);
+    expect(
+      explainState(state({ activeState: 'failed', result: 'exit-code', execMainStatus: 78 })),
+    ).to.match(/EX_CONFIG/);
     expect(explainState(state({ activeState: 'failed', result: 'watchdog' }))).to.match(/watchdog/);
-    expect(explainState(state({ activeState: 'activating', subState: 'auto-restart', result: 'signal', execMainStatus: 9 }))).to.match(/signal 9/);
-    expect(explainState(state({ activeState: 'failed', result: 'start-limit-hit' }))).to.match(/codex-sm start/);
+    expect(
+      explainState(
+        state({
+          activeState: 'activating',
+          subState: 'auto-restart',
+          result: 'signal',
+          execMainStatus: 9,
+        }),
+      ),
+    ).to.match(/signal 9/);
+    expect(explainState(state({ activeState: 'failed', result: 'start-limit-hit' }))).to.match(
+      /codex-sm start/,
+    );
   });
 
   it('warns about linger unless it is on', () => {
@@ -108,7 +192,9 @@ describe('manager state', () => {
   });
 
   it('finds accounts in passwd text', () => {
-    expect(lookupAccount('bob', 'root:x:0:0::/root:/bin/sh\nbob:x:1001:1002::/home/bob:/bin/bash\n')).to.deep.equal({ uid: 1001, gid: 1002 });
+    expect(
+      lookupAccount('bob', 'root:x:0:0::/root:/bin/sh\nbob:x:1001:1002::/home/bob:/bin/bash\n'),
+    ).to.deep.equal({ uid: 1001, gid: 1002 });
     expect(lookupAccount('eve', 'bob:x:1001:1002::/home/bob:/bin/bash\n')).to.equal(undefined);
   });
 });
@@ -116,17 +202,75 @@ describe('manager state', () => {
 describe('user manager preflight', () => {
   const dir = (uid: number) => ({ uid }) as Stats;
   it('uses /run/user/UID when XDG_RUNTIME_DIR is missing but the directory exists (sudo/su shells)', () => {
-    expect(userRuntimeDir({}, 1000, 'alice', (p) => (p === '/run/user/1000' ? dir(1000) : undefined))).to.equal('/run/user/1000');
+    expect(
+      userRuntimeDir({}, 1000, 'alice', (p) => (p === '/run/user/1000' ? dir(1000) : undefined)),
+    ).to.equal('/run/user/1000');
   });
   it('explains the sudo/su case instead of systemd\'s "XDG_RUNTIME_DIR not defined"', () => {
-    expect(() => userRuntimeDir({}, 1000, 'alice', () => undefined)).to.throw(/XDG_RUNTIME_DIR is not defined/);
+    expect(() => userRuntimeDir({}, 1000, 'alice', () => undefined)).to.throw(
+      /XDG_RUNTIME_DIR is not defined/,
+    );
     try {
       userRuntimeDir({}, 1000, 'alice', () => undefined);
     } catch (e) {
-      expect((e as { hint: string }).hint).to.match(/enable-linger alice/).and.match(/machinectl shell/);
+      expect((e as { hint: string }).hint)
+        .to.match(/enable-linger alice/)
+        .and.match(/machinectl shell/);
     }
   });
   it('refuses a runtime dir that belongs to someone else (environment kept across sudo)', () => {
-    expect(() => userRuntimeDir({ XDG_RUNTIME_DIR: '/run/user/0' }, 1000, 'alice', () => dir(0))).to.throw(/belongs to uid 0/);
+    expect(() =>
+      userRuntimeDir({ XDG_RUNTIME_DIR: '/run/user/0' }, 1000, 'alice', () => dir(0)),
+    ).to.throw(/belongs to uid 0/);
+  });
+});
+
+describe('linger and the systemctl fallback (recorded commands)', () => {
+  function recorder(answers: Record<string, Partial<RunResult>>) {
+    const calls: string[] = [];
+    const runner: CommandRunner = {
+      async run(cmd, args) {
+        const line = [cmd, ...args].join(' ');
+        calls.push(line);
+        const a = Object.entries(answers).find(([k]) => line.startsWith(k))?.[1] ?? {};
+        return { code: 0, signal: null, stdout: '', stderr: '', ...a };
+      },
+    };
+    return { runner, calls };
+  }
+
+  it('enable-linger falls back to sudo -n, and says what to run when both are refused', async () => {
+    const ok = recorder({ 'loginctl enable-linger': { code: 1, stderr: 'Access denied' } });
+    expect(await enableLinger(ok.runner, {}, 'alice', [])).to.equal(true);
+    expect(ok.calls).to.deep.equal([
+      'loginctl enable-linger alice',
+      'sudo -n loginctl enable-linger alice',
+    ]);
+    const warnings: string[] = [];
+    const no = recorder({
+      'loginctl enable-linger': { code: 1 },
+      sudo: { code: 1, stderr: 'sudo: a password is required' },
+    });
+    expect(await enableLinger(no.runner, {}, 'alice', warnings)).to.equal(undefined);
+    expect(warnings[0]).to.match(/password is required.*sudo loginctl enable-linger alice/);
+  });
+
+  it('systemctl fallback: user scope, blocking jobs, show parsing', async () => {
+    const rec = recorder({
+      'systemctl --user show': { stdout: 'ActiveState=active\nMainPID=7\nNRestarts=2\n' },
+      'systemctl --user start': { code: 1 },
+    });
+    const api = new SystemctlSystemd(rec.runner, 'user', {});
+    expect(await api.start('codex-sm.service', 1000)).to.equal('failed');
+    expect(await api.restart('codex-sm.service', 1000)).to.equal('done');
+    const st = await api.state('codex-sm.service');
+    expect(st).to.include({ activeState: 'active', mainPid: 7, nRestarts: 2 });
+    expect(rec.calls[0]).to.equal('systemctl --user start codex-sm.service');
+    expect(rec.calls[2]).to.match(
+      /^systemctl --user show codex-sm\.service -p LoadState -p ActiveState/,
+    );
+    const sys = recorder({});
+    await new SystemctlSystemd(sys.runner, 'system', {}).reload();
+    expect(sys.calls).to.deep.equal(['systemctl daemon-reload']);
   });
 });

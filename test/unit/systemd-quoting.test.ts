@@ -33,7 +33,18 @@ describe('systemd quoting', () => {
   it('round-trips any argv through execLine and the unit parser', () => {
     const argvs = [
       ['/usr/bin/node', '/opt/codex-sm/main.js', 'serve', '--port', '3100'],
-      ['/opt/my node/bin/node', "it's", 'a "b"', 'c\\d', '100%', '$HOME', '${X}', ';', '', 'tab-free   spaces'],
+      [
+        '/opt/my node/bin/node',
+        "it's",
+        'a "b"',
+        'c\\d',
+        '100%',
+        '$HOME',
+        '${X}',
+        ';',
+        '',
+        'tab-free   spaces',
+      ],
       ['/usr/bin/node', '%h', '%%', '$$', '\\n'],
     ];
     for (const argv of argvs) expect(splitExecLine(execLine(argv))).to.deep.equal(argv);
@@ -41,17 +52,21 @@ describe('systemd quoting', () => {
 
   it('refuses executables systemd would refuse, and control characters anywhere', () => {
     expect(() => quoteExecutable('node')).to.throw(/absolute/);
-    expect(() => quoteExecutable('/opt/it\'s/node')).to.throw(/quotes or backslashes/);
+    expect(() => quoteExecutable("/opt/it's/node")).to.throw(/quotes or backslashes/);
     expect(() => quoteExecutable('/opt/a"b/node')).to.throw(/quotes or backslashes/);
     expect(quoteExecutable('/opt/$x/100%/node')).to.equal('"/opt/$x/100%%/node"');
     expect(quoteExecutable('/opt/my node/node')).to.equal('"/opt/my node/node"');
     expect(() => quoteExecArg('a\nb')).to.throw(/control character/);
-    expect(() => environmentAssignment('K', 'a\nExecStartPre=/bin/evil')).to.throw(/control character/);
+    expect(() => environmentAssignment('K', 'a\nExecStartPre=/bin/evil')).to.throw(
+      /control character/,
+    );
   });
 
   it('always quotes Environment= assignments so spaces cannot split them (pitfall 8)', () => {
     expect(environmentAssignment('PATH', '/usr/bin:/bin')).to.equal('"PATH=/usr/bin:/bin"');
-    expect(environmentAssignment('DATABASE_URL', 'postgres://u:p w@h/db?x=1')).to.equal('"DATABASE_URL=postgres://u:p w@h/db?x=1"');
+    expect(environmentAssignment('DATABASE_URL', 'postgres://u:p w@h/db?x=1')).to.equal(
+      '"DATABASE_URL=postgres://u:p w@h/db?x=1"',
+    );
     expect(environmentAssignment('X', 'a"b\\c%d$e')).to.equal('"X=a\\"b\\\\c%%d$e"');
     expect(() => environmentAssignment('1BAD', 'x')).to.throw(/invalid environment variable name/);
     expect(() => environmentAssignment('A-B', 'x')).to.throw(/invalid environment variable name/);
@@ -66,7 +81,9 @@ describe('systemd quoting', () => {
   });
 
   it('escapes unit names into D-Bus object paths like systemd does', () => {
-    expect(unitObjectPath('codex-sm.service')).to.equal('/org/freedesktop/systemd1/unit/codex_2dsm_2eservice');
+    expect(unitObjectPath('codex-sm.service')).to.equal(
+      '/org/freedesktop/systemd1/unit/codex_2dsm_2eservice',
+    );
     expect(unitObjectPath('a@b.socket')).to.equal('/org/freedesktop/systemd1/unit/a_40b_2esocket');
     expect(unitObjectPath('1x.service')).to.equal('/org/freedesktop/systemd1/unit/_31x_2eservice');
   });

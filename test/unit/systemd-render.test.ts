@@ -18,11 +18,15 @@ import type { ServicePlan } from '../../src/platform/types.js';
 
 const GOLDEN = path.join(packageInfo().root, 'test', 'golden', 'systemd');
 /** A directory whose name needs every kind of quoting (space, %, $, quotes, backslash). */
-const NASTY_DIR = "/tmp/codex-sm golden/100% $HOME 'q' \"dq\" back\\slash";
+const NASTY_DIR = '/tmp/codex-sm golden/100% $HOME \'q\' "dq" back\\slash';
 /** Executables may not contain quotes or backslashes at all (systemd refuses them), but may have the rest. */
 const EXE_DIR = '/tmp/codex-sm golden/100% $HOME';
 
-function plan(variant: string, extra: Partial<PlanOptions> = {}, env: Record<string, string> = {}): ServicePlan {
+function plan(
+  variant: string,
+  extra: Partial<PlanOptions> = {},
+  env: Record<string, string> = {},
+): ServicePlan {
   const e = { HOME: '/home/alice', PATH: '/usr/local/bin:/usr/bin:/bin:./relative', ...env };
   const { config } = resolveConfig({ env: e, configFile: undefined });
   return buildServicePlan(config, {
@@ -41,12 +45,21 @@ const VARIANTS: Record<string, () => ServicePlan> = {
   'user-v252': () => plan('user'),
   'user-v253-notify-reload': () => plan('user', { systemdVersion: 253 }),
   'user-socket-activation': () => plan('socket', { socketActivation: true }),
-  'system': () => plan('system', { scope: 'system', user: 'alice' }),
+  system: () => plan('system', { scope: 'system', user: 'alice' }),
   'user-quoting': () =>
     plan(
       'quoting',
-      { nodePath: `${EXE_DIR}/node`, cliScript: `${NASTY_DIR}/main.js`, codexPath: `${NASTY_DIR}/codex`, configFile: `${NASTY_DIR}/config.json` },
-      { HOME: '/home/alice', PATH: `${NASTY_DIR}:/usr/bin:/bin`, CODEX_HOME: `${NASTY_DIR}/codex home` },
+      {
+        nodePath: `${EXE_DIR}/node`,
+        cliScript: `${NASTY_DIR}/main.js`,
+        codexPath: `${NASTY_DIR}/codex`,
+        configFile: `${NASTY_DIR}/config.json`,
+      },
+      {
+        HOME: '/home/alice',
+        PATH: `${NASTY_DIR}:/usr/bin:/bin`,
+        CODEX_HOME: `${NASTY_DIR}/codex home`,
+      },
     ),
 };
 
@@ -63,7 +76,9 @@ describe('systemd unit rendering (golden files)', () => {
           fs.mkdirSync(GOLDEN, { recursive: true });
           fs.writeFileSync(file, u.content);
         }
-        expect(u.content, `${file} (UPDATE_GOLDEN=1 to regenerate)`).to.equal(fs.readFileSync(file, 'utf8'));
+        expect(u.content, `${file} (UPDATE_GOLDEN=1 to regenerate)`).to.equal(
+          fs.readFileSync(file, 'utf8'),
+        );
       }
     });
   }
@@ -84,8 +99,12 @@ describe('systemd unit rendering (golden files)', () => {
     ]) {
       expect(text).to.include(`\n${line}\n`);
     }
-    expect(text).to.match(/\nExecStart=\/usr\/bin\/node \/opt\/codex-sm\/dist\/src\/cli\/main\.js serve /);
-    expect(text).not.to.match(/MemoryDenyWriteExecute|ProtectSystem|PrivateTmp|multi-user\.target|network-online/);
+    expect(text).to.match(
+      /\nExecStart=\/usr\/bin\/node \/opt\/codex-sm\/dist\/src\/cli\/main\.js serve /,
+    );
+    expect(text).not.to.match(
+      /MemoryDenyWriteExecute|ProtectSystem|PrivateTmp|multi-user\.target|network-online/,
+    );
     const unitSection = text.slice(text.indexOf('[Unit]'), text.indexOf('[Service]'));
     expect(unitSection).to.include('StartLimitBurst=').and.include('StartLimitIntervalSec=');
     expect(text).not.to.include('./relative'); // relative PATH entries are dropped
@@ -121,13 +140,16 @@ describe('systemd-analyze on the rendered units (real systemd tools)', function 
     systemdVersion = parseSystemdVersion(r.stdout) ?? 0;
     if (r.spawnError) {
       analyze = false;
-      console.log('\n    !!! systemd-analyze is not installed: the verify/security checks below DID NOT RUN (apt-get install systemd)\n');
+      console.log(
+        '\n    !!! systemd-analyze is not installed: the verify/security checks below DID NOT RUN (apt-get install systemd)\n',
+      );
       this.skip();
     }
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'codex-sm-verify-'));
     // The quoting variant's executable lives under EXE_DIR: verify checks that it exists.
     fs.mkdirSync(EXE_DIR, { recursive: true });
-    if (!fs.existsSync(path.join(EXE_DIR, 'node'))) fs.symlinkSync(process.execPath, path.join(EXE_DIR, 'node'));
+    if (!fs.existsSync(path.join(EXE_DIR, 'node')))
+      fs.symlinkSync(process.execPath, path.join(EXE_DIR, 'node'));
   });
   after(() => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -139,15 +161,24 @@ describe('systemd-analyze on the rendered units (real systemd tools)', function 
       if (!analyze) return;
       const p = make();
       if ((p.systemdVersion ?? 0) > systemdVersion) {
-        console.log(`\n    !!! ${variant}: this systemd-analyze is v${systemdVersion} and cannot parse a v${p.systemdVersion} unit (Type=notify-reload): NOT verified here\n`);
+        console.log(
+          `\n    !!! ${variant}: this systemd-analyze is v${systemdVersion} and cannot parse a v${p.systemdVersion} unit (Type=notify-reload): NOT verified here\n`,
+        );
         this.skip();
       }
       const dir = fs.mkdtempSync(path.join(tmp, `${variant}-`));
       const runtime = fs.mkdtempSync(path.join(tmp, 'xdg-'));
       const units = renderUnits(p);
       for (const u of units) fs.writeFileSync(path.join(dir, u.name), u.content);
-      const args = [...(p.scope === 'user' ? ['--user'] : []), 'verify', ...units.map((u) => path.join(dir, u.name))];
-      const r = await execRunner.run('systemd-analyze', args, { env: { ...process.env, XDG_RUNTIME_DIR: runtime }, cwd: dir });
+      const args = [
+        ...(p.scope === 'user' ? ['--user'] : []),
+        'verify',
+        ...units.map((u) => path.join(dir, u.name)),
+      ];
+      const r = await execRunner.run('systemd-analyze', args, {
+        env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+        cwd: dir,
+      });
       expect(r.stderr.trim(), `systemd-analyze ${args.join(' ')}`).to.equal('');
       expect(r.code).to.equal(0);
     });
@@ -158,7 +189,9 @@ describe('systemd-analyze on the rendered units (real systemd tools)', function 
     const dir = fs.mkdtempSync(path.join(tmp, 'security-'));
     const file = path.join(dir, 'codex-sm.service');
     fs.writeFileSync(file, renderUnits(VARIANTS.system!())[0]!.content);
-    const r = await execRunner.run('systemd-analyze', ['security', '--offline=true', file], { cwd: dir });
+    const r = await execRunner.run('systemd-analyze', ['security', '--offline=true', file], {
+      cwd: dir,
+    });
     const m = /Overall exposure level for codex-sm\.service: ([\d.]+)/.exec(r.stdout);
     expect(m, r.stdout + r.stderr).to.not.equal(null);
     expect(Number(m![1])).to.be.at.most(3.0);

@@ -46,12 +46,19 @@ function serviceEnv(f: LifecycleFlags, env: NodeJS.ProcessEnv): NodeJS.ProcessEn
   if (!f.system) return env;
   const user = f.runAs ?? env.SUDO_USER;
   if (!user || user === 'root') {
-    throw new CodexSmError('usage', '--system needs the account the service runs as', { hint: 'pass --run-as <user> (default: $SUDO_USER)', exitCode: EXIT.usage });
+    throw new CodexSmError('usage', '--system needs the account the service runs as', {
+      hint: 'pass --run-as <user> (default: $SUDO_USER)',
+      exitCode: EXIT.usage,
+    });
   }
   const passwd = fs.readFileSync('/etc/passwd', 'utf8');
   const account = lookupAccount(user, passwd);
-  const home = passwd.split('\n').find((l) => l.startsWith(`${user}:`))?.split(':')[5];
-  if (!account || !home) throw new CodexSmError('usage', `no such user: ${user}`, { exitCode: EXIT.usage });
+  const home = passwd
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`))
+    ?.split(':')[5];
+  if (!account || !home)
+    throw new CodexSmError('usage', `no such user: ${user}`, { exitCode: EXIT.usage });
   return { PATH: env.PATH, HOME: home, USER: user, LOGNAME: user };
 }
 
@@ -59,19 +66,36 @@ function serviceEnv(f: LifecycleFlags, env: NodeJS.ProcessEnv): NodeJS.ProcessEn
  * Lifecycle commands other than install must work while the config is broken (that is when
  * `status` is needed most): fall back to the defaults and report the config error.
  */
-function configOrDefaults(f: LifecycleFlags, env: Env): { config: Pick<Config, 'host' | 'port' | 'tokenFile' | 'stateDir' | 'codexBin'>; configError?: string } {
+function configOrDefaults(
+  f: LifecycleFlags,
+  env: Env,
+): {
+  config: Pick<Config, 'host' | 'port' | 'tokenFile' | 'stateDir' | 'codexBin'>;
+  configError?: string;
+} {
   try {
     return { config: loadConfig(f, env as NodeJS.ProcessEnv).config };
   } catch (e) {
     const p = configSchema.properties;
     return {
-      config: { host: p.host.default, port: p.port.default, tokenFile: defaultTokenFile(env), stateDir: stateDir(env) },
+      config: {
+        host: p.host.default,
+        port: p.port.default,
+        tokenFile: defaultTokenFile(env),
+        stateDir: stateDir(env),
+      },
       configError: toCodexSmError(e).message,
     };
   }
 }
 
-function managerFor(backend: Backend, f: LifecycleFlags & { enableLinger?: boolean }, env: NodeJS.ProcessEnv, config: Pick<Config, 'host' | 'port' | 'tokenFile' | 'stateDir'>, codexPath?: string): ServiceManager {
+function managerFor(
+  backend: Backend,
+  f: LifecycleFlags & { enableLinger?: boolean },
+  env: NodeJS.ProcessEnv,
+  config: Pick<Config, 'host' | 'port' | 'tokenFile' | 'stateDir'>,
+  codexPath?: string,
+): ServiceManager {
   return createServiceManager(backend, {
     scope: f.system ? 'system' : 'user',
     env,
@@ -92,7 +116,10 @@ export function humanResult(r: LifecycleResult): string {
     ['restarts', r.nRestarts],
     ['says', r.statusText || undefined],
     ['endpoint', r.endpoint],
-    ['codex', r.codexPath ? `${r.codexPath}${r.codexVersion ? ` (${r.codexVersion})` : ''}` : undefined],
+    [
+      'codex',
+      r.codexPath ? `${r.codexPath}${r.codexVersion ? ` (${r.codexVersion})` : ''}` : undefined,
+    ],
   ];
   if (r.linger !== undefined) rows.push(['linger', r.linger ? 'on' : 'off']);
   if (typeof r.reason === 'string') rows.push(['why', r.reason]);
@@ -105,7 +132,10 @@ export function humanResult(r: LifecycleResult): string {
 
 function intFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new CodexSmError('usage', `${name} must be a whole number of seconds, got "${v}"`, { exitCode: EXIT.usage });
+  if (!/^\d+$/.test(v))
+    throw new CodexSmError('usage', `${name} must be a whole number of seconds, got "${v}"`, {
+      exitCode: EXIT.usage,
+    });
   return Number(v);
 }
 
@@ -122,7 +152,11 @@ async function installService(f: InstallFlags): Promise<{ json: object; human: s
   const warnings: string[] = [];
   let codexPath: string;
   try {
-    codexPath = resolveCodexBin({ codexBin: config.codexBin, codexHome: config.codexHome, env }).path;
+    codexPath = resolveCodexBin({
+      codexBin: config.codexBin,
+      codexHome: config.codexHome,
+      env,
+    }).path;
   } catch (e) {
     if (!f.dryRun) throw e;
     codexPath = path.join(config.codexHome, 'packages', 'standalone', 'current', 'codex');
@@ -171,11 +205,15 @@ async function installService(f: InstallFlags): Promise<{ json: object; human: s
     return { json, human };
   }
   const result = await manager.install(plan, { start: f.start !== false });
-  if (warnings.length) result.warnings = [...((result.warnings as string[] | undefined) ?? []), ...warnings];
+  if (warnings.length)
+    result.warnings = [...((result.warnings as string[] | undefined) ?? []), ...warnings];
   return { json: result, human: humanResult(result) };
 }
 
-function lifecycleAction(name: 'start' | 'stop' | 'restart' | 'status', f: LifecycleFlags): Promise<{ json: object; human: string; exitCode?: number }> {
+function lifecycleAction(
+  name: 'start' | 'stop' | 'restart' | 'status',
+  f: LifecycleFlags,
+): Promise<{ json: object; human: string; exitCode?: number }> {
   const backend = selectBackend(undefined, { dryRun: false });
   const env = serviceEnv(f, process.env);
   const { config, configError } = configOrDefaults(f, env);
@@ -190,35 +228,74 @@ function lifecycleAction(name: 'start' | 'stop' | 'restart' | 'status', f: Lifec
 function addScopeFlags(cmd: Command): Command {
   return cmd
     .option('--system', 'the system unit (/etc/systemd/system, root) instead of the user unit')
-    .option('--run-as <user>', 'with --system: the account the service runs as (default $SUDO_USER)')
+    .option(
+      '--run-as <user>',
+      'with --system: the account the service runs as (default $SUDO_USER)',
+    )
     .option('--json', 'print one JSON object');
 }
 
 export function registerLifecycle(program: Command): void {
-  addScopeFlags(addConfigFlags(program.command('install-service').description('install codex-sm as a systemd user service (LaunchAgent on macOS), enable and start it')))
+  addScopeFlags(
+    addConfigFlags(
+      program
+        .command('install-service')
+        .description(
+          'install codex-sm as a systemd user service (LaunchAgent on macOS), enable and start it',
+        ),
+    ),
+  )
     .option('--socket-activation', 'let systemd own the listening socket (codex-sm.socket)')
-    .option('--enable-linger', 'keep the user service running after logout and start it at boot (loginctl enable-linger)')
+    .option(
+      '--enable-linger',
+      'keep the user service running after logout and start it at boot (loginctl enable-linger)',
+    )
     .option('--no-start', 'write and enable the unit, but do not start it')
     .option('--dry-run', 'print the files and commands, change nothing (any OS, with --platform)')
-    .option('--platform <backend>', 'systemd|launchd (default: this OS; a foreign one only with --dry-run)')
-    .option('--watchdog-sec <n>', `WatchdogSec: kill and restart a hung service after n s (default ${DEFAULT_TIMINGS.watchdogSec}; 0 = off)`)
+    .option(
+      '--platform <backend>',
+      'systemd|launchd (default: this OS; a foreign one only with --dry-run)',
+    )
+    .option(
+      '--watchdog-sec <n>',
+      `WatchdogSec: kill and restart a hung service after n s (default ${DEFAULT_TIMINGS.watchdogSec}; 0 = off)`,
+    )
     .option('--restart-sec <n>', `RestartSec (default ${DEFAULT_TIMINGS.restartSec})`)
-    .option('--start-timeout-sec <n>', `TimeoutStartSec: time to become ready (default ${DEFAULT_TIMINGS.startTimeoutSec})`)
+    .option(
+      '--start-timeout-sec <n>',
+      `TimeoutStartSec: time to become ready (default ${DEFAULT_TIMINGS.startTimeoutSec})`,
+    )
     .action(async (_o: unknown, cmd: Command) => {
       const f = cmd.optsWithGlobals<InstallFlags>();
       await runCommand(f, () => installService(f));
     });
 
-  addScopeFlags(program.command('uninstall-service').description('stop, disable and remove the service unit'))
+  addScopeFlags(
+    program.command('uninstall-service').description('stop, disable and remove the service unit'),
+  )
     .option('--purge', 'also remove the token, the secrets file and codex-sm state')
     .action(async (_o: unknown, cmd: Command) => {
       const f = cmd.optsWithGlobals<LifecycleFlags & { purge?: boolean }>();
       await runCommand(f, async () => {
         const env = serviceEnv(f, process.env);
         const { config } = configOrDefaults(f, env);
-        const result = await managerFor(selectBackend(undefined, { dryRun: false }), f, env, config).uninstall({ purge: Boolean(f.purge) });
-        const left = (result.leftBehind as { path: string; why: string }[]).map((l) => `left: ${l.path} — ${l.why}`);
-        return { json: result, human: [`status  ${result.status}`, ...(result.removed as string[]).map((p) => `removed: ${p}`), ...left].join('\n') };
+        const result = await managerFor(
+          selectBackend(undefined, { dryRun: false }),
+          f,
+          env,
+          config,
+        ).uninstall({ purge: Boolean(f.purge) });
+        const left = (result.leftBehind as { path: string; why: string }[]).map(
+          (l) => `left: ${l.path} — ${l.why}`,
+        );
+        return {
+          json: result,
+          human: [
+            `status  ${result.status}`,
+            ...(result.removed as string[]).map((p) => `removed: ${p}`),
+            ...left,
+          ].join('\n'),
+        };
       });
     });
 
@@ -226,20 +303,31 @@ export function registerLifecycle(program: Command): void {
     ['start', 'start the installed service (waits until it is ready)'],
     ['stop', 'stop the service (it stays installed and enabled)'],
     ['restart', 'restart the service (concurrent restarts coalesce into one)'],
-    ['status', "the manager's view of the service merged with the service's own /status (exit 3 when not running)"],
+    [
+      'status',
+      "the manager's view of the service merged with the service's own /status (exit 3 when not running)",
+    ],
   ] as const) {
-    addScopeFlags(program.command(name).description(what)).action(async (_o: unknown, cmd: Command) => {
-      const f = cmd.optsWithGlobals<LifecycleFlags>();
-      await runCommand(f, () => lifecycleAction(name, f));
-    });
+    addScopeFlags(program.command(name).description(what)).action(
+      async (_o: unknown, cmd: Command) => {
+        const f = cmd.optsWithGlobals<LifecycleFlags>();
+        await runCommand(f, () => lifecycleAction(name, f));
+      },
+    );
   }
 
-  addScopeFlags(program.command('logs').description("the service's log lines from the journal (log files on macOS)"))
+  addScopeFlags(
+    program
+      .command('logs')
+      .description("the service's log lines from the journal (log files on macOS)"),
+  )
     .option('-f, --follow', 'keep printing new lines')
     .option('-n, --lines <n>', 'how many lines (default 50)', '50')
     .option('--since <time>', 'only lines since, e.g. "10 min ago", today, "2025-01-31 12:00"')
     .action(async (_o: unknown, cmd: Command) => {
-      const f = cmd.optsWithGlobals<LifecycleFlags & { follow?: boolean; lines: string; since?: string }>();
+      const f = cmd.optsWithGlobals<
+        LifecycleFlags & { follow?: boolean; lines: string; since?: string }
+      >();
       // A stream, not one result: readable lines unless --json, so `codex-sm logs | grep` works.
       const json = Boolean(f.json);
       try {
@@ -247,11 +335,17 @@ export function registerLifecycle(program: Command): void {
         const env = serviceEnv(f, process.env);
         const { config } = configOrDefaults(f, env);
         const manager = managerFor(selectBackend(undefined, { dryRun: false }), f, env, config);
-        await manager.logs({ follow: Boolean(f.follow), lines, json, ...(f.since ? { since: f.since } : {}) }, (line) => process.stdout.write(line + '\n'));
+        await manager.logs(
+          { follow: Boolean(f.follow), lines, json, ...(f.since ? { since: f.since } : {}) },
+          (line) => process.stdout.write(line + '\n'),
+        );
       } catch (e) {
         const err = toCodexSmError(e);
         if (wantsJson(f)) process.stdout.write(JSON.stringify(err.toJSON()) + '\n');
-        else process.stderr.write(`codex-sm: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
+        else
+          process.stderr.write(
+            `codex-sm: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`,
+          );
         process.exitCode = err.exitCode;
       }
     });

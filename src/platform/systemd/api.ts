@@ -44,7 +44,13 @@ export const UNIT_PROPERTIES: Record<keyof UnitState, string> = {
   execMainStartMonotonicUs: 'ExecMainStartTimestampMonotonic',
 };
 
-const NUMERIC = new Set<keyof UnitState>(['mainPid', 'nRestarts', 'execMainStatus', 'execMainCode', 'execMainStartMonotonicUs']);
+const NUMERIC = new Set<keyof UnitState>([
+  'mainPid',
+  'nRestarts',
+  'execMainStatus',
+  'execMainCode',
+  'execMainStartMonotonicUs',
+]);
 
 /** Build a UnitState from raw property values (strings from systemctl, variants' values from D-Bus). */
 export function unitStateFrom(get: (prop: string) => unknown): UnitState {

@@ -24,7 +24,9 @@ export function unitObjectPath(unit: string): string {
   const escaped = [...Buffer.from(unit, 'utf8')]
     .map((b, i) => {
       const c = String.fromCharCode(b);
-      return /[A-Za-z0-9]/.test(c) && !(i === 0 && /[0-9]/.test(c)) ? c : `_${b.toString(16).padStart(2, '0')}`;
+      return /[A-Za-z0-9]/.test(c) && !(i === 0 && /[0-9]/.test(c))
+        ? c
+        : `_${b.toString(16).padStart(2, '0')}`;
     })
     .join('');
   return `${MANAGER_PATH}/unit/${escaped}`;
@@ -42,7 +44,12 @@ class DbusSystemd implements SystemdApi {
 
   constructor(private readonly bus: dbus.MessageBus) {
     bus.on('message', (msg: dbus.Message) => {
-      if (msg.type !== dbus.MessageType.SIGNAL || msg.interface !== MANAGER_IFACE || msg.member !== 'JobRemoved') return;
+      if (
+        msg.type !== dbus.MessageType.SIGNAL ||
+        msg.interface !== MANAGER_IFACE ||
+        msg.member !== 'JobRemoved'
+      )
+        return;
       const [, job, , result] = msg.body as [number, string, string, JobResult];
       const waiter = this.waiters.get(job);
       if (waiter) {
@@ -52,8 +59,16 @@ class DbusSystemd implements SystemdApi {
     });
   }
 
-  async call(member: string, signature = '', body: unknown[] = [], path = MANAGER_PATH, iface = MANAGER_IFACE): Promise<unknown[]> {
-    const reply = await this.bus.call(new dbus.Message({ destination: DEST, path, interface: iface, member, signature, body }));
+  async call(
+    member: string,
+    signature = '',
+    body: unknown[] = [],
+    path = MANAGER_PATH,
+    iface = MANAGER_IFACE,
+  ): Promise<unknown[]> {
+    const reply = await this.bus.call(
+      new dbus.Message({ destination: DEST, path, interface: iface, member, signature, body }),
+    );
     return (reply?.body ?? []) as unknown[];
   }
 
@@ -66,14 +81,22 @@ class DbusSystemd implements SystemdApi {
         interface: 'org.freedesktop.DBus',
         member: 'AddMatch',
         signature: 's',
-        body: [`type='signal',sender='${DEST}',path='${MANAGER_PATH}',interface='${MANAGER_IFACE}',member='JobRemoved'`],
+        body: [
+          `type='signal',sender='${DEST}',path='${MANAGER_PATH}',interface='${MANAGER_IFACE}',member='JobRemoved'`,
+        ],
       }),
     );
     await this.call('Subscribe');
   }
 
   async version(): Promise<number | undefined> {
-    const [v] = await this.call('Get', 'ss', [MANAGER_IFACE, 'Version'], MANAGER_PATH, 'org.freedesktop.DBus.Properties');
+    const [v] = await this.call(
+      'Get',
+      'ss',
+      [MANAGER_IFACE, 'Version'],
+      MANAGER_PATH,
+      'org.freedesktop.DBus.Properties',
+    );
     const m = /^(\d+)/.exec(String(plain(v)));
     return m ? Number(m[1]) : undefined;
   }
@@ -99,7 +122,13 @@ class DbusSystemd implements SystemdApi {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(job);
-        reject(new CodexSmError('job_timeout', `systemd job ${job} did not finish within ${Math.round(timeoutMs / 1000)} s`, { exitCode: EXIT.tempFail }));
+        reject(
+          new CodexSmError(
+            'job_timeout',
+            `systemd job ${job} did not finish within ${Math.round(timeoutMs / 1000)} s`,
+            { exitCode: EXIT.tempFail },
+          ),
+        );
       }, timeoutMs);
       this.waiters.set(job, (r) => {
         clearTimeout(timer);
@@ -108,7 +137,11 @@ class DbusSystemd implements SystemdApi {
     });
   }
 
-  private async job(member: 'StartUnit' | 'StopUnit' | 'RestartUnit', unit: string, timeoutMs: number): Promise<JobResult> {
+  private async job(
+    member: 'StartUnit' | 'StopUnit' | 'RestartUnit',
+    unit: string,
+    timeoutMs: number,
+  ): Promise<JobResult> {
     const [job] = await this.call(member, 'ss', [unit, 'replace']);
     return this.waitJob(String(job), timeoutMs);
   }
@@ -130,7 +163,8 @@ class DbusSystemd implements SystemdApi {
       await this.call('ResetFailedUnit', 's', [unit]);
     } catch (e) {
       // NoSuchUnit: nothing loaded, nothing to reset.
-      if (!/NoSuchUnit/.test(String((e as { type?: string }).type ?? (e as Error).message))) throw e;
+      if (!/NoSuchUnit/.test(String((e as { type?: string }).type ?? (e as Error).message)))
+        throw e;
     }
   }
 
@@ -140,8 +174,15 @@ class DbusSystemd implements SystemdApi {
     const props = new Map<string, unknown>();
     for (const iface of ['org.freedesktop.systemd1.Unit', 'org.freedesktop.systemd1.Service']) {
       try {
-        const [all] = await this.call('GetAll', 's', [iface], String(path), 'org.freedesktop.DBus.Properties');
-        for (const [k, v] of Object.entries((all ?? {}) as Record<string, unknown>)) props.set(k, plain(v));
+        const [all] = await this.call(
+          'GetAll',
+          's',
+          [iface],
+          String(path),
+          'org.freedesktop.DBus.Properties',
+        );
+        for (const [k, v] of Object.entries((all ?? {}) as Record<string, unknown>))
+          props.set(k, plain(v));
       } catch {
         /* a not-found unit has no Service interface */
       }
@@ -158,7 +199,10 @@ class DbusSystemd implements SystemdApi {
  * Connect to systemd over D-Bus at `address`; undefined (with the reason) when the bus is not
  * reachable, so the caller can fall back to systemctl.
  */
-export async function connectSystemdBus(address: string, timeoutMs = 3000): Promise<{ api?: SystemdApi; reason?: string }> {
+export async function connectSystemdBus(
+  address: string,
+  timeoutMs = 3000,
+): Promise<{ api?: SystemdApi; reason?: string }> {
   let bus: dbus.MessageBus;
   try {
     bus = dbus.sessionBus({ busAddress: address });
@@ -177,7 +221,10 @@ export async function connectSystemdBus(address: string, timeoutMs = 3000): Prom
       api.init(),
       new Promise((_, reject) => {
         bus.once('error', (e: Error) => reject(e));
-        timer = setTimeout(() => reject(new Error(failure ?? `no answer within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(failure ?? `no answer within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       }),
     ]);
     return { api };

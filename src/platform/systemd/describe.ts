@@ -49,12 +49,20 @@ export function statusFromState(st: UnitState, installed: boolean): LifecycleSta
 }
 
 /** `loginctl show-user USER -p Linger --value` → true/false; undefined when logind cannot say. */
-export async function readLinger(runner: CommandRunner, env: NodeJS.ProcessEnv, userName: string): Promise<boolean | undefined> {
-  const r = await runner.run('loginctl', ['show-user', userName, '-p', 'Linger', '--value'], { env, timeoutMs: 5000 });
+export async function readLinger(
+  runner: CommandRunner,
+  env: NodeJS.ProcessEnv,
+  userName: string,
+): Promise<boolean | undefined> {
+  const r = await runner.run('loginctl', ['show-user', userName, '-p', 'Linger', '--value'], {
+    env,
+    timeoutMs: 5000,
+  });
   const v = r.stdout.trim();
   if (r.code === 0 && (v === 'yes' || v === 'no')) return v === 'yes';
   // A user without a session is unknown to logind, but linger may still be on (a file in /var/lib/systemd/linger).
-  if (fs.existsSync('/var/lib/systemd/linger') && r.code !== null) return fs.existsSync(`/var/lib/systemd/linger/${userName}`);
+  if (fs.existsSync('/var/lib/systemd/linger') && r.code !== null)
+    return fs.existsSync(`/var/lib/systemd/linger/${userName}`);
   return undefined;
 }
 
@@ -71,12 +79,18 @@ export interface DescribeInput {
   extra?: Record<string, unknown>;
 }
 
-export function endpointOf(installed: InstalledUnit | undefined, fallback: { host: string; port: number }): string {
+export function endpointOf(
+  installed: InstalledUnit | undefined,
+  fallback: { host: string; port: number },
+): string {
   return endpointFor(installed?.host ?? fallback.host, installed?.port ?? fallback.port);
 }
 
 /** The service's own /status, when it is up and our token opens it. */
-export async function serviceStatus(endpoint: string, tokenFile: string): Promise<ServiceStatusJson | undefined> {
+export async function serviceStatus(
+  endpoint: string,
+  tokenFile: string,
+): Promise<ServiceStatusJson | undefined> {
   let token: string | undefined;
   try {
     token = readTokenFile(tokenFile);
@@ -90,7 +104,9 @@ export async function describe(input: DescribeInput): Promise<LifecycleResult> {
   const st = input.state;
   const endpoint = endpointOf(input.installed, input.fallback);
   const running = st.activeState === 'active' || st.activeState === 'reloading';
-  const svc = running ? await serviceStatus(endpoint, input.installed?.tokenFile ?? input.fallback.tokenFile) : undefined;
+  const svc = running
+    ? await serviceStatus(endpoint, input.installed?.tokenFile ?? input.fallback.tokenFile)
+    : undefined;
   const reason = explainState(st);
   const result: LifecycleResult = {
     status: input.status,
@@ -111,9 +127,33 @@ export async function describe(input: DescribeInput): Promise<LifecycleResult> {
     ...(input.codexVersion ? { codexVersion: input.codexVersion } : {}),
     ...(svc?.appServer?.version ? { appServerVersion: svc.appServer.version } : {}),
     ...(reason ? { reason } : {}),
-    ...(svc ? { service: { pid: svc.pid, state: svc.state, statusText: svc.statusText, uptimeSec: svc.uptimeSec, appServer: svc.appServer } } : {}),
+    ...(svc
+      ? {
+          service: {
+            pid: svc.pid,
+            state: svc.state,
+            statusText: svc.statusText,
+            uptimeSec: svc.uptimeSec,
+            appServer: svc.appServer,
+          },
+        }
+      : {}),
     via: input.via,
     ...input.extra,
   };
   return result;
+}
+
+/** `codex --version` of the binary the unit runs (undefined when it cannot say). */
+export async function codexVersionVia(
+  runner: CommandRunner,
+  env: NodeJS.ProcessEnv,
+  bin: string | undefined,
+): Promise<string | undefined> {
+  if (!bin) return undefined;
+  const r = await runner.run(bin, ['--version'], {
+    timeoutMs: 10_000,
+    env: { ...env, NO_COLOR: '1' },
+  });
+  return r.code === 0 ? /(\d+\.\d+\.\d+[\w.+-]*)/.exec(r.stdout)?.[1] : undefined;
 }

@@ -20,10 +20,14 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function refuseControl(value: string, what: string): void {
   if (CONTROL.test(value)) {
-    throw new CodexSmError('unit_value_invalid', `${what} contains a control character (newline, tab, ...): ${JSON.stringify(value)}`, {
-      hint: 'systemd unit files cannot carry such values safely; choose a path or value without them',
-      exitCode: EXIT.config,
-    });
+    throw new CodexSmError(
+      'unit_value_invalid',
+      `${what} contains a control character (newline, tab, ...): ${JSON.stringify(value)}`,
+      {
+        hint: 'systemd unit files cannot carry such values safely; choose a path or value without them',
+        exitCode: EXIT.config,
+      },
+    );
   }
 }
 
@@ -57,10 +61,14 @@ export function quoteExecArg(arg: string): string {
 export function quoteExecutable(exe: string): string {
   refuseControl(exe, 'executable path');
   if (!exe.startsWith('/') || /["'\\]/.test(exe)) {
-    throw new CodexSmError('unit_value_invalid', `systemd cannot run ${JSON.stringify(exe)}: the executable must be an absolute path without quotes or backslashes`, {
-      hint: 'install node (or codex-sm) under a plain path, e.g. /usr/local/bin or ~/.local',
-      exitCode: EXIT.config,
-    });
+    throw new CodexSmError(
+      'unit_value_invalid',
+      `systemd cannot run ${JSON.stringify(exe)}: the executable must be an absolute path without quotes or backslashes`,
+      {
+        hint: 'install node (or codex-sm) under a plain path, e.g. /usr/local/bin or ~/.local',
+        exitCode: EXIT.config,
+      },
+    );
   }
   const escaped = escapeSpecifiers(exe);
   return PLAIN_WORD.test(exe) ? escaped : `"${escaped}"`;
@@ -77,7 +85,11 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** `"KEY=value"` for Environment=: always quoted, so spaces, quotes and `%` survive. */
 export function environmentAssignment(key: string, value: string): string {
   if (!ENV_NAME.test(key)) {
-    throw new CodexSmError('unit_value_invalid', `invalid environment variable name ${JSON.stringify(key)}`, { exitCode: EXIT.config });
+    throw new CodexSmError(
+      'unit_value_invalid',
+      `invalid environment variable name ${JSON.stringify(key)}`,
+      { exitCode: EXIT.config },
+    );
   }
   refuseControl(value, `environment variable ${key}`);
   return `"${escapeInQuotes(escapeSpecifiers(`${key}=${value}`))}"`;
@@ -87,7 +99,11 @@ export function environmentAssignment(key: string, value: string): string {
 export function pathValue(p: string): string {
   refuseControl(p, 'path');
   if (!p.startsWith('/')) {
-    throw new CodexSmError('unit_value_invalid', `path must be absolute, got ${JSON.stringify(p)}`, { exitCode: EXIT.config });
+    throw new CodexSmError(
+      'unit_value_invalid',
+      `path must be absolute, got ${JSON.stringify(p)}`,
+      { exitCode: EXIT.config },
+    );
   }
   return escapeSpecifiers(p);
 }
@@ -113,7 +129,16 @@ export function splitExecLine(line: string): string[] {
   const words: string[] = [];
   let i = 0;
   const n = line.length;
-  const simpleEscapes: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'", ' ': ' ', s: ' ' };
+  const simpleEscapes: Record<string, string> = {
+    n: '\n',
+    t: '\t',
+    r: '\r',
+    '\\': '\\',
+    '"': '"',
+    "'": "'",
+    ' ': ' ',
+    s: ' ',
+  };
   while (i < n) {
     while (i < n && /\s/.test(line[i] as string)) i++;
     if (i >= n) break;

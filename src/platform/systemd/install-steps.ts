@@ -37,7 +37,10 @@ function readOrUndefined(p: string): string | undefined {
 }
 
 /** For --system: uid/gid of the account from /etc/passwd (no getpwnam in Node). */
-export function lookupAccount(name: string, passwd = readOrUndefined('/etc/passwd') ?? ''): { uid: number; gid: number } | undefined {
+export function lookupAccount(
+  name: string,
+  passwd = readOrUndefined('/etc/passwd') ?? '',
+): { uid: number; gid: number } | undefined {
   for (const line of passwd.split('\n')) {
     const f = line.split(':');
     if (f[0] === name && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
@@ -72,17 +75,21 @@ export function installFiles(plan: ServicePlan, env: Env, warnings: string[]): I
   const own = (p: string) => account && fs.chownSync(p, account.uid, account.gid);
 
   const i = plan.args.indexOf('--token-file');
-  const tokenFile = i >= 0 ? (plan.args[i + 1] as string) : path.join(path.dirname(plan.secretsEnvFile), 'token');
+  const tokenFile =
+    i >= 0 ? (plan.args[i + 1] as string) : path.join(path.dirname(plan.secretsEnvFile), 'token');
   // The empty env: the service reads the file, so a CODEX_SM_TOKEN in this shell must not stand in for it.
   const token = loadOrCreateToken(tokenFile, {});
   if (token.created) own(tokenFile);
-  if (tokenFileTooOpen(tokenFile)) warnings.push(`${tokenFile} is readable by other users: chmod 600 ${tokenFile}`);
+  if (tokenFileTooOpen(tokenFile))
+    warnings.push(`${tokenFile} is readable by other users: chmod 600 ${tokenFile}`);
 
   if (!fs.existsSync(plan.secretsEnvFile)) {
     writeFileAtomic(plan.secretsEnvFile, SECRETS_HEADER, 0o600);
     own(plan.secretsEnvFile);
   } else if (tokenFileTooOpen(plan.secretsEnvFile)) {
-    warnings.push(`${plan.secretsEnvFile} is readable by other users: chmod 600 ${plan.secretsEnvFile}`);
+    warnings.push(
+      `${plan.secretsEnvFile} is readable by other users: chmod 600 ${plan.secretsEnvFile}`,
+    );
   }
 
   return {
@@ -108,10 +115,18 @@ export function lingerWarning(linger: boolean | undefined, user: string): string
 }
 
 /** `loginctl enable-linger USER`, retried through `sudo -n` (never prompts) when polkit refuses. */
-export async function enableLinger(runner: CommandRunner, env: NodeJS.ProcessEnv, user: string, warnings: string[]): Promise<boolean | undefined> {
+export async function enableLinger(
+  runner: CommandRunner,
+  env: NodeJS.ProcessEnv,
+  user: string,
+  warnings: string[],
+): Promise<boolean | undefined> {
   const direct = await runner.run('loginctl', ['enable-linger', user], { env, timeoutMs: 15_000 });
   if (direct.code === 0) return true;
-  const viaSudo = await runner.run('sudo', ['-n', 'loginctl', 'enable-linger', user], { env, timeoutMs: 15_000 });
+  const viaSudo = await runner.run('sudo', ['-n', 'loginctl', 'enable-linger', user], {
+    env,
+    timeoutMs: 15_000,
+  });
   if (viaSudo.code === 0) return true;
   const why = (viaSudo.stderr || direct.stderr || viaSudo.spawnError || '').trim().split('\n')[0];
   warnings.push(`could not enable linger (${why}); run: sudo loginctl enable-linger ${user}`);
@@ -124,7 +139,10 @@ export interface PurgeResult {
 }
 
 /** --purge removes the token, the secrets file and codex-sm's state; reports what stays either way. */
-export function purgeFiles(purge: boolean, f: { tokenFile: string; stateDir: string; codexHome?: string; env: Env }): PurgeResult {
+export function purgeFiles(
+  purge: boolean,
+  f: { tokenFile: string; stateDir: string; codexHome?: string; env: Env },
+): PurgeResult {
   const removed: string[] = [];
   const leftBehind: PurgeResult['leftBehind'] = [];
   const ours = [
@@ -142,13 +160,23 @@ export function purgeFiles(purge: boolean, f: { tokenFile: string; stateDir: str
     // The lifecycle lock lives here and is held right now: keep it, remove everything else.
     const entries = fs.readdirSync(f.stateDir).filter((e) => !e.startsWith('lifecycle.lock'));
     if (purge) {
-      for (const e of entries) fs.rmSync(path.join(f.stateDir, e), { recursive: true, force: true });
+      for (const e of entries)
+        fs.rmSync(path.join(f.stateDir, e), { recursive: true, force: true });
       if (entries.length) removed.push(f.stateDir);
-    } else if (entries.length) leftBehind.push({ path: f.stateDir, why: 'codex-sm state: queues, groups, index (remove with --purge)' });
+    } else if (entries.length)
+      leftBehind.push({
+        path: f.stateDir,
+        why: 'codex-sm state: queues, groups, index (remove with --purge)',
+      });
   }
   const config = defaultConfigFile(f.env);
-  if (fs.existsSync(config)) leftBehind.push({ path: config, why: 'your configuration (never removed)' });
-  if (f.codexHome && fs.existsSync(f.codexHome)) leftBehind.push({ path: f.codexHome, why: "CODEX_HOME: Codex's own sessions and settings (never removed)" });
+  if (fs.existsSync(config))
+    leftBehind.push({ path: config, why: 'your configuration (never removed)' });
+  if (f.codexHome && fs.existsSync(f.codexHome))
+    leftBehind.push({
+      path: f.codexHome,
+      why: "CODEX_HOME: Codex's own sessions and settings (never removed)",
+    });
   leftBehind.push({ path: 'journal', why: 'log lines stay in the journal until it rotates them' });
   return { removed, leftBehind };
 }

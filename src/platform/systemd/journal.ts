@@ -11,7 +11,16 @@ import type { CommandRunner } from '../../runner.js';
 import type { LogsOptions } from '../types.js';
 
 /** syslog(3) priorities, as journald stores them in PRIORITY. */
-export const PRIORITY_NAMES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
+export const PRIORITY_NAMES = [
+  'emerg',
+  'alert',
+  'crit',
+  'err',
+  'warning',
+  'notice',
+  'info',
+  'debug',
+] as const;
 
 export interface LogEntry {
   /** ISO 8601 with milliseconds. */
@@ -31,7 +40,16 @@ export function journalCommand(scope: 'user' | 'system', unit: string, lines = 5
 }
 
 export function journalArgs(scope: 'user' | 'system', unit: string, opts: LogsOptions): string[] {
-  const args = [...(scope === 'user' ? ['--user'] : []), '-u', unit, '-o', 'json', '--no-pager', '-n', String(opts.lines)];
+  const args = [
+    ...(scope === 'user' ? ['--user'] : []),
+    '-u',
+    unit,
+    '-o',
+    'json',
+    '--no-pager',
+    '-n',
+    String(opts.lines),
+  ];
   if (opts.since) args.push('--since', opts.since);
   if (opts.follow) args.push('-f');
   return args;
@@ -68,7 +86,8 @@ export function parseJournalLine(line: string): LogEntry | undefined {
   if (message.startsWith('{')) {
     try {
       const fields = JSON.parse(message) as unknown;
-      if (fields && typeof fields === 'object' && !Array.isArray(fields)) entry.fields = fields as Record<string, unknown>;
+      if (fields && typeof fields === 'object' && !Array.isArray(fields))
+        entry.fields = fields as Record<string, unknown>;
     } catch {
       /* not a structured line */
     }
@@ -111,9 +130,19 @@ function journalFailure(stderr: string, command: string): CodexSmError {
 }
 
 /** The last `opts.lines` entries (no follow). */
-export async function readJournal(runner: CommandRunner, env: NodeJS.ProcessEnv, scope: 'user' | 'system', unit: string, opts: LogsOptions): Promise<LogEntry[]> {
-  const r = await runner.run('journalctl', journalArgs(scope, unit, { ...opts, follow: false }), { env, timeoutMs: 30_000 });
-  if (r.code !== 0 && !r.stdout) throw journalFailure(r.stderr || r.spawnError || '', journalCommand(scope, unit));
+export async function readJournal(
+  runner: CommandRunner,
+  env: NodeJS.ProcessEnv,
+  scope: 'user' | 'system',
+  unit: string,
+  opts: LogsOptions,
+): Promise<LogEntry[]> {
+  const r = await runner.run('journalctl', journalArgs(scope, unit, { ...opts, follow: false }), {
+    env,
+    timeoutMs: 30_000,
+  });
+  if (r.code !== 0 && !r.stdout)
+    throw journalFailure(r.stderr || r.spawnError || '', journalCommand(scope, unit));
   return r.stdout
     .split('\n')
     .map(parseJournalLine)
@@ -121,9 +150,18 @@ export async function readJournal(runner: CommandRunner, env: NodeJS.ProcessEnv,
 }
 
 /** Stream entries until journalctl exits (for -f: until we are interrupted). */
-export function followJournal(env: NodeJS.ProcessEnv, scope: 'user' | 'system', unit: string, opts: LogsOptions, write: (line: string) => void): Promise<void> {
+export function followJournal(
+  env: NodeJS.ProcessEnv,
+  scope: 'user' | 'system',
+  unit: string,
+  opts: LogsOptions,
+  write: (line: string) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('journalctl', journalArgs(scope, unit, opts), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('journalctl', journalArgs(scope, unit, opts), {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
@@ -139,4 +177,21 @@ export function followJournal(env: NodeJS.ProcessEnv, scope: 'user' | 'system', 
       else reject(journalFailure(stderr, journalCommand(scope, unit)));
     });
   });
+}
+
+/** The last `n` entries as readable lines, for error reports; empty when the journal cannot be read. */
+export async function tailLines(
+  runner: CommandRunner,
+  env: NodeJS.ProcessEnv,
+  scope: 'user' | 'system',
+  unit: string,
+  n: number,
+): Promise<string[]> {
+  try {
+    return (
+      await readJournal(runner, env, scope, unit, { lines: n, follow: false, json: false })
+    ).map(formatEntry);
+  } catch {
+    return [];
+  }
 }

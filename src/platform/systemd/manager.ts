@@ -10,13 +10,32 @@ import path from 'node:path';
 import { CodexSmError, EXIT } from '../../errors.js';
 import { execRunner, type CommandRunner } from '../../runner.js';
 import { acquireLifecycleLock, lifecycleLockFile } from '../lock.js';
-import type { InstallPreview, LifecycleResult, LifecycleStatus, LogsOptions, ServiceManager, ServicePlan } from '../types.js';
+import type {
+  InstallPreview,
+  LifecycleResult,
+  LifecycleStatus,
+  LogsOptions,
+  ServiceManager,
+  ServicePlan,
+} from '../types.js';
 import type { UnitState } from './api.js';
 import { connectManager, type BusConnector, type SystemdContext } from './connect.js';
-import { describe, explainState, readLinger, statusFromState } from './describe.js';
-import { enableLinger, installFiles, lingerWarning, preparePlan, purgeFiles } from './install-steps.js';
+import {
+  codexVersionVia,
+  describe,
+  explainState,
+  readLinger,
+  statusFromState,
+} from './describe.js';
+import {
+  enableLinger,
+  installFiles,
+  lingerWarning,
+  preparePlan,
+  purgeFiles,
+} from './install-steps.js';
 import { parseInstalledUnit, type InstalledUnit } from './installed.js';
-import { followJournal, formatEntry, journalCommand, readJournal } from './journal.js';
+import { followJournal, formatEntry, journalCommand, readJournal, tailLines } from './journal.js';
 import { renderUnits, serviceUnitName, socketUnitName, unitDir } from './render.js';
 
 export interface SystemdManagerOptions {
@@ -82,7 +101,11 @@ class SystemdManager implements ServiceManager {
     const units = renderUnits(plan);
     const names = units.map((x) => x.name);
     return {
-      files: units.map((x) => ({ path: path.join(unitDir(plan.scope, this.env), x.name), mode: 0o644, content: x.content })),
+      files: units.map((x) => ({
+        path: path.join(unitDir(plan.scope, this.env), x.name),
+        mode: 0o644,
+        content: x.content,
+      })),
       commands: [
         ['systemctl', ...u, 'daemon-reload'],
         ['systemctl', ...u, 'enable', ...names],
@@ -96,14 +119,31 @@ class SystemdManager implements ServiceManager {
    * The lock covers only the state change: describing (codex --version, linger, /status) happens
    * after it is released, so serialized callers queue for the part that needs it.
    */
-  private async session(mutating: boolean, act: (ctx: SystemdContext) => Promise<Outcome>): Promise<LifecycleResult> {
+  private async session(
+    mutating: boolean,
+    act: (ctx: SystemdContext) => Promise<Outcome>,
+  ): Promise<LifecycleResult> {
     if (mutating && this.scope === 'system' && this.uid !== 0) {
-      throw new CodexSmError('needs_root', 'managing the system unit needs root', { hint: 'run it with sudo', exitCode: EXIT.failure });
+      throw new CodexSmError('needs_root', 'managing the system unit needs root', {
+        hint: 'run it with sudo',
+        exitCode: EXIT.failure,
+      });
     }
-    const ctx = await connectManager({ scope: this.scope, env: this.env, uid: this.uid, userName: this.userName, runner: this.runner, connectBus: this.opts.connectBus });
+    const ctx = await connectManager({
+      scope: this.scope,
+      env: this.env,
+      uid: this.uid,
+      userName: this.userName,
+      runner: this.runner,
+      connectBus: this.opts.connectBus,
+    });
     try {
       let outcome: Outcome;
-      const lock = mutating ? await acquireLifecycleLock(this.opts.lockFile ?? lifecycleLockFile(this.env), { timeoutMs: this.opts.lockTimeoutMs }) : undefined;
+      const lock = mutating
+        ? await acquireLifecycleLock(this.opts.lockFile ?? lifecycleLockFile(this.env), {
+            timeoutMs: this.opts.lockTimeoutMs,
+          })
+        : undefined;
       try {
         outcome = await act(ctx);
       } finally {
@@ -129,17 +169,16 @@ class SystemdManager implements ServiceManager {
     return { startMs: start + JOB_MARGIN_MS, stopMs: stop + JOB_MARGIN_MS };
   }
 
-  private async codexVersion(bin: string | undefined): Promise<string | undefined> {
-    if (!bin) return undefined;
-    const r = await this.runner.run(bin, ['--version'], { timeoutMs: 10_000, env: { ...this.env, NO_COLOR: '1' } });
-    return r.code === 0 ? /(\d+\.\d+\.\d+[\w.+-]*)/.exec(r.stdout)?.[1] : undefined;
-  }
-
-  private async result(ctx: SystemdContext, status: StatusRule, extra: Record<string, unknown> = {}): Promise<LifecycleResult> {
+  private async result(
+    ctx: SystemdContext,
+    status: StatusRule,
+    extra: Record<string, unknown> = {},
+  ): Promise<LifecycleResult> {
     const state = await ctx.api.state(this.service);
     const installed = this.installedUnit();
     const s = typeof status === 'function' ? status(state, installed !== undefined) : status;
-    const linger = this.scope === 'user' ? await readLinger(this.runner, ctx.env, this.userName) : undefined;
+    const linger =
+      this.scope === 'user' ? await readLinger(this.runner, ctx.env, this.userName) : undefined;
     const res = await describe({
       status: s,
       unit: this.service,
@@ -148,35 +187,46 @@ class SystemdManager implements ServiceManager {
       ...(installed ? { installed } : {}),
       fallback: this.opts.fallback,
       ...(linger !== undefined ? { linger } : {}),
-      codexVersion: await this.codexVersion(installed?.codexBin ?? this.opts.fallback.codexPath),
+      codexVersion: await codexVersionVia(
+        this.runner,
+        this.env,
+        installed?.codexBin ?? this.opts.fallback.codexPath,
+      ),
       via: ctx.api.via,
       extra,
     });
-    if (res.reason && s !== 'running') res.lastLogLines = await this.lastLines(ctx, 5);
+    if (res.reason && s !== 'running')
+      res.lastLogLines = await tailLines(this.runner, ctx.env, this.scope, this.service, 5);
     return res;
   }
 
-  private async lastLines(ctx: SystemdContext, n: number): Promise<string[]> {
-    try {
-      return (await readJournal(this.runner, ctx.env, this.scope, this.service, { lines: n, follow: false, json: false })).map(formatEntry);
-    } catch {
-      return [];
-    }
-  }
-
   /** A job that did not end "done" with the unit active: the error carries the journal tail. */
-  private async startFailure(ctx: SystemdContext, what: string, job: string): Promise<CodexSmError> {
+  private async startFailure(
+    ctx: SystemdContext,
+    what: string,
+    job: string,
+  ): Promise<CodexSmError> {
     const st = await ctx.api.state(this.service);
     const why = explainState(st) ?? `job result "${job}", unit ${st.activeState}/${st.subState}`;
     return new CodexSmError('start_failed', `codex-sm.service ${what} failed: ${why}`, {
       hint: `see the log: ${journalCommand(this.scope, this.service)}`,
       exitCode: EXIT.failure,
-      details: { journal: await this.lastLines(ctx, 20), journalCommand: journalCommand(this.scope, this.service), activeState: st.activeState, subState: st.subState, result: st.result },
+      details: {
+        journal: await tailLines(this.runner, ctx.env, this.scope, this.service, 20),
+        journalCommand: journalCommand(this.scope, this.service),
+        activeState: st.activeState,
+        subState: st.subState,
+        result: st.result,
+      },
     });
   }
 
   /** Start (or restart) and insist on "active": for Type=notify that means READY=1 arrived. */
-  private async runStart(ctx: SystemdContext, how: 'start' | 'restart', installed: InstalledUnit | undefined): Promise<void> {
+  private async runStart(
+    ctx: SystemdContext,
+    how: 'start' | 'restart',
+    installed: InstalledUnit | undefined,
+  ): Promise<void> {
     const t = this.timeouts(installed);
     // An explicit start is the user's decision: clear "failed" and the crash-loop brake first.
     await ctx.api.resetFailed(this.service);
@@ -188,7 +238,10 @@ class SystemdManager implements ServiceManager {
       await ctx.api.start(this.socket, t.startMs);
       job = await ctx.api.start(this.service, t.startMs);
     } else {
-      job = how === 'start' ? await ctx.api.start(this.service, t.startMs) : await ctx.api.restart(this.service, t.startMs + t.stopMs);
+      job =
+        how === 'start'
+          ? await ctx.api.start(this.service, t.startMs)
+          : await ctx.api.restart(this.service, t.startMs + t.stopMs);
     }
     const st = await ctx.api.state(this.service);
     if (job !== 'done' || st.activeState !== 'active') throw await this.startFailure(ctx, how, job);
@@ -223,7 +276,8 @@ class SystemdManager implements ServiceManager {
           await this.runStart(ctx, action === 'restarted' ? 'restart' : 'start', installed);
         }
       }
-      let linger = this.scope === 'user' ? await readLinger(this.runner, ctx.env, this.userName) : undefined;
+      let linger =
+        this.scope === 'user' ? await readLinger(this.runner, ctx.env, this.userName) : undefined;
       if (this.scope === 'user' && this.opts.enableLinger && linger !== true) {
         linger = await enableLinger(this.runner, ctx.env, this.userName, warnings);
       }
@@ -246,7 +300,9 @@ class SystemdManager implements ServiceManager {
       const installed = this.installedUnit();
       const t = this.timeouts(installed);
       const before = await ctx.api.state(this.service);
-      const paths = [this.service, this.socket].map((u) => this.unitPath(u)).filter((p) => fs.existsSync(p));
+      const paths = [this.service, this.socket]
+        .map((u) => this.unitPath(u))
+        .filter((p) => fs.existsSync(p));
       const removed: string[] = [];
       if (paths.length > 0 || before.loadState !== 'not-found') {
         await ctx.api.stop(this.socket, t.stopMs).catch(() => undefined);
@@ -266,7 +322,8 @@ class SystemdManager implements ServiceManager {
         env: this.env,
       });
       removed.push(...purge.removed);
-      const status: LifecycleStatus = paths.length > 0 || before.loadState !== 'not-found' ? 'uninstalled' : 'notInstalled';
+      const status: LifecycleStatus =
+        paths.length > 0 || before.loadState !== 'not-found' ? 'uninstalled' : 'notInstalled';
       return outcome(status, { removed, leftBehind: purge.leftBehind });
     });
   }
@@ -275,7 +332,8 @@ class SystemdManager implements ServiceManager {
     return this.session(true, async (ctx) => {
       const installed = this.requireInstalled();
       const st = await ctx.api.state(this.service);
-      if (st.activeState === 'active' || st.activeState === 'reloading') return outcome('alreadyRunning');
+      if (st.activeState === 'active' || st.activeState === 'reloading')
+        return outcome('alreadyRunning');
       await this.runStart(ctx, 'start', installed);
       return outcome('started');
     });
@@ -289,9 +347,13 @@ class SystemdManager implements ServiceManager {
       const t = this.timeouts(installed);
       // Stop the socket first, or the next connection would start the service again.
       if (installed?.socketActivation) await ctx.api.stop(this.socket, t.stopMs);
-      if (st.activeState === 'inactive' || st.activeState === 'failed') return outcome('notRunning');
+      if (st.activeState === 'inactive' || st.activeState === 'failed')
+        return outcome('notRunning');
       const job = await ctx.api.stop(this.service, t.stopMs);
-      if (job !== 'done') throw new CodexSmError('stop_failed', `stopping codex-sm.service ended with "${job}"`, { hint: journalCommand(this.scope, this.service) });
+      if (job !== 'done')
+        throw new CodexSmError('stop_failed', `stopping codex-sm.service ended with "${job}"`, {
+          hint: journalCommand(this.scope, this.service),
+        });
       return outcome('stopped');
     });
   }
@@ -318,16 +380,21 @@ class SystemdManager implements ServiceManager {
   async logs(opts: LogsOptions, write: (line: string) => void): Promise<void> {
     // journalctl reads the journal files directly: no manager connection needed.
     if (opts.follow) return followJournal(this.env, this.scope, this.service, opts, write);
-    for (const e of await readJournal(this.runner, this.env, this.scope, this.service, opts)) write(opts.json ? JSON.stringify(e) : formatEntry(e));
+    for (const e of await readJournal(this.runner, this.env, this.scope, this.service, opts))
+      write(opts.json ? JSON.stringify(e) : formatEntry(e));
   }
 
   private requireInstalled(): InstalledUnit {
     const installed = this.installedUnit();
     if (!installed) {
-      throw new CodexSmError('not_installed', `codex-sm is not installed as a ${this.scope} service (${this.unitPath(this.service)} does not exist)`, {
-        hint: `run \`codex-sm install-service${this.scope === 'system' ? ' --system' : ''}\``,
-        exitCode: EXIT.failure,
-      });
+      throw new CodexSmError(
+        'not_installed',
+        `codex-sm is not installed as a ${this.scope} service (${this.unitPath(this.service)} does not exist)`,
+        {
+          hint: `run \`codex-sm install-service${this.scope === 'system' ? ' --system' : ''}\``,
+          exitCode: EXIT.failure,
+        },
+      );
     }
     return installed;
   }

@@ -29,7 +29,9 @@ export const NOTIFY_RELOAD_MIN_VERSION = 253;
 type Line = string | [key: string, value: string | number];
 
 function section(name: string, lines: Line[]): string {
-  return [`[${name}]`, ...lines.map((l) => (typeof l === 'string' ? l : `${l[0]}=${l[1]}`))].join('\n');
+  return [`[${name}]`, ...lines.map((l) => (typeof l === 'string' ? l : `${l[0]}=${l[1]}`))].join(
+    '\n',
+  );
 }
 
 function header(unitFile: string, plan: ServicePlan): string {
@@ -49,7 +51,10 @@ export function socketUnitName(plan: Pick<ServicePlan, 'name'>): string {
 }
 
 /** Where the units live: ~/.config/systemd/user (XDG_CONFIG_HOME) or /etc/systemd/system. */
-export function unitDir(scope: 'user' | 'system', env: Readonly<Record<string, string | undefined>>): string {
+export function unitDir(
+  scope: 'user' | 'system',
+  env: Readonly<Record<string, string | undefined>>,
+): string {
   if (scope === 'system') return '/etc/systemd/system';
   const configHome = env.XDG_CONFIG_HOME || path.join(env.HOME ?? '', '.config');
   return path.join(configHome, 'systemd', 'user');
@@ -83,7 +88,12 @@ function systemHardening(plan: ServicePlan): Line[] {
     '# bubblewrap), ProtectHome (Codex edits repositories in the home directory).',
     ['NoNewPrivileges', 'yes'],
     ['ProtectSystem', 'strict'],
-    ['ReadWritePaths', writablePaths(plan).map((p) => `-${pathListItem(p)}`).join(' ')],
+    [
+      'ReadWritePaths',
+      writablePaths(plan)
+        .map((p) => `-${pathListItem(p)}`)
+        .join(' '),
+    ],
     ['PrivateTmp', 'yes'],
     ['PrivateDevices', 'yes'],
     ['PrivateIPC', 'yes'],
@@ -104,8 +114,14 @@ function systemHardening(plan: ServicePlan): Line[] {
     ['CapabilityBoundingSet', ''],
     ['AmbientCapabilities', ''],
     ['SystemCallArchitectures', 'native'],
-    ['SystemCallFilter', '@system-service @mount landlock_create_ruleset landlock_add_rule landlock_restrict_self'],
-    ['SystemCallFilter', '~@privileged @resources @obsolete @debug @cpu-emulation @raw-io @reboot @swap @module @clock'],
+    [
+      'SystemCallFilter',
+      '@system-service @mount landlock_create_ruleset landlock_add_rule landlock_restrict_self',
+    ],
+    [
+      'SystemCallFilter',
+      '~@privileged @resources @obsolete @debug @cpu-emulation @raw-io @reboot @swap @module @clock',
+    ],
     ['SystemCallErrorNumber', 'EPERM'],
   ];
 }
@@ -113,12 +129,15 @@ function systemHardening(plan: ServicePlan): Line[] {
 /** codex-sm.service. */
 export function renderServiceUnit(plan: ServicePlan): string {
   if (plan.scope === 'system' && !plan.user) {
-    throw new CodexSmError('plan_invalid', 'a system unit needs the account to run as (User=)', { exitCode: EXIT.usage });
+    throw new CodexSmError('plan_invalid', 'a system unit needs the account to run as (User=)', {
+      exitCode: EXIT.usage,
+    });
   }
   const system = plan.scope === 'system';
   const unit: Line[] = [['Description', textValue(plan.description)]];
   if (system) unit.push(['Wants', 'network-online.target'], ['After', 'network-online.target']);
-  if (plan.socketActivation) unit.push(['Requires', socketUnitName(plan)], ['After', socketUnitName(plan)]);
+  if (plan.socketActivation)
+    unit.push(['Requires', socketUnitName(plan)], ['After', socketUnitName(plan)]);
   unit.push(
     '# Crash-loop brake for automatic restarts (`codex-sm start` resets it on purpose).',
     ['StartLimitIntervalSec', plan.startLimitIntervalSec],
@@ -131,11 +150,16 @@ export function renderServiceUnit(plan: ServicePlan): string {
     ['Type', reload ? 'notify-reload' : 'notify'],
     ['NotifyAccess', 'main'],
   ];
-  if (system) service.push(['User', textValue(plan.user as string)], ['Group', textValue(plan.group ?? (plan.user as string))]);
+  if (system)
+    service.push(
+      ['User', textValue(plan.user as string)],
+      ['Group', textValue(plan.group ?? (plan.user as string))],
+    );
   service.push(['ExecStart', execLine([plan.nodePath, plan.cliScript, ...plan.args])]);
   if (!reload) service.push(['ExecReload', '/bin/kill -s HUP $MAINPID']);
   service.push(['WorkingDirectory', pathValue(plan.workingDirectory)]);
-  for (const [k, v] of Object.entries(plan.environment)) service.push(['Environment', environmentAssignment(k, v)]);
+  for (const [k, v] of Object.entries(plan.environment))
+    service.push(['Environment', environmentAssignment(k, v)]);
   service.push(
     '# Secrets (0600), never inline: the unit file itself is world-readable.',
     ['EnvironmentFile', `-${pathValue(plan.secretsEnvFile)}`],
@@ -170,10 +194,14 @@ export function renderServiceUnit(plan: ServicePlan): string {
 export function listenAddress(host: string, port: number): string {
   const family = net.isIP(host);
   if (family === 0) {
-    throw new CodexSmError('plan_invalid', `socket activation needs an IP address to listen on, got "${host}"`, {
-      hint: 'use --host 127.0.0.1 (or ::1, 0.0.0.0) with --socket-activation',
-      exitCode: EXIT.usage,
-    });
+    throw new CodexSmError(
+      'plan_invalid',
+      `socket activation needs an IP address to listen on, got "${host}"`,
+      {
+        hint: 'use --host 127.0.0.1 (or ::1, 0.0.0.0) with --socket-activation',
+        exitCode: EXIT.usage,
+      },
+    );
   }
   return family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -204,6 +232,7 @@ export interface RenderedUnit {
 /** All units a plan needs, service first. */
 export function renderUnits(plan: ServicePlan): RenderedUnit[] {
   const out = [{ name: serviceUnitName(plan), content: renderServiceUnit(plan) }];
-  if (plan.socketActivation) out.push({ name: socketUnitName(plan), content: renderSocketUnit(plan) });
+  if (plan.socketActivation)
+    out.push({ name: socketUnitName(plan), content: renderSocketUnit(plan) });
   return out;
 }

@@ -6,7 +6,15 @@
  */
 import { CodexSmError, EXIT } from '../../errors.js';
 import type { CommandRunner, RunResult } from '../../runner.js';
-import { parseShow, parseSystemdVersion, unitStateFrom, UNIT_PROPERTIES, type JobResult, type SystemdApi, type UnitState } from './api.js';
+import {
+  parseShow,
+  parseSystemdVersion,
+  unitStateFrom,
+  UNIT_PROPERTIES,
+  type JobResult,
+  type SystemdApi,
+  type UnitState,
+} from './api.js';
 
 export class SystemctlSystemd implements SystemdApi {
   readonly via = 'systemctl' as const;
@@ -22,15 +30,22 @@ export class SystemctlSystemd implements SystemdApi {
   }
 
   private run(args: string[], timeoutMs = 30_000): Promise<RunResult> {
-    return this.runner.run('systemctl', [...this.scopeArgs(), ...args], { env: this.env, timeoutMs });
+    return this.runner.run('systemctl', [...this.scopeArgs(), ...args], {
+      env: this.env,
+      timeoutMs,
+    });
   }
 
   private async must(args: string[]): Promise<RunResult> {
     const r = await this.run(args);
     if (r.code !== 0) {
-      throw new CodexSmError('systemctl_failed', `systemctl ${[...this.scopeArgs(), ...args].join(' ')} failed: ${(r.stderr || r.stdout || r.spawnError || '').trim()}`, {
-        exitCode: EXIT.unavailable,
-      });
+      throw new CodexSmError(
+        'systemctl_failed',
+        `systemctl ${[...this.scopeArgs(), ...args].join(' ')} failed: ${(r.stderr || r.stdout || r.spawnError || '').trim()}`,
+        {
+          exitCode: EXIT.unavailable,
+        },
+      );
     }
     return r;
   }
