@@ -188,6 +188,12 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     this.endpoint = undefined;
     let listen: string;
     try {
+      fs.accessSync(this.opts.codexBin, fs.constants.X_OK);
+    } catch (e) {
+      this.failAttempt(`cannot run ${this.opts.codexBin}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      return;
+    }
+    try {
       fs.mkdirSync(this.opts.codexHome, { recursive: true }); // the app-server requires CODEX_HOME to exist
       listen = this.listenUrl();
       if (listen.startsWith('unix://')) fs.rmSync(listen.slice(7), { force: true });
@@ -198,7 +204,8 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     const args = ['app-server', ...this.opts.appServer.args, '--listen', listen];
     this.log.info({ bin: this.opts.codexBin, args }, 'starting app-server');
     const startedAt = Date.now();
-    const child = spawn(this.opts.codexBin, args, {
+    const [cmd, argv] = withParentDeathSignal(this.opts.codexBin, args);
+    const child = spawn(cmd, argv, {
       env: childEnv(this.opts.env ?? process.env, this.opts.codexHome),
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: this.opts.codexHome,
@@ -332,6 +339,23 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     if (this.socketDir) fs.rmSync(this.socketDir, { recursive: true, force: true });
     this.socketDir = undefined;
   }
+}
+
+/**
+ * If codex-sm itself is killed (SIGKILL, OOM) outside a service manager, its app-server must not
+ * live on as an orphan holding CODEX_HOME. Under systemd the cgroup takes care of it; elsewhere,
+ * on Linux, util-linux `setpriv --pdeathsig` arranges a SIGTERM on our death and then execs codex,
+ * so the child keeps the same pid and no extra process stays around.
+ */
+export function withParentDeathSignal(bin: string, args: string[], platform = process.platform): [string, string[]] {
+  const setpriv = platform === 'linux' ? findSetpriv() : undefined;
+  return setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', bin, ...args]] : [bin, args];
+}
+
+let setprivPath: string | null | undefined;
+function findSetpriv(): string | undefined {
+  if (setprivPath === undefined) setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) ?? null;
+  return setprivPath ?? undefined;
 }
 
 function canConnect(socketPath: string): Promise<boolean> {

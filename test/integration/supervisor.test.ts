@@ -75,4 +75,14 @@ describe('app-server supervisor (integration, real app-server)', function () {
     await waitReady(svc);
     expect((await status(svc)).state).to.equal('ready');
   });
+
+  it('takes the app-server down with it when codex-sm is SIGKILLed (no orphan holding CODEX_HOME)', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const other = await startService({});
+    await waitReady(other);
+    const pid = (await status(other)).appServer.pid;
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).to.contain('app-server');
+    await other.stop('SIGKILL');
+    await until(async () => !fs.existsSync(`/proc/${pid}`), 5000);
+  });
 });
