@@ -275,6 +275,8 @@ class SystemdManager implements ServiceManager {
           action = before.activeState === 'active' ? 'restarted' : 'started';
           await this.runStart(ctx, action === 'restarted' ? 'restart' : 'start', installed);
         }
+      } else if (files.changed && before.activeState === 'active') {
+        warnings.push('the running service still uses the previous unit: run `codex-sm restart`');
       }
       let linger =
         this.scope === 'user' ? await readLinger(this.runner, ctx.env, this.userName) : undefined;
