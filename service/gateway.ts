@@ -32,7 +32,9 @@ export interface GatewayOptions {
 
 /** Codes a peer may not send in a close frame; relay them as "internal error". */
 function sendableCode(code: number): number {
-  return code === 1005 || code === 1006 || code === 1015 || code < 1000 || code >= 5000 ? CLOSE.internal : code;
+  return code === 1005 || code === 1006 || code === 1015 || code < 1000 || code >= 5000
+    ? CLOSE.internal
+    : code;
 }
 
 export class Gateway {
@@ -42,7 +44,12 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = opts.logger.child({ component: 'gateway' });
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
   }
 
   get clientCount(): number {
@@ -53,15 +60,25 @@ export class Gateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const endpoint = this.opts.upstream();
     if (!endpoint) {
-      rejectUpgrade(socket, 503, { error: { code: 'not_ready', message: 'app-server is not ready; retry shortly' } }, { 'Retry-After': '1' });
+      rejectUpgrade(
+        socket,
+        503,
+        { error: { code: 'not_ready', message: 'app-server is not ready; retry shortly' } },
+        { 'Retry-After': '1' },
+      );
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (client) => this.relay(client, endpoint, req.socket.remoteAddress));
+    this.wss.handleUpgrade(req, socket, head, (client) =>
+      this.relay(client, endpoint, req.socket.remoteAddress),
+    );
   }
 
   private relay(client: WebSocket, endpoint: string, peer: string | undefined): void {
     const { maxClientBufferBytes, maxFrameBytes } = this.opts;
-    const upstream = new WebSocket(wsAddress(endpoint), { perMessageDeflate: false, maxPayload: maxFrameBytes });
+    const upstream = new WebSocket(wsAddress(endpoint), {
+      perMessageDeflate: false,
+      maxPayload: maxFrameBytes,
+    });
     const pair = { client, upstream };
     this.pairs.add(pair);
     this.log.debug({ peer, clients: this.pairs.size }, 'client connected');
@@ -78,10 +95,12 @@ export class Gateway {
     client.on('message', (data, binary) => {
       if (upstream.readyState === WebSocket.OPEN) {
         upstream.send(data, { binary });
-        if (upstream.bufferedAmount > maxClientBufferBytes) closeBoth(CLOSE.tryAgain, 'app-server not keeping up');
+        if (upstream.bufferedAmount > maxClientBufferBytes)
+          closeBoth(CLOSE.tryAgain, 'app-server not keeping up');
       } else {
         earlyBytes += rawLength(data);
-        if (earlyBytes > maxClientBufferBytes) return closeBoth(CLOSE.policy, 'too much data before upstream was ready');
+        if (earlyBytes > maxClientBufferBytes)
+          return closeBoth(CLOSE.policy, 'too much data before upstream was ready');
         early.push({ data, binary });
       }
     });
@@ -93,13 +112,18 @@ export class Gateway {
       client.send(data, { binary });
       if (client.bufferedAmount > maxClientBufferBytes) {
         // The client stopped reading: a close frame would queue behind the backlog, so cut it.
-        this.log.warn({ peer, buffered: client.bufferedAmount }, 'client not reading; disconnecting');
+        this.log.warn(
+          { peer, buffered: client.bufferedAmount },
+          'client not reading; disconnecting',
+        );
         client.terminate();
       }
     });
     // An abnormal upstream close means the app-server went away: tell the client to reconnect.
     upstream.on('close', (code, reason) =>
-      code === 1006 ? closeBoth(CLOSE.serviceRestart, 'app-server restarting') : closeBoth(code, reason.toString()),
+      code === 1006
+        ? closeBoth(CLOSE.serviceRestart, 'app-server restarting')
+        : closeBoth(code, reason.toString()),
     );
     upstream.on('error', (e) => {
       this.log.warn({ peer, err: e.message }, 'upstream connection failed');
@@ -129,10 +153,24 @@ function rawLength(data: RawData): number {
 }
 
 /** Answer an upgrade request with a plain HTTP error before any WebSocket handshake. */
-export function rejectUpgrade(socket: Duplex, status: number, body: object, headers: Record<string, string> = {}): void {
+export function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  body: object,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const reason =
+    {
+      400: 'Bad Request',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not Found',
+      503: 'Service Unavailable',
+    }[status] ?? 'Error';
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}Connection: close\r\n\r\n${text}`,
   );

@@ -20,7 +20,12 @@ export class HttpError extends Error {
   }
 }
 
-export function errorBody(code: string, message: string, hint?: string, extra?: Record<string, unknown>) {
+export function errorBody(
+  code: string,
+  message: string,
+  hint?: string,
+  extra?: Record<string, unknown>,
+) {
   return { error: { code, message, ...(hint ? { hint } : {}), ...(extra ?? {}) } };
 }
 
@@ -32,7 +37,8 @@ export function hostAllowed(hostHeader: string | undefined, extra: readonly stri
   if (!hostHeader) return false;
   let name = hostHeader.trim().toLowerCase();
   if (name.startsWith('[')) name = name.slice(1, name.indexOf(']'));
-  else if (name.lastIndexOf(':') > -1 && net.isIP(name) !== 6) name = name.slice(0, name.lastIndexOf(':'));
+  else if (name.lastIndexOf(':') > -1 && net.isIP(name) !== 6)
+    name = name.slice(0, name.lastIndexOf(':'));
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
   if (net.isIP(name)) return true; // an IP literal is not a name an attacker's DNS can rebind
   return extra.some((h) => h.toLowerCase() === name);
@@ -60,7 +66,11 @@ export function errorMiddleware(): Koa.Middleware {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
-        ctx.body = errorBody('not_found', `no route for ${ctx.method} ${ctx.path}`, 'see /openapi.json');
+        ctx.body = errorBody(
+          'not_found',
+          `no route for ${ctx.method} ${ctx.path}`,
+          'see /openapi.json',
+        );
       }
     } catch (e) {
       if (e instanceof HttpError) {
@@ -69,9 +79,13 @@ export function errorMiddleware(): Koa.Middleware {
         return;
       }
       const err = e as { status?: number; expose?: boolean; message?: string; type?: string };
-      const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+      const status =
+        typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
       ctx.status = status;
-      ctx.body = errorBody(status === 500 ? 'internal' : 'bad_request', status === 500 ? 'internal error' : String(err.message));
+      ctx.body = errorBody(
+        status === 500 ? 'internal' : 'bad_request',
+        status === 500 ? 'internal error' : String(err.message),
+      );
       if (status === 500) ctx.app.emit('error', e, ctx);
     }
   };
@@ -81,7 +95,11 @@ export function hostCheckMiddleware(sec: AppSecurity): Koa.Middleware {
   return async (ctx, next) => {
     if (!hostAllowed(ctx.get('host'), sec.allowedHosts())) {
       ctx.status = 403;
-      ctx.body = errorBody('host_not_allowed', `Host "${ctx.get('host')}" is not allowed`, 'add it to allowedHosts in the config');
+      ctx.body = errorBody(
+        'host_not_allowed',
+        `Host "${ctx.get('host')}" is not allowed`,
+        'add it to allowedHosts in the config',
+      );
       return;
     }
     await next();
@@ -93,7 +111,11 @@ export function authMiddleware(sec: AppSecurity): Koa.Middleware {
     if (!PUBLIC_PATHS.has(ctx.path) && !authorized(ctx.get('authorization'), sec.token())) {
       ctx.status = 401;
       ctx.set('WWW-Authenticate', 'Bearer realm="codex-sm"');
-      ctx.body = errorBody('unauthorized', 'missing or wrong bearer token', 'send Authorization: Bearer <token> (see `codex-sm config show`)');
+      ctx.body = errorBody(
+        'unauthorized',
+        'missing or wrong bearer token',
+        'send Authorization: Bearer <token> (see `codex-sm config show`)',
+      );
       return;
     }
     await next();
@@ -107,7 +129,8 @@ export async function readJsonBody(ctx: Koa.Context, limitBytes = 1024 * 1024): 
     throw new HttpError(415, 'unsupported_media_type', `expected application/json, got ${type}`);
   }
   const declared = Number(ctx.get('content-length') || 0);
-  if (declared > limitBytes) throw new HttpError(413, 'body_too_large', `body exceeds ${limitBytes} bytes`);
+  if (declared > limitBytes)
+    throw new HttpError(413, 'body_too_large', `body exceeds ${limitBytes} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req) {

@@ -14,7 +14,10 @@ import { CodexSmError, configError, EXIT } from '../src/errors.js';
 export const SD_LISTEN_FDS_START = 3;
 
 /** The fd systemd passed us, honouring LISTEN_FDNAMES (prefer one named "http" or "codex-sm"). */
-export function activationFd(env: NodeJS.ProcessEnv, pid = process.pid): { fd: number; name?: string } | undefined {
+export function activationFd(
+  env: NodeJS.ProcessEnv,
+  pid = process.pid,
+): { fd: number; name?: string } | undefined {
   if (Number(env.LISTEN_PID) !== pid) return undefined;
   const count = Number(env.LISTEN_FDS);
   if (!Number.isInteger(count) || count < 1) return undefined;
@@ -54,7 +57,10 @@ export function createServer(config: Config, handler: http.RequestListener): htt
     cert = fs.readFileSync(config.tls.cert);
     key = fs.readFileSync(config.tls.key);
   } catch (e) {
-    throw configError(`cannot read TLS files: ${(e as Error).message}`, 'check tls.cert and tls.key');
+    throw configError(
+      `cannot read TLS files: ${(e as Error).message}`,
+      'check tls.cert and tls.key',
+    );
   }
   return https.createServer({ cert, key }, handler);
 }
@@ -67,10 +73,12 @@ export function listen(server: http.Server, target: ListenTarget): Promise<void>
       const where = 'fd' in target ? `fd ${target.fd}` : `${target.host}:${target.port}`;
       if (e.code === 'EADDRINUSE') {
         // Possibly transient (an old instance still exiting): not exit 78, so systemd may retry.
-        reject(new CodexSmError('port_in_use', `cannot listen on ${where}: address in use`, {
-          hint: 'stop what holds it (`ss -ltnp`), or pick another --port',
-          exitCode: EXIT.unavailable,
-        }));
+        reject(
+          new CodexSmError('port_in_use', `cannot listen on ${where}: address in use`, {
+            hint: 'stop what holds it (`ss -ltnp`), or pick another --port',
+            exitCode: EXIT.unavailable,
+          }),
+        );
       } else if (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
         reject(configError(`cannot listen on ${where}: ${e.code}`, 'pick another --port/--host'));
       } else reject(e);

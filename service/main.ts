@@ -19,7 +19,14 @@ import { loadOrCreateToken } from '../src/token.js';
 import type { ServiceContext, SocketHandler } from './context.js';
 import { CLOSE, Gateway, rejectUpgrade } from './gateway.js';
 import { authorized, createApp, errorBody, hostAllowed } from './http.js';
-import { activationFd, boundAddress, checkExposure, clearActivationEnv, createServer, listen } from './listen.js';
+import {
+  activationFd,
+  boundAddress,
+  checkExposure,
+  clearActivationEnv,
+  createServer,
+  listen,
+} from './listen.js';
 import { createNotifier, monotonicUsec, watchdogIntervalMs, type Notifier } from './notify.js';
 import { registerCoreRoutes } from './routes.js';
 import { serviceState, statusText } from './status.js';
@@ -49,7 +56,10 @@ export async function serve(flags: ConfigFlags): Promise<void> {
   process.on('SIGHUP', () => void svc.reload());
 }
 
-export async function startService(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
+export async function startService(
+  flags: ConfigFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunningService> {
   let config = loadConfig(flags, env).config;
   const logger = createLogger({ level: config.logLevel, env });
   const activation = activationFd(env);
@@ -101,7 +111,12 @@ export async function startService(flags: ConfigFlags, env: NodeJS.ProcessEnv = 
     return {
       app,
       state: serviceState(app, stopping),
-      text: statusText(app, { clients: gateway.clientCount, endpoint, stopping, startingForMs: Date.now() - startingSince }),
+      text: statusText(app, {
+        clients: gateway.clientCount,
+        endpoint,
+        stopping,
+        startingForMs: Date.now() - startingSince,
+      }),
     };
   };
   registerCoreRoutes(router, {
@@ -113,26 +128,43 @@ export async function startService(flags: ConfigFlags, env: NodeJS.ProcessEnv = 
   });
   registerFeatures(ctx);
 
-  const app = createApp({ token: () => token.token, allowedHosts: () => config.allowedHosts }, router);
+  const app = createApp(
+    { token: () => token.token, allowedHosts: () => config.allowedHosts },
+    router,
+  );
   app.on('error', (e: Error) => logger.error({ err: e.message, stack: e.stack }, 'request failed'));
   const server = createServer(config, app.callback());
   server.headersTimeout = 30_000;
   server.requestTimeout = 0; // SSE and long polls
-  const channelServer = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
+  const channelServer = new WebSocketServer({
+    noServer: true,
+    maxPayload: 1024 * 1024,
+    perMessageDeflate: false,
+  });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
     const path = (req.url ?? '/').split('?')[0] as string;
     if (stopping) return rejectUpgrade(socket, 503, errorBody('stopping', 'codex-sm is stopping'));
     if (!hostAllowed(req.headers.host, config.allowedHosts)) {
-      return rejectUpgrade(socket, 403, errorBody('host_not_allowed', `Host "${req.headers.host ?? ''}" is not allowed`));
+      return rejectUpgrade(
+        socket,
+        403,
+        errorBody('host_not_allowed', `Host "${req.headers.host ?? ''}" is not allowed`),
+      );
     }
     if (!authorized(req.headers.authorization, token.token)) {
-      return rejectUpgrade(socket, 401, errorBody('unauthorized', 'missing or wrong bearer token'), { 'WWW-Authenticate': 'Bearer realm="codex-sm"' });
+      return rejectUpgrade(
+        socket,
+        401,
+        errorBody('unauthorized', 'missing or wrong bearer token'),
+        { 'WWW-Authenticate': 'Bearer realm="codex-sm"' },
+      );
     }
     if (GATEWAY_PATHS.has(path)) return gateway.handleUpgrade(req, socket, head);
     const handler = sockets.get(path);
-    if (!handler) return rejectUpgrade(socket, 404, errorBody('not_found', `no WebSocket endpoint at ${path}`));
+    if (!handler)
+      return rejectUpgrade(socket, 404, errorBody('not_found', `no WebSocket endpoint at ${path}`));
     channelServer.handleUpgrade(req, socket, head, (ws) => handler(ws, req));
   });
 
@@ -164,7 +196,9 @@ export async function startService(flags: ConfigFlags, env: NodeJS.ProcessEnv = 
     logger.info({ elapsedMs: ms }, 'app-server still starting');
   });
   const watchdogMs = watchdogIntervalMs(env);
-  const watchdog = watchdogMs ? setInterval(() => notifier.send({ WATCHDOG: 1 }), watchdogMs) : undefined;
+  const watchdog = watchdogMs
+    ? setInterval(() => notifier.send({ WATCHDOG: 1 }), watchdogMs)
+    : undefined;
   const statusTicker = setInterval(publish, 1000); // backoff countdown and client counts stay fresh
 
   // Under launchd our stdout/stderr are plain files nobody rotates: keep them bounded, in place.
@@ -190,8 +224,15 @@ export async function startService(flags: ConfigFlags, env: NodeJS.ProcessEnv = 
     throw e;
   }
   const bound = boundAddress(server);
-  endpoint = endpointFor(bound?.host ?? config.host, bound?.port ?? config.port, Boolean(config.tls));
-  logger.info({ endpoint, activation: activation ?? null, codex: codex.path, codexSource: codex.source }, 'listening');
+  endpoint = endpointFor(
+    bound?.host ?? config.host,
+    bound?.port ?? config.port,
+    Boolean(config.tls),
+  );
+  logger.info(
+    { endpoint, activation: activation ?? null, codex: codex.path, codexSource: codex.source },
+    'listening',
+  );
   announce(config, endpoint, token, env);
   publish();
 
@@ -211,10 +252,16 @@ export async function startService(flags: ConfigFlags, env: NodeJS.ProcessEnv = 
     const closed = new Promise<void>((r) => server.close(() => r())); // stop accepting; in-flight requests finish
     gateway.closeAll(CLOSE.goingAway, 'codex-sm stopping');
     for (const ws of channelServer.clients) ws.close(CLOSE.goingAway, 'codex-sm stopping');
-    for (const hook of shutdownHooks) await Promise.resolve(hook()).catch((e: Error) => logger.warn({ err: e.message }, 'shutdown hook failed'));
+    for (const hook of shutdownHooks)
+      await Promise.resolve(hook()).catch((e: Error) =>
+        logger.warn({ err: e.message }, 'shutdown hook failed'),
+      );
     await supervisor.stop(Math.min(5000, Math.floor(budget / 2)));
     server.closeIdleConnections();
-    await Promise.race([closed, new Promise((r) => setTimeout(r, Math.max(0, budget - (Date.now() - t0) - 500)))]);
+    await Promise.race([
+      closed,
+      new Promise((r) => setTimeout(r, Math.max(0, budget - (Date.now() - t0) - 500))),
+    ]);
     server.closeAllConnections();
     clearTimeout(hardStop);
     logger.info({ reason, ms: Date.now() - t0 }, 'stopped');
@@ -222,16 +269,36 @@ export async function startService(flags: ConfigFlags, env: NodeJS.ProcessEnv = 
   };
 
   const reload = async (): Promise<void> => {
-    notifier.send({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec(), STATUS: 'reloading configuration' });
+    notifier.send({
+      RELOADING: 1,
+      MONOTONIC_USEC: monotonicUsec(),
+      STATUS: 'reloading configuration',
+    });
     try {
       const next = loadConfig(flags, env).config;
-      const restartNeeded = changedKeys(config, next).filter((k) => ['host', 'port', 'tls', 'codexHome', 'codexBin', 'appServer', 'insecureBind'].includes(k));
+      const restartNeeded = changedKeys(config, next).filter((k) =>
+        ['host', 'port', 'tls', 'codexHome', 'codexBin', 'appServer', 'insecureBind'].includes(k),
+      );
       token = loadOrCreateToken(next.tokenFile, env);
       logger.level = next.logLevel;
-      config = { ...next, host: config.host, port: config.port, tls: config.tls, codexHome: config.codexHome, codexBin: config.codexBin, appServer: config.appServer };
-      logger.info({ needsRestart: restartNeeded }, restartNeeded.length ? 'reloaded; some changes need `codex-sm restart`' : 'reloaded');
+      config = {
+        ...next,
+        host: config.host,
+        port: config.port,
+        tls: config.tls,
+        codexHome: config.codexHome,
+        codexBin: config.codexBin,
+        appServer: config.appServer,
+      };
+      logger.info(
+        { needsRestart: restartNeeded },
+        restartNeeded.length ? 'reloaded; some changes need `codex-sm restart`' : 'reloaded',
+      );
     } catch (e) {
-      logger.error({ err: toCodexSmError(e).message }, 'reload failed; keeping the running configuration');
+      logger.error(
+        { err: toCodexSmError(e).message },
+        'reload failed; keeping the running configuration',
+      );
     }
     notifier.send({ READY: 1, STATUS: describe().text });
   };
@@ -245,7 +312,12 @@ function changedKeys(a: Config, b: Config): string[] {
 }
 
 /** Tell a person running `codex-sm serve` in a terminal how to connect. Never into the journal. */
-function announce(config: Config, endpoint: string, token: ReturnType<typeof loadOrCreateToken>, env: NodeJS.ProcessEnv): void {
+function announce(
+  config: Config,
+  endpoint: string,
+  token: ReturnType<typeof loadOrCreateToken>,
+  env: NodeJS.ProcessEnv,
+): void {
   if (underJournal(env) || config.logLevel === 'silent') return;
   const ws = endpoint.replace(/^http/, 'ws');
   const tokenLine =

@@ -18,7 +18,13 @@ export interface Notifier {
 }
 
 interface DgramSocket {
-  send(buf: Buffer, offset: number, length: number, path: string, cb?: (err?: Error | number) => void): void;
+  send(
+    buf: Buffer,
+    offset: number,
+    length: number,
+    path: string,
+    cb?: (err?: Error | number) => void,
+  ): void;
   on(event: 'error', cb: (err: Error) => void): void;
   close(): void;
 }
@@ -41,12 +47,21 @@ export function createNotifier(env: NodeJS.ProcessEnv, logger: Logger): Notifier
   if (!target) return { enabled: false, send() {}, close() {} };
 
   if (target.startsWith('@')) {
-    log.warn({ socket: target }, 'NOTIFY_SOCKET is abstract; sending through systemd-notify (needs NotifyAccess=all)');
+    log.warn(
+      { socket: target },
+      'NOTIFY_SOCKET is abstract; sending through systemd-notify (needs NotifyAccess=all)',
+    );
     return {
       enabled: true,
       send(fields) {
-        const args = [`--pid=${process.pid}`, ...Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`)];
-        spawn('systemd-notify', args, { stdio: 'ignore', env: { ...process.env, NOTIFY_SOCKET: target } }).on('error', () => {});
+        const args = [
+          `--pid=${process.pid}`,
+          ...Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`),
+        ];
+        spawn('systemd-notify', args, {
+          stdio: 'ignore',
+          env: { ...process.env, NOTIFY_SOCKET: target },
+        }).on('error', () => {});
       },
       close() {},
     };
@@ -60,7 +75,10 @@ export function createNotifier(env: NodeJS.ProcessEnv, logger: Logger): Notifier
     socket = unix.createSocket('unix_dgram');
     socket.on('error', (e) => log.warn({ err: e.message }, 'sd_notify socket error'));
   } catch (e) {
-    log.error({ err: (e as Error).message }, 'unix-dgram unavailable: cannot talk to systemd (READY=1 will never arrive)');
+    log.error(
+      { err: (e as Error).message },
+      'unix-dgram unavailable: cannot talk to systemd (READY=1 will never arrive)',
+    );
   }
   let reported = false;
   return {

@@ -9,7 +9,13 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import type { IncomingMessage, InitializeParams, InitializeResponse, RequestId, RpcErrorObject } from './protocol.js';
+import type {
+  IncomingMessage,
+  InitializeParams,
+  InitializeResponse,
+  RequestId,
+  RpcErrorObject,
+} from './protocol.js';
 
 export class RpcError extends Error {
   readonly code: number;
@@ -56,7 +62,9 @@ export interface RpcClientOptions {
 
 /** `ws://host:port` or `unix:///path.sock` → what `ws` connects to (`ws+unix:///path.sock:/`). */
 export function wsAddress(endpoint: string): string {
-  return endpoint.startsWith('unix://') ? `ws+unix://${endpoint.slice('unix://'.length)}:/` : endpoint;
+  return endpoint.startsWith('unix://')
+    ? `ws+unix://${endpoint.slice('unix://'.length)}:/`
+    : endpoint;
 }
 
 export interface RpcClientEvents {
@@ -87,7 +95,10 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   }
 
   /** Open a connection and wait until it is open (or fails). */
-  static connect(endpoint: string, opts: RpcClientOptions & { connectTimeoutMs?: number } = {}): Promise<RpcClient> {
+  static connect(
+    endpoint: string,
+    opts: RpcClientOptions & { connectTimeoutMs?: number } = {},
+  ): Promise<RpcClient> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(wsAddress(endpoint), {
         maxPayload: opts.maxPayload ?? 256 * 1024 * 1024,
@@ -111,8 +122,13 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     return this.pending.size;
   }
 
-  request<T = unknown>(method: string, params?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
-    if (!this.isOpen) return Promise.reject(new RpcClosedError(method, this.closedReason ?? 'not open'));
+  request<T = unknown>(
+    method: string,
+    params?: unknown,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<T> {
+    if (!this.isOpen)
+      return Promise.reject(new RpcClosedError(method, this.closedReason ?? 'not open'));
     const id = this.nextId++;
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     return new Promise<T>((resolve, reject) => {
@@ -145,7 +161,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   }
 
   close(code = 1000, reason = ''): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.close(code, reason);
     this.onClose(code, reason || 'closed by client');
   }
 

@@ -11,7 +11,10 @@ export function serviceState(app: SupervisorSnapshot, stopping: boolean): Servic
 }
 
 /** e.g. "ready: app-server 0.169.0 pid 1234; 2 clients; http://127.0.0.1:3100" */
-export function statusText(app: SupervisorSnapshot, opts: { clients: number; endpoint?: string; stopping: boolean; startingForMs?: number }): string {
+export function statusText(
+  app: SupervisorSnapshot,
+  opts: { clients: number; endpoint?: string; stopping: boolean; startingForMs?: number },
+): string {
   if (opts.stopping) return 'stopping';
   const clients = `${opts.clients} client${opts.clients === 1 ? '' : 's'}`;
   const where = opts.endpoint ? `; ${opts.endpoint}` : '';
@@ -19,8 +22,11 @@ export function statusText(app: SupervisorSnapshot, opts: { clients: number; end
     case 'ready':
       return `ready: app-server ${app.version ?? '?'} pid ${app.pid ?? '?'}; ${clients}${where}`;
     case 'starting': {
-      const secs = opts.startingForMs !== undefined ? ` (${Math.round(opts.startingForMs / 1000)} s)` : '';
-      const why = app.restarts ? `restarting app-server (restart ${app.restarts})` : 'starting app-server';
+      const secs =
+        opts.startingForMs !== undefined ? ` (${Math.round(opts.startingForMs / 1000)} s)` : '';
+      const why = app.restarts
+        ? `restarting app-server (restart ${app.restarts})`
+        : 'starting app-server';
       return `${app.restarts ? 'degraded' : 'starting'}: ${why}${secs}${app.pid ? ` pid ${app.pid}` : ''}${where}`;
     }
     case 'backoff':

@@ -58,7 +58,8 @@ export interface SupervisorEvents {
 }
 
 /** Variables a child must not inherit: ours to consume (sd_notify, socket activation) or secrets. */
-const PRIVATE_ENV = /^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES|CODEX_SM_.*)$/;
+const PRIVATE_ENV =
+  /^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES|CODEX_SM_.*)$/;
 
 export function childEnv(env: NodeJS.ProcessEnv, codexHome: string): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
@@ -73,13 +74,23 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number):
 }
 
 /** Strip ANSI colours and map the app-server's tracing level to a pino level. */
-export function parseChildLogLine(line: string): { level: 'error' | 'warn' | 'info' | 'debug'; msg: string } {
+export function parseChildLogLine(line: string): {
+  level: 'error' | 'warn' | 'info' | 'debug';
+  msg: string;
+} {
   // eslint-disable-next-line no-control-regex
   const msg = line.replace(/\x1b\[[0-9;]*m/g, '').trim();
   const m = /^\S+\s+(ERROR|WARN|INFO|DEBUG|TRACE)\s/.exec(msg);
   const lvl = m?.[1];
   return {
-    level: lvl === 'ERROR' ? 'error' : lvl === 'WARN' ? 'warn' : lvl === 'DEBUG' || lvl === 'TRACE' ? 'debug' : 'info',
+    level:
+      lvl === 'ERROR'
+        ? 'error'
+        : lvl === 'WARN'
+          ? 'warn'
+          : lvl === 'DEBUG' || lvl === 'TRACE'
+            ? 'debug'
+            : 'info',
     msg,
   };
 }
@@ -175,7 +186,10 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
   private listenUrl(): string {
     if (this.opts.appServer.transport === 'ws') return 'ws://127.0.0.1:0';
     if (!this.socketDir) {
-      const base = process.env.XDG_RUNTIME_DIR && fs.existsSync(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : os.tmpdir();
+      const base =
+        process.env.XDG_RUNTIME_DIR && fs.existsSync(process.env.XDG_RUNTIME_DIR)
+          ? process.env.XDG_RUNTIME_DIR
+          : os.tmpdir();
       this.socketDir = fs.mkdtempSync(path.join(base, 'codex-sm-'));
       fs.chmodSync(this.socketDir, 0o700);
     }
@@ -190,7 +204,9 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     try {
       fs.accessSync(this.opts.codexBin, fs.constants.X_OK);
     } catch (e) {
-      this.failAttempt(`cannot run ${this.opts.codexBin}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      this.failAttempt(
+        `cannot run ${this.opts.codexBin}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
       return;
     }
     try {
@@ -246,7 +262,8 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     endpoint
       .then((ep) => this.connectControl(child, ep))
       .catch((e: Error) => {
-        if (this.child === child && child.exitCode === null) this.kill(`control connection failed: ${e.message}`);
+        if (this.child === child && child.exitCode === null)
+          this.kill(`control connection failed: ${e.message}`);
       })
       .finally(() => clearTimeout(startDeadline));
   }
@@ -255,14 +272,17 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
   private async waitForSocket(child: ChildProcess, listen: string): Promise<string> {
     const sock = listen.slice('unix://'.length);
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-      if (this.child !== child || child.exitCode !== null || child.signalCode !== null) throw new Error('app-server exited');
+      if (this.child !== child || child.exitCode !== null || child.signalCode !== null)
+        throw new Error('app-server exited');
       if (await canConnect(sock)) return listen;
       await new Promise((r) => setTimeout(r, delay));
     }
   }
 
   private async connectControl(child: ChildProcess, endpoint: string): Promise<void> {
-    const client = await RpcClient.connect(endpoint, { requestTimeoutMs: this.opts.appServer.requestTimeoutMs });
+    const client = await RpcClient.connect(endpoint, {
+      requestTimeoutMs: this.opts.appServer.requestTimeoutMs,
+    });
     if (this.child !== child) {
       client.close();
       return;
@@ -271,11 +291,16 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     client.on('notification', (m, p, msg) => this.emit('notification', m, p, msg));
     client.on('request', (r) => this.emit('request', r));
     client.on('close', (_code, reason) => {
-      if (this.control === client && this.child === child && this.stateValue === 'ready') this.kill(`control connection lost: ${reason}`);
+      if (this.control === client && this.child === child && this.stateValue === 'ready')
+        this.kill(`control connection lost: ${reason}`);
     });
     const init = await client.initialize(
       {
-        clientInfo: { name: 'codex-sm', title: 'codex-sm supervisor', version: this.opts.clientVersion },
+        clientInfo: {
+          name: 'codex-sm',
+          title: 'codex-sm supervisor',
+          version: this.opts.clientVersion,
+        },
         capabilities: { experimentalApi: true },
       },
       this.opts.appServer.startTimeoutMs,
@@ -297,15 +322,22 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     const every = this.opts.appServer.pingIntervalMs;
     if (!every) return;
     this.pingTimer = setInterval(() => {
-      client.request('thread/loaded/list', {}, { timeoutMs: Math.max(every, 1000) }).catch((e: Error) => {
-        if (this.child === child && this.stateValue === 'ready' && e.name === 'RpcTimeoutError') this.kill(`app-server stopped answering (${e.message})`);
-      });
+      client
+        .request('thread/loaded/list', {}, { timeoutMs: Math.max(every, 1000) })
+        .catch((e: Error) => {
+          if (this.child === child && this.stateValue === 'ready' && e.name === 'RpcTimeoutError')
+            this.kill(`app-server stopped answering (${e.message})`);
+        });
     }, every);
   }
 
   private readonly exited = new WeakSet<ChildProcess>();
 
-  private onChildExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private onChildExit(
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
     if (this.child !== child || this.exited.has(child)) return;
     this.exited.add(child);
     const wasReady = this.stateValue === 'ready';
@@ -315,14 +347,19 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
     this.log.warn({ code, signal, reason: this.lastError }, 'app-server exited');
     this.emit('down', this.lastError ?? `app-server exited (${signal ?? `code ${code}`})`);
-    if (wasReady && Date.now() - this.readySince >= this.opts.appServer.stableAfterMs) this.attempt = 0;
+    if (wasReady && Date.now() - this.readySince >= this.opts.appServer.stableAfterMs)
+      this.attempt = 0;
     this.failAttempt(this.lastError ?? `app-server exited (${signal ?? `code ${code}`})`);
   }
 
   private failAttempt(reason: string): void {
     this.clearTimers();
     this.lastError = reason;
-    const delay = backoffDelay(this.attempt++, this.opts.appServer.backoffInitialMs, this.opts.appServer.backoffMaxMs);
+    const delay = backoffDelay(
+      this.attempt++,
+      this.opts.appServer.backoffInitialMs,
+      this.opts.appServer.backoffMaxMs,
+    );
     this.restarts++;
     this.retryAt = Date.now() + delay;
     // A binary that cannot even be run is "failed" (we keep retrying so a fix is picked up).
@@ -347,14 +384,19 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
  * on Linux, util-linux `setpriv --pdeathsig` arranges a SIGTERM on our death and then execs codex,
  * so the child keeps the same pid and no extra process stays around.
  */
-export function withParentDeathSignal(bin: string, args: string[], platform = process.platform): [string, string[]] {
+export function withParentDeathSignal(
+  bin: string,
+  args: string[],
+  platform = process.platform,
+): [string, string[]] {
   const setpriv = platform === 'linux' ? findSetpriv() : undefined;
   return setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', bin, ...args]] : [bin, args];
 }
 
 let setprivPath: string | null | undefined;
 function findSetpriv(): string | undefined {
-  if (setprivPath === undefined) setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) ?? null;
+  if (setprivPath === undefined)
+    setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) ?? null;
   return setprivPath ?? undefined;
 }
 

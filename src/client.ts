@@ -38,7 +38,9 @@ export function serviceRequest(
         method: opts.method ?? (payload ? 'POST' : 'GET'),
         headers: {
           ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
         },
         timeout: opts.timeoutMs ?? 5000,
       },
@@ -63,7 +65,11 @@ export function serviceRequest(
 }
 
 /** The service's own /status, or undefined when it does not answer. */
-export async function fetchServiceStatus(endpoint: string, token: string | undefined, timeoutMs = 3000): Promise<ServiceStatusJson | undefined> {
+export async function fetchServiceStatus(
+  endpoint: string,
+  token: string | undefined,
+  timeoutMs = 3000,
+): Promise<ServiceStatusJson | undefined> {
   try {
     const r = await serviceRequest(endpoint, token, '/status', { timeoutMs });
     return r.status === 200 ? (r.body as ServiceStatusJson) : undefined;

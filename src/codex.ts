@@ -32,7 +32,10 @@ export interface CodexResolution {
 }
 
 /** Rust target triple and platform package, as @openai/codex's own launcher maps them. */
-export function codexTarget(platform = process.platform, arch = process.arch): { triple: string; pkg: string } | null {
+export function codexTarget(
+  platform = process.platform,
+  arch = process.arch,
+): { triple: string; pkg: string } | null {
   const table: Record<string, { triple: string; pkg: string }> = {
     'linux-x64': { triple: 'x86_64-unknown-linux-musl', pkg: '@openai/codex-linux-x64' },
     'linux-arm64': { triple: 'aarch64-unknown-linux-musl', pkg: '@openai/codex-linux-arm64' },
@@ -50,7 +53,11 @@ function whyNotExecutable(p: string): string | undefined {
     return undefined;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'not executable' : String(code);
+    return code === 'ENOENT'
+      ? 'does not exist'
+      : code === 'EACCES'
+        ? 'not executable'
+        : String(code);
   }
 }
 
@@ -66,7 +73,13 @@ export function nativeBehindWrapper(p: string): string | undefined {
   const target = codexTarget();
   if (!target) return undefined;
   const pkgDir = path.dirname(path.dirname(real)); // .../@openai/codex
-  const tail = path.join(target.pkg.split('/')[1] as string, 'vendor', target.triple, 'bin', 'codex');
+  const tail = path.join(
+    target.pkg.split('/')[1] as string,
+    'vendor',
+    target.triple,
+    'bin',
+    'codex',
+  );
   for (const dir of [path.join(pkgDir, 'node_modules', '@openai'), path.dirname(pkgDir)]) {
     const candidate = path.join(dir, tail);
     if (!whyNotExecutable(candidate)) return candidate;
@@ -86,7 +99,11 @@ function devDependencyBinary(): string | null {
   }
 }
 
-export function codexCandidates(opts: { codexBin?: string; codexHome: string; env?: Env }): CodexCandidate[] {
+export function codexCandidates(opts: {
+  codexBin?: string;
+  codexHome: string;
+  env?: Env;
+}): CodexCandidate[] {
   const env = opts.env ?? process.env;
   const out: CodexCandidate[] = [];
   const check = (source: CodexSource, p: string | null, missing = 'not set'): CodexCandidate => {
@@ -94,8 +111,16 @@ export function codexCandidates(opts: { codexBin?: string; codexHome: string; en
     const reason = whyNotExecutable(p);
     return reason ? { source, path: p, ok: false, reason } : { source, path: p, ok: true };
   };
-  out.push(check('config', opts.codexBin ?? null, 'not set (--codex-bin, CODEX_SM_CODEX_BIN, config codexBin)'));
-  out.push(check('standalone', path.join(opts.codexHome, 'packages', 'standalone', 'current', 'codex')));
+  out.push(
+    check(
+      'config',
+      opts.codexBin ?? null,
+      'not set (--codex-bin, CODEX_SM_CODEX_BIN, config codexBin)',
+    ),
+  );
+  out.push(
+    check('standalone', path.join(opts.codexHome, 'packages', 'standalone', 'current', 'codex')),
+  );
   let onPath: string | null = null;
   for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
     const p = path.join(dir, 'codex');
@@ -105,19 +130,29 @@ export function codexCandidates(opts: { codexBin?: string; codexHome: string; en
     }
   }
   out.push(check('path', onPath, 'no `codex` on PATH'));
-  out.push(check('devDependency', devDependencyBinary(), '@openai/codex is not installed beside codex-sm'));
+  out.push(
+    check('devDependency', devDependencyBinary(), '@openai/codex is not installed beside codex-sm'),
+  );
   return out;
 }
 
-export function resolveCodexBin(opts: { codexBin?: string; codexHome: string; env?: Env }): CodexResolution {
+export function resolveCodexBin(opts: {
+  codexBin?: string;
+  codexHome: string;
+  env?: Env;
+}): CodexResolution {
   const candidates = codexCandidates(opts);
   // An explicitly configured binary that is broken is an error, not a reason to pick another one.
   const explicit = candidates[0] as CodexCandidate;
   if (explicit.path && !explicit.ok) {
-    throw new CodexSmError('codex_not_found', `configured codex binary ${explicit.path} ${explicit.reason}`, {
-      hint: 'fix --codex-bin / CODEX_SM_CODEX_BIN / codexBin, or unset it to search the usual places',
-      exitCode: EXIT.config,
-    });
+    throw new CodexSmError(
+      'codex_not_found',
+      `configured codex binary ${explicit.path} ${explicit.reason}`,
+      {
+        hint: 'fix --codex-bin / CODEX_SM_CODEX_BIN / codexBin, or unset it to search the usual places',
+        exitCode: EXIT.config,
+      },
+    );
   }
   const hit = candidates.find((c) => c.ok);
   if (!hit || !hit.path) {
@@ -132,7 +167,10 @@ export function resolveCodexBin(opts: { codexBin?: string; codexHome: string; en
 
 /** `codex --version` → "0.169.0" (the whole line if it does not look like "codex-cli X"). */
 export async function codexVersion(bin: string, timeoutMs = 10_000): Promise<string> {
-  const { stdout } = await execFileP(bin, ['--version'], { timeout: timeoutMs, env: { ...process.env, NO_COLOR: '1' } });
+  const { stdout } = await execFileP(bin, ['--version'], {
+    timeout: timeoutMs,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   const line = stdout.trim().split('\n')[0] ?? '';
   const m = /(\d+\.\d+\.\d+[\w.+-]*)/.exec(line);
   return m ? (m[1] as string) : line;

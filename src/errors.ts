@@ -28,7 +28,12 @@ export class CodexSmError extends Error {
   constructor(
     code: string,
     message: string,
-    opts: { hint?: string; exitCode?: number; details?: Record<string, unknown>; cause?: unknown } = {},
+    opts: {
+      hint?: string;
+      exitCode?: number;
+      details?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'CodexSmError';
@@ -39,7 +44,10 @@ export class CodexSmError extends Error {
   }
 
   toJSON(): ErrorJson {
-    const error: ErrorJson['error'] & Record<string, unknown> = { code: this.code, message: this.message };
+    const error: ErrorJson['error'] & Record<string, unknown> = {
+      code: this.code,
+      message: this.message,
+    };
     if (this.hint) error.hint = this.hint;
     if (this.details) Object.assign(error, this.details);
     return { error };

@@ -22,7 +22,12 @@ export function packageInfo(): PackageInfo {
     if (fs.existsSync(file)) {
       const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string; version: string };
       if (pkg.name === 'codex-sm') {
-        cached = { name: pkg.name, version: pkg.version, root: dir, cliScript: path.join(dir, 'dist', 'src', 'cli', 'main.js') };
+        cached = {
+          name: pkg.name,
+          version: pkg.version,
+          root: dir,
+          cliScript: path.join(dir, 'dist', 'src', 'cli', 'main.js'),
+        };
         return cached;
       }
     }

@@ -38,7 +38,9 @@ export const execRunner: CommandRunner = {
       let spawnError: string | undefined;
       child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
       child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+      const timer = opts.timeoutMs
+        ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs)
+        : undefined;
       child.on('error', (e: NodeJS.ErrnoException) => (spawnError = e.code ?? e.message));
       child.on('close', (code, signal) => {
         if (timer) clearTimeout(timer);

@@ -23,7 +23,10 @@ export function generateToken(): string {
 /** Write a file atomically with the given mode (tmp in the same dir + rename). */
 export function writeFileAtomic(file: string, data: string, mode: number): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`,
+  );
   const fd = fs.openSync(tmp, 'wx', mode);
   try {
     fs.writeSync(fd, data);
@@ -40,17 +43,25 @@ export function readTokenFile(file: string): string {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new CodexSmError('token_unreadable', `cannot read token file ${file}: ${(e as NodeJS.ErrnoException).code}`, {
-      hint: 'create it with `codex-sm token rotate` or point --token-file at a readable file',
-      exitCode: EXIT.config,
-    });
+    throw new CodexSmError(
+      'token_unreadable',
+      `cannot read token file ${file}: ${(e as NodeJS.ErrnoException).code}`,
+      {
+        hint: 'create it with `codex-sm token rotate` or point --token-file at a readable file',
+        exitCode: EXIT.config,
+      },
+    );
   }
   const token = text.trim();
   if (token.length < 16) {
-    throw new CodexSmError('token_invalid', `token file ${file} holds no usable token (need at least 16 characters)`, {
-      hint: 'put a long random token in it, or delete it to have one generated',
-      exitCode: EXIT.config,
-    });
+    throw new CodexSmError(
+      'token_invalid',
+      `token file ${file} holds no usable token (need at least 16 characters)`,
+      {
+        hint: 'put a long random token in it, or delete it to have one generated',
+        exitCode: EXIT.config,
+      },
+    );
   }
   return token;
 }
@@ -60,9 +71,13 @@ export function loadOrCreateToken(tokenFile: string, env: Env = process.env): To
   const fromEnv = env.CODEX_SM_TOKEN?.trim();
   if (fromEnv) {
     if (fromEnv.length < 16) {
-      throw new CodexSmError('token_invalid', 'CODEX_SM_TOKEN is too short (need at least 16 characters)', {
-        exitCode: EXIT.config,
-      });
+      throw new CodexSmError(
+        'token_invalid',
+        'CODEX_SM_TOKEN is too short (need at least 16 characters)',
+        {
+          exitCode: EXIT.config,
+        },
+      );
     }
     return { token: fromEnv, source: 'env', created: false };
   }

@@ -19,7 +19,10 @@ export function addConfigFlags(cmd: Command): Command {
     .option('--host <addr>', 'address to bind (default 127.0.0.1)')
     .option('--port <n>', 'port to bind (default 3100; 0 = any free port)')
     .option('--codex-home <dir>', 'CODEX_HOME for the app-server (default $CODEX_HOME or ~/.codex)')
-    .option('--codex-bin <path>', 'codex binary to run (default: discovered, see `codex-sm doctor`)')
+    .option(
+      '--codex-bin <path>',
+      'codex binary to run (default: discovered, see `codex-sm doctor`)',
+    )
     .option('--token-file <file>', 'file holding the bearer token (created 0600 if missing)')
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent');
 }
@@ -40,7 +43,9 @@ export function flagsToLayer(f: ConfigFlags): ConfigLayer {
     logLevel: f.logLevel,
     insecureBind: f.insecureBind,
   };
-  return Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined)) as ConfigLayer;
+  return Object.fromEntries(
+    Object.entries(layer).filter(([, v]) => v !== undefined),
+  ) as ConfigLayer;
 }
 
 export function loadConfig(f: ConfigFlags, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {

@@ -24,7 +24,10 @@ export interface OutputStreams {
   stderr: { write(s: string): unknown };
 }
 
-export function wantsJson(opts: OutputOptions, out: OutputStreams['stdout'] = process.stdout): boolean {
+export function wantsJson(
+  opts: OutputOptions,
+  out: OutputStreams['stdout'] = process.stdout,
+): boolean {
   return Boolean(opts.json) || !out.isTTY;
 }
 
@@ -42,8 +45,10 @@ export async function runCommand<T extends object>(
   } catch (e) {
     const err = toCodexSmError(e);
     if (json) streams.stdout.write(JSON.stringify(err.toJSON()) + '\n');
-    else streams.stderr.write(`codex-sm: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
-    if (err.code === 'internal' && process.env.CODEX_SM_DEBUG) streams.stderr.write(`${(e as Error).stack}\n`);
+    else
+      streams.stderr.write(`codex-sm: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
+    if (err.code === 'internal' && process.env.CODEX_SM_DEBUG)
+      streams.stderr.write(`${(e as Error).stack}\n`);
     process.exitCode = err.exitCode;
   }
 }
@@ -55,5 +60,7 @@ function ensureNewline(s: string): string {
 /** Two-column "key  value" lines for human output. */
 export function table(rows: [string, unknown][]): string {
   const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v === undefined || v === null ? '-' : String(v)}`).join('\n');
+  return rows
+    .map(([k, v]) => `${k.padEnd(width)}  ${v === undefined || v === null ? '-' : String(v)}`)
+    .join('\n');
 }

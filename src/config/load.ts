@@ -8,24 +8,44 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { configError } from '../errors.js';
 import { configSchema, type Config, type ConfigLayer } from './schema.js';
-import { defaultCodexHome, defaultConfigFile, defaultTokenFile, expandHome, stateDir, type Env } from '../paths.js';
+import {
+  defaultCodexHome,
+  defaultConfigFile,
+  defaultTokenFile,
+  expandHome,
+  stateDir,
+  type Env,
+} from '../paths.js';
 
 const ENV_PREFIX = 'CODEX_SM_';
 
 /** Env vars that are not config keys (secrets and the config path itself). */
 // CODEX_SM_LOG_FILES: set by the launchd plist so the service can truncate its own log files.
-export const NON_CONFIG_ENV = new Set(['CODEX_SM_TOKEN', 'CODEX_SM_CONFIG', 'CODEX_SM_DEBUG', 'CODEX_SM_LOG_FILES']);
+export const NON_CONFIG_ENV = new Set([
+  'CODEX_SM_TOKEN',
+  'CODEX_SM_CONFIG',
+  'CODEX_SM_DEBUG',
+  'CODEX_SM_LOG_FILES',
+]);
 
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const validateLayerFn = ajv.compile(configSchema);
 const withDefaults = new Ajv({ useDefaults: true, strict: true, allowUnionTypes: true });
 const validateFinalFn = withDefaults.compile(configSchema);
 
-type SchemaNode = { type?: string; enum?: readonly string[]; properties?: Record<string, SchemaNode>; items?: SchemaNode };
+type SchemaNode = {
+  type?: string;
+  enum?: readonly string[];
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+};
 
 /** camelCase key path → CODEX_SM_SNAKE name; nested objects use a double underscore. */
 export function envNameFor(keyPath: string[]): string {
-  return ENV_PREFIX + keyPath.map((k) => k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('__');
+  return (
+    ENV_PREFIX +
+    keyPath.map((k) => k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('__')
+  );
 }
 
 /** Every env var the schema understands, with its key path. */
@@ -114,7 +134,9 @@ export function describeAjvError(err: ErrorObject, data: unknown, origin: string
     case 'additionalProperties': {
       const parent = schemaAt(err.instancePath);
       const allowed = Object.keys(parent?.properties ?? {}).filter((k) => k !== '$schema');
-      const full = [key === '(top level)' ? '' : key, String(p.additionalProperty)].filter(Boolean).join('.');
+      const full = [key === '(top level)' ? '' : key, String(p.additionalProperty)]
+        .filter(Boolean)
+        .join('.');
       return `${origin}: unknown key "${full}"; allowed keys: ${allowed.join(', ')}`;
     }
     case 'enum':
@@ -158,29 +180,44 @@ export function readConfigFile(file: string, explicit: boolean): ConfigLayer | u
     if (code === 'ENOENT' && !explicit) return undefined;
     throw configError(
       `cannot read config file ${file}: ${code ?? (e as Error).message}`,
-      code === 'ENOENT' ? 'check the path given to --config / CODEX_SM_CONFIG' : 'check the file permissions',
+      code === 'ENOENT'
+        ? 'check the path given to --config / CODEX_SM_CONFIG'
+        : 'check the file permissions',
     );
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw configError(`config file ${file} is not valid JSON: ${(e as Error).message}`, 'fix the JSON syntax');
+    throw configError(
+      `config file ${file} is not valid JSON: ${(e as Error).message}`,
+      'fix the JSON syntax',
+    );
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw configError(`config file ${file} must hold a JSON object, got ${JSON.stringify(data)?.slice(0, 40)}`);
+    throw configError(
+      `config file ${file} must hold a JSON object, got ${JSON.stringify(data)?.slice(0, 40)}`,
+    );
   }
   validateLayer(data, file);
   return data as ConfigLayer;
 }
 
-function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+function merge(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;
     const b = out[k];
     out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      b &&
+      typeof b === 'object' &&
+      !Array.isArray(b)
         ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
         : v;
   }
@@ -205,7 +242,9 @@ export function configFilePath(opts: Pick<ResolveOptions, 'env' | 'configFile'> 
 } {
   const env = opts.env ?? process.env;
   const explicit = opts.configFile ?? env.CODEX_SM_CONFIG;
-  return explicit ? { file: path.resolve(expandHome(explicit, env)), explicit: true } : { file: defaultConfigFile(env), explicit: false };
+  return explicit
+    ? { file: path.resolve(expandHome(explicit, env)), explicit: true }
+    : { file: defaultConfigFile(env), explicit: false };
 }
 
 export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
@@ -214,7 +253,9 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   const fileLayer = readConfigFile(file, explicit);
   const { layer: envL, names } = envLayer(env);
   validateLayer(envL, 'environment');
-  const flags = Object.fromEntries(Object.entries(opts.flags ?? {}).filter(([, v]) => v !== undefined));
+  const flags = Object.fromEntries(
+    Object.entries(opts.flags ?? {}).filter(([, v]) => v !== undefined),
+  );
   validateLayer(flags, 'command line');
 
   const merged = merge(merge(merge({}, fileLayer ?? {}), envL), flags) as Record<string, unknown>;
@@ -230,7 +271,10 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   config.stateDir = path.resolve(expandHome(config.stateDir ?? stateDir(env), env));
   if (config.codexBin) config.codexBin = path.resolve(expandHome(config.codexBin, env));
   if (config.tls) {
-    config.tls = { cert: path.resolve(expandHome(config.tls.cert, env)), key: path.resolve(expandHome(config.tls.key, env)) };
+    config.tls = {
+      cert: path.resolve(expandHome(config.tls.cert, env)),
+      key: path.resolve(expandHome(config.tls.key, env)),
+    };
   }
   return {
     config,

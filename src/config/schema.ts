@@ -79,7 +79,11 @@ export const configSchema = {
     codexHome: { type: 'string', minLength: 1, description: 'CODEX_HOME for the app-server.' },
     codexBin: { type: 'string', minLength: 1, description: 'Absolute path of the codex binary.' },
     tokenFile: { type: 'string', minLength: 1, description: 'File holding the bearer token.' },
-    stateDir: { type: 'string', minLength: 1, description: 'codex-sm state (SQLite), default $XDG_STATE_HOME/codex-sm.' },
+    stateDir: {
+      type: 'string',
+      minLength: 1,
+      description: 'codex-sm state (SQLite), default $XDG_STATE_HOME/codex-sm.',
+    },
     allowedHosts: {
       type: 'array',
       items: { type: 'string', minLength: 1 },

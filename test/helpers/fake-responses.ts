@@ -26,7 +26,8 @@ export interface FakeResponsesServer {
 }
 
 let seq = 0;
-const sse = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+const sse = (type: string, data: object) =>
+  `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 
 function usage() {
   return {
@@ -38,20 +39,35 @@ function usage() {
   };
 }
 
-export function replyEvents(reply: Exclude<FakeReply, { kind: 'status' } | { kind: 'hang' }>): string {
+export function replyEvents(
+  reply: Exclude<FakeReply, { kind: 'status' } | { kind: 'hang' }>,
+): string {
   const id = `resp_${++seq}`;
   let out = sse('response.created', { response: { id } });
   if (reply.kind === 'text') {
     const itemId = `msg_${seq}`;
-    out += sse('response.output_item.added', { output_index: 0, item: { type: 'message', role: 'assistant', id: itemId, content: [] } });
+    out += sse('response.output_item.added', {
+      output_index: 0,
+      item: { type: 'message', role: 'assistant', id: itemId, content: [] },
+    });
     const n = Math.max(1, reply.chunks ?? 1);
     const size = Math.ceil(reply.text.length / n);
     for (let i = 0; i < reply.text.length; i += size) {
-      out += sse('response.output_text.delta', { item_id: itemId, output_index: 0, content_index: 0, delta: reply.text.slice(i, i + size) });
+      out += sse('response.output_text.delta', {
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta: reply.text.slice(i, i + size),
+      });
     }
     out += sse('response.output_item.done', {
       output_index: 0,
-      item: { type: 'message', role: 'assistant', id: itemId, content: [{ type: 'output_text', text: reply.text, annotations: [] }] },
+      item: {
+        type: 'message',
+        role: 'assistant',
+        id: itemId,
+        content: [{ type: 'output_text', text: reply.text, annotations: [] }],
+      },
     });
   } else {
     const callId = reply.callId ?? `call_${seq}`;
@@ -89,7 +105,9 @@ export async function startFakeResponses(): Promise<FakeResponsesServer> {
       }
       const reply = queue.shift() ?? { kind: 'text', text: 'ok' };
       if (reply.kind === 'status') {
-        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'fake error' } }));
+        res
+          .writeHead(reply.status, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message: 'fake error' } }));
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });

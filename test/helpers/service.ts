@@ -10,7 +10,12 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const REPO_ROOT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+);
 export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 export function tempDir(prefix = 'codex-sm-test-'): string {
@@ -60,7 +65,15 @@ export async function startService(opts: StartOptions = {}): Promise<ServiceProc
   fs.mkdirSync(codexHome, { recursive: true });
   fs.writeFileSync(
     configFile,
-    JSON.stringify({ host: '127.0.0.1', port: 0, codexHome, tokenFile, stateDir: path.join(dir, 'state'), logLevel: 'debug', ...opts.config }),
+    JSON.stringify({
+      host: '127.0.0.1',
+      port: 0,
+      codexHome,
+      tokenFile,
+      stateDir: path.join(dir, 'state'),
+      logLevel: 'debug',
+      ...opts.config,
+    }),
   );
   const argv = [process.execPath, CLI, 'serve', '--config', configFile, ...(opts.args ?? [])];
   const full = opts.wrap ? opts.wrap(argv) : argv;
@@ -88,7 +101,9 @@ export async function startService(opts: StartOptions = {}): Promise<ServiceProc
     }
   });
   readline.createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 30_000) =>
     new Promise<LogLine>((resolve, reject) => {
       const hit = logs.find(pred);
@@ -96,14 +111,22 @@ export async function startService(opts: StartOptions = {}): Promise<ServiceProc
       const w = { pred, resolve: (l: LogLine) => (clearTimeout(t), resolve(l)) };
       const t = setTimeout(() => {
         waiters.delete(w);
-        reject(new Error(`log line not seen in ${timeoutMs} ms; stderr: ${stderr.join('\n').slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`));
+        reject(
+          new Error(
+            `log line not seen in ${timeoutMs} ms; stderr: ${stderr.join('\n').slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`,
+          ),
+        );
       }, timeoutMs);
       waiters.add(w);
       void exited.then((e) => {
         if (waiters.has(w)) {
           waiters.delete(w);
           clearTimeout(t);
-          reject(new Error(`service exited (${e.code ?? e.signal}) before the log line; stderr: ${stderr.join('\n').slice(-2000)}`));
+          reject(
+            new Error(
+              `service exited (${e.code ?? e.signal}) before the log line; stderr: ${stderr.join('\n').slice(-2000)}`,
+            ),
+          );
         }
       });
     });
@@ -151,7 +174,10 @@ export async function waitReady(svc: ServiceProcess, timeoutMs = 30_000): Promis
 export class TestClient {
   readonly messages: Record<string, unknown>[] = [];
   private nextId = 1;
-  private waiters: { pred: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }[] = [];
+  private waiters: {
+    pred: (m: Record<string, unknown>) => boolean;
+    resolve: (m: Record<string, unknown>) => void;
+  }[] = [];
   closed: Promise<{ code: number; reason: string }>;
 
   constructor(readonly ws: WebSocket) {
@@ -165,28 +191,47 @@ export class TestClient {
       this.messages.push(m);
       this.waiters = this.waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
     });
-    this.closed = new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+    this.closed = new Promise((r) =>
+      ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
+    );
   }
 
   static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers });
       ws.once('open', () => resolve(new TestClient(ws)));
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once('error', reject);
     });
   }
 
-  waitFor(pred: (m: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  waitFor(
+    pred: (m: Record<string, unknown>) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<Record<string, unknown>> {
     const hit = this.messages.find(pred);
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`message not received in ${timeoutMs} ms; got: ${this.messages.map((m) => m.method ?? m.id).join(', ')}`)), timeoutMs);
+      const t = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `message not received in ${timeoutMs} ms; got: ${this.messages.map((m) => m.method ?? m.id).join(', ')}`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.waiters.push({ pred, resolve: (m) => (clearTimeout(t), resolve(m)) });
     });
   }
 
-  async request(method: string, params?: unknown, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  async request(
+    method: string,
+    params?: unknown,
+    timeoutMs = 30_000,
+  ): Promise<Record<string, unknown>> {
     const id = this.nextId++;
     this.ws.send(JSON.stringify({ id, method, params }));
     const res = await this.waitFor((m) => m.id === id && m.method === undefined, timeoutMs);
@@ -199,7 +244,10 @@ export class TestClient {
   }
 
   async initialize(name = 'codex-sm-test'): Promise<Record<string, unknown>> {
-    const r = await this.request('initialize', { clientInfo: { name, title: null, version: '0.0.0' }, capabilities: { experimentalApi: true } });
+    const r = await this.request('initialize', {
+      clientInfo: { name, title: null, version: '0.0.0' },
+      capabilities: { experimentalApi: true },
+    });
     this.notify('initialized');
     return r;
   }

@@ -47,7 +47,10 @@ describe('real codex app-server (integration)', function () {
     const early = await client.request('account/read', {}).catch((e: unknown) => e);
     expect(early).to.be.instanceOf(RpcError);
     expect((early as RpcError).message).to.match(/Not initialized/);
-    const init = await client.initialize({ clientInfo: { name: 'codex-sm-test', title: null, version: '0' }, capabilities: { experimentalApi: true } });
+    const init = await client.initialize({
+      clientInfo: { name: 'codex-sm-test', title: null, version: '0' },
+      capabilities: { experimentalApi: true },
+    });
     expect(versionFromUserAgent(init.userAgent)).to.match(/^\d+\.\d+\.\d+/);
     expect(fs.realpathSync(init.codexHome)).to.equal(fs.realpathSync(codexHome));
   });
@@ -66,7 +69,10 @@ describe('real codex app-server (integration)', function () {
 
   it('fails pending requests at once when the connection drops', async () => {
     const second = await RpcClient.connect(url, { requestTimeoutMs: 60_000 });
-    await second.initialize({ clientInfo: { name: 'drop', title: null, version: '0' }, capabilities: null });
+    await second.initialize({
+      clientInfo: { name: 'drop', title: null, version: '0' },
+      capabilities: null,
+    });
     // A raw malformed frame gets no answer: this request would hang until its timeout.
     second.ws.send('{"id": 99, "method": ');
     const pending = second.request('thread/loaded/list', {}, { timeoutMs: 60_000 });
@@ -74,7 +80,9 @@ describe('real codex app-server (integration)', function () {
     second.terminate();
     const err = await pending.catch((e: unknown) => e);
     expect(err).to.be.instanceOf(RpcClosedError);
-    expect(await timed).to.satisfy((e: unknown) => e instanceof RpcTimeoutError || e instanceof RpcClosedError);
+    expect(await timed).to.satisfy(
+      (e: unknown) => e instanceof RpcTimeoutError || e instanceof RpcClosedError,
+    );
     expect(second.pendingCount).to.equal(0);
   });
 });

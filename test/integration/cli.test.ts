@@ -26,7 +26,9 @@ describe('codex-sm CLI (integration)', function () {
     expect(r.code).to.equal(78);
     const err = JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string } };
     expect(err.error.code).to.equal('config_invalid');
-    expect(err.error.message).to.equal(`${file}: port = "eighty" has the wrong type; expected integer`);
+    expect(err.error.message).to.equal(
+      `${file}: port = "eighty" has the wrong type; expected integer`,
+    );
     const good = path.join(dir, 'good.json');
     fs.writeFileSync(good, JSON.stringify({ port: 3200 }));
     expect(run(['config', 'validate', good]).code).to.equal(0);
@@ -35,19 +37,44 @@ describe('codex-sm CLI (integration)', function () {
   it('serve with an invalid config exits 78 before starting anything', () => {
     const r = run(['serve', '--port', '99999']);
     expect(r.code).to.equal(78);
-    expect(r.stderr.trim().split('\n')[0]).to.match(/^codex-sm serve: command line: port = 99999 is out of range; allowed: integer 0\.\.65535$/);
-    expect(fs.existsSync(path.join(r.dir, 'cfg', 'codex-sm', 'token')), 'no token was created').to.equal(false);
+    expect(r.stderr.trim().split('\n')[0]).to.match(
+      /^codex-sm serve: command line: port = 99999 is out of range; allowed: integer 0\.\.65535$/,
+    );
+    expect(
+      fs.existsSync(path.join(r.dir, 'cfg', 'codex-sm', 'token')),
+      'no token was created',
+    ).to.equal(false);
   });
 
   it('version --json prints one JSON object with the resolved codex version', () => {
     const r = run(['version', '--json']);
     expect(r.code).to.equal(0);
     expect(r.stdout.trim().split('\n')).to.have.length(1);
-    const v = JSON.parse(r.stdout) as { version: string; node: { version: string; path: string }; codex: { path: string; version: string } };
-    const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(CLI), '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+    const v = JSON.parse(r.stdout) as {
+      version: string;
+      node: { version: string; path: string };
+      codex: { path: string; version: string };
+    };
+    const pkg = JSON.parse(
+      fs.readFileSync(path.join(path.dirname(CLI), '..', '..', '..', 'package.json'), 'utf8'),
+    ) as { version: string };
     expect(v.version).to.equal(pkg.version);
     expect(v.node).to.deep.equal({ version: process.versions.node, path: process.execPath });
-    const codexPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(CLI), '..', '..', '..', 'node_modules', '@openai', 'codex', 'package.json'), 'utf8')) as {
+    const codexPkg = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          path.dirname(CLI),
+          '..',
+          '..',
+          '..',
+          'node_modules',
+          '@openai',
+          'codex',
+          'package.json',
+        ),
+        'utf8',
+      ),
+    ) as {
       version: string;
     };
     expect(v.codex.version).to.equal(codexPkg.version);
@@ -58,7 +85,8 @@ describe('codex-sm CLI (integration)', function () {
     const r = run(['doctor', '--json', '--port', '0']);
     const d = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string }[] };
     const names = d.checks.map((c) => c.name);
-    for (const n of ['node', 'config', 'codex', 'codexHome', 'token', 'port', 'serviceManager']) expect(names).to.include(n);
+    for (const n of ['node', 'config', 'codex', 'codexHome', 'token', 'port', 'serviceManager'])
+      expect(names).to.include(n);
     expect(d.checks.find((c) => c.name === 'codex')?.status).to.equal('ok');
     expect(r.code).to.equal(d.ok ? 0 : 1);
   });
@@ -66,9 +94,13 @@ describe('codex-sm CLI (integration)', function () {
   it('config show redacts the token and config path prints the file', () => {
     const r = run(['config', 'show', '--json'], { CODEX_SM_TOKEN: 'a-very-secret-token-value' });
     expect(r.stdout).to.not.contain('a-very-secret-token-value');
-    expect((JSON.parse(r.stdout) as { token: { value: string } }).token.value).to.equal('<redacted>');
+    expect((JSON.parse(r.stdout) as { token: { value: string } }).token.value).to.equal(
+      '<redacted>',
+    );
     const p = run(['config', 'path', '--json']);
-    expect((JSON.parse(p.stdout) as { path: string }).path).to.equal(path.join(p.dir, 'cfg', 'codex-sm', 'config.json'));
+    expect((JSON.parse(p.stdout) as { path: string }).path).to.equal(
+      path.join(p.dir, 'cfg', 'codex-sm', 'config.json'),
+    );
   });
 
   it('--help exits 0 and an unknown command exits 64', () => {

@@ -15,7 +15,9 @@ interface Status {
 }
 
 async function getStatus(svc: ServiceProcess): Promise<Status> {
-  const r = await fetch(`${svc.endpoint}/status`, { headers: { authorization: `Bearer ${svc.token}` } });
+  const r = await fetch(`${svc.endpoint}/status`, {
+    headers: { authorization: `Bearer ${svc.token}` },
+  });
   return (await r.json()) as Status;
 }
 
@@ -40,7 +42,11 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
   before(async () => {
     fake = await startFakeResponses();
     svc = await startService({
-      config: { appServer: { args: fake.codexArgs(), backoffInitialMs: 100 }, maxFrameBytes: 64 * 1024, maxClientBufferBytes: 256 * 1024 },
+      config: {
+        appServer: { args: fake.codexArgs(), backoffInitialMs: 100 },
+        maxFrameBytes: 64 * 1024,
+        maxClientBufferBytes: 256 * 1024,
+      },
     });
     await waitReady(svc);
     auth = { authorization: `Bearer ${svc.token}` };
@@ -58,26 +64,40 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
     const r = await fetch(`${svc.endpoint}/status`);
     expect(r.status).to.equal(401);
     expect(((await r.json()) as { error: { code: string } }).error.code).to.equal('unauthorized');
-    const wrong = await fetch(`${svc.endpoint}/status`, { headers: { authorization: 'Bearer not-the-token' } });
+    const wrong = await fetch(`${svc.endpoint}/status`, {
+      headers: { authorization: 'Bearer not-the-token' },
+    });
     expect(wrong.status).to.equal(401);
   });
 
   it('refuses a WebSocket upgrade without the token with 401 before the upgrade', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic Zm9vOmJhcg==' }] as Record<string, string>[]) {
-      const err = (await TestClient.connect(svc.wsUrl, headers).catch((e: unknown) => e)) as { status?: number };
+    for (const headers of [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: 'Basic Zm9vOmJhcg==' },
+    ] as Record<string, string>[]) {
+      const err = (await TestClient.connect(svc.wsUrl, headers).catch((e: unknown) => e)) as {
+        status?: number;
+      };
       expect(err.status).to.equal(401);
     }
   });
 
   it('refuses unknown Host headers (DNS rebinding) on HTTP and WebSocket', async () => {
-    const http = await rawHttp(port, `GET /status HTTP/1.1\r\nHost: evil.example:${port}\r\nAuthorization: Bearer ${svc.token}\r\nConnection: close\r\n\r\n`);
+    const http = await rawHttp(
+      port,
+      `GET /status HTTP/1.1\r\nHost: evil.example:${port}\r\nAuthorization: Bearer ${svc.token}\r\nConnection: close\r\n\r\n`,
+    );
     expect(http).to.match(/^HTTP\/1.1 403/);
     const ws = await rawHttp(
       port,
       `GET / HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${svc.token}\r\n\r\n`,
     );
     expect(ws).to.match(/^HTTP\/1.1 403/);
-    const ok = await rawHttp(port, `GET /healthz HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`);
+    const ok = await rawHttp(
+      port,
+      `GET /healthz HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`,
+    );
     expect(ok).to.match(/^HTTP\/1.1 200/);
   });
 
@@ -91,7 +111,10 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
     big.ws.send('x'.repeat(200 * 1024));
     expect((await big.closed).code).to.equal(1009);
     await rawHttp(port, 'GARBAGE\r\n\r\n\x00\x01');
-    await rawHttp(port, `GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAuthorization: Bearer ${svc.token}\r\n\r\n`);
+    await rawHttp(
+      port,
+      `GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAuthorization: Bearer ${svc.token}\r\n\r\n`,
+    );
     const after = await c.request('thread/loaded/list', {});
     expect(after).to.have.property('data');
     expect((await fetch(`${svc.endpoint}/healthz`)).status).to.equal(200);
@@ -105,7 +128,8 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
     socket.pause(); // stop reading: the kernel buffers fill, then codex-sm's
     // Ask for ~11 KB answers without reading them: more than loopback's kernel buffers
     // (tcp_rmem max is 32 MB here) plus codex-sm's 256 KB bound.
-    for (let i = 0; i < 5000; i++) c.ws.send(JSON.stringify({ id: 1000 + i, method: 'model/list', params: {} }));
+    for (let i = 0; i < 5000; i++)
+      c.ws.send(JSON.stringify({ id: 1000 + i, method: 'model/list', params: {} }));
     const until = Date.now() + 20_000;
     let closed = false;
     while (Date.now() < until && !closed) {
@@ -134,7 +158,10 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
     const n = await TestClient.connect(svc.wsUrl, auth);
     await n.initialize();
     const t = await n.request('thread/start', { cwd: svc.dir });
-    await n.request('turn/start', { threadId: (t.thread as { id: string }).id, input: [{ type: 'text', text: 'hi', text_elements: [] }] });
+    await n.request('turn/start', {
+      threadId: (t.thread as { id: string }).id,
+      input: [{ type: 'text', text: 'hi', text_elements: [] }],
+    });
     const done = await n.waitFor((m) => m.method === 'turn/completed');
     expect((done.params as { turn: { status: string } }).turn.status).to.equal('completed');
     n.close();
@@ -143,7 +170,13 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
   it('stays up when a client disconnects mid-request', async () => {
     const ws = new WebSocket(svc.wsUrl, { headers: auth });
     await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify({ id: 1, method: 'initialize', params: { clientInfo: { name: 'x', title: null, version: '0' }, capabilities: null } }));
+    ws.send(
+      JSON.stringify({
+        id: 1,
+        method: 'initialize',
+        params: { clientInfo: { name: 'x', title: null, version: '0' }, capabilities: null },
+      }),
+    );
     ws.terminate();
     await new Promise((r) => setTimeout(r, 200));
     expect((await getStatus(svc)).state).to.equal('ready');

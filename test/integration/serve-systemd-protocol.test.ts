@@ -10,7 +10,13 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import { resolveCodexBin } from '../../src/codex.js';
-import { startService, tempDir, TestClient, waitReady, type ServiceProcess } from '../helpers/service.js';
+import {
+  startService,
+  tempDir,
+  TestClient,
+  waitReady,
+  type ServiceProcess,
+} from '../helpers/service.js';
 
 interface Datagram {
   at: number;
@@ -27,7 +33,10 @@ interface NotifySocket {
 function bindNotifySocket(dir: string): NotifySocket {
   const require = createRequire(import.meta.url);
   const unix = require('unix-dgram') as {
-    createSocket(t: 'unix_dgram', cb: (buf: Buffer) => void): { bind(p: string): void; close(): void };
+    createSocket(
+      t: 'unix_dgram',
+      cb: (buf: Buffer) => void,
+    ): { bind(p: string): void; close(): void };
   };
   const messages: Datagram[] = [];
   const sockPath = path.join(dir, 'notify.sock');
@@ -49,7 +58,10 @@ function bindNotifySocket(dir: string): NotifySocket {
       for (;;) {
         const hit = messages.find(pred);
         if (hit) return hit;
-        if (Date.now() > until) throw new Error(`no matching datagram; got ${JSON.stringify(messages.map((m) => m.fields))}`);
+        if (Date.now() > until)
+          throw new Error(
+            `no matching datagram; got ${JSON.stringify(messages.map((m) => m.fields))}`,
+          );
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -87,10 +99,17 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
     dirs.push(dir);
     const notify = bindNotifySocket(dir);
     const t0 = Date.now();
-    const svc = await startService({ dir, env: { NOTIFY_SOCKET: notify.path }, config: { codexBin: slowCodex(dir, 5.5) } });
+    const svc = await startService({
+      dir,
+      env: { NOTIFY_SOCKET: notify.path },
+      config: { codexBin: slowCodex(dir, 5.5) },
+    });
     services.push(svc);
     const listening = Date.now();
-    expect(notify.messages.some((m) => m.fields.READY), 'no READY while the app-server is still starting').to.equal(false);
+    expect(
+      notify.messages.some((m) => m.fields.READY),
+      'no READY while the app-server is still starting',
+    ).to.equal(false);
     expect((await fetch(`${svc.endpoint}/readyz`)).status).to.equal(503);
     const starting = await notify.waitFor((m) => (m.fields.STATUS ?? '').startsWith('starting'));
     expect(starting.fields.STATUS).to.match(/starting app-server/);
@@ -99,7 +118,9 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
     const ready = await notify.waitFor((m) => m.fields.READY === '1');
     expect(ready.at - t0).to.be.at.least(5500);
     expect(ready.at).to.be.at.least(listening);
-    expect(ready.fields.STATUS).to.match(/^ready: app-server \d+\.\d+\.\d+ pid \d+; 0 clients; http:\/\/127\.0\.0\.1:\d+$/);
+    expect(ready.fields.STATUS).to.match(
+      /^ready: app-server \d+\.\d+\.\d+ pid \d+; 0 clients; http:\/\/127\.0\.0\.1:\d+$/,
+    );
     expect(notify.messages.filter((m) => m.fields.READY).length).to.equal(1);
     await svc.stop();
     notify.close();
@@ -108,7 +129,10 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
   it('pings the watchdog at half WATCHDOG_USEC, reloads on SIGHUP, and stops on SIGTERM with STOPPING=1 and exit 0', async () => {
     const dir = tempDir();
     const notify = bindNotifySocket(dir);
-    const svc = await startService({ dir, env: { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '200000' } });
+    const svc = await startService({
+      dir,
+      env: { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '200000' },
+    });
     services.push(svc);
     await notify.waitFor((m) => m.fields.READY === '1');
     const since = Date.now();
@@ -116,14 +140,19 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
     const pings = notify.messages.filter((m) => m.fields.WATCHDOG === '1' && m.at >= since).length;
     expect(pings).to.be.within(6, 14); // every 100 ms
 
-    const status = (await (await fetch(`${svc.endpoint}/status`, { headers: { authorization: `Bearer ${svc.token}` } })).json()) as {
+    const status = (await (
+      await fetch(`${svc.endpoint}/status`, { headers: { authorization: `Bearer ${svc.token}` } })
+    ).json()) as {
       appServer: { pid: number };
     };
     const before = notify.messages.length;
     svc.child.kill('SIGHUP');
     const reloading = await notify.waitFor((m) => m.fields.RELOADING === '1');
     expect(reloading.fields.MONOTONIC_USEC).to.match(/^\d+$/);
-    const readyAgain = await notify.waitFor((m) => m.fields.READY === '1' && notify.messages.indexOf(m) > notify.messages.indexOf(reloading));
+    const readyAgain = await notify.waitFor(
+      (m) =>
+        m.fields.READY === '1' && notify.messages.indexOf(m) > notify.messages.indexOf(reloading),
+    );
     expect(notify.messages.indexOf(readyAgain)).to.be.greaterThan(before);
 
     const client = await TestClient.connect(svc.wsUrl, { authorization: `Bearer ${svc.token}` });
@@ -142,7 +171,10 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
   it('does not ping a watchdog meant for another pid (WATCHDOG_PID)', async () => {
     const dir = tempDir();
     const notify = bindNotifySocket(dir);
-    const svc = await startService({ dir, env: { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '100000', WATCHDOG_PID: '1' } });
+    const svc = await startService({
+      dir,
+      env: { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '100000', WATCHDOG_PID: '1' },
+    });
     services.push(svc);
     await notify.waitFor((m) => m.fields.READY === '1');
     await new Promise((r) => setTimeout(r, 400));
@@ -160,14 +192,24 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const svc = await startService({
       config: { port: (blocker.address() as net.AddressInfo).port },
-      wrap: (argv) => ['/bin/sh', '-c', 'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=http exec "$@"', 'sh', ...argv],
+      wrap: (argv) => [
+        '/bin/sh',
+        '-c',
+        'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=http exec "$@"',
+        'sh',
+        ...argv,
+      ],
       stdio: ['ignore', 'pipe', 'pipe', fd],
       afterSpawn: () => listener.close(), // otherwise this process accepts half the connections
     });
     services.push(svc);
     expect(svc.endpoint).to.equal(`http://127.0.0.1:${port}`);
     await waitReady(svc);
-    const st = (await (await fetch(`http://127.0.0.1:${port}/status`, { headers: { authorization: `Bearer ${svc.token}` } })).json()) as {
+    const st = (await (
+      await fetch(`http://127.0.0.1:${port}/status`, {
+        headers: { authorization: `Bearer ${svc.token}` },
+      })
+    ).json()) as {
       appServer: { pid: number };
     };
     const environ = fs.readFileSync(`/proc/${st.appServer.pid}/environ`, 'utf8').split('\0');

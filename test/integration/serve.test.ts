@@ -10,9 +10,16 @@ import { startService, TestClient, waitReady, type ServiceProcess } from '../hel
 
 const userText = (text: string) => [{ type: 'text', text, text_elements: [] }];
 
-async function runTurn(c: TestClient, threadId: string, text: string): Promise<Record<string, unknown>> {
+async function runTurn(
+  c: TestClient,
+  threadId: string,
+  text: string,
+): Promise<Record<string, unknown>> {
   await c.request('turn/start', { threadId, input: userText(text) });
-  return c.waitFor((m) => m.method === 'turn/completed' && (m.params as { threadId?: string }).threadId === threadId);
+  return c.waitFor(
+    (m) =>
+      m.method === 'turn/completed' && (m.params as { threadId?: string }).threadId === threadId,
+  );
 }
 
 describe('codex-sm serve with the real app-server (fake Responses API)', function () {
@@ -23,7 +30,9 @@ describe('codex-sm serve with the real app-server (fake Responses API)', functio
 
   before(async () => {
     fake = await startFakeResponses();
-    svc = await startService({ config: { appServer: { args: fake.codexArgs(), backoffInitialMs: 100 } } });
+    svc = await startService({
+      config: { appServer: { args: fake.codexArgs(), backoffInitialMs: 100 } },
+    });
     await waitReady(svc);
     auth = { authorization: `Bearer ${svc.token}` };
   });
@@ -42,7 +51,9 @@ describe('codex-sm serve with the real app-server (fake Responses API)', functio
     const threadId = (started.thread as { id: string }).id;
     const done = await runTurn(c, threadId, 'say hello');
     expect((done.params as { turn: { status: string } }).turn.status).to.equal('completed');
-    const deltas = c.messages.filter((m) => m.method === 'item/agentMessage/delta').map((m) => (m.params as { delta: string }).delta);
+    const deltas = c.messages
+      .filter((m) => m.method === 'item/agentMessage/delta')
+      .map((m) => (m.params as { delta: string }).delta);
     expect(deltas.join('')).to.equal('Hello from the fake model');
     c.close();
   });
@@ -52,7 +63,11 @@ describe('codex-sm serve with the real app-server (fake Responses API)', functio
     fake.enqueue({ kind: 'exec', command: ['touch', marker] }, { kind: 'text', text: 'done' });
     const c = await TestClient.connect(svc.wsUrl + '/app-server', auth);
     await c.initialize();
-    const started = await c.request('thread/start', { cwd: svc.dir, approvalPolicy: 'untrusted', sandbox: 'read-only' });
+    const started = await c.request('thread/start', {
+      cwd: svc.dir,
+      approvalPolicy: 'untrusted',
+      sandbox: 'read-only',
+    });
     const threadId = (started.thread as { id: string }).id;
     await c.request('turn/start', { threadId, input: userText('touch the marker') });
     const approval = await c.waitFor((m) => m.method === 'item/commandExecution/requestApproval');

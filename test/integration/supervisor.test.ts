@@ -12,7 +12,9 @@ interface Status {
 }
 
 async function status(svc: ServiceProcess): Promise<Status> {
-  return (await (await fetch(`${svc.endpoint}/status`, { headers: { authorization: `Bearer ${svc.token}` } })).json()) as Status;
+  return (await (
+    await fetch(`${svc.endpoint}/status`, { headers: { authorization: `Bearer ${svc.token}` } })
+  ).json()) as Status;
 }
 
 async function until(pred: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -34,7 +36,13 @@ describe('app-server supervisor (integration, real app-server)', function () {
     const real = resolveCodexBin({ codexHome: dir, env: { PATH: '' } }).path;
     wrapper = path.join(dir, 'codex');
     fs.writeFileSync(wrapper, `#!/bin/sh\nexec '${real}' "$@"\n`, { mode: 0o755 });
-    svc = await startService({ dir, config: { codexBin: wrapper, appServer: { pingIntervalMs: 500, backoffInitialMs: 100, backoffMaxMs: 400 } } });
+    svc = await startService({
+      dir,
+      config: {
+        codexBin: wrapper,
+        appServer: { pingIntervalMs: 500, backoffInitialMs: 100, backoffMaxMs: 400 },
+      },
+    });
     await waitReady(svc);
   });
   after(async () => {
@@ -53,7 +61,9 @@ describe('app-server supervisor (integration, real app-server)', function () {
     const before = await status(svc);
     process.kill(before.appServer.pid, 'SIGSTOP');
     await until(async () => (await fetch(`${svc.endpoint}/readyz`)).status === 503);
-    const line = await svc.waitForLog((l) => l.msg === 'app-server exited' && /stopped answering/.test(String(l.reason)));
+    const line = await svc.waitForLog(
+      (l) => l.msg === 'app-server exited' && /stopped answering/.test(String(l.reason)),
+    );
     expect(line.signal).to.equal('SIGKILL');
     await waitReady(svc);
     const after = await status(svc);

@@ -44,10 +44,27 @@ describe('TLS and exposure (integration)', function () {
     const dir = tempDir();
     const cert = path.join(dir, 'cert.pem');
     const key = path.join(dir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     svc = await startService({ dir, config: { host: '0.0.0.0', tls: { cert, key } } });
     expect(svc.endpoint).to.match(/^https:\/\/127\.0\.0\.1:\d+$/);
     const ca = fs.readFileSync(cert, 'utf8');
@@ -62,7 +79,13 @@ describe('TLS and exposure (integration)', function () {
     expect(JSON.parse(st.body)).to.include({ state: 'ready' });
     const ws = new WebSocket(svc.wsUrl, { ca, headers: { authorization: `Bearer ${svc.token}` } });
     await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-    ws.send(JSON.stringify({ id: 1, method: 'initialize', params: { clientInfo: { name: 't', title: null, version: '0' }, capabilities: null } }));
+    ws.send(
+      JSON.stringify({
+        id: 1,
+        method: 'initialize',
+        params: { clientInfo: { name: 't', title: null, version: '0' }, capabilities: null },
+      }),
+    );
     const reply = await new Promise<string>((r) => ws.once('message', (d) => r(d.toString())));
     expect(JSON.parse(reply)).to.have.nested.property('result.userAgent');
     ws.close();

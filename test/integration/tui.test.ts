@@ -40,11 +40,15 @@ describe('codex --remote (the Codex TUI) through codex-sm (real TUI in tmux, fak
 
   before(async function () {
     if (!hasTmux) {
-      console.warn('\n  !!! tmux is not installed: the Codex TUI test did NOT run (apt-get install tmux; .ci/run does) !!!\n');
+      console.warn(
+        '\n  !!! tmux is not installed: the Codex TUI test did NOT run (apt-get install tmux; .ci/run does) !!!\n',
+      );
       this.skip();
     }
     fake = await startFakeResponses();
-    svc = await startService({ config: { appServer: { args: fake.codexArgs(), backoffInitialMs: 100 } } });
+    svc = await startService({
+      config: { appServer: { args: fake.codexArgs(), backoffInitialMs: 100 } },
+    });
     await waitReady(svc);
     bin = resolveCodexBin({ codexHome: svc.codexHome, env: { PATH: '' } }).path;
   });
@@ -63,20 +67,37 @@ describe('codex --remote (the Codex TUI) through codex-sm (real TUI in tmux, fak
     const home = path.join(svc.dir, `${name}-home`);
     fs.mkdirSync(home, { recursive: true });
     tmux(
-      'new-session', '-d', '-s', name, '-x', '120', '-y', '40',
-      '-e', `CODEX_SM_TOKEN=${token}`, '-e', `CODEX_HOME=${home}`,
-      'sh', '-c', `cd '${svc.dir}' && '${bin}' --remote ${svc.wsUrl} --remote-auth-token-env CODEX_SM_TOKEN; echo "TUI-EXIT=$?"; sleep 60`,
+      'new-session',
+      '-d',
+      '-s',
+      name,
+      '-x',
+      '120',
+      '-y',
+      '40',
+      '-e',
+      `CODEX_SM_TOKEN=${token}`,
+      '-e',
+      `CODEX_HOME=${home}`,
+      'sh',
+      '-c',
+      `cd '${svc.dir}' && '${bin}' --remote ${svc.wsUrl} --remote-auth-token-env CODEX_SM_TOKEN; echo "TUI-EXIT=$?"; sleep 60`,
     );
   }
 
   it('starts, answers a prompt, and keeps working after the app-server is killed and restarted', async () => {
-    fake.enqueue({ kind: 'text', text: 'PONG-through-codex-sm' }, { kind: 'text', text: 'a title' });
+    fake.enqueue(
+      { kind: 'text', text: 'PONG-through-codex-sm' },
+      { kind: 'text', text: 'a title' },
+    );
     launch(session, svc.token);
     await waitPane(session, /Ask Codex to do anything/);
     await typePrompt(session, 'say pong');
     await waitPane(session, /PONG-through-codex-sm/);
 
-    const st = (await (await fetch(`${svc.endpoint}/status`, { headers: { authorization: `Bearer ${svc.token}` } })).json()) as {
+    const st = (await (
+      await fetch(`${svc.endpoint}/status`, { headers: { authorization: `Bearer ${svc.token}` } })
+    ).json()) as {
       appServer: { pid: number };
       clients: number;
     };
@@ -84,7 +105,10 @@ describe('codex --remote (the Codex TUI) through codex-sm (real TUI in tmux, fak
     process.kill(st.appServer.pid, 'SIGKILL');
     await waitReady(svc);
     await sleep(3000); // the TUI reconnects (backing off) and resumes its thread
-    fake.enqueue({ kind: 'text', text: 'SECOND-REPLY-after-restart' }, { kind: 'text', text: 'a title' });
+    fake.enqueue(
+      { kind: 'text', text: 'SECOND-REPLY-after-restart' },
+      { kind: 'text', text: 'a title' },
+    );
     await typePrompt(session, 'again');
     await waitPane(session, /SECOND-REPLY-after-restart/, 60_000);
   });

@@ -38,7 +38,12 @@ describe('config resolution (unit)', () => {
   });
 
   it('layers defaults < file < env < flags', () => {
-    writeConfig({ port: 4000, host: '127.0.0.2', logLevel: 'warn', appServer: { backoffMaxMs: 5000 } });
+    writeConfig({
+      port: 4000,
+      host: '127.0.0.2',
+      logLevel: 'warn',
+      appServer: { backoffMaxMs: 5000 },
+    });
     env.CODEX_SM_PORT = '4001';
     env.CODEX_SM_APP_SERVER__BACKOFF_INITIAL_MS = '50';
     const { config, sources } = resolveConfig({ env, flags: { port: 4002 } });
@@ -51,8 +56,12 @@ describe('config resolution (unit)', () => {
   });
 
   it('CODEX_HOME in the environment is the default codexHome; ~ expands', () => {
-    expect(resolveConfig({ env: { ...env, CODEX_HOME: '/srv/codex' } }).config.codexHome).to.equal('/srv/codex');
-    expect(resolveConfig({ env, flags: { codexHome: '~/x' } }).config.codexHome).to.equal(path.join(dir, 'x'));
+    expect(resolveConfig({ env: { ...env, CODEX_HOME: '/srv/codex' } }).config.codexHome).to.equal(
+      '/srv/codex',
+    );
+    expect(resolveConfig({ env, flags: { codexHome: '~/x' } }).config.codexHome).to.equal(
+      path.join(dir, 'x'),
+    );
   });
 
   it('names the key, the bad value and what is allowed, with exit code 78', () => {
@@ -65,13 +74,23 @@ describe('config resolution (unit)', () => {
 
   it('rejects unknown keys, wrong types and bad enums in every layer', () => {
     writeConfig({ prot: 1 });
-    expect(fails(() => resolveConfig({ env })).message).to.match(/unknown key "prot".*allowed keys: host, port/);
+    expect(fails(() => resolveConfig({ env })).message).to.match(
+      /unknown key "prot".*allowed keys: host, port/,
+    );
     writeConfig({ appServer: { transport: 'tcp' } });
-    expect(fails(() => resolveConfig({ env })).message).to.match(/appServer\.transport = "tcp".*unix, ws/);
+    expect(fails(() => resolveConfig({ env })).message).to.match(
+      /appServer\.transport = "tcp".*unix, ws/,
+    );
     writeConfig({});
-    expect(fails(() => resolveConfig({ env: { ...env, CODEX_SM_PORT: 'abc' } })).message).to.match(/^environment: port = "abc".*integer/);
-    expect(fails(() => resolveConfig({ env, flags: { logLevel: 'loud' as never } })).message).to.match(/^command line: logLevel/);
-    expect(fails(() => resolveConfig({ env: { ...env, CODEX_SM_PROT: '1' } })).message).to.match(/unknown environment variable CODEX_SM_PROT/);
+    expect(fails(() => resolveConfig({ env: { ...env, CODEX_SM_PORT: 'abc' } })).message).to.match(
+      /^environment: port = "abc".*integer/,
+    );
+    expect(
+      fails(() => resolveConfig({ env, flags: { logLevel: 'loud' as never } })).message,
+    ).to.match(/^command line: logLevel/);
+    expect(fails(() => resolveConfig({ env: { ...env, CODEX_SM_PROT: '1' } })).message).to.match(
+      /unknown environment variable CODEX_SM_PROT/,
+    );
   });
 
   it('reports unreadable and malformed files, and a missing explicit --config', () => {
@@ -81,7 +100,9 @@ describe('config resolution (unit)', () => {
     expect(fails(() => resolveConfig({ env })).message).to.match(/not valid JSON/);
     fs.writeFileSync(file, '[1]');
     expect(fails(() => resolveConfig({ env })).message).to.match(/must hold a JSON object/);
-    expect(fails(() => resolveConfig({ env, configFile: path.join(dir, 'nope.json') })).message).to.match(/cannot read config file .*ENOENT/);
+    expect(
+      fails(() => resolveConfig({ env, configFile: path.join(dir, 'nope.json') })).message,
+    ).to.match(/cannot read config file .*ENOENT/);
     if (process.getuid?.() !== 0) {
       fs.writeFileSync(file, '{}');
       fs.chmodSync(file, 0);
@@ -91,8 +112,14 @@ describe('config resolution (unit)', () => {
 
   it('maps env names from the schema, nested with a double underscore', () => {
     expect(envNameFor(['codexHome'])).to.equal('CODEX_SM_CODEX_HOME');
-    expect(envNameFor(['appServer', 'requestTimeoutMs'])).to.equal('CODEX_SM_APP_SERVER__REQUEST_TIMEOUT_MS');
-    const { layer } = envLayer({ CODEX_SM_ALLOWED_HOSTS: 'a.example, b.example', CODEX_SM_INSECURE_BIND: 'yes', CODEX_SM_TOKEN: 'secret-not-config' });
+    expect(envNameFor(['appServer', 'requestTimeoutMs'])).to.equal(
+      'CODEX_SM_APP_SERVER__REQUEST_TIMEOUT_MS',
+    );
+    const { layer } = envLayer({
+      CODEX_SM_ALLOWED_HOSTS: 'a.example, b.example',
+      CODEX_SM_INSECURE_BIND: 'yes',
+      CODEX_SM_TOKEN: 'secret-not-config',
+    });
     expect(layer).to.deep.equal({ allowedHosts: ['a.example', 'b.example'], insecureBind: true });
   });
 });

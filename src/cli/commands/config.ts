@@ -8,9 +8,13 @@ import { runCommand } from '../output.js';
 type Flags = ConfigFlags & { json?: boolean };
 
 export function registerConfig(program: Command): void {
-  const config = program.command('config').description('show, validate or locate the configuration');
+  const config = program
+    .command('config')
+    .description('show, validate or locate the configuration');
 
-  addConfigFlags(config.command('show').description('print the resolved configuration (secrets redacted)'))
+  addConfigFlags(
+    config.command('show').description('print the resolved configuration (secrets redacted)'),
+  )
     .option('--json', 'print one JSON object')
     .action(async (_o: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<Flags>();
@@ -18,7 +22,10 @@ export function registerConfig(program: Command): void {
         const { config: c, sources } = loadConfig(flags);
         const token = process.env.CODEX_SM_TOKEN
           ? { source: 'env:CODEX_SM_TOKEN', value: '<redacted>' }
-          : { source: `file:${c.tokenFile}`, value: fs.existsSync(c.tokenFile) ? '<redacted>' : '<not created yet>' };
+          : {
+              source: `file:${c.tokenFile}`,
+              value: fs.existsSync(c.tokenFile) ? '<redacted>' : '<not created yet>',
+            };
         const json = { config: c, sources, token };
         return { json, human: JSON.stringify(json, null, 2) };
       });
@@ -37,7 +44,15 @@ export function registerConfig(program: Command): void {
         }
         const { sources } = resolveConfig({ configFile: flags.config });
         const what = sources.fileLoaded ? sources.file : `${sources.file} (absent: defaults)`;
-        return { json: { valid: true, file: sources.file, fileLoaded: sources.fileLoaded, env: sources.env }, human: `${what}: valid` };
+        return {
+          json: {
+            valid: true,
+            file: sources.file,
+            fileLoaded: sources.fileLoaded,
+            env: sources.env,
+          },
+          human: `${what}: valid`,
+        };
       });
     });
 

@@ -20,7 +20,16 @@ export interface Check {
 
 /** Node installed by a version manager moves when the user switches versions: the unit then breaks. */
 export function nodePathStability(execPath: string): Check {
-  const volatile = [/\/\.nvm\//, /\/\.volta\//, /\/fnm\//, /\/\.asdf\//, /\/mise\//, /\/\.nodenv\//, /^\/tmp\//, /\/_npx\//];
+  const volatile = [
+    /\/\.nvm\//,
+    /\/\.volta\//,
+    /\/fnm\//,
+    /\/\.asdf\//,
+    /\/mise\//,
+    /\/\.nodenv\//,
+    /^\/tmp\//,
+    /\/_npx\//,
+  ];
   const hit = volatile.find((re) => re.test(execPath));
   return hit
     ? {
@@ -49,7 +58,10 @@ export function portCheck(host: string, port: number): Promise<Check> {
   });
 }
 
-export async function serviceManagerCheck(runner: CommandRunner, env = process.env): Promise<Check> {
+export async function serviceManagerCheck(
+  runner: CommandRunner,
+  env = process.env,
+): Promise<Check> {
   if (process.platform === 'darwin') {
     const r = await runner.run('launchctl', ['version'], { timeoutMs: 5000 });
     return r.spawnError
@@ -66,7 +78,12 @@ export async function serviceManagerCheck(runner: CommandRunner, env = process.e
   }
   const r = await runner.run('systemctl', ['--user', 'is-system-running'], { timeoutMs: 5000 });
   const state = r.stdout.trim();
-  if (r.spawnError) return { name: 'serviceManager', status: 'warn', detail: 'systemctl not found: systemd is not available' };
+  if (r.spawnError)
+    return {
+      name: 'serviceManager',
+      status: 'warn',
+      detail: 'systemctl not found: systemd is not available',
+    };
   return ['running', 'degraded', 'starting'].includes(state)
     ? { name: 'serviceManager', status: 'ok', detail: `systemd user manager: ${state}` }
     : {
@@ -77,7 +94,10 @@ export async function serviceManagerCheck(runner: CommandRunner, env = process.e
       };
 }
 
-export async function runDoctor(flags: ConfigFlags, runner: CommandRunner = execRunner): Promise<Check[]> {
+export async function runDoctor(
+  flags: ConfigFlags,
+  runner: CommandRunner = execRunner,
+): Promise<Check[]> {
   const checks: Check[] = [nodePathStability(process.execPath)];
   let config: Config | undefined;
   try {
@@ -91,23 +111,47 @@ export async function runDoctor(flags: ConfigFlags, runner: CommandRunner = exec
     try {
       const bin = resolveCodexBin({ codexBin: config.codexBin, codexHome: config.codexHome });
       const version = await codexVersion(bin.path);
-      checks.push({ name: 'codex', status: 'ok', detail: `${bin.path} (${version}, from ${bin.source})` });
+      checks.push({
+        name: 'codex',
+        status: 'ok',
+        detail: `${bin.path} (${version}, from ${bin.source})`,
+      });
     } catch (e) {
       const err = toCodexSmError(e);
       checks.push({ name: 'codex', status: 'fail', detail: err.message, hint: err.hint });
     }
     for (const c of codexCandidates({ codexBin: config.codexBin, codexHome: config.codexHome })) {
-      checks.push({ name: `codex.${c.source}`, status: c.ok ? 'ok' : 'info', detail: `${c.path ?? '-'}${c.ok ? '' : ` (${c.reason})`}` });
+      checks.push({
+        name: `codex.${c.source}`,
+        status: c.ok ? 'ok' : 'info',
+        detail: `${c.path ?? '-'}${c.ok ? '' : ` (${c.reason})`}`,
+      });
     }
     checks.push(
       fs.existsSync(config.codexHome)
         ? { name: 'codexHome', status: 'ok', detail: `${config.codexHome} exists` }
-        : { name: 'codexHome', status: 'warn', detail: `${config.codexHome} does not exist yet`, hint: 'codex-sm serve creates it on start' },
+        : {
+            name: 'codexHome',
+            status: 'warn',
+            detail: `${config.codexHome} does not exist yet`,
+            hint: 'codex-sm serve creates it on start',
+          },
     );
     checks.push(
       tokenFileTooOpen(config.tokenFile)
-        ? { name: 'token', status: 'fail', detail: `${config.tokenFile} is readable by others`, hint: `chmod 600 ${config.tokenFile}` }
-        : { name: 'token', status: 'ok', detail: fs.existsSync(config.tokenFile) ? `${config.tokenFile} (0600)` : `${config.tokenFile} (created on first start)` },
+        ? {
+            name: 'token',
+            status: 'fail',
+            detail: `${config.tokenFile} is readable by others`,
+            hint: `chmod 600 ${config.tokenFile}`,
+          }
+        : {
+            name: 'token',
+            status: 'ok',
+            detail: fs.existsSync(config.tokenFile)
+              ? `${config.tokenFile} (0600)`
+              : `${config.tokenFile} (created on first start)`,
+          },
     );
     checks.push(await portCheck(config.host, config.port));
   }
@@ -116,7 +160,11 @@ export async function runDoctor(flags: ConfigFlags, runner: CommandRunner = exec
 }
 
 export function registerDoctor(program: Command): void {
-  addConfigFlags(program.command('doctor').description('check node, codex, CODEX_HOME, config, port and the service manager'))
+  addConfigFlags(
+    program
+      .command('doctor')
+      .description('check node, codex, CODEX_HOME, config, port and the service manager'),
+  )
     .option('--json', 'print one JSON object')
     .action(async (_o: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<ConfigFlags & { json?: boolean }>();
@@ -125,7 +173,10 @@ export function registerDoctor(program: Command): void {
         const ok = !checks.some((c) => c.status === 'fail');
         const mark = { ok: '✓', info: '·', warn: '!', fail: '✗' } as const;
         const human = checks
-          .map((c) => `${mark[c.status]} ${c.name.padEnd(20)} ${c.detail}${c.hint ? `\n    hint: ${c.hint}` : ''}`)
+          .map(
+            (c) =>
+              `${mark[c.status]} ${c.name.padEnd(20)} ${c.detail}${c.hint ? `\n    hint: ${c.hint}` : ''}`,
+          )
           .join('\n');
         return { json: { ok, checks }, human, exitCode: ok ? 0 : 1 };
       });

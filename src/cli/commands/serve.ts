@@ -4,8 +4,15 @@ import { toCodexSmError } from '../../errors.js';
 import { addConfigFlags, type ConfigFlags } from '../common.js';
 
 export function registerServe(program: Command): void {
-  addConfigFlags(program.command('serve').description('run the service in the foreground (what the systemd unit / LaunchAgent runs)'))
-    .option('--insecure-bind', 'allow a non-loopback address without TLS (the token then travels in clear text)')
+  addConfigFlags(
+    program
+      .command('serve')
+      .description('run the service in the foreground (what the systemd unit / LaunchAgent runs)'),
+  )
+    .option(
+      '--insecure-bind',
+      'allow a non-loopback address without TLS (the token then travels in clear text)',
+    )
     .action(async (_o: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<ConfigFlags>();
       // Imported lazily: the other commands should not pay for loading the service.
@@ -14,7 +21,9 @@ export function registerServe(program: Command): void {
         await serve(flags);
       } catch (e) {
         const err = toCodexSmError(e);
-        process.stderr.write(`codex-sm serve: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
+        process.stderr.write(
+          `codex-sm serve: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`,
+        );
         process.exit(err.exitCode);
       }
     });

@@ -9,7 +9,9 @@ import { runCommand, table } from '../output.js';
 export interface VersionJson {
   version: string;
   node: { version: string; path: string };
-  codex: { path: string; source: string; version: string } | { error: { code: string; message: string; hint?: string } };
+  codex:
+    | { path: string; source: string; version: string }
+    | { error: { code: string; message: string; hint?: string } };
 }
 
 export async function versionInfo(flags: ConfigFlags): Promise<VersionJson> {
@@ -35,7 +37,10 @@ export function registerVersion(program: Command): void {
       const flags = cmd.optsWithGlobals<ConfigFlags & { json?: boolean }>();
       await runCommand(flags, async () => {
         const v = await versionInfo(flags);
-        const codex = 'error' in v.codex ? `not found: ${v.codex.error.message}` : `${v.codex.version} (${v.codex.path}, from ${v.codex.source})`;
+        const codex =
+          'error' in v.codex
+            ? `not found: ${v.codex.error.message}`
+            : `${v.codex.version} (${v.codex.path}, from ${v.codex.source})`;
         return {
           json: v,
           human: table([
