@@ -137,6 +137,16 @@ export function buildServicePlan(config: Config, opts: PlanOptions): ServicePlan
     HOME: home,
     CODEX_HOME: config.codexHome,
   };
+  // Config given through CODEX_SM_* at install time is config of the service too (the token is
+  // a secret and stays in its file; CODEX_SM_DEBUG is for the shell it was set in).
+  for (const [k, v] of Object.entries(env)) {
+    if (
+      k.startsWith('CODEX_SM_') &&
+      v !== undefined &&
+      !['CODEX_SM_TOKEN', 'CODEX_SM_DEBUG'].includes(k)
+    )
+      environment[k] = v;
+  }
   if (opts.configFile) environment.CODEX_SM_CONFIG = opts.configFile;
 
   return {

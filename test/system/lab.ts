@@ -37,6 +37,14 @@ export function unavailable(): string | undefined {
       return `${f} is missing (apt-get install systemd dbus-user-session util-linux passwd)`;
   }
   if (cgroupHierarchies().length === 0) return `no writable cgroup hierarchy under ${CGROOT}`;
+  // The service runs as the throwaway user, straight from this checkout.
+  const script = packageInfo().cliScript;
+  for (let d = path.dirname(script); d !== '/'; d = path.dirname(d)) {
+    if ((fs.statSync(d).mode & 0o001) === 0)
+      return `needs a checkout other users can read: ${d} is not world-searchable (chmod o+x, or clone elsewhere)`;
+  }
+  if ((fs.statSync(script).mode & 0o004) === 0)
+    return `needs a checkout other users can read: ${script} is not world-readable`;
   return undefined;
 }
 

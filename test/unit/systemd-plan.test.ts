@@ -72,6 +72,18 @@ describe('buildServicePlan', () => {
     expect(p.workingDirectory).to.equal('/home/alice');
   });
 
+  it('carries CODEX_SM_* config from the installing shell into the unit, but never the token', () => {
+    const e = {
+      ...env,
+      CODEX_SM_LOG_LEVEL: 'debug',
+      CODEX_SM_TOKEN: 'x'.repeat(32),
+      CODEX_SM_DEBUG: '1',
+    };
+    const p = buildServicePlan(resolveConfig({ env: e }).config, { ...base, env: e });
+    expect(p.environment.CODEX_SM_LOG_LEVEL).to.equal('debug');
+    expect(p.environment).to.not.have.any.keys('CODEX_SM_TOKEN', 'CODEX_SM_DEBUG');
+  });
+
   it('captures PATH with node first, without relative or duplicate entries', () => {
     expect(capturePath('.:/usr/bin::bin:/opt/x:/usr/bin', '/opt/node/bin/node')).to.equal(
       '/opt/node/bin:/usr/bin:/opt/x:/usr/local/bin:/bin',
