@@ -21,11 +21,24 @@ import { IndexDb } from '../service/sessions/db.js';
 import { SessionIndexer, walkRollouts } from '../service/sessions/indexer.js';
 import { appendTurn, generateHome } from '../test/helpers/gen-home.js';
 import { startService, tempDir, waitReady } from '../test/helpers/service.js';
-import { Cleanup, median, now, plainRow, ratioRow, sleep, summarize, type BenchContext, type BenchSuite, type Row, type SuiteResult } from './lib.js';
+import {
+  Cleanup,
+  median,
+  now,
+  plainRow,
+  ratioRow,
+  sleep,
+  summarize,
+  type BenchContext,
+  type BenchSuite,
+  type Row,
+  type SuiteResult,
+} from './lib.js';
 
 export const suite: BenchSuite = {
   name: 'sessions',
-  description: 'session index: list/search over HTTP vs app-server thread/list and a naive scan; cold index; append latency',
+  description:
+    'session index: list/search over HTTP vs app-server thread/list and a naive scan; cold index; append latency',
   flags: {
     sessions: 'rollout files in the generated home (10000)',
     rounds: 'timed requests per list/search measurement (200)',
@@ -35,9 +48,20 @@ export const suite: BenchSuite = {
 };
 
 /** Absolute target row (no anchor). */
-function targetRow(metric: string, unit: string, value: number, target: { max?: number; min?: number }): Row {
-  const pass = (target.max === undefined || value <= target.max) && (target.min === undefined || value >= target.min);
-  return { ...plainRow(metric, unit, value), target: target.max !== undefined ? `≤ ${target.max} ${unit}` : `≥ ${target.min} ${unit}`, pass };
+function targetRow(
+  metric: string,
+  unit: string,
+  value: number,
+  target: { max?: number; min?: number },
+): Row {
+  const pass =
+    (target.max === undefined || value <= target.max) &&
+    (target.min === undefined || value >= target.min);
+  return {
+    ...plainRow(metric, unit, value),
+    target: target.max !== undefined ? `≤ ${target.max} ${unit}` : `≥ ${target.min} ${unit}`,
+    pass,
+  };
 }
 
 async function timeIt(n: number, fn: () => Promise<unknown> | unknown): Promise<number[]> {
@@ -67,7 +91,9 @@ function naiveList(home: string): unknown[] {
         text += buf.toString('utf8', 0, n);
         nl = text.indexOf('\n');
       }
-      const o = JSON.parse(nl < 0 ? text : text.slice(0, nl)) as { payload?: { id?: string; timestamp?: string } };
+      const o = JSON.parse(nl < 0 ? text : text.slice(0, nl)) as {
+        payload?: { id?: string; timestamp?: string };
+      };
       metas.push({ ts: o.payload?.timestamp ?? '', id: o.payload?.id ?? '' });
     } catch {
       /* malformed first line */
@@ -81,12 +107,18 @@ function naiveList(home: string): unknown[] {
 /** Naive full-text search: read every file, parse message lines, substring match. */
 function naiveSearch(home: string, q: string): number {
   let hits = 0;
-  for (const f of [...walkRollouts(path.join(home, 'sessions')), ...walkRollouts(path.join(home, 'archived_sessions'))]) {
+  for (const f of [
+    ...walkRollouts(path.join(home, 'sessions')),
+    ...walkRollouts(path.join(home, 'archived_sessions')),
+  ]) {
     for (const line of fs.readFileSync(f, 'utf8').split('\n')) {
       if (!line.includes('"event_msg"') || !line.includes(q)) continue;
       try {
-        const o = JSON.parse(line) as { payload?: { message?: string; item?: { content?: { text?: string }[] } } };
-        const text = o.payload?.message ?? o.payload?.item?.content?.map((c) => c.text ?? '').join('') ?? '';
+        const o = JSON.parse(line) as {
+          payload?: { message?: string; item?: { content?: { text?: string }[] } };
+        };
+        const text =
+          o.payload?.message ?? o.payload?.item?.content?.map((c) => c.text ?? '').join('') ?? '';
         if (text.includes(q)) hits++;
       } catch {
         /* skip */
@@ -126,11 +158,21 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
     const coldRate = n / (median(cold) / 1000);
     const naiveRate = n / (median(naiveListMs) / 1000);
     rows.push(targetRow('cold index (all lines, full text)', 'files/s', coldRate, { min: 5000 }));
-    rows.push(ratioRow('cold index vs first-line scan', 'files/s', coldRate, 'naive scan (1st line only)', naiveRate));
+    rows.push(
+      ratioRow(
+        'cold index vs first-line scan',
+        'files/s',
+        coldRate,
+        'naive scan (1st line only)',
+        naiveRate,
+      ),
+    );
     data.cold = { ms: summarize(cold), naiveFirstLineMs: summarize(naiveListMs) };
 
     // --- the service on that home
-    ctx.log('starting codex-sm serve on the generated home (the app-server backfills its SQLite first)');
+    ctx.log(
+      'starting codex-sm serve on the generated home (the app-server backfills its SQLite first)',
+    );
     t = now();
     const svc = await startService({ config: { codexHome: gen.home, logLevel: 'info' } });
     cleanup.add(() => svc.stop());
@@ -149,32 +191,94 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
     if (!status.appServer.endpoint) throw new Error('no app-server endpoint in /status');
     const app = await RpcClient.connect(status.appServer.endpoint, { requestTimeoutMs: 120_000 });
     cleanup.add(() => app.close());
-    await app.initialize({ clientInfo: { name: 'codex-sm-bench', title: null, version: '0' }, capabilities: { experimentalApi: true } });
+    await app.initialize({
+      clientInfo: { name: 'codex-sm-bench', title: null, version: '0' },
+      capabilities: { experimentalApi: true },
+    });
 
     // --- list
     await timeIt(20, () => get('/api/sessions?limit=50'));
     const list = await timeIt(rounds, () => get('/api/sessions?limit=50'));
     await app.request('thread/list', { limit: 50 });
     const tl = await timeIt(anchorRounds, () => app.request('thread/list', { limit: 50 }));
-    const tlDb = await timeIt(anchorRounds, () => app.request('thread/list', { limit: 50, useStateDbOnly: true }));
+    const tlDb = await timeIt(anchorRounds, () =>
+      app.request('thread/list', { limit: 50, useStateDbOnly: true }),
+    );
     rows.push(targetRow('GET /api/sessions?limit=50 p50', 'ms', median(list), { max: 5 }));
-    rows.push(ratioRow('list p50 vs thread/list', 'ms', median(list), 'thread/list limit 50', median(tl)));
-    rows.push(ratioRow('list p50 vs thread/list (state db only)', 'ms', median(list), 'thread/list useStateDbOnly', median(tlDb)));
-    rows.push(ratioRow('list p50 vs naive scan', 'ms', median(list), 'first line of every file', median(naiveListMs)));
-    data.list = { http: summarize(list), threadList: summarize(tl), threadListStateDb: summarize(tlDb) };
+    rows.push(
+      ratioRow('list p50 vs thread/list', 'ms', median(list), 'thread/list limit 50', median(tl)),
+    );
+    rows.push(
+      ratioRow(
+        'list p50 vs thread/list (state db only)',
+        'ms',
+        median(list),
+        'thread/list useStateDbOnly',
+        median(tlDb),
+      ),
+    );
+    rows.push(
+      ratioRow(
+        'list p50 vs naive scan',
+        'ms',
+        median(list),
+        'first line of every file',
+        median(naiveListMs),
+      ),
+    );
+    data.list = {
+      http: summarize(list),
+      threadList: summarize(tl),
+      threadListStateDb: summarize(tlDb),
+    };
 
     // --- search: a rare term (the whole message table is scanned) and a common one (stops at the limit)
     const rare = 'zebra42';
-    const searchRare = await timeIt(Math.min(rounds, 50), () => get(`/api/sessions/search?q=${rare}&limit=50`));
-    const searchCommon = await timeIt(Math.min(rounds, 50), () => get('/api/sessions/search?q=refactor&limit=20'));
-    const tlSearch = await timeIt(Math.max(3, Math.round(anchorRounds / 6)), () => app.request('thread/list', { limit: 50, searchTerm: rare }));
+    const searchRare = await timeIt(Math.min(rounds, 50), () =>
+      get(`/api/sessions/search?q=${rare}&limit=50`),
+    );
+    const searchCommon = await timeIt(Math.min(rounds, 50), () =>
+      get('/api/sessions/search?q=refactor&limit=20'),
+    );
+    const tlSearch = await timeIt(Math.max(3, Math.round(anchorRounds / 6)), () =>
+      app.request('thread/list', { limit: 50, searchTerm: rare }),
+    );
     const naiveGrep = await timeIt(2, () => naiveSearch(gen.home, rare));
-    const hitCount = (JSON.parse(await get(`/api/sessions/search?q=${rare}&limit=50`)) as { results: unknown[]; truncated: boolean }).results.length;
-    rows.push(targetRow(`search "${rare}" (full text) p50`, 'ms', median(searchRare), { max: 200 }));
-    rows.push(ratioRow('search p50 vs thread/list searchTerm (title only)', 'ms', median(searchRare), 'thread/list searchTerm', median(tlSearch)));
-    rows.push(ratioRow('search p50 vs naive grep of all files', 'ms', median(searchRare), 'read + parse every file', median(naiveGrep)));
+    const hitCount = (
+      JSON.parse(await get(`/api/sessions/search?q=${rare}&limit=50`)) as {
+        results: unknown[];
+        truncated: boolean;
+      }
+    ).results.length;
+    rows.push(
+      targetRow(`search "${rare}" (full text) p50`, 'ms', median(searchRare), { max: 200 }),
+    );
+    rows.push(
+      ratioRow(
+        'search p50 vs thread/list searchTerm (title only)',
+        'ms',
+        median(searchRare),
+        'thread/list searchTerm',
+        median(tlSearch),
+      ),
+    );
+    rows.push(
+      ratioRow(
+        'search p50 vs naive grep of all files',
+        'ms',
+        median(searchRare),
+        'read + parse every file',
+        median(naiveGrep),
+      ),
+    );
     rows.push(plainRow('search "refactor" (common, limit 20) p50', 'ms', median(searchCommon)));
-    data.search = { rare: summarize(searchRare), common: summarize(searchCommon), threadListSearchTerm: summarize(tlSearch), naiveGrep: summarize(naiveGrep), rareHits: hitCount };
+    data.search = {
+      rare: summarize(searchRare),
+      common: summarize(searchCommon),
+      threadListSearchTerm: summarize(tlSearch),
+      naiveGrep: summarize(naiveGrep),
+      rareHits: hitCount,
+    };
 
     // --- append → visible in the list (sorted by update time)
     const appendMs: number[] = [];
@@ -184,16 +288,22 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       const t0 = now();
       appendTurn(s, `bench append ${i}`, 'ok', Date.parse('2030-01-01T00:00:00Z') + i * 1000);
       for (;;) {
-        const top = JSON.parse(await get('/api/sessions?sort=updated&limit=1')) as { sessions: { id: string }[] };
+        const top = JSON.parse(await get('/api/sessions?sort=updated&limit=1')) as {
+          sessions: { id: string }[];
+        };
         if (top.sessions[0]?.id === s.id) break;
         if (now() - t0 > 10_000) throw new Error('appended session not visible in 10 s');
         await sleep(5);
       }
       appendMs.push(now() - t0);
     }
-    rows.push(targetRow('appended turn visible in list p50', 'ms', median(appendMs), { max: 1000 }));
+    rows.push(
+      targetRow('appended turn visible in list p50', 'ms', median(appendMs), { max: 1000 }),
+    );
     data.append = summarize(appendMs);
-    notes.push(`home: ${n} files, ${(gen.bytes / 1e6).toFixed(0)} MB; service ready after ${String(data.serviceReadyMs)} ms (app-server backfill included)`);
+    notes.push(
+      `home: ${n} files, ${(gen.bytes / 1e6).toFixed(0)} MB; service ready after ${String(data.serviceReadyMs)} ms (app-server backfill included)`,
+    );
   } finally {
     await cleanup.run();
   }

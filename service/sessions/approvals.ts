@@ -17,7 +17,14 @@ import type { ServerRequest } from '../rpc.js';
 export type Decision = 'accept' | 'acceptForSession' | 'decline' | 'cancel';
 export const DECISIONS: readonly Decision[] = ['accept', 'acceptForSession', 'decline', 'cancel'];
 
-export type ApprovalKind = 'commandExecution' | 'fileChange' | 'permissions' | 'userInput' | 'elicitation' | 'legacyExec' | 'legacyPatch';
+export type ApprovalKind =
+  | 'commandExecution'
+  | 'fileChange'
+  | 'permissions'
+  | 'userInput'
+  | 'elicitation'
+  | 'legacyExec'
+  | 'legacyPatch';
 export type ApprovalStatus = 'pending' | 'answered' | 'expired' | 'resolved' | 'abandoned';
 
 export interface Approval {
@@ -74,7 +81,10 @@ export function approvalResult(kind: ApprovalKind, params: unknown, a: AnswerInp
       const granted: Record<string, unknown> = {};
       if (yes && asked.network) granted.network = asked.network;
       if (yes && asked.fileSystem) granted.fileSystem = asked.fileSystem;
-      return { permissions: granted, scope: a.decision === 'acceptForSession' ? 'session' : 'turn' };
+      return {
+        permissions: granted,
+        scope: a.decision === 'acceptForSession' ? 'session' : 'turn',
+      };
     }
     case 'userInput': {
       const answers: Record<string, { answers: string[] }> = {};
@@ -82,12 +92,22 @@ export function approvalResult(kind: ApprovalKind, params: unknown, a: AnswerInp
       return { answers };
     }
     case 'elicitation':
-      return { action: yes ? 'accept' : a.decision === 'cancel' ? 'cancel' : 'decline', content: yes ? (a.content ?? null) : null, _meta: null };
+      return {
+        action: yes ? 'accept' : a.decision === 'cancel' ? 'cancel' : 'decline',
+        content: yes ? (a.content ?? null) : null,
+        _meta: null,
+      };
     case 'legacyExec':
     case 'legacyPatch':
       return {
         decision:
-          a.decision === 'accept' ? 'approved' : a.decision === 'acceptForSession' ? 'approved_for_session' : a.decision === 'cancel' ? 'abort' : { denied: { rejection: 'declined through codex-sm' } },
+          a.decision === 'accept'
+            ? 'approved'
+            : a.decision === 'acceptForSession'
+              ? 'approved_for_session'
+              : a.decision === 'cancel'
+                ? 'abort'
+                : { denied: { rejection: 'declined through codex-sm' } },
       };
   }
 }
@@ -157,7 +177,11 @@ export class Approvals extends EventEmitter<ApprovalEvents> {
   answer(id: string, input: AnswerInput, responder: Responder): Approval {
     const a = this.items.get(id);
     if (!a) throw new ApprovalError('not_found', `no approval ${id}`);
-    if (a.status !== 'pending') throw new ApprovalError('already_answered', `approval ${id} is already ${a.status}${a.decision ? ` (${a.decision})` : ''}`);
+    if (a.status !== 'pending')
+      throw new ApprovalError(
+        'already_answered',
+        `approval ${id} is already ${a.status}${a.decision ? ` (${a.decision})` : ''}`,
+      );
     this.finish(a, responder, input, 'answered', 'http');
     return a;
   }
@@ -189,7 +213,11 @@ export class Approvals extends EventEmitter<ApprovalEvents> {
 
   list(filter: { status?: ApprovalStatus | 'all'; threadId?: string } = {}): Approval[] {
     const status = filter.status ?? 'pending';
-    return [...this.items.values()].filter((a) => (status === 'all' || a.status === status) && (!filter.threadId || a.threadId === filter.threadId));
+    return [...this.items.values()].filter(
+      (a) =>
+        (status === 'all' || a.status === status) &&
+        (!filter.threadId || a.threadId === filter.threadId),
+    );
   }
 
   close(): void {
@@ -197,7 +225,13 @@ export class Approvals extends EventEmitter<ApprovalEvents> {
     this.timers.clear();
   }
 
-  private finish(a: Approval, responder: Responder, input: AnswerInput, status: ApprovalStatus, by: 'http' | 'timeout'): void {
+  private finish(
+    a: Approval,
+    responder: Responder,
+    input: AnswerInput,
+    status: ApprovalStatus,
+    by: 'http' | 'timeout',
+  ): void {
     this.clearTimer(a.id);
     a.status = status;
     a.decision = input.decision;

@@ -98,7 +98,18 @@ CREATE TABLE IF NOT EXISTS names (id TEXT PRIMARY KEY, name TEXT NOT NULL, updat
 
 const SESSION_COLS = `s.*, n.name AS name`;
 /** Taken from the first session_meta only (a fork's file may repeat its parent's). */
-const META_COLS = ['created_at', 'source', 'originator', 'model_provider', 'cwd', 'cli_version', 'git_sha', 'git_branch', 'git_origin_url', 'forked_from_id'];
+const META_COLS = [
+  'created_at',
+  'source',
+  'originator',
+  'model_provider',
+  'cwd',
+  'cli_version',
+  'git_sha',
+  'git_branch',
+  'git_origin_url',
+  'forked_from_id',
+];
 
 /** What reading (part of) one rollout file adds to its session. */
 export interface SessionPatch {
@@ -132,33 +143,65 @@ export class IndexDb {
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     const d = this.db;
     this.stmts = {
-      getFile: d.prepare<[string], { path: string; session_id: string | null; size: number; mtime_ms: number; ino: number; offset: number }>(
-        'SELECT * FROM files WHERE path = ?',
+      getFile: d.prepare<
+        [string],
+        {
+          path: string;
+          session_id: string | null;
+          size: number;
+          mtime_ms: number;
+          ino: number;
+          offset: number;
+        }
+      >('SELECT * FROM files WHERE path = ?'),
+      filesByIno: d.prepare<
+        [number],
+        {
+          path: string;
+          session_id: string | null;
+          size: number;
+          mtime_ms: number;
+          ino: number;
+          offset: number;
+        }
+      >('SELECT * FROM files WHERE ino = ?'),
+      putFile: d.prepare(
+        'INSERT OR REPLACE INTO files (path, session_id, size, mtime_ms, ino, offset) VALUES (?, ?, ?, ?, ?, ?)',
       ),
-      filesByIno: d.prepare<[number], { path: string; session_id: string | null; size: number; mtime_ms: number; ino: number; offset: number }>(
-        'SELECT * FROM files WHERE ino = ?',
-      ),
-      putFile: d.prepare('INSERT OR REPLACE INTO files (path, session_id, size, mtime_ms, ino, offset) VALUES (?, ?, ?, ?, ?, ?)'),
       delFile: d.prepare('DELETE FROM files WHERE path = ?'),
       allFilePaths: d.prepare<[], string>('SELECT path FROM files').pluck(),
-      filesOfSession: d.prepare<[string], number>('SELECT count(*) FROM files WHERE session_id = ?').pluck(),
-      getSession: d.prepare<[string], SessionRow>(`SELECT ${SESSION_COLS} FROM sessions s LEFT JOIN names n ON n.id = s.id WHERE s.id = ?`),
+      filesOfSession: d
+        .prepare<[string], number>('SELECT count(*) FROM files WHERE session_id = ?')
+        .pluck(),
+      getSession: d.prepare<[string], SessionRow>(
+        `SELECT ${SESSION_COLS} FROM sessions s LEFT JOIN names n ON n.id = s.id WHERE s.id = ?`,
+      ),
       ensureSession: d.prepare(
         'INSERT OR IGNORE INTO sessions (id, rollout_path, created_at, updated_at) VALUES (?, ?, ?, ?)',
       ),
-      setMeta: d.prepare(`UPDATE sessions SET has_meta = 1, created_at = ?, source = ?, originator = ?, model_provider = ?, cwd = ?,
+      setMeta:
+        d.prepare(`UPDATE sessions SET has_meta = 1, created_at = ?, source = ?, originator = ?, model_provider = ?, cwd = ?,
         cli_version = ?, git_sha = ?, git_branch = ?, git_origin_url = ?, forked_from_id = ? WHERE id = ?`),
-      setLocation: d.prepare('UPDATE sessions SET rollout_path = ?, archived = ?, archived_at = ? WHERE id = ?'),
-      touch: d.prepare('UPDATE sessions SET updated_at = max(updated_at, ?), size_bytes = ? WHERE id = ?'),
-      setFirstUser: d.prepare('UPDATE sessions SET first_user_message = ? WHERE id = ? AND first_user_message IS NULL'),
+      setLocation: d.prepare(
+        'UPDATE sessions SET rollout_path = ?, archived = ?, archived_at = ? WHERE id = ?',
+      ),
+      touch: d.prepare(
+        'UPDATE sessions SET updated_at = max(updated_at, ?), size_bytes = ? WHERE id = ?',
+      ),
+      setFirstUser: d.prepare(
+        'UPDATE sessions SET first_user_message = ? WHERE id = ? AND first_user_message IS NULL',
+      ),
       bumpMessages: d.prepare('UPDATE sessions SET message_count = message_count + ? WHERE id = ?'),
       resetSession: d.prepare(
         'UPDATE sessions SET has_meta = 0, first_user_message = NULL, message_count = 0, size_bytes = 0 WHERE id = ?',
       ),
       delSession: d.prepare('DELETE FROM sessions WHERE id = ?'),
       delMessages: d.prepare('DELETE FROM messages WHERE session_id = ?'),
-      addMessage: d.prepare('INSERT INTO messages (session_id, role, ts, offset, len, text) VALUES (?, ?, ?, ?, ?, ?)'),
-      upsert: d.prepare(`INSERT INTO sessions (id, rollout_path, created_at, updated_at, source, originator, model_provider, cwd,
+      addMessage: d.prepare(
+        'INSERT INTO messages (session_id, role, ts, offset, len, text) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      upsert:
+        d.prepare(`INSERT INTO sessions (id, rollout_path, created_at, updated_at, source, originator, model_provider, cwd,
           cli_version, first_user_message, archived, archived_at, git_sha, git_branch, git_origin_url, forked_from_id, message_count,
           size_bytes, has_meta) VALUES (@id, @path, @createdAt, @updatedAt, @source, @originator, @modelProvider, @cwd, @cliVersion,
           @firstUser, @archived, @archivedAt, @gitSha, @gitBranch, @gitOrigin, @forkedFrom, @messages, @size, @hasMeta)
@@ -170,20 +213,31 @@ export class IndexDb {
           ${META_COLS.map((c) => `${c} = CASE WHEN has_meta = 0 AND excluded.has_meta = 1 THEN excluded.${c} ELSE ${c} END`).join(', ')}`),
       putName: d.prepare('INSERT OR REPLACE INTO names (id, name, updated_at) VALUES (?, ?, ?)'),
       maxMessageId: d.prepare<[], number | null>('SELECT max(id) FROM messages').pluck(),
-      chunkBytes: d.prepare<[number, number], number>('SELECT total(len) FROM messages WHERE id > ? AND id <= ?').pluck(),
+      chunkBytes: d
+        .prepare<[number, number], number>(
+          'SELECT total(len) FROM messages WHERE id > ? AND id <= ?',
+        )
+        .pluck(),
     };
   }
 
   private tableExists(name: string): boolean {
-    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    return (
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !==
+      undefined
+    );
   }
 
   private reset(): void {
-    this.db.exec('DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS names;');
+    this.db.exec(
+      'DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS names;',
+    );
   }
 
   getMeta(key: string): string | undefined {
-    const r = this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key);
+    const r = this.db
+      .prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?')
+      .get(key);
     return r?.value;
   }
 
@@ -197,11 +251,29 @@ export class IndexDb {
 
   getFile(p: string): FileRecord | undefined {
     const r = this.stmts.getFile.get(p);
-    return r && { path: r.path, sessionId: r.session_id, size: r.size, mtimeMs: r.mtime_ms, ino: r.ino, offset: r.offset };
+    return (
+      r && {
+        path: r.path,
+        sessionId: r.session_id,
+        size: r.size,
+        mtimeMs: r.mtime_ms,
+        ino: r.ino,
+        offset: r.offset,
+      }
+    );
   }
 
   filesByIno(ino: number): FileRecord[] {
-    return this.stmts.filesByIno.all(ino).map((r) => ({ path: r.path, sessionId: r.session_id, size: r.size, mtimeMs: r.mtime_ms, ino: r.ino, offset: r.offset }));
+    return this.stmts.filesByIno
+      .all(ino)
+      .map((r) => ({
+        path: r.path,
+        sessionId: r.session_id,
+        size: r.size,
+        mtimeMs: r.mtime_ms,
+        ino: r.ino,
+        offset: r.offset,
+      }));
   }
 
   putFile(f: FileRecord): void {
@@ -232,30 +304,74 @@ export class IndexDb {
   upsert(p: SessionPatch): void {
     const m = p.meta;
     this.stmts.upsert.run({
-      id: p.id, path: p.path, createdAt: m?.createdAt ?? p.createdAt, updatedAt: p.updatedAt, source: m?.source ?? null,
-      originator: m?.originator ?? null, modelProvider: m?.modelProvider ?? null, cwd: m?.cwd ?? null, cliVersion: m?.cliVersion ?? null,
-      firstUser: p.firstUser, archived: p.archivedAt === null ? 0 : 1, archivedAt: p.archivedAt, gitSha: m?.git?.sha ?? null,
-      gitBranch: m?.git?.branch ?? null, gitOrigin: m?.git?.originUrl ?? null, forkedFrom: m?.forkedFromId ?? null,
-      messages: p.messages, size: p.size, hasMeta: m ? 1 : 0,
+      id: p.id,
+      path: p.path,
+      createdAt: m?.createdAt ?? p.createdAt,
+      updatedAt: p.updatedAt,
+      source: m?.source ?? null,
+      originator: m?.originator ?? null,
+      modelProvider: m?.modelProvider ?? null,
+      cwd: m?.cwd ?? null,
+      cliVersion: m?.cliVersion ?? null,
+      firstUser: p.firstUser,
+      archived: p.archivedAt === null ? 0 : 1,
+      archivedAt: p.archivedAt,
+      gitSha: m?.git?.sha ?? null,
+      gitBranch: m?.git?.branch ?? null,
+      gitOrigin: m?.git?.originUrl ?? null,
+      forkedFrom: m?.forkedFromId ?? null,
+      messages: p.messages,
+      size: p.size,
+      hasMeta: m ? 1 : 0,
     });
   }
 
   /** Meta from the app-server (thread/start) for a session whose file has not been read: the file still wins later. */
   applyMetaSoft(id: string, m: SessionMeta): void {
     this.db
-      .prepare(`UPDATE sessions SET created_at = ?, source = ?, originator = ?, model_provider = ?, cwd = ?, cli_version = ?,
-        git_sha = ?, git_branch = ?, git_origin_url = ?, forked_from_id = ? WHERE id = ? AND has_meta = 0`)
-      .run(m.createdAt, m.source, m.originator, m.modelProvider, m.cwd, m.cliVersion, m.git?.sha ?? null, m.git?.branch ?? null, m.git?.originUrl ?? null, m.forkedFromId, id);
+      .prepare(
+        `UPDATE sessions SET created_at = ?, source = ?, originator = ?, model_provider = ?, cwd = ?, cli_version = ?,
+        git_sha = ?, git_branch = ?, git_origin_url = ?, forked_from_id = ? WHERE id = ? AND has_meta = 0`,
+      )
+      .run(
+        m.createdAt,
+        m.source,
+        m.originator,
+        m.modelProvider,
+        m.cwd,
+        m.cliVersion,
+        m.git?.sha ?? null,
+        m.git?.branch ?? null,
+        m.git?.originUrl ?? null,
+        m.forkedFromId,
+        id,
+      );
   }
 
   /** Sessions recorded from the app-server whose file never appeared (the thread was never used). */
   prunePending(): number {
-    return this.db.prepare('DELETE FROM sessions WHERE id NOT IN (SELECT session_id FROM files WHERE session_id IS NOT NULL)').run().changes;
+    return this.db
+      .prepare(
+        'DELETE FROM sessions WHERE id NOT IN (SELECT session_id FROM files WHERE session_id IS NOT NULL)',
+      )
+      .run().changes;
   }
 
   applyMeta(id: string, m: SessionMeta): void {
     const g: GitMeta | null = m.git;
-    this.stmts.setMeta.run(m.createdAt, m.source, m.originator, m.modelProvider, m.cwd, m.cliVersion, g?.sha ?? null, g?.branch ?? null, g?.originUrl ?? null, m.forkedFromId, id);
+    this.stmts.setMeta.run(
+      m.createdAt,
+      m.source,
+      m.originator,
+      m.modelProvider,
+      m.cwd,
+      m.cliVersion,
+      g?.sha ?? null,
+      g?.branch ?? null,
+      g?.originUrl ?? null,
+      m.forkedFromId,
+      id,
+    );
   }
 
   setLocation(id: string, rolloutPath: string, archivedAt: number | null): void {
@@ -277,8 +393,19 @@ export class IndexDb {
   }
 
   /** Message rows only; the count goes into the session with upsert(). */
-  addMessages(id: string, msgs: { role: MessageRole; ts: number | null; offset: number; text: string }[]): void {
-    for (const m of msgs) this.stmts.addMessage.run(id, ROLE_CODE[m.role], m.ts, m.offset, Buffer.byteLength(m.text), m.text);
+  addMessages(
+    id: string,
+    msgs: { role: MessageRole; ts: number | null; offset: number; text: string }[],
+  ): void {
+    for (const m of msgs)
+      this.stmts.addMessage.run(
+        id,
+        ROLE_CODE[m.role],
+        m.ts,
+        m.offset,
+        Buffer.byteLength(m.text),
+        m.text,
+      );
   }
 
   putName(id: string, name: string, updatedAt: number | null): void {
@@ -296,13 +423,24 @@ export class IndexDb {
       where.push('s.archived = ?');
       args.push(q.archived ? 1 : 0);
     }
-    if (q.source !== undefined) (where.push('s.source = ?'), args.push(q.source));
-    if (q.cwd !== undefined) (where.push('s.cwd = ?'), args.push(q.cwd));
-    if (q.branch !== undefined) (where.push('s.git_branch = ?'), args.push(q.branch));
+    const eq: [string, string | undefined][] = [
+      ['s.source', q.source],
+      ['s.cwd', q.cwd],
+      ['s.git_branch', q.branch],
+    ];
+    for (const [col, v] of eq) {
+      if (v === undefined) continue;
+      where.push(`${col} = ?`);
+      args.push(v);
+    }
     const col = q.sort === 'updated' ? 's.updated_at' : 's.created_at';
     const dir = q.order === 'asc' ? 'ASC' : 'DESC';
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = this.db.prepare<(string | number)[], number>(`SELECT count(*) FROM sessions s ${filter}`).pluck().get(...args) ?? 0;
+    const total =
+      this.db
+        .prepare<(string | number)[], number>(`SELECT count(*) FROM sessions s ${filter}`)
+        .pluck()
+        .get(...args) ?? 0;
     const pageWhere = [...where];
     const pageArgs = [...args];
     if (q.after) {
@@ -312,12 +450,15 @@ export class IndexDb {
     }
     const sql = `SELECT ${SESSION_COLS} FROM sessions s LEFT JOIN names n ON n.id = s.id
       ${pageWhere.length ? `WHERE ${pageWhere.join(' AND ')}` : ''} ORDER BY ${col} ${dir}, s.id ${dir} LIMIT ? OFFSET ?`;
-    const rows = this.db.prepare<(string | number)[], SessionRow>(sql).all(...pageArgs, q.limit, q.after ? 0 : (q.offset ?? 0));
+    const rows = this.db
+      .prepare<(string | number)[], SessionRow>(sql)
+      .all(...pageArgs, q.limit, q.after ? 0 : (q.offset ?? 0));
     return { rows, total };
   }
 
   count(): { sessions: number; messages: number; files: number } {
-    const c = (t: string) => this.db.prepare<[], number>(`SELECT count(*) FROM ${t}`).pluck().get() ?? 0;
+    const c = (t: string) =>
+      this.db.prepare<[], number>(`SELECT count(*) FROM ${t}`).pluck().get() ?? 0;
     return { sessions: c('sessions'), messages: c('messages'), files: c('files') };
   }
 
@@ -331,7 +472,14 @@ export class IndexDb {
   }
 
   /** Matches among messages lo < id <= hi, newest first. */
-  matchChunk(lo: number, hi: number, needle: string, caseSensitive: boolean, roles: MessageRole[], sessionId?: string): MessageHit[] {
+  matchChunk(
+    lo: number,
+    hi: number,
+    needle: string,
+    caseSensitive: boolean,
+    roles: MessageRole[],
+    sessionId?: string,
+  ): MessageHit[] {
     const cond = caseSensitive ? 'instr(text, ?) > 0' : "text LIKE ? ESCAPE '\\'";
     const arg = caseSensitive ? needle : `%${needle.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
     const roleCond = roles.length === 2 ? '' : `AND role = ${ROLE_CODE[roles[0] as MessageRole]}`;
@@ -345,7 +493,11 @@ export class IndexDb {
 
   /** Message id range of one session (an in-session search scans only that). */
   sessionMessageRange(id: string): { lo: number; hi: number } {
-    const r = this.db.prepare<[string], { lo: number | null; hi: number | null }>('SELECT min(id) AS lo, max(id) AS hi FROM messages WHERE session_id = ?').get(id);
+    const r = this.db
+      .prepare<[string], { lo: number | null; hi: number | null }>(
+        'SELECT min(id) AS lo, max(id) AS hi FROM messages WHERE session_id = ?',
+      )
+      .get(id);
     return { lo: (r?.lo ?? 1) - 1, hi: r?.hi ?? 0 };
   }
 

@@ -37,7 +37,9 @@ export interface FollowRequest {
   seq?: number;
 }
 
-export function parseLastEventId(s: string | undefined): { offset: number; seq: number } | undefined {
+export function parseLastEventId(
+  s: string | undefined,
+): { offset: number; seq: number } | undefined {
   const m = /^(\d{1,15})(?::(\d{1,15}))?$/.exec((s ?? '').trim());
   return m ? { offset: Number(m[1]), seq: Number(m[2] ?? 0) } : undefined;
 }
@@ -60,7 +62,11 @@ const CHUNK = 256 * 1024;
 export function streamSessionEvents(ctx: Koa.Context, deps: FollowDeps, req: FollowRequest): void {
   const out = new PassThrough();
   ctx.status = 200;
-  ctx.set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+  ctx.set({
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-accel-buffering': 'no',
+  });
   ctx.req.socket.setTimeout(0);
   ctx.req.socket.setNoDelay(true);
   ctx.body = out;
@@ -77,7 +83,8 @@ export function streamSessionEvents(ctx: Koa.Context, deps: FollowDeps, req: Fol
   const id = () => `${offset}:${seq}`;
   const write = async (event: string, data: string): Promise<void> => {
     if (closed) return;
-    if (!out.write(`event: ${event}\nid: ${id()}\ndata: ${data}\n\n`)) await new Promise<void>((r) => out.once('drain', r).once('close', r));
+    if (!out.write(`event: ${event}\nid: ${id()}\ndata: ${data}\n\n`))
+      await new Promise<void>((r) => out.once('drain', r).once('close', r));
   };
   const sendLive = (e: LiveEvent) => {
     if (e.seq <= seq) return;
@@ -112,7 +119,9 @@ export function streamSessionEvents(ctx: Koa.Context, deps: FollowDeps, req: Fol
             const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
             if (bytesRead <= 0) break;
             pos += bytesRead;
-            buf = buf.length ? Buffer.concat([buf, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+            buf = buf.length
+              ? Buffer.concat([buf, chunk.subarray(0, bytesRead)])
+              : chunk.subarray(0, bytesRead);
             const { lines, consumed } = splitLines(buf);
             const base = offset;
             for (const l of lines) {
@@ -171,7 +180,8 @@ export function streamSessionEvents(ctx: Koa.Context, deps: FollowDeps, req: Fol
     await tail();
     if (!req.follow) return cleanup();
     if (req.seq !== undefined) for (const e of deps.hub.since(req.sessionId, req.seq)) sendLive(e);
-    for (const a of deps.approvals.list({ threadId: req.sessionId })) await write('approval', JSON.stringify(a));
+    for (const a of deps.approvals.list({ threadId: req.sessionId }))
+      await write('approval', JSON.stringify(a));
     replaying = false;
     for (const e of queued.splice(0)) sendLive(e);
   })().catch(cleanup);

@@ -49,23 +49,52 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
   db.prunePending();
   const indexer = new SessionIndexer(db, { codexHome: config.codexHome });
   const hub = new LiveHub();
-  const approvals = new Approvals({ timeoutMs: config.approvals.timeoutMs, defaultDecision: config.approvals.defaultDecision as Decision });
+  const approvals = new Approvals({
+    timeoutMs: config.approvals.timeoutMs,
+    defaultDecision: config.approvals.defaultDecision as Decision,
+  });
   const owned = new Set<string>();
-  const ops = new SessionOps({ client: () => supervisor.client, db, indexer, hub, owned, timeoutMs: config.appServer.requestTimeoutMs });
-  const watcher = new IndexWatcher(indexer, { rescanMs: opts.rescanMs ?? 30_000, onError: (e) => log.warn({ err: e.message }, 'session index update failed') });
+  const ops = new SessionOps({
+    client: () => supervisor.client,
+    db,
+    indexer,
+    hub,
+    owned,
+    timeoutMs: config.appServer.requestTimeoutMs,
+  });
+  const watcher = new IndexWatcher(indexer, {
+    rescanMs: opts.rescanMs ?? 30_000,
+    onError: (e) => log.warn({ err: e.message }, 'session index update failed'),
+  });
 
   approvals.on('approval', (a) => {
     hub.approval(a);
-    log.info({ approval: a.id, method: a.method, threadId: a.threadId, status: a.status, decision: a.decision }, 'approval');
+    log.info(
+      {
+        approval: a.id,
+        method: a.method,
+        threadId: a.threadId,
+        status: a.status,
+        decision: a.decision,
+      },
+      'approval',
+    );
   });
   const respond = (id: RequestId, result: unknown) => supervisor.client?.respond(id, result);
   supervisor.on('notification', (method, params) => {
     try {
       hub.notification(method, params);
-      const p = params as { requestId?: RequestId; thread?: ThreadInfo; threadId?: string; threadName?: string | null };
-      if (method === 'serverRequest/resolved' && p.requestId !== undefined) approvals.resolved(p.requestId);
+      const p = params as {
+        requestId?: RequestId;
+        thread?: ThreadInfo;
+        threadId?: string;
+        threadName?: string | null;
+      };
+      if (method === 'serverRequest/resolved' && p.requestId !== undefined)
+        approvals.resolved(p.requestId);
       else if (method === 'thread/started' && p.thread?.id) ops.remember(p.thread);
-      else if (method === 'thread/name/updated' && p.threadId && p.threadName) db.putName(p.threadId, p.threadName, Date.now());
+      else if (method === 'thread/name/updated' && p.threadId && p.threadName)
+        db.putName(p.threadId, p.threadName, Date.now());
     } catch (e) {
       log.warn({ err: (e as Error).message, method }, 'notification handling failed');
     }
@@ -81,23 +110,47 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
 
   const follow: FollowDeps = { codexHome: config.codexHome, indexer, hub, approvals };
   registerSessionRoutes(ctx.router, {
-    db, hub, approvals, ops, follow, respond,
+    db,
+    hub,
+    approvals,
+    ops,
+    follow,
+    respond,
     bodyLimitBytes: 4 * 1024 * 1024,
-    search: { maxBytes: opts.searchMaxBytes ?? 512 * 1024 * 1024, timeoutMs: opts.searchTimeoutMs ?? 2000 },
+    search: {
+      maxBytes: opts.searchMaxBytes ?? 512 * 1024 * 1024,
+      timeoutMs: opts.searchTimeoutMs ?? 2000,
+    },
   });
   registerOpenApiIfMissing(ctx.router, ctx.version);
-  ctx.sockets.set('/ws', createEventsSocketHandler({ codexHome: config.codexHome, indexer, hub, maxBufferedBytes: config.maxClientBufferBytes }));
+  ctx.sockets.set(
+    '/ws',
+    createEventsSocketHandler({
+      codexHome: config.codexHome,
+      indexer,
+      hub,
+      maxBufferedBytes: config.maxClientBufferBytes,
+    }),
+  );
 
   let closed = false;
   const ready = indexer.fullScanAsync().then((stats) => {
-    log.info({ files: stats.files, read: stats.read, removed: stats.removed, ms: Math.round(stats.ms) }, 'session index up to date');
+    log.info(
+      { files: stats.files, read: stats.read, removed: stats.removed, ms: Math.round(stats.ms) },
+      'session index up to date',
+    );
     if (!closed) watcher.start();
     return stats;
   });
   ready.catch((e: Error) => log.error({ err: e.message }, 'session index scan failed'));
 
   const handle: SessionsHandle = {
-    db, indexer, hub, approvals, ops, ready,
+    db,
+    indexer,
+    hub,
+    approvals,
+    ops,
+    ready,
     close() {
       if (closed) return;
       closed = true;
@@ -121,7 +174,10 @@ function registerOpenApiIfMissing(router: Router, version: string): void {
     c.body = {
       openapi: '3.1.0',
       info: { title: 'codex-sm', version },
-      components: { ...part.components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        ...part.components,
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
       security: [{ bearer: [] }],
       paths: part.paths,
     };

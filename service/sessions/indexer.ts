@@ -10,7 +10,15 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IndexDb } from './db.js';
-import { classifyLineBytes, parseNameLine, sessionIdFromFileName, splitLines, type LineInfo, type MessageRole, type SessionMeta } from './rollout.js';
+import {
+  classifyLineBytes,
+  parseNameLine,
+  sessionIdFromFileName,
+  splitLines,
+  type LineInfo,
+  type MessageRole,
+  type SessionMeta,
+} from './rollout.js';
 
 export interface IndexChange {
   kind: 'new' | 'append' | 'moved' | 'removed' | 'name';
@@ -178,7 +186,8 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
     }
     if (!st.isFile()) return undefined;
     const rec = this.db.getFile(p);
-    if (rec && rec.size === st.size && rec.mtimeMs === st.mtimeMs && rec.ino === st.ino) return undefined;
+    if (rec && rec.size === st.size && rec.mtimeMs === st.mtimeMs && rec.ino === st.ino)
+      return undefined;
     let offset = 0;
     let sessionId = rec?.sessionId ?? null;
     let kind: IndexChange['kind'] = 'new';
@@ -188,7 +197,9 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
     } else if (rec) {
       if (sessionId) this.db.resetSession(sessionId); // replaced or truncated: read again
     } else {
-      const moved = this.db.filesByIno(st.ino).find((f) => f.path !== p && f.size <= st.size && !fs.existsSync(f.path));
+      const moved = this.db
+        .filesByIno(st.ino)
+        .find((f) => f.path !== p && f.size <= st.size && !fs.existsSync(f.path));
       if (moved) {
         offset = moved.offset;
         sessionId = moved.sessionId;
@@ -207,7 +218,14 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
     if (!sessionId) {
       // Not a session we can name (no uuid in the name, no session_meta yet): remember the file
       // so it is not read again until it changes.
-      this.db.putFile({ path: p, sessionId: null, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, offset: 0 });
+      this.db.putFile({
+        path: p,
+        sessionId: null,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        ino: st.ino,
+        offset: 0,
+      });
       return undefined;
     }
     let maxTs = 0;
@@ -217,27 +235,51 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
     for (const { info, at } of infos) {
       if (info.kind === 'malformed') continue;
       if (info.ts !== null && info.ts > maxTs) maxTs = info.ts;
-      else if (info.kind === 'other' && info.tsRaw !== undefined && info.tsRaw > maxRaw) maxRaw = info.tsRaw;
+      else if (info.kind === 'other' && info.tsRaw !== undefined && info.tsRaw > maxRaw)
+        maxRaw = info.tsRaw;
       if (info.kind === 'meta') meta ??= info.meta;
       else if (info.kind === 'message') {
         const m = info.message;
-        msgs.push({ role: m.role, ts: m.ts, offset: at, text: m.text.length > this.maxChars ? m.text.slice(0, this.maxChars) : m.text });
+        msgs.push({
+          role: m.role,
+          ts: m.ts,
+          offset: at,
+          text: m.text.length > this.maxChars ? m.text.slice(0, this.maxChars) : m.text,
+        });
       }
     }
     const raw = maxRaw ? Date.parse(maxRaw) : NaN;
     if (Number.isFinite(raw) && raw > maxTs) maxTs = raw;
     const firstUser = msgs.find((m) => m.role === 'user')?.text.slice(0, 2000) ?? null;
     this.db.upsert({
-      id: sessionId, path: p, createdAt: Math.round(st.birthtimeMs || st.mtimeMs), updatedAt: maxTs || Math.round(st.mtimeMs),
-      meta, firstUser, archivedAt: this.archivedAt(p, st), messages: msgs.length, size: st.size,
+      id: sessionId,
+      path: p,
+      createdAt: Math.round(st.birthtimeMs || st.mtimeMs),
+      updatedAt: maxTs || Math.round(st.mtimeMs),
+      meta,
+      firstUser,
+      archivedAt: this.archivedAt(p, st),
+      messages: msgs.length,
+      size: st.size,
     });
     this.db.addMessages(sessionId, msgs);
-    this.db.putFile({ path: p, sessionId, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, offset: end });
+    this.db.putFile({
+      path: p,
+      sessionId,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      ino: st.ino,
+      offset: end,
+    });
     return { kind, sessionId, path: p, from, to: end };
   }
 
   /** Classify the complete lines in [offset, size); `end` is where the next read starts. */
-  private readLines(p: string, offset: number, size: number): { infos: { info: LineInfo; at: number }[]; end: number } {
+  private readLines(
+    p: string,
+    offset: number,
+    size: number,
+  ): { infos: { info: LineInfo; at: number }[]; end: number } {
     const infos: { info: LineInfo; at: number }[] = [];
     if (size <= offset) return { infos, end: offset };
     let fd: number;
@@ -259,11 +301,18 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
           buf.copy(bigger, 0, 0, filled);
           buf = bigger;
         }
-        const n = fs.readSync(fd, buf, filled, Math.min(buf.length - filled, size - base - filled), base + filled);
+        const n = fs.readSync(
+          fd,
+          buf,
+          filled,
+          Math.min(buf.length - filled, size - base - filled),
+          base + filled,
+        );
         if (n <= 0) break;
         filled += n;
         const { lines, consumed } = splitLines(buf, filled);
-        for (const l of lines) infos.push({ info: classifyLineBytes(buf, l.start, l.end), at: base + l.start });
+        for (const l of lines)
+          infos.push({ info: classifyLineBytes(buf, l.start, l.end), at: base + l.start });
         if (consumed > 0) {
           buf.copy(buf, 0, consumed, filled);
           filled -= consumed;
@@ -299,7 +348,14 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
         this.db.putName(e.id, e.name, e.updatedAt);
         changes.push({ kind: 'name', sessionId: e.id, path: this.nameFile });
       }
-      this.db.putFile({ path: this.nameFile, sessionId: null, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, offset: offset + consumed });
+      this.db.putFile({
+        path: this.nameFile,
+        sessionId: null,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        ino: st.ino,
+        offset: offset + consumed,
+      });
     } finally {
       fs.closeSync(fd);
     }

@@ -57,8 +57,10 @@ export class LiveHub extends EventEmitter<{ event: [e: LiveEvent] }> {
     const t = this.threads.get(threadId) ?? { activeTurnId: null };
     const p = params as { status?: { type?: string }; turn?: { id?: string } };
     if (method === 'thread/status/changed' && p.status?.type) t.status = p.status.type;
-    else if (method === 'turn/started' && p.turn?.id) (t.activeTurnId = p.turn.id), (t.status = 'active');
-    else if (method === 'turn/completed') t.activeTurnId = null;
+    else if (method === 'turn/started' && p.turn?.id) {
+      t.activeTurnId = p.turn.id;
+      t.status = 'active';
+    } else if (method === 'turn/completed') t.activeTurnId = null;
     else if (method === 'thread/closed') t.status = 'notLoaded';
     this.threads.set(threadId, t);
     this.publish(threadId, 'notification', { method, params });

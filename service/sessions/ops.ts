@@ -36,25 +36,48 @@ export interface TurnInfo {
   status: string;
 }
 
-export type InputItem = { type: 'text'; text: string } | { type: 'image'; url: string } | { type: 'localImage'; path: string };
+export type InputItem =
+  | { type: 'text'; text: string }
+  | { type: 'image'; url: string }
+  | { type: 'localImage'; path: string };
 
 /** API input (a string or items, plus image URLs/paths) → app-server UserInput[]. Pure. */
 export function toUserInput(input: string | InputItem[], images: string[] = []): unknown[] {
   const items: InputItem[] = typeof input === 'string' ? [{ type: 'text', text: input }] : input;
-  const out: unknown[] = items.map((i) => (i.type === 'text' ? { type: 'text', text: i.text, text_elements: [] } : i));
-  for (const img of images) out.push(/^(https?|data):/i.test(img) ? { type: 'image', url: img } : { type: 'localImage', path: img });
+  const out: unknown[] = items.map((i) =>
+    i.type === 'text' ? { type: 'text', text: i.text, text_elements: [] } : i,
+  );
+  for (const img of images)
+    out.push(
+      /^(https?|data):/i.test(img)
+        ? { type: 'image', url: img }
+        : { type: 'localImage', path: img },
+    );
   return out;
 }
 
 /** Map an app-server failure to an HTTP error a client can act on. */
 export function rpcToHttp(e: unknown, what: string): HttpError {
   if (e instanceof HttpError) return e;
-  if (e instanceof RpcTimeoutError) return new HttpError(504, 'app_server_timeout', `${what}: the app-server did not answer in time`);
-  if (e instanceof RpcClosedError) return new HttpError(503, 'app_server_unavailable', `${what}: the app-server connection closed`, 'retry in a moment');
+  if (e instanceof RpcTimeoutError)
+    return new HttpError(
+      504,
+      'app_server_timeout',
+      `${what}: the app-server did not answer in time`,
+    );
+  if (e instanceof RpcClosedError)
+    return new HttpError(
+      503,
+      'app_server_unavailable',
+      `${what}: the app-server connection closed`,
+      'retry in a moment',
+    );
   if (e instanceof RpcError) {
     const msg = e.message.replace(/^[^:]+: /, '');
-    if (/no rollout found|not found|thread not loaded|unknown thread/i.test(msg)) return new HttpError(404, 'session_not_found', `${what}: ${msg}`);
-    if (/no active turn|expected turn|turn .*mismatch|not running/i.test(msg)) return new HttpError(409, 'turn_conflict', `${what}: ${msg}`);
+    if (/no rollout found|not found|thread not loaded|unknown thread/i.test(msg))
+      return new HttpError(404, 'session_not_found', `${what}: ${msg}`);
+    if (/no active turn|expected turn|turn .*mismatch|not running/i.test(msg))
+      return new HttpError(409, 'turn_conflict', `${what}: ${msg}`);
     return new HttpError(502, 'app_server_error', `${what}: ${msg}`);
   }
   return new HttpError(500, 'internal', `${what}: ${(e as Error).message}`);
@@ -75,7 +98,13 @@ export class SessionOps {
 
   private rpc(): RpcClient {
     const c = this.d.client();
-    if (!c) throw new HttpError(503, 'app_server_unavailable', 'the app-server is not ready', 'check `codex-sm status`; it restarts by itself');
+    if (!c)
+      throw new HttpError(
+        503,
+        'app_server_unavailable',
+        'the app-server is not ready',
+        'check `codex-sm status`; it restarts by itself',
+      );
     return c;
   }
 
@@ -105,27 +134,59 @@ export class SessionOps {
     });
     // has_meta stays 0, so the file's session_meta wins once it is written.
     this.d.db.applyMetaSoft(t.id, {
-        id: t.id, createdAt: ms(t.createdAt), cwd: t.cwd, originator: t.originator, cliVersion: t.cliVersion,
-      source: normalizeSource(t.source), modelProvider: t.modelProvider, git: t.gitInfo, forkedFromId: t.forkedFromId,
+      id: t.id,
+      createdAt: ms(t.createdAt),
+      cwd: t.cwd,
+      originator: t.originator,
+      cliVersion: t.cliVersion,
+      source: normalizeSource(t.source),
+      modelProvider: t.modelProvider,
+      git: t.gitInfo,
+      forkedFromId: t.forkedFromId,
     });
   }
 
-  async start(p: { cwd?: string; model?: string; sandbox?: string; approvalPolicy?: string }): Promise<{ thread: ThreadInfo; model: string }> {
-    const r = await this.call<{ thread: ThreadInfo; model: string }>('thread/start', { cwd: p.cwd ?? null, model: p.model ?? null, sandbox: p.sandbox ?? null, approvalPolicy: p.approvalPolicy ?? null }, 'start session');
+  async start(p: {
+    cwd?: string;
+    model?: string;
+    sandbox?: string;
+    approvalPolicy?: string;
+  }): Promise<{ thread: ThreadInfo; model: string }> {
+    const r = await this.call<{ thread: ThreadInfo; model: string }>(
+      'thread/start',
+      {
+        cwd: p.cwd ?? null,
+        model: p.model ?? null,
+        sandbox: p.sandbox ?? null,
+        approvalPolicy: p.approvalPolicy ?? null,
+      },
+      'start session',
+    );
     this.d.owned.add(r.thread.id);
     this.remember(r.thread);
     return r;
   }
 
-  async resume(id: string, p: { cwd?: string; model?: string; sandbox?: string; approvalPolicy?: string }): Promise<{ thread: ThreadInfo }> {
-    const r = await this.call<{ thread: ThreadInfo }>('thread/resume', { threadId: id, ...p, excludeTurns: true }, 'resume session');
+  async resume(
+    id: string,
+    p: { cwd?: string; model?: string; sandbox?: string; approvalPolicy?: string },
+  ): Promise<{ thread: ThreadInfo }> {
+    const r = await this.call<{ thread: ThreadInfo }>(
+      'thread/resume',
+      { threadId: id, ...p, excludeTurns: true },
+      'resume session',
+    );
     this.d.owned.add(id);
     this.remember(r.thread);
     return r;
   }
 
   async fork(id: string, p: Record<string, unknown>): Promise<{ thread: ThreadInfo }> {
-    const r = await this.call<{ thread: ThreadInfo }>('thread/fork', { threadId: id, ...p, excludeTurns: true }, 'fork session');
+    const r = await this.call<{ thread: ThreadInfo }>(
+      'thread/fork',
+      { threadId: id, ...p, excludeTurns: true },
+      'fork session',
+    );
     this.d.owned.add(r.thread.id);
     this.remember(r.thread);
     this.d.indexer.processPaths([r.thread.path ?? ''].filter(Boolean));
@@ -135,12 +196,20 @@ export class SessionOps {
   async archive(id: string): Promise<void> {
     const before = this.d.db.getSession(id)?.rollout_path;
     await this.call('thread/archive', { threadId: id }, 'archive session');
-    if (before) this.d.indexer.processPaths([path.join(this.d.indexer.archivedDir, path.basename(before)), before]);
+    if (before)
+      this.d.indexer.processPaths([
+        path.join(this.d.indexer.archivedDir, path.basename(before)),
+        before,
+      ]);
   }
 
   async unarchive(id: string): Promise<void> {
     const before = this.d.db.getSession(id)?.rollout_path;
-    const r = await this.call<{ thread: ThreadInfo }>('thread/unarchive', { threadId: id }, 'unarchive session');
+    const r = await this.call<{ thread: ThreadInfo }>(
+      'thread/unarchive',
+      { threadId: id },
+      'unarchive session',
+    );
     this.d.indexer.processPaths([r.thread.path ?? '', before ?? ''].filter(Boolean));
   }
 
@@ -153,21 +222,35 @@ export class SessionOps {
     const c = this.d.client();
     if (!c) return undefined;
     try {
-      return (await c.request<{ thread: ThreadInfo }>('thread/read', { threadId: id }, { timeoutMs })).thread;
+      return (
+        await c.request<{ thread: ThreadInfo }>('thread/read', { threadId: id }, { timeoutMs })
+      ).thread;
     } catch {
       return undefined;
     }
   }
 
   /** turn/start; a thread the app-server has not loaded (restart, started elsewhere) is resumed first. */
-  async startTurn(id: string, input: unknown[], extra: { model?: string; effort?: string }): Promise<TurnInfo> {
-    const params = { threadId: id, input, ...(extra.model ? { model: extra.model } : {}), ...(extra.effort ? { effort: extra.effort } : {}) };
+  async startTurn(
+    id: string,
+    input: unknown[],
+    extra: { model?: string; effort?: string },
+  ): Promise<TurnInfo> {
+    const params = {
+      threadId: id,
+      input,
+      ...(extra.model ? { model: extra.model } : {}),
+      ...(extra.effort ? { effort: extra.effort } : {}),
+    };
     try {
-      const r = await this.rpc().request<{ turn: TurnInfo }>('turn/start', params, { timeoutMs: this.d.timeoutMs });
+      const r = await this.rpc().request<{ turn: TurnInfo }>('turn/start', params, {
+        timeoutMs: this.d.timeoutMs,
+      });
       this.d.owned.add(id);
       return r.turn;
     } catch (e) {
-      if (!(e instanceof RpcError) || !/not loaded|not found|unknown thread/i.test(e.message)) throw rpcToHttp(e, 'start turn');
+      if (!(e instanceof RpcError) || !/not loaded|not found|unknown thread/i.test(e.message))
+        throw rpcToHttp(e, 'start turn');
     }
     await this.resume(id, {});
     const r = await this.call<{ turn: TurnInfo }>('turn/start', params, 'start turn');
@@ -176,13 +259,23 @@ export class SessionOps {
 
   private activeTurn(id: string, given: string | undefined): string {
     const turnId = given ?? this.d.hub.thread(id)?.activeTurnId ?? undefined;
-    if (!turnId) throw new HttpError(409, 'no_active_turn', `session ${id} has no running turn codex-sm knows of`, 'pass turnId / expectedTurnId explicitly');
+    if (!turnId)
+      throw new HttpError(
+        409,
+        'no_active_turn',
+        `session ${id} has no running turn codex-sm knows of`,
+        'pass turnId / expectedTurnId explicitly',
+      );
     return turnId;
   }
 
   async steer(id: string, input: unknown[], expectedTurnId?: string): Promise<{ turnId: string }> {
     const turnId = this.activeTurn(id, expectedTurnId);
-    return this.call<{ turnId: string }>('turn/steer', { threadId: id, input, expectedTurnId: turnId }, 'steer turn');
+    return this.call<{ turnId: string }>(
+      'turn/steer',
+      { threadId: id, input, expectedTurnId: turnId },
+      'steer turn',
+    );
   }
 
   async interrupt(id: string, turnId?: string): Promise<{ turnId: string }> {

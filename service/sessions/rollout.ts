@@ -48,7 +48,8 @@ export type LineInfo =
   | { kind: 'malformed' };
 
 /** The canonical thread id shape (Codex ids are UUIDs: v7 today, v4 in older homes). */
-export const SESSION_ID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+export const SESSION_ID_RE =
+  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export function isSessionId(id: string): boolean {
   return SESSION_ID_RE.test(id);
@@ -56,7 +57,10 @@ export function isSessionId(id: string): boolean {
 
 /** `rollout-2025-01-02T03-04-05-<uuid>.jsonl` → the uuid, or undefined for other names. */
 export function sessionIdFromFileName(name: string): string | undefined {
-  const m = /^rollout-.*-([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.jsonl$/.exec(name);
+  const m =
+    /^rollout-.*-([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.jsonl$/.exec(
+      name,
+    );
   return m?.[1]?.toLowerCase();
 }
 
@@ -89,7 +93,10 @@ export function normalizeSource(v: unknown): string | null {
   return null;
 }
 
-export function metaFromPayload(p: Record<string, unknown>, lineTs: number | null): SessionMeta | undefined {
+export function metaFromPayload(
+  p: Record<string, unknown>,
+  lineTs: number | null,
+): SessionMeta | undefined {
   const id = str(p.id) ?? str(p.session_id);
   if (!id || !isSessionId(id)) return undefined;
   const g = p.git && typeof p.git === 'object' ? (p.git as Record<string, unknown>) : undefined;
@@ -101,7 +108,9 @@ export function metaFromPayload(p: Record<string, unknown>, lineTs: number | nul
     cliVersion: str(p.cli_version),
     source: normalizeSource(p.source),
     modelProvider: str(p.model_provider),
-    git: g ? { sha: str(g.commit_hash), branch: str(g.branch), originUrl: str(g.repository_url) } : null,
+    git: g
+      ? { sha: str(g.commit_hash), branch: str(g.branch), originUrl: str(g.repository_url) }
+      : null,
     forkedFromId: str(p.forked_from_id),
   };
 }
@@ -111,12 +120,17 @@ function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   const parts: string[] = [];
-  for (const c of content) if (c && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string') parts.push((c as { text: string }).text);
+  for (const c of content)
+    if (c && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string')
+      parts.push((c as { text: string }).text);
   return parts.join('\n');
 }
 
 /** A message from an `event_msg` payload, in any of the formats Codex has written. */
-export function messageFromEvent(p: Record<string, unknown>, ts: number | null): RolloutMessage | undefined {
+export function messageFromEvent(
+  p: Record<string, unknown>,
+  ts: number | null,
+): RolloutMessage | undefined {
   switch (p.type) {
     case 'user_message': // older format: {type, message, images?}
       return typeof p.message === 'string' ? { role: 'user', text: p.message, ts } : undefined;
@@ -126,7 +140,12 @@ export function messageFromEvent(p: Record<string, unknown>, ts: number | null):
       // 0.16x format: {type:"item_completed", item:{type:"UserMessage"|"AgentMessage", content:[...]}}
       const item = p.item as Record<string, unknown> | undefined;
       if (!item || typeof item !== 'object') return undefined;
-      const role: MessageRole | undefined = item.type === 'UserMessage' ? 'user' : item.type === 'AgentMessage' ? 'assistant' : undefined;
+      const role: MessageRole | undefined =
+        item.type === 'UserMessage'
+          ? 'user'
+          : item.type === 'AgentMessage'
+            ? 'assistant'
+            : undefined;
       if (!role) return undefined;
       const text = contentText(item.content);
       return text ? { role, text, ts } : undefined;
@@ -161,7 +180,10 @@ function fromParsed(text: string, tsRaw: string | undefined): LineInfo {
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return { kind: 'malformed' };
   const line = obj as { timestamp?: unknown; type?: unknown; payload?: unknown };
   const lineTs = parseTs(line.timestamp) ?? ts;
-  const payload = line.payload && typeof line.payload === 'object' ? (line.payload as Record<string, unknown>) : undefined;
+  const payload =
+    line.payload && typeof line.payload === 'object'
+      ? (line.payload as Record<string, unknown>)
+      : undefined;
   if (!payload) return { kind: 'other', ts: lineTs };
   if (line.type === 'session_meta') {
     const meta = metaFromPayload(payload, lineTs);
@@ -182,7 +204,9 @@ function fromParsed(text: string, tsRaw: string | undefined): LineInfo {
 export function classifyLine(text: string): LineInfo {
   const { want, tsRaw } = wanted(text.length > HEADER_BYTES ? text.slice(0, HEADER_BYTES) : text);
   if (want) return fromParsed(text, tsRaw);
-  return text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125 ? { kind: 'other', ts: null, tsRaw } : { kind: 'malformed' };
+  return text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125
+    ? { kind: 'other', ts: null, tsRaw }
+    : { kind: 'malformed' };
 }
 
 const BULK_KEY = Buffer.from('"base_instructions":{"text":"');
@@ -208,15 +232,21 @@ function withoutBulk(buf: Buffer, start: number, end: number): string {
   }
   if (buf[q + 1] !== 125 /* } */) return buf.toString('utf8', start, end);
   // Keep the key with an empty object so the JSON stays valid whatever follows.
-  return buf.toString('utf8', start, k) + '"base_instructions":{}' + buf.toString('utf8', q + 2, end);
+  return (
+    buf.toString('utf8', start, k) + '"base_instructions":{}' + buf.toString('utf8', q + 2, end)
+  );
 }
 
 /** classifyLine on a byte range: skipped lines are never decoded as a whole (most bytes of a rollout). */
 export function classifyLineBytes(buf: Buffer, start: number, end: number): LineInfo {
   // latin1 is a 1:1 byte decode: enough for the ASCII keys and values the prefix check reads.
-  const { want, tsRaw } = wanted(buf.toString('latin1', start, Math.min(end, start + HEADER_BYTES)));
+  const { want, tsRaw } = wanted(
+    buf.toString('latin1', start, Math.min(end, start + HEADER_BYTES)),
+  );
   if (want) return fromParsed(withoutBulk(buf, start, end), tsRaw);
-  return buf[start] === 123 && buf[end - 1] === 125 ? { kind: 'other', ts: null, tsRaw } : { kind: 'malformed' };
+  return buf[start] === 123 && buf[end - 1] === 125
+    ? { kind: 'other', ts: null, tsRaw }
+    : { kind: 'malformed' };
 }
 
 /** One complete line found in a buffer: [start, end) excludes the newline. */
@@ -229,7 +259,10 @@ export interface LineSpan {
  * Split a buffer into complete lines. A trailing fragment without a newline is not returned:
  * Codex may be in the middle of writing it; `consumed` says where the next read starts.
  */
-export function splitLines(buf: Buffer, length = buf.length): { lines: LineSpan[]; consumed: number } {
+export function splitLines(
+  buf: Buffer,
+  length = buf.length,
+): { lines: LineSpan[]; consumed: number } {
   const lines: LineSpan[] = [];
   let pos = 0;
   while (pos < length) {
@@ -251,10 +284,13 @@ export function titleFrom(text: string, max = 120): string {
 }
 
 /** A line of `$CODEX_HOME/session_index.jsonl`: `{id, thread_name, updated_at}`. */
-export function parseNameLine(text: string): { id: string; name: string; updatedAt: number | null } | undefined {
+export function parseNameLine(
+  text: string,
+): { id: string; name: string; updatedAt: number | null } | undefined {
   try {
     const o = JSON.parse(text) as Record<string, unknown>;
-    if (typeof o.id !== 'string' || !isSessionId(o.id) || typeof o.thread_name !== 'string') return undefined;
+    if (typeof o.id !== 'string' || !isSessionId(o.id) || typeof o.thread_name !== 'string')
+      return undefined;
     return { id: o.id.toLowerCase(), name: o.thread_name, updatedAt: parseTs(o.updated_at) };
   } catch {
     return undefined;

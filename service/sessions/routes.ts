@@ -7,7 +7,12 @@
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import { HttpError, readJsonBody } from '../http.js';
-import { ApprovalError, type AnswerInput, type ApprovalStatus, type Approvals } from './approvals.js';
+import {
+  ApprovalError,
+  type AnswerInput,
+  type ApprovalStatus,
+  type Approvals,
+} from './approvals.js';
 import type { IndexDb, SessionRow } from './db.js';
 import { parseLastEventId, streamSessionEvents, type FollowDeps } from './follow.js';
 import type { LiveHub } from './live.js';
@@ -35,7 +40,13 @@ const APPROVAL_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 function sessionIdParam(ctx: Ctx): string {
   const id = ctx.params.id ?? '';
-  if (!isSessionId(id)) throw new HttpError(400, 'invalid_session_id', `not a session id: ${JSON.stringify(id.slice(0, 80))}`, 'session ids are UUIDs, as in `codex-sm session list`');
+  if (!isSessionId(id))
+    throw new HttpError(
+      400,
+      'invalid_session_id',
+      `not a session id: ${JSON.stringify(id.slice(0, 80))}`,
+      'session ids are UUIDs, as in `codex-sm session list`',
+    );
   return id.toLowerCase();
 }
 
@@ -60,7 +71,12 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       const r = d.db.getSession(id);
       return r ? { row: r, thread } : { thread };
     }
-    throw new HttpError(404, 'session_not_found', `no session ${id}`, 'list sessions with `codex-sm session list`');
+    throw new HttpError(
+      404,
+      'session_not_found',
+      `no session ${id}`,
+      'list sessions with `codex-sm session list`',
+    );
   };
   const sessionOut = async (id: string): Promise<SessionJson> => {
     const { row } = await findSession(id);
@@ -68,15 +84,35 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
   };
 
   router.get('/api/sessions', (ctx) => {
-    const q = validateQuery<{ source?: string; cwd?: string; branch?: string; archived: string; sort: 'created' | 'updated'; order: 'asc' | 'desc'; limit: number; offset: number; cursor?: string }>(
-      'ListSessions',
-      ctx.query,
-    );
+    const q = validateQuery<{
+      source?: string;
+      cwd?: string;
+      branch?: string;
+      archived: string;
+      sort: 'created' | 'updated';
+      order: 'asc' | 'desc';
+      limit: number;
+      offset: number;
+      cursor?: string;
+    }>('ListSessions', ctx.query);
     const archived = q.archived === 'all' ? 'all' : truthy(q.archived);
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, q.sort, q.order);
-    if (q.cursor !== undefined && !cursor) throw new HttpError(400, 'invalid_cursor', 'cursor is not one this server issued for this sort order', 'pass nextCursor back unchanged, with the same sort and order');
+    if (q.cursor !== undefined && !cursor)
+      throw new HttpError(
+        400,
+        'invalid_cursor',
+        'cursor is not one this server issued for this sort order',
+        'pass nextCursor back unchanged, with the same sort and order',
+      );
     const { rows, total } = d.db.list({
-      source: q.source, cwd: q.cwd, branch: q.branch, archived, sort: q.sort, order: q.order, limit: q.limit, offset: q.offset,
+      source: q.source,
+      cwd: q.cwd,
+      branch: q.branch,
+      archived,
+      sort: q.sort,
+      order: q.order,
+      limit: q.limit,
+      offset: q.offset,
       after: cursor ? { value: cursor.v, id: cursor.id } : undefined,
     });
     const offset = cursor ? cursor.n : q.offset;
@@ -87,22 +123,47 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       total,
       offset,
       limit: q.limit,
-      nextCursor: more ? encodeCursor({ v: q.sort === 'updated' ? last.updated_at : last.created_at, id: last.id, n: offset + rows.length, s: q.sort, o: q.order }) : null,
+      nextCursor: more
+        ? encodeCursor({
+            v: q.sort === 'updated' ? last.updated_at : last.created_at,
+            id: last.id,
+            n: offset + rows.length,
+            s: q.sort,
+            o: q.order,
+          })
+        : null,
     };
   });
 
   const search = (ctx: Ctx, sessionId?: string) => {
-    const q = validateQuery<{ q: string; role: MessageRole | 'both'; caseSensitive: string; limit: number; maxBytes?: number; timeoutMs?: number }>('Search', ctx.query);
+    const q = validateQuery<{
+      q: string;
+      role: MessageRole | 'both';
+      caseSensitive: string;
+      limit: number;
+      maxBytes?: number;
+      timeoutMs?: number;
+    }>('Search', ctx.query);
     const caseSensitive = truthy(q.caseSensitive);
     const r = searchMessages(d.db, {
-      q: q.q, role: q.role, caseSensitive, limit: q.limit, sessionId, perSession: sessionId ? 50 : 3,
-      maxBytes: Math.min(q.maxBytes ?? d.search.maxBytes, d.search.maxBytes), timeoutMs: Math.min(q.timeoutMs ?? d.search.timeoutMs, d.search.timeoutMs),
+      q: q.q,
+      role: q.role,
+      caseSensitive,
+      limit: q.limit,
+      sessionId,
+      perSession: sessionId ? 50 : 3,
+      maxBytes: Math.min(q.maxBytes ?? d.search.maxBytes, d.search.maxBytes),
+      timeoutMs: Math.min(q.timeoutMs ?? d.search.timeoutMs, d.search.timeoutMs),
     });
     ctx.body = {
       query: q.q,
       results: r.hits.map((h) => {
         const row = d.db.getSession(h.sessionId);
-        return { sessionId: h.sessionId, ...(row ? { session: view(row) } : {}), matches: h.matches };
+        return {
+          sessionId: h.sessionId,
+          ...(row ? { session: view(row) } : {}),
+          matches: h.matches,
+        };
       }),
       truncated: r.truncated,
       scannedBytes: r.scannedBytes,
@@ -142,21 +203,43 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
   });
 
   router.post('/api/sessions', async (ctx) => {
-    const b = await body<{ cwd?: string; model?: string; sandbox?: string; approvalPolicy?: string; name?: string; input?: string | InputItem[]; images?: string[] }>(ctx, 'StartSession', d.bodyLimitBytes);
+    const b = await body<{
+      cwd?: string;
+      model?: string;
+      sandbox?: string;
+      approvalPolicy?: string;
+      name?: string;
+      input?: string | InputItem[];
+      images?: string[];
+    }>(ctx, 'StartSession', d.bodyLimitBytes);
     const { thread, model } = await d.ops.start(b);
     if (b.name) await d.ops.setName(thread.id, b.name);
-    const turn = b.input ? await d.ops.startTurn(thread.id, toUserInput(b.input, b.images), {}) : undefined;
+    const turn = b.input
+      ? await d.ops.startTurn(thread.id, toUserInput(b.input, b.images), {})
+      : undefined;
     ctx.status = 201;
-    ctx.body = { session: await sessionOut(thread.id), model, ...(turn ? { turn } : {}), eventsUrl: `/api/sessions/${thread.id}/events?follow=true` };
+    ctx.body = {
+      session: await sessionOut(thread.id),
+      model,
+      ...(turn ? { turn } : {}),
+      eventsUrl: `/api/sessions/${thread.id}/events?follow=true`,
+    };
   });
 
-  const simple = (action: string, name: BodyName, run: (id: string, b: Record<string, unknown>) => Promise<unknown>) => {
+  const simple = (
+    action: string,
+    name: BodyName,
+    run: (id: string, b: Record<string, unknown>) => Promise<unknown>,
+  ) => {
     router.post(`/api/sessions/:id/${action}`, async (ctx) => {
       const id = sessionIdParam(ctx);
       const b = await body<Record<string, unknown>>(ctx, name, d.bodyLimitBytes);
       await findSession(id);
       const extra = await run(id, b);
-      ctx.body = { session: await sessionOut(id).catch(() => null), ...(extra && typeof extra === 'object' ? extra : {}) };
+      ctx.body = {
+        session: await sessionOut(id).catch(() => null),
+        ...(extra && typeof extra === 'object' ? extra : {}),
+      };
     });
   };
   simple('resume', 'ResumeSession', (id, b) => d.ops.resume(id, b).then(() => undefined));
@@ -175,18 +258,38 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
 
   router.post('/api/sessions/:id/turns', async (ctx) => {
     const id = sessionIdParam(ctx);
-    const b = await body<{ input: string | InputItem[]; images?: string[]; model?: string; effort?: string }>(ctx, 'StartTurn', d.bodyLimitBytes);
+    const b = await body<{
+      input: string | InputItem[];
+      images?: string[];
+      model?: string;
+      effort?: string;
+    }>(ctx, 'StartTurn', d.bodyLimitBytes);
     await findSession(id);
-    const turn = await d.ops.startTurn(id, toUserInput(b.input, b.images), { model: b.model, effort: b.effort });
+    const turn = await d.ops.startTurn(id, toUserInput(b.input, b.images), {
+      model: b.model,
+      effort: b.effort,
+    });
     ctx.status = 202;
-    ctx.body = { sessionId: id, turnId: turn.id, turn, eventsUrl: `/api/sessions/${id}/events?follow=true` };
+    ctx.body = {
+      sessionId: id,
+      turnId: turn.id,
+      turn,
+      eventsUrl: `/api/sessions/${id}/events?follow=true`,
+    };
   });
 
   router.post('/api/sessions/:id/steer', async (ctx) => {
     const id = sessionIdParam(ctx);
-    const b = await body<{ input: string | InputItem[]; expectedTurnId?: string }>(ctx, 'Steer', d.bodyLimitBytes);
+    const b = await body<{ input: string | InputItem[]; expectedTurnId?: string }>(
+      ctx,
+      'Steer',
+      d.bodyLimitBytes,
+    );
     await findSession(id);
-    ctx.body = { sessionId: id, ...(await d.ops.steer(id, toUserInput(b.input), b.expectedTurnId)) };
+    ctx.body = {
+      sessionId: id,
+      ...(await d.ops.steer(id, toUserInput(b.input), b.expectedTurnId)),
+    };
   });
 
   router.post('/api/sessions/:id/interrupt', async (ctx) => {
@@ -197,13 +300,22 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
   });
 
   router.get('/api/approvals', (ctx) => {
-    const q = validateQuery<{ status: ApprovalStatus | 'all'; sessionId?: string }>('Approvals', ctx.query);
+    const q = validateQuery<{ status: ApprovalStatus | 'all'; sessionId?: string }>(
+      'Approvals',
+      ctx.query,
+    );
     ctx.body = { approvals: d.approvals.list({ status: q.status, threadId: q.sessionId }) };
   });
 
   router.get('/api/approvals/:id', (ctx) => {
     const a = d.approvals.get(approvalIdParam(ctx));
-    if (!a) throw new HttpError(404, 'approval_not_found', `no approval ${ctx.params.id}`, 'list them with GET /api/approvals?status=all');
+    if (!a)
+      throw new HttpError(
+        404,
+        'approval_not_found',
+        `no approval ${ctx.params.id}`,
+        'list them with GET /api/approvals?status=all',
+      );
     ctx.body = a;
   });
 
@@ -214,7 +326,11 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       ctx.body = d.approvals.answer(id, b, { respond: d.respond });
     } catch (e) {
       if (e instanceof ApprovalError) {
-        throw e.code === 'not_found' ? new HttpError(404, 'approval_not_found', e.message) : new HttpError(409, 'approval_already_answered', e.message, undefined, { approval: d.approvals.get(id) });
+        throw e.code === 'not_found'
+          ? new HttpError(404, 'approval_not_found', e.message)
+          : new HttpError(409, 'approval_already_answered', e.message, undefined, {
+              approval: d.approvals.get(id),
+            });
       }
       throw e;
     }
@@ -223,6 +339,11 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
 
 function approvalIdParam(ctx: Ctx): string {
   const id = (ctx.params.id ?? '').toLowerCase();
-  if (!APPROVAL_ID_RE.test(id)) throw new HttpError(400, 'invalid_approval_id', `not an approval id: ${JSON.stringify(id.slice(0, 80))}`);
+  if (!APPROVAL_ID_RE.test(id))
+    throw new HttpError(
+      400,
+      'invalid_approval_id',
+      `not an approval id: ${JSON.stringify(id.slice(0, 80))}`,
+    );
   return id;
 }

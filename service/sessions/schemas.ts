@@ -8,14 +8,35 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { HttpError } from '../http.js';
 
 const str = (maxLength = 4096) => ({ type: 'string', minLength: 1, maxLength }) as const;
-const sandbox = { enum: ['read-only', 'workspace-write', 'danger-full-access'], description: 'app-server SandboxMode' } as const;
-const approvalPolicy = { enum: ['untrusted', 'on-request', 'never'], description: 'app-server AskForApproval (string forms)' } as const;
+const sandbox = {
+  enum: ['read-only', 'workspace-write', 'danger-full-access'],
+  description: 'app-server SandboxMode',
+} as const;
+const approvalPolicy = {
+  enum: ['untrusted', 'on-request', 'never'],
+  description: 'app-server AskForApproval (string forms)',
+} as const;
 
 const inputItem = {
   oneOf: [
-    { type: 'object', additionalProperties: false, required: ['type', 'text'], properties: { type: { const: 'text' }, text: { type: 'string', maxLength: 1_000_000 } } },
-    { type: 'object', additionalProperties: false, required: ['type', 'url'], properties: { type: { const: 'image' }, url: str(1_000_000) } },
-    { type: 'object', additionalProperties: false, required: ['type', 'path'], properties: { type: { const: 'localImage' }, path: str() } },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'text'],
+      properties: { type: { const: 'text' }, text: { type: 'string', maxLength: 1_000_000 } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'url'],
+      properties: { type: { const: 'image' }, url: str(1_000_000) },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'path'],
+      properties: { type: { const: 'localImage' }, path: str() },
+    },
   ],
 } as const;
 
@@ -46,21 +67,40 @@ export const bodySchemas = {
     },
   },
   ResumeSession: { type: 'object', additionalProperties: false, properties: threadOverrides },
-  ForkSession: { type: 'object', additionalProperties: false, properties: { ...threadOverrides, lastTurnId: str(100) } },
+  ForkSession: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { ...threadOverrides, lastTurnId: str(100) },
+  },
   Empty: { type: 'object', additionalProperties: false, properties: {} },
-  SetName: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: str(200) } },
+  SetName: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name'],
+    properties: { name: str(200) },
+  },
   StartTurn: {
     type: 'object',
     additionalProperties: false,
     required: ['input'],
     properties: {
       input,
-      images: { type: 'array', maxItems: 16, items: str(), description: 'image URLs or local paths on the service host' },
+      images: {
+        type: 'array',
+        maxItems: 16,
+        items: str(),
+        description: 'image URLs or local paths on the service host',
+      },
       model: str(200),
       effort: { enum: ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] },
     },
   },
-  Steer: { type: 'object', additionalProperties: false, required: ['input'], properties: { input, expectedTurnId: str(100) } },
+  Steer: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['input'],
+    properties: { input, expectedTurnId: str(100) },
+  },
   Interrupt: { type: 'object', additionalProperties: false, properties: { turnId: str(100) } },
   AnswerApproval: {
     type: 'object',
@@ -68,7 +108,15 @@ export const bodySchemas = {
     required: ['decision'],
     properties: {
       decision: { enum: ['accept', 'acceptForSession', 'decline', 'cancel'] },
-      answers: { type: 'object', maxProperties: 64, additionalProperties: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 10_000 } } },
+      answers: {
+        type: 'object',
+        maxProperties: 64,
+        additionalProperties: {
+          type: 'array',
+          maxItems: 64,
+          items: { type: 'string', maxLength: 10_000 },
+        },
+      },
       content: { description: 'MCP elicitation form content when accepting' },
     },
   },
@@ -107,12 +155,22 @@ export const querySchemas = {
     type: 'object',
     properties: {
       follow: { ...bool, default: 'false' },
-      from: { type: 'integer', minimum: 0, description: 'byte offset in the rollout to start from' },
+      from: {
+        type: 'integer',
+        minimum: 0,
+        description: 'byte offset in the rollout to start from',
+      },
     },
   },
   Approvals: {
     type: 'object',
-    properties: { status: { enum: ['pending', 'answered', 'expired', 'resolved', 'abandoned', 'all'], default: 'pending' }, sessionId: str(100) },
+    properties: {
+      status: {
+        enum: ['pending', 'answered', 'expired', 'resolved', 'abandoned', 'all'],
+        default: 'pending',
+      },
+      sessionId: str(100),
+    },
   },
 } as const;
 
@@ -122,7 +180,17 @@ export const responseSchemas = {
   Error: {
     type: 'object',
     required: ['error'],
-    properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, hint: { type: 'string' } } } },
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string' },
+          message: { type: 'string' },
+          hint: { type: 'string' },
+        },
+      },
+    },
   },
   Session: {
     type: 'object',
@@ -142,11 +210,21 @@ export const responseSchemas = {
       firstUserMessage: nullable({ type: 'string' }),
       archived: { type: 'boolean' },
       archivedAt: nullable({ type: 'string', format: 'date-time' }),
-      git: nullable({ type: 'object', properties: { sha: nullable({ type: 'string' }), branch: nullable({ type: 'string' }), originUrl: nullable({ type: 'string' }) } }),
+      git: nullable({
+        type: 'object',
+        properties: {
+          sha: nullable({ type: 'string' }),
+          branch: nullable({ type: 'string' }),
+          originUrl: nullable({ type: 'string' }),
+        },
+      }),
       forkedFromId: nullable({ type: 'string' }),
       messageCount: { type: 'integer' },
       sizeBytes: { type: 'integer' },
-      status: { type: 'string', description: 'live app-server status when known: notLoaded|idle|active|systemError' },
+      status: {
+        type: 'string',
+        description: 'live app-server status when known: notLoaded|idle|active|systemError',
+      },
       activeTurnId: nullable({ type: 'string' }),
     },
   },
@@ -172,7 +250,18 @@ export const responseSchemas = {
           properties: {
             sessionId: { type: 'string' },
             session: { $ref: '#/components/schemas/Session' },
-            matches: { type: 'array', items: { type: 'object', properties: { role: { enum: ['user', 'assistant'] }, timestamp: nullable({ type: 'string' }), offset: { type: 'integer' }, snippet: { type: 'string' } } } },
+            matches: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  role: { enum: ['user', 'assistant'] },
+                  timestamp: nullable({ type: 'string' }),
+                  offset: { type: 'integer' },
+                  snippet: { type: 'string' },
+                },
+              },
+            },
           },
         },
       },
@@ -209,12 +298,24 @@ const queryValidators = new Map<string, ValidateFunction>();
 
 function describe(err: ErrorObject | undefined, where: string): HttpError {
   const at = err?.instancePath ? err.instancePath.replace(/^\//, '').replace(/\//g, '.') : where;
-  const extra = err?.keyword === 'additionalProperties' ? ` (${String((err.params as { additionalProperty?: string }).additionalProperty)})` : '';
-  const allowed = err?.keyword === 'enum' ? `: one of ${(err.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : '';
-  return new HttpError(400, where === 'body' ? 'invalid_body' : 'invalid_query', `${at} ${err?.message ?? 'is invalid'}${extra}${allowed}`, 'see /openapi.json', {
-    schemaPath: err?.schemaPath ?? '',
-    instancePath: err?.instancePath ?? '',
-  });
+  const extra =
+    err?.keyword === 'additionalProperties'
+      ? ` (${String((err.params as { additionalProperty?: string }).additionalProperty)})`
+      : '';
+  const allowed =
+    err?.keyword === 'enum'
+      ? `: one of ${(err.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
+      : '';
+  return new HttpError(
+    400,
+    where === 'body' ? 'invalid_body' : 'invalid_query',
+    `${at} ${err?.message ?? 'is invalid'}${extra}${allowed}`,
+    'see /openapi.json',
+    {
+      schemaPath: err?.schemaPath ?? '',
+      instancePath: err?.instancePath ?? '',
+    },
+  );
 }
 
 /** Validate a parsed JSON body; throws 400 naming the schema path that failed. */
@@ -231,7 +332,8 @@ export function validateQuery<T>(name: QueryName, query: Record<string, unknown>
   if (!v) queryValidators.set(name, (v = queryAjv.compile(querySchemas[name])));
   // Repeated parameters arrive as arrays: take the last, like most servers.
   const q: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(query)) q[k] = Array.isArray(val) ? val[val.length - 1] : val;
+  for (const [k, val] of Object.entries(query))
+    q[k] = Array.isArray(val) ? val[val.length - 1] : val;
   if (!v(q)) throw describe(v.errors?.[0], 'query');
   return q as T;
 }

@@ -40,7 +40,9 @@ export function searchMessages(db: IndexDb, o: SearchOptions): SearchOutcome {
   const roles: MessageRole[] = o.role === 'both' ? ['user', 'assistant'] : [o.role];
   const per = o.perSession ?? 3;
   const bySession = new Map<string, SearchMatch[]>();
-  const range = o.sessionId ? db.sessionMessageRange(o.sessionId) : { lo: 0, hi: db.maxMessageId() };
+  const range = o.sessionId
+    ? db.sessionMessageRange(o.sessionId)
+    : { lo: 0, hi: db.maxMessageId() };
   let hi = range.hi;
   let scanned = 0;
   let truncated = false;
@@ -62,7 +64,12 @@ export function searchMessages(db: IndexDb, o: SearchOptions): SearchOutcome {
         bySession.set(r.session_id, (list = []));
       }
       if (list.length < per) {
-        list.push({ role: ROLE_NAME[r.role] ?? 'user', timestamp: r.ts === null ? null : new Date(r.ts).toISOString(), offset: r.offset, snippet: snippet(r.text, o.q, o.caseSensitive) });
+        list.push({
+          role: ROLE_NAME[r.role] ?? 'user',
+          timestamp: r.ts === null ? null : new Date(r.ts).toISOString(),
+          offset: r.offset,
+          snippet: snippet(r.text, o.q, o.caseSensitive),
+        });
       }
     }
     if (truncated) break;

@@ -25,9 +25,13 @@ export interface SessionJson {
   activeTurnId?: string | null;
 }
 
-const iso = (ms: number | null): string | null => (ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
+const iso = (ms: number | null): string | null =>
+  ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
 
-export function sessionJson(r: SessionRow, live?: { status?: string; activeTurnId?: string | null }): SessionJson {
+export function sessionJson(
+  r: SessionRow,
+  live?: { status?: string; activeTurnId?: string | null },
+): SessionJson {
   const first = r.first_user_message;
   const out: SessionJson = {
     id: r.id,
@@ -44,7 +48,10 @@ export function sessionJson(r: SessionRow, live?: { status?: string; activeTurnI
     firstUserMessage: first,
     archived: r.archived === 1,
     archivedAt: iso(r.archived_at),
-    git: r.git_sha || r.git_branch || r.git_origin_url ? { sha: r.git_sha, branch: r.git_branch, originUrl: r.git_origin_url } : null,
+    git:
+      r.git_sha || r.git_branch || r.git_origin_url
+        ? { sha: r.git_sha, branch: r.git_branch, originUrl: r.git_origin_url }
+        : null,
     forkedFromId: r.forked_from_id,
     messageCount: r.message_count,
     sizeBytes: r.size_bytes,
@@ -72,7 +79,14 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(s: string, sort: Cursor['s'], order: Cursor['o']): Cursor | undefined {
   try {
     const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof c.v !== 'number' || typeof c.id !== 'string' || typeof c.n !== 'number' || c.s !== sort || c.o !== order) return undefined;
+    if (
+      typeof c.v !== 'number' ||
+      typeof c.id !== 'string' ||
+      typeof c.n !== 'number' ||
+      c.s !== sort ||
+      c.o !== order
+    )
+      return undefined;
     return c as Cursor;
   } catch {
     return undefined;
@@ -81,9 +95,15 @@ export function decodeCursor(s: string, sort: Cursor['s'], order: Cursor['o']): 
 
 /** ±radius characters of context around the first match. */
 export function snippet(text: string, needle: string, caseSensitive: boolean, radius = 80): string {
-  const at = caseSensitive ? text.indexOf(needle) : text.toLowerCase().indexOf(needle.toLowerCase());
+  const at = caseSensitive
+    ? text.indexOf(needle)
+    : text.toLowerCase().indexOf(needle.toLowerCase());
   if (at < 0) return text.slice(0, radius * 2);
   const start = Math.max(0, at - radius);
   const end = Math.min(text.length, at + needle.length + radius);
-  return (start > 0 ? '…' : '') + text.slice(start, end).replace(/\s+/g, ' ') + (end < text.length ? '…' : '');
+  return (
+    (start > 0 ? '…' : '') +
+    text.slice(start, end).replace(/\s+/g, ' ') +
+    (end < text.length ? '…' : '')
+  );
 }

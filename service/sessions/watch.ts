@@ -81,7 +81,13 @@ export class IndexWatcher {
 
   private mark(p: string, inTree: boolean): void {
     // CODEX_HOME itself: only the two directories and the name file matter.
-    if (!inTree && p !== this.indexer.sessionsDir && p !== this.indexer.archivedDir && p !== this.indexer.nameFile) return;
+    if (
+      !inTree &&
+      p !== this.indexer.sessionsDir &&
+      p !== this.indexer.archivedDir &&
+      p !== this.indexer.nameFile
+    )
+      return;
     this.dirty.add(p);
     if (!this.timer) this.timer = setTimeout(() => this.flush(), this.debounceMs);
   }

@@ -43,7 +43,9 @@ function readRange(file: string, from: number, to: number): unknown[] {
   }
 }
 
-export function createEventsSocketHandler(d: WsDeps): (ws: WebSocket, req: IncomingMessage) => void {
+export function createEventsSocketHandler(
+  d: WsDeps,
+): (ws: WebSocket, req: IncomingMessage) => void {
   return (ws) => {
     const sessions = new Set<string>();
     let newSessions = false;
@@ -54,11 +56,20 @@ export function createEventsSocketHandler(d: WsDeps): (ws: WebSocket, req: Incom
     };
     const onChange = (changes: IndexChange[]) => {
       for (const c of changes) {
-        if (newSessions && c.kind === 'new' && c.from === 0) send({ type: 'new_session', path: c.path, sessionId: c.sessionId });
-        if (!sessions.has(c.sessionId) || (c.kind !== 'append' && c.kind !== 'new') || c.from === undefined || c.to === undefined || c.to <= c.from) continue;
+        if (newSessions && c.kind === 'new' && c.from === 0)
+          send({ type: 'new_session', path: c.path, sessionId: c.sessionId });
+        if (
+          !sessions.has(c.sessionId) ||
+          (c.kind !== 'append' && c.kind !== 'new') ||
+          c.from === undefined ||
+          c.to === undefined ||
+          c.to <= c.from
+        )
+          continue;
         if (!insideRoot(c.path, d.codexHome)) continue;
         try {
-          for (const event of readRange(c.path, c.from, c.to)) send({ type: 'session_event', sessionId: c.sessionId, event });
+          for (const event of readRange(c.path, c.from, c.to))
+            send({ type: 'session_event', sessionId: c.sessionId, event });
         } catch {
           /* moved or deleted between the change and the read */
         }
@@ -66,7 +77,10 @@ export function createEventsSocketHandler(d: WsDeps): (ws: WebSocket, req: Incom
     };
     const onLive = (e: LiveEvent) => {
       if (!sessions.has(e.threadId)) return;
-      const event = e.type === 'approval' ? { type: 'approval', approval: e.data as Approval } : { type: 'notification', ...(e.data as object) };
+      const event =
+        e.type === 'approval'
+          ? { type: 'approval', approval: e.data as Approval }
+          : { type: 'notification', ...(e.data as object) };
       send({ type: 'session_event', sessionId: e.threadId, event });
     };
     d.indexer.on('change', onChange);
@@ -87,8 +101,10 @@ export function createEventsSocketHandler(d: WsDeps): (ws: WebSocket, req: Incom
       const sid = typeof msg.sessionId === 'string' ? msg.sessionId.toLowerCase() : undefined;
       switch (msg.type) {
         case 'subscribe_session':
-          if (!sid || !isSessionId(sid)) return send({ type: 'error', message: 'subscribe_session needs a valid sessionId' });
-          if (sessions.size >= (d.maxSubscriptions ?? 1000)) return send({ type: 'error', message: 'too many subscriptions' });
+          if (!sid || !isSessionId(sid))
+            return send({ type: 'error', message: 'subscribe_session needs a valid sessionId' });
+          if (sessions.size >= (d.maxSubscriptions ?? 1000))
+            return send({ type: 'error', message: 'too many subscriptions' });
           sessions.add(sid);
           return send({ type: 'subscribed', channel: `session:${sid}` });
         case 'unsubscribe_session':
@@ -98,7 +114,10 @@ export function createEventsSocketHandler(d: WsDeps): (ws: WebSocket, req: Incom
           newSessions = true;
           return send({ type: 'subscribed', channel: 'new_sessions' });
         default:
-          return send({ type: 'error', message: `unknown message type ${JSON.stringify(msg.type)}` });
+          return send({
+            type: 'error',
+            message: `unknown message type ${JSON.stringify(msg.type)}`,
+          });
       }
     });
   };

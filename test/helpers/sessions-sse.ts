@@ -62,7 +62,18 @@ export class SseClient {
     const hit = this.events.find(pred);
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`SSE event not seen in ${timeoutMs} ms; got ${this.events.map((e) => e.event + ':' + e.data.slice(0, 60)).join(' | ').slice(-2000)}`)), timeoutMs);
+      const t = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `SSE event not seen in ${timeoutMs} ms; got ${this.events
+                .map((e) => e.event + ':' + e.data.slice(0, 60))
+                .join(' | ')
+                .slice(-2000)}`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.waiters.push({ pred, resolve: (e) => (clearTimeout(t), resolve(e)) });
     });
   }

@@ -21,27 +21,47 @@ describe('sessions API against the real app-server (fake Responses API)', functi
   let svc: ServiceProcess;
   let auth: Record<string, string>;
 
-  const api = async <T = Record<string, unknown>>(method: string, p: string, body?: unknown, raw?: string): Promise<Res<T>> => {
+  const api = async <T = Record<string, unknown>>(
+    method: string,
+    p: string,
+    body?: unknown,
+    raw?: string,
+  ): Promise<Res<T>> => {
     const r = await fetch(svc.endpoint + p, {
       method,
-      headers: { ...auth, ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...auth,
+        ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
     const text = await r.text();
     return { status: r.status, body: (text ? JSON.parse(text) : undefined) as T };
   };
-  const follow = (id: string, headers: Record<string, string> = {}) => SseClient.open(`${svc.endpoint}/api/sessions/${id}/events?follow=true`, { ...auth, ...headers });
+  const follow = (id: string, headers: Record<string, string> = {}) =>
+    SseClient.open(`${svc.endpoint}/api/sessions/${id}/events?follow=true`, {
+      ...auth,
+      ...headers,
+    });
   const turnCompleted = (sse: SseClient, after = 0) =>
     sse.waitFor((e) => sse.events.indexOf(e) >= after && methodOf(e) === 'turn/completed');
   const startSession = async (body: Record<string, unknown> = {}) => {
-    const r = await api<{ session: { id: string } }>('POST', '/api/sessions', { cwd: svc.dir, ...body });
+    const r = await api<{ session: { id: string } }>('POST', '/api/sessions', {
+      cwd: svc.dir,
+      ...body,
+    });
     expect(r.status, JSON.stringify(r.body)).to.equal(201);
     return r.body.session.id;
   };
 
   before(async () => {
     fake = await startFakeResponses();
-    svc = await startService({ config: { appServer: { args: fake.codexArgs(), backoffInitialMs: 100 }, approvals: { timeoutMs: 60_000 } } });
+    svc = await startService({
+      config: {
+        appServer: { args: fake.codexArgs(), backoffInitialMs: 100 },
+        approvals: { timeoutMs: 60_000 },
+      },
+    });
     await waitReady(svc);
     auth = { authorization: `Bearer ${svc.token}` };
   });
@@ -56,27 +76,44 @@ describe('sessions API against the real app-server (fake Responses API)', functi
     const sse = await follow(id);
     expect(sse.status).to.equal(200);
     fake.enqueue({ kind: 'text', text: 'Hello from the fake model', chunks: 3 });
-    const t = await api<{ turnId: string }>('POST', `/api/sessions/${id}/turns`, { input: 'say hello please' });
+    const t = await api<{ turnId: string }>('POST', `/api/sessions/${id}/turns`, {
+      input: 'say hello please',
+    });
     expect(t.status).to.equal(202);
     expect(t.body.turnId).to.be.a('string');
-    const done = sse.json<{ params: { turn: { id: string; status: string } } }>(await turnCompleted(sse));
+    const done = sse.json<{ params: { turn: { id: string; status: string } } }>(
+      await turnCompleted(sse),
+    );
     expect(done.params.turn.status).to.equal('completed');
     expect(done.params.turn.id).to.equal(t.body.turnId);
-    const deltas = sse.events.filter((e) => methodOf(e) === 'item/agentMessage/delta').map((e) => sse.json<{ params: { delta: string } }>(e).params.delta);
+    const deltas = sse.events
+      .filter((e) => methodOf(e) === 'item/agentMessage/delta')
+      .map((e) => sse.json<{ params: { delta: string } }>(e).params.delta);
     expect(deltas.join('')).to.equal('Hello from the fake model');
     // The rollout lines arrive too (session_meta first), each with a resumable id.
-    const meta = await sse.waitFor((e) => e.event === 'rollout' && e.data.includes('"session_meta"'));
+    const meta = await sse.waitFor(
+      (e) => e.event === 'rollout' && e.data.includes('"session_meta"'),
+    );
     expect(meta.id).to.match(/^\d+:\d+$/);
     await sse.waitFor((e) => e.event === 'rollout' && e.data.includes('"task_complete"'));
     sse.close();
 
-    const s = await api<{ title: string; messageCount: number; status?: string }>('GET', `/api/sessions/${id}`);
+    const s = await api<{ title: string; messageCount: number; status?: string }>(
+      'GET',
+      `/api/sessions/${id}`,
+    );
     expect(s.status).to.equal(200);
     expect(s.body.title).to.equal('say hello please');
     expect(s.body.messageCount).to.equal(2);
-    const list = await api<{ sessions: { id: string }[]; total: number }>('GET', '/api/sessions?limit=10');
+    const list = await api<{ sessions: { id: string }[]; total: number }>(
+      'GET',
+      '/api/sessions?limit=10',
+    );
     expect(list.body.sessions.map((x) => x.id)).to.include(id);
-    const found = await api<{ results: { sessionId: string; matches: { role: string }[] }[] }>('GET', '/api/sessions/search?q=fake%20model&role=assistant');
+    const found = await api<{ results: { sessionId: string; matches: { role: string }[] }[] }>(
+      'GET',
+      '/api/sessions/search?q=fake%20model&role=assistant',
+    );
     expect(found.body.results.map((r) => r.sessionId)).to.include(id);
   });
 
@@ -90,7 +127,10 @@ describe('sessions API against the real app-server (fake Responses API)', functi
     sse.close();
     const rollouts = sse.events.filter((e) => e.event === 'rollout');
     const cut = rollouts[Math.floor(rollouts.length / 2)] as SseEvent;
-    const again = await SseClient.open(`${svc.endpoint}/api/sessions/${id}/events`, { ...auth, 'last-event-id': cut.id as string });
+    const again = await SseClient.open(`${svc.endpoint}/api/sessions/${id}/events`, {
+      ...auth,
+      'last-event-id': cut.id as string,
+    });
     await again.ended;
     const rest = again.events.filter((e) => e.event === 'rollout').map((e) => e.data);
     expect(rest).to.deep.equal(rollouts.slice(rollouts.indexOf(cut) + 1).map((e) => e.data));
@@ -104,19 +144,34 @@ describe('sessions API against the real app-server (fake Responses API)', functi
     await api('POST', `/api/sessions/${id}/turns`, { input: 'touch the marker' });
     const ev = await sse.waitFor((e) => e.event === 'approval');
     const held = sse.json<{ id: string; status: string; method: string; threadId: string }>(ev);
-    expect(held).to.include({ status: 'pending', method: 'item/commandExecution/requestApproval', threadId: id });
-    const list = await api<{ approvals: { id: string }[] }>('GET', `/api/approvals?sessionId=${id}`);
+    expect(held).to.include({
+      status: 'pending',
+      method: 'item/commandExecution/requestApproval',
+      threadId: id,
+    });
+    const list = await api<{ approvals: { id: string }[] }>(
+      'GET',
+      `/api/approvals?sessionId=${id}`,
+    );
     expect(list.body.approvals.map((a) => a.id)).to.deep.equal([held.id]);
-    const ans = await api<{ status: string; decision: string }>('POST', `/api/approvals/${held.id}`, { decision: 'accept' });
+    const ans = await api<{ status: string; decision: string }>(
+      'POST',
+      `/api/approvals/${held.id}`,
+      { decision: 'accept' },
+    );
     expect(ans.status).to.equal(200);
     expect(ans.body).to.include({ status: 'answered', decision: 'accept' });
     const done = sse.json<{ params: { turn: { status: string } } }>(await turnCompleted(sse));
     expect(done.params.turn.status).to.equal('completed');
     expect(fs.existsSync(marker), 'the approved command ran').to.equal(true);
-    const twice = await api<{ error: { code: string } }>('POST', `/api/approvals/${held.id}`, { decision: 'decline' });
+    const twice = await api<{ error: { code: string } }>('POST', `/api/approvals/${held.id}`, {
+      decision: 'decline',
+    });
     expect(twice.status).to.equal(409);
     expect(twice.body.error.code).to.equal('approval_already_answered');
-    expect((await api<{ approvals: unknown[] }>('GET', '/api/approvals')).body.approvals).to.have.length(0);
+    expect(
+      (await api<{ approvals: unknown[] }>('GET', '/api/approvals')).body.approvals,
+    ).to.have.length(0);
     sse.close();
   });
 
@@ -129,20 +184,40 @@ describe('sessions API against the real app-server (fake Responses API)', functi
       throw new Error(`${e.message}\nfake requests: ${fake.requests.length}`);
     });
     sse.close();
-    const named = await api<{ session: { title: string; name: string } }>('POST', `/api/sessions/${id}/name`, { name: 'Archive me' });
+    const named = await api<{ session: { title: string; name: string } }>(
+      'POST',
+      `/api/sessions/${id}/name`,
+      { name: 'Archive me' },
+    );
     expect(named.body.session.title).to.equal('Archive me');
-    const a = await api<{ session: { archived: boolean; rolloutPath: string } }>('POST', `/api/sessions/${id}/archive`);
+    const a = await api<{ session: { archived: boolean; rolloutPath: string } }>(
+      'POST',
+      `/api/sessions/${id}/archive`,
+    );
     expect(a.status, JSON.stringify(a.body)).to.equal(200);
     expect(a.body.session.archived).to.equal(true);
-    expect(a.body.session.rolloutPath.startsWith(path.join(svc.codexHome, 'archived_sessions') + path.sep)).to.equal(true);
+    expect(
+      a.body.session.rolloutPath.startsWith(
+        path.join(svc.codexHome, 'archived_sessions') + path.sep,
+      ),
+    ).to.equal(true);
     expect(fs.existsSync(a.body.session.rolloutPath)).to.equal(true);
     const active = await api<{ sessions: { id: string }[] }>('GET', '/api/sessions?limit=500');
     expect(active.body.sessions.map((s) => s.id)).to.not.include(id);
-    const archived = await api<{ sessions: { id: string }[] }>('GET', '/api/sessions?archived=true');
+    const archived = await api<{ sessions: { id: string }[] }>(
+      'GET',
+      '/api/sessions?archived=true',
+    );
     expect(archived.body.sessions.map((s) => s.id)).to.include(id);
-    const u = await api<{ session: { archived: boolean; rolloutPath: string } }>('POST', `/api/sessions/${id}/unarchive`, {});
+    const u = await api<{ session: { archived: boolean; rolloutPath: string } }>(
+      'POST',
+      `/api/sessions/${id}/unarchive`,
+      {},
+    );
     expect(u.body.session.archived).to.equal(false);
-    expect(u.body.session.rolloutPath.startsWith(path.join(svc.codexHome, 'sessions') + path.sep)).to.equal(true);
+    expect(
+      u.body.session.rolloutPath.startsWith(path.join(svc.codexHome, 'sessions') + path.sep),
+    ).to.equal(true);
   });
 
   it('shows lines appended to a rollout file while following, and new sessions on /ws', async () => {
@@ -156,23 +231,42 @@ describe('sessions API against the real app-server (fake Responses API)', functi
     const dir = path.join(svc.codexHome, 'sessions', '2026', '01', '02');
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `rollout-2026-01-02T03-04-05-${id}.jsonl`);
-    const meta = { timestamp: '2026-01-02T03:04:05.000Z', type: 'session_meta', payload: { id, timestamp: '2026-01-02T03:04:05.000Z', cwd: '/x', source: 'cli', cli_version: '0.1.0' } };
+    const meta = {
+      timestamp: '2026-01-02T03:04:05.000Z',
+      type: 'session_meta',
+      payload: {
+        id,
+        timestamp: '2026-01-02T03:04:05.000Z',
+        cwd: '/x',
+        source: 'cli',
+        cli_version: '0.1.0',
+      },
+    };
     fs.writeFileSync(file, JSON.stringify(meta) + '\n');
     const until = Date.now() + 5000;
-    while ((await api('GET', `/api/sessions/${id}`)).status !== 200 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    while ((await api('GET', `/api/sessions/${id}`)).status !== 200 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
     const sse = await follow(id);
     await sse.waitFor((e) => e.event === 'rollout' && e.data.includes('session_meta'));
-    const line = { timestamp: '2026-01-02T03:05:00.000Z', type: 'event_msg', payload: { type: 'user_message', message: 'appended later' } };
+    const line = {
+      timestamp: '2026-01-02T03:05:00.000Z',
+      type: 'event_msg',
+      payload: { type: 'user_message', message: 'appended later' },
+    };
     const t0 = Date.now();
     fs.appendFileSync(file, JSON.stringify(line) + '\n');
     await sse.waitFor((e) => e.event === 'rollout' && e.data.includes('appended later'), 5000);
     expect(Date.now() - t0).to.be.below(1500);
     sse.close();
     const deadline = Date.now() + 5000;
-    const appended = (m: Record<string, unknown>) => m.type === 'session_event' && JSON.stringify(m.event).includes('appended later');
-    while (!msgs.some(appended) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const appended = (m: Record<string, unknown>) =>
+      m.type === 'session_event' && JSON.stringify(m.event).includes('appended later');
+    while (!msgs.some(appended) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect(msgs.find((m) => m.type === 'new_session')).to.include({ sessionId: id, path: file });
-    expect(msgs.some((m) => m.type === 'subscribed' && m.channel === `session:${id}`)).to.equal(true);
+    expect(msgs.some((m) => m.type === 'subscribed' && m.channel === `session:${id}`)).to.equal(
+      true,
+    );
     const ev = msgs.find(appended) as { event: { payload: { message: string } } };
     expect(ev.event.payload.message).to.equal('appended later');
     ws.send('not json');
@@ -188,26 +282,78 @@ describe('sessions API against the real app-server (fake Responses API)', functi
       ['POST', '/api/sessions', 400, 'invalid_body', JSON.stringify({ sandbox: 'yolo' })],
       ['POST', '/api/sessions', 400, 'invalid_body', JSON.stringify({ unknownField: 1 })],
       ['POST', '/api/sessions', 400, 'invalid_body', '[]'],
-      ['POST', '/api/sessions', 413, 'body_too_large', JSON.stringify({ input: 'x'.repeat(5 * 1024 * 1024) })],
+      [
+        'POST',
+        '/api/sessions',
+        413,
+        'body_too_large',
+        JSON.stringify({ input: 'x'.repeat(5 * 1024 * 1024) }),
+      ],
       ['GET', '/api/sessions/..%2F..%2F..%2Fetc%2Fpasswd', 400, 'invalid_session_id', undefined],
       ['GET', '/api/sessions/%00', 400, 'invalid_session_id', undefined],
       ['GET', `/api/sessions/${'a'.repeat(5000)}/events`, 400, 'invalid_session_id', undefined],
-      ['POST', '/api/sessions/..%2Fx/turns', 400, 'invalid_session_id', JSON.stringify({ input: 'x' })],
-      ['GET', '/api/sessions/01a20000-0000-7000-8000-00000000dead', 404, 'session_not_found', undefined],
-      ['POST', '/api/sessions/01a20000-0000-7000-8000-00000000dead/turns', 404, 'session_not_found', JSON.stringify({ input: 'x' })],
-      ['POST', '/api/sessions/01a20000-0000-7000-8000-00000000dead/turns', 400, 'invalid_body', JSON.stringify({ input: 5 })],
+      [
+        'POST',
+        '/api/sessions/..%2Fx/turns',
+        400,
+        'invalid_session_id',
+        JSON.stringify({ input: 'x' }),
+      ],
+      [
+        'GET',
+        '/api/sessions/01a20000-0000-7000-8000-00000000dead',
+        404,
+        'session_not_found',
+        undefined,
+      ],
+      [
+        'POST',
+        '/api/sessions/01a20000-0000-7000-8000-00000000dead/turns',
+        404,
+        'session_not_found',
+        JSON.stringify({ input: 'x' }),
+      ],
+      [
+        'POST',
+        '/api/sessions/01a20000-0000-7000-8000-00000000dead/turns',
+        400,
+        'invalid_body',
+        JSON.stringify({ input: 5 }),
+      ],
       ['GET', '/api/sessions?limit=0', 400, 'invalid_query', undefined],
       ['GET', '/api/sessions?sort=sideways', 400, 'invalid_query', undefined],
       ['GET', '/api/sessions?cursor=garbage', 400, 'invalid_cursor', undefined],
       ['GET', '/api/sessions/search', 400, 'invalid_query', undefined],
-      ['POST', '/api/approvals/not-an-id', 400, 'invalid_approval_id', JSON.stringify({ decision: 'accept' })],
-      ['POST', '/api/approvals/0a0a0a0a-0000-4000-8000-000000000000', 404, 'approval_not_found', JSON.stringify({ decision: 'accept' })],
-      ['POST', '/api/approvals/0a0a0a0a-0000-4000-8000-000000000000', 400, 'invalid_body', JSON.stringify({ decision: 'maybe' })],
+      [
+        'POST',
+        '/api/approvals/not-an-id',
+        400,
+        'invalid_approval_id',
+        JSON.stringify({ decision: 'accept' }),
+      ],
+      [
+        'POST',
+        '/api/approvals/0a0a0a0a-0000-4000-8000-000000000000',
+        404,
+        'approval_not_found',
+        JSON.stringify({ decision: 'accept' }),
+      ],
+      [
+        'POST',
+        '/api/approvals/0a0a0a0a-0000-4000-8000-000000000000',
+        400,
+        'invalid_body',
+        JSON.stringify({ decision: 'maybe' }),
+      ],
       ['GET', '/api/nothing-here', 404, 'not_found', undefined],
       ['DELETE', '/api/sessions', 405, '', undefined],
     ];
     for (const [method, p, status, code, raw] of bad) {
-      const r = await fetch(svc.endpoint + p, { method, headers: { ...auth, ...(raw !== undefined ? { 'content-type': 'application/json' } : {}) }, body: raw }).catch((e: Error) => e);
+      const r = await fetch(svc.endpoint + p, {
+        method,
+        headers: { ...auth, ...(raw !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: raw,
+      }).catch((e: Error) => e);
       if (r instanceof Error) {
         // A server may close the connection on an oversize body after answering; that is fine.
         expect(status).to.equal(413);
@@ -220,7 +366,9 @@ describe('sessions API against the real app-server (fake Responses API)', functi
         expect(b.error.message).to.be.a('string');
       }
     }
-    const wrongType = await api<{ error: { schemaPath: string } }>('POST', '/api/sessions', { model: 7 });
+    const wrongType = await api<{ error: { schemaPath: string } }>('POST', '/api/sessions', {
+      model: 7,
+    });
     expect(wrongType.body.error.schemaPath).to.equal('#/properties/model/type');
     const noAuth = await fetch(`${svc.endpoint}/api/sessions`);
     expect(noAuth.status).to.equal(401);
@@ -229,9 +377,16 @@ describe('sessions API against the real app-server (fake Responses API)', functi
   });
 
   it('serves the OpenAPI document with the sessions paths', async () => {
-    const r = await api<{ paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } }>('GET', '/openapi.json');
+    const r = await api<{
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, unknown> };
+    }>('GET', '/openapi.json');
     expect(r.status).to.equal(200);
-    expect(r.body.paths).to.include.keys('/api/sessions', '/api/sessions/{id}/events', '/api/approvals/{id}');
+    expect(r.body.paths).to.include.keys(
+      '/api/sessions',
+      '/api/sessions/{id}/events',
+      '/api/approvals/{id}',
+    );
     expect(r.body.components.schemas).to.include.keys('StartTurn', 'Session', 'AnswerApproval');
   });
   // Last: after a turn is interrupted mid-stream, the fake's hung response stays open and this
@@ -240,15 +395,25 @@ describe('sessions API against the real app-server (fake Responses API)', functi
     const id = await startSession();
     const sse = await follow(id);
     fake.enqueue({ kind: 'hang' });
-    const t = await api<{ turnId: string }>('POST', `/api/sessions/${id}/turns`, { input: 'take forever' });
+    const t = await api<{ turnId: string }>('POST', `/api/sessions/${id}/turns`, {
+      input: 'take forever',
+    });
     await sse.waitFor((e) => methodOf(e) === 'turn/started');
-    const r = await api<{ interrupted: boolean; turnId: string }>('POST', `/api/sessions/${id}/interrupt`, {});
+    const r = await api<{ interrupted: boolean; turnId: string }>(
+      'POST',
+      `/api/sessions/${id}/interrupt`,
+      {},
+    );
     expect(r.status, JSON.stringify(r.body)).to.equal(200);
     expect(r.body.turnId).to.equal(t.body.turnId);
     const done = sse.json<{ params: { turn: { status: string } } }>(await turnCompleted(sse));
     expect(done.params.turn.status).to.equal('interrupted');
     sse.close();
-    const again = await api<{ error: { code: string } }>('POST', `/api/sessions/${id}/interrupt`, {});
+    const again = await api<{ error: { code: string } }>(
+      'POST',
+      `/api/sessions/${id}/interrupt`,
+      {},
+    );
     expect(again.status).to.equal(409);
   });
 });

@@ -19,17 +19,27 @@ describe('codex-sm session CLI against a running service', function () {
   let fake: FakeResponsesServer;
   let svc: ServiceProcess;
 
-  const run = (args: string[], env: NodeJS.ProcessEnv = {}, onLine?: (line: string, kill: () => void) => void): Promise<Run> =>
+  const run = (
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+    onLine?: (line: string, kill: () => void) => void,
+  ): Promise<Run> =>
     new Promise((resolve) => {
       const port = new URL(svc.endpoint).port;
-      const child = spawn(process.execPath, [CLI, 'session', ...args, '--config', path.join(svc.dir, 'config.json'), '--port', port], {
-        env: { PATH: process.env.PATH, HOME: svc.dir, ...env },
-      });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'session', ...args, '--config', path.join(svc.dir, 'config.json'), '--port', port],
+        {
+          env: { PATH: process.env.PATH, HOME: svc.dir, ...env },
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => {
         stdout += d.toString();
-        if (onLine) for (const l of d.toString().split('\n').filter(Boolean)) onLine(l, () => child.kill('SIGTERM'));
+        if (onLine)
+          for (const l of d.toString().split('\n').filter(Boolean))
+            onLine(l, () => child.kill('SIGTERM'));
       });
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('exit', (code) => resolve({ code, stdout, stderr }));
@@ -51,24 +61,43 @@ describe('codex-sm session CLI against a running service', function () {
   });
 
   it('starts a session with a prompt, then lists, shows, searches and sends with --wait', async () => {
-    fake.enqueue({ kind: 'text', text: 'first reply from the fake' }, { kind: 'text', text: 'second reply' });
-    const started = json<{ session: { id: string }; turn: { id: string } }>(await run(['start', '--cwd', svc.dir, 'hello from the cli']));
+    fake.enqueue(
+      { kind: 'text', text: 'first reply from the fake' },
+      { kind: 'text', text: 'second reply' },
+    );
+    const started = json<{ session: { id: string }; turn: { id: string } }>(
+      await run(['start', '--cwd', svc.dir, 'hello from the cli']),
+    );
     const id = started.session.id;
     expect(started.turn.id).to.be.a('string');
     const sent = await run(['send', id, 'and a second prompt', '--wait']);
     expect(sent.code, sent.stdout + sent.stderr).to.equal(0);
     expect(json<{ status: string }>(sent).status).to.equal('completed');
-    const list = json<{ sessions: { id: string }[]; total: number }>(await run(['list', '--limit', '5']));
+    const list = json<{ sessions: { id: string }[]; total: number }>(
+      await run(['list', '--limit', '5']),
+    );
     expect(list.sessions.map((s) => s.id)).to.include(id);
     const show = json<{ id: string; title: string; messageCount: number }>(await run(['show', id]));
     expect(show).to.include({ id, title: 'hello from the cli' });
     expect(show.messageCount).to.equal(4);
-    const found = json<{ results: { sessionId: string }[] }>(await run(['search', 'second', 'reply', '--role', 'assistant']));
+    const found = json<{ results: { sessionId: string }[] }>(
+      await run(['search', 'second', 'reply', '--role', 'assistant']),
+    );
     expect(found.results.map((r) => r.sessionId)).to.deep.equal([id]);
   });
 
   it('watches a session as NDJSON, lists and answers an approval, archives', async () => {
-    const started = json<{ session: { id: string } }>(await run(['start', '--cwd', svc.dir, '--approval-policy', 'untrusted', '--sandbox', 'read-only']));
+    const started = json<{ session: { id: string } }>(
+      await run([
+        'start',
+        '--cwd',
+        svc.dir,
+        '--approval-policy',
+        'untrusted',
+        '--sandbox',
+        'read-only',
+      ]),
+    );
     const id = started.session.id;
     const lines: { event: string; data: { method?: string } }[] = [];
     const watching = run(['watch', id], {}, (l, kill) => {
@@ -85,11 +114,15 @@ describe('codex-sm session CLI against a running service', function () {
       if (!pending.approvals.length) await new Promise((r) => setTimeout(r, 100));
     }
     expect(pending.approvals).to.have.length(1);
-    const answered = json<{ decision: string }>(await run(['approve', (pending.approvals[0] as { id: string }).id, '--decision', 'accept']));
+    const answered = json<{ decision: string }>(
+      await run(['approve', (pending.approvals[0] as { id: string }).id, '--decision', 'accept']),
+    );
     expect(answered.decision).to.equal('accept');
     const again = await run(['approve', (pending.approvals[0] as { id: string }).id]);
     expect(again.code).to.not.equal(0);
-    expect(json<{ error: { code: string } }>(again).error.code).to.equal('approval_already_answered');
+    expect(json<{ error: { code: string } }>(again).error.code).to.equal(
+      'approval_already_answered',
+    );
     await watching;
     expect(lines.some((l) => l.event === 'approval')).to.equal(true);
     expect(lines.some((l) => l.event === 'rollout')).to.equal(true);

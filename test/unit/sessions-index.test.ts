@@ -20,7 +20,14 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
   let ix: SessionIndexer;
   const dbFile = () => path.join(dir, 'state', 'index.sqlite');
   const search = (o: Partial<SearchOptions> & { q: string }) =>
-    searchMessages(db, { role: 'both', caseSensitive: false, limit: 200, maxBytes: 1 << 30, timeoutMs: 10_000, ...o });
+    searchMessages(db, {
+      role: 'both',
+      caseSensitive: false,
+      limit: 200,
+      maxBytes: 1 << 30,
+      timeoutMs: 10_000,
+      ...o,
+    });
   const live = () => gen.sessions.filter((s) => !s.archived);
 
   before(() => {
@@ -42,13 +49,25 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
     expect(db.count().sessions).to.equal(10_000);
     const all = db.list({ archived: 'all', sort: 'created', order: 'desc', limit: 1 });
     expect(all.total).to.equal(10_000);
-    expect(db.list({ archived: false, sort: 'created', order: 'desc', limit: 1 }).total).to.equal(live().length);
-    expect(db.list({ archived: true, sort: 'created', order: 'desc', limit: 1 }).total).to.equal(gen.sessions.length - live().length);
+    expect(db.list({ archived: false, sort: 'created', order: 'desc', limit: 1 }).total).to.equal(
+      live().length,
+    );
+    expect(db.list({ archived: true, sort: 'created', order: 'desc', limit: 1 }).total).to.equal(
+      gen.sessions.length - live().length,
+    );
     for (const cwd of CWDS.slice(0, 3)) {
-      expect(db.list({ archived: false, cwd, sort: 'created', order: 'desc', limit: 1 }).total, cwd).to.equal(live().filter((s) => s.cwd === cwd).length);
+      expect(
+        db.list({ archived: false, cwd, sort: 'created', order: 'desc', limit: 1 }).total,
+        cwd,
+      ).to.equal(live().filter((s) => s.cwd === cwd).length);
     }
-    expect(db.list({ archived: false, branch: 'main', sort: 'created', order: 'desc', limit: 1 }).total).to.equal(live().filter((s) => s.branch === 'main').length);
-    expect(db.list({ archived: false, source: 'subagent', sort: 'created', order: 'desc', limit: 1 }).total).to.equal(live().filter((s) => s.source === 'subagent').length);
+    expect(
+      db.list({ archived: false, branch: 'main', sort: 'created', order: 'desc', limit: 1 }).total,
+    ).to.equal(live().filter((s) => s.branch === 'main').length);
+    expect(
+      db.list({ archived: false, source: 'subagent', sort: 'created', order: 'desc', limit: 1 })
+        .total,
+    ).to.equal(live().filter((s) => s.source === 'subagent').length);
   });
 
   it('keeps what malformed lines cannot spoil: a broken session_meta still leaves the session (id from the file name)', () => {
@@ -61,14 +80,19 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
       expect(row?.message_count).to.equal(s.userTexts.length + s.assistantTexts.length);
     }
     expect(gen.malformedLines).to.be.greaterThan(0);
-    const total = gen.sessions.reduce((n, s) => n + s.userTexts.length + s.assistantTexts.length, 0);
+    const total = gen.sessions.reduce(
+      (n, s) => n + s.userTexts.length + s.assistantTexts.length,
+      0,
+    );
     expect(db.count().messages).to.equal(total);
   });
 
   it('has titles from names or the first user message, and git info from session_meta', () => {
     const named = gen.sessions.find((s) => s.name) as GenResult['sessions'][number];
     expect(db.getSession(named.id)?.name).to.equal(named.name);
-    const plain = gen.sessions.find((s) => !s.name && !s.brokenMeta && s.branch) as GenResult['sessions'][number];
+    const plain = gen.sessions.find(
+      (s) => !s.name && !s.brokenMeta && s.branch,
+    ) as GenResult['sessions'][number];
     const row = db.getSession(plain.id);
     expect(row?.first_user_message).to.equal(plain.userTexts[0]);
     expect(row?.git_branch).to.equal(plain.branch);
@@ -80,7 +104,13 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
     let after: { value: number; id: string } | undefined;
     let prev = Infinity;
     for (;;) {
-      const { rows } = db.list({ archived: false, sort: 'created', order: 'desc', limit: 500, after });
+      const { rows } = db.list({
+        archived: false,
+        sort: 'created',
+        order: 'desc',
+        limit: 500,
+        after,
+      });
       if (!rows.length) break;
       for (const r of rows) {
         expect(seen.has(r.id)).to.equal(false);
@@ -92,18 +122,26 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
       after = { value: last.created_at, id: last.id };
     }
     expect(seen.size).to.equal(live().length);
-    const p1 = db.list({ archived: false, sort: 'updated', order: 'asc', limit: 50, offset: 0 }).rows.map((r) => r.id);
-    const p2 = db.list({ archived: false, sort: 'updated', order: 'asc', limit: 50, offset: 50 }).rows.map((r) => r.id);
+    const p1 = db
+      .list({ archived: false, sort: 'updated', order: 'asc', limit: 50, offset: 0 })
+      .rows.map((r) => r.id);
+    const p2 = db
+      .list({ archived: false, sort: 'updated', order: 'asc', limit: 50, offset: 50 })
+      .rows.map((r) => r.id);
     expect(new Set([...p1, ...p2]).size).to.equal(100);
   });
 
   it('finds messages: substring hits, case sensitivity, role filter, budgets', () => {
-    const zebra = gen.sessions.filter((s) => s.userTexts.some((t) => t.includes('zebra'))).map((s) => s.id);
+    const zebra = gen.sessions
+      .filter((s) => s.userTexts.some((t) => t.includes('zebra')))
+      .map((s) => s.id);
     const r = search({ q: 'zebra' });
     expect(r.truncated).to.equal(false);
     expect(r.hits.map((h) => h.sessionId).sort()).to.deep.equal([...zebra].sort());
     expect(search({ q: 'zebra12' }).hits).to.have.length(1);
-    const needle = gen.sessions.filter((s) => s.userTexts.some((t) => t.includes('Needle-Upper'))).length;
+    const needle = gen.sessions.filter((s) =>
+      s.userTexts.some((t) => t.includes('Needle-Upper')),
+    ).length;
     expect(search({ q: 'needle-upper' }).hits).to.have.length(needle);
     expect(search({ q: 'needle-upper', caseSensitive: true }).hits).to.have.length(0);
     expect(search({ q: 'Needle-Upper', caseSensitive: true }).hits).to.have.length(needle);
@@ -129,7 +167,9 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
   });
 
   it('reads only the appended bytes of a grown file, and sees moves, replacements and deletions', () => {
-    const s = live().find((x) => !x.brokenMeta && x.oldFormat === false) as GenResult['sessions'][number];
+    const s = live().find(
+      (x) => !x.brokenMeta && x.oldFormat === false,
+    ) as GenResult['sessions'][number];
     const before = db.getSession(s.id);
     const size = fs.statSync(s.file).size;
     appendTurn(s, 'appended question about walruses', 'appended answer');
@@ -142,7 +182,11 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
     fs.renameSync(s.file, moved);
     const changes = ix.processPaths([moved, s.file]);
     expect(changes.map((x) => x.kind)).to.deep.equal(['moved']);
-    expect(db.getSession(s.id)).to.deep.include({ archived: 1, rollout_path: moved, message_count: (before?.message_count ?? 0) + 2 });
+    expect(db.getSession(s.id)).to.deep.include({
+      archived: 1,
+      rollout_path: moved,
+      message_count: (before?.message_count ?? 0) + 2,
+    });
     fs.renameSync(moved, s.file);
     ix.processPaths([s.file, moved]);
 
@@ -153,7 +197,9 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
 
     const gone = live()[11] as GenResult['sessions'][number];
     fs.rmSync(gone.file);
-    expect(ix.processPaths([gone.file])).to.deep.equal([{ kind: 'removed', sessionId: gone.id, path: gone.file }]);
+    expect(ix.processPaths([gone.file])).to.deep.equal([
+      { kind: 'removed', sessionId: gone.id, path: gone.file },
+    ]);
     expect(db.getSession(gone.id)).to.equal(undefined);
   });
 
@@ -181,7 +227,14 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
       const day = path.join(gen.home, 'sessions', '2027', '01', '01');
       const created = seen((c) => c.sessionId === id && c.kind === 'new');
       fs.mkdirSync(day, { recursive: true });
-      fs.writeFileSync(path.join(day, `rollout-2027-01-01T00-00-00-${id}.jsonl`), JSON.stringify({ timestamp: '2027-01-01T00:00:00Z', type: 'session_meta', payload: { id, cwd: '/new' } }) + '\n');
+      fs.writeFileSync(
+        path.join(day, `rollout-2027-01-01T00-00-00-${id}.jsonl`),
+        JSON.stringify({
+          timestamp: '2027-01-01T00:00:00Z',
+          type: 'session_meta',
+          payload: { id, cwd: '/new' },
+        }) + '\n',
+      );
       expect(await created).to.be.below(1000);
       expect(db.getSession(id)?.cwd).to.equal('/new');
     } finally {

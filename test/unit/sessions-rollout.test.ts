@@ -23,9 +23,17 @@ const meta = (extra: Record<string, unknown> = {}) =>
     ordinal: 0,
     type: 'session_meta',
     payload: {
-      session_id: ID, id: ID, timestamp: '2026-01-02T03:04:05.284Z', cwd: '/work', originator: 'codex_cli_rs', cli_version: '0.169.0',
-      source: 'cli', model_provider: 'openai', base_instructions: { text: 'You are "Codex" \\ a "quoted" agent. '.repeat(50) },
-      git: { commit_hash: 'abc', branch: 'main', repository_url: 'git@x:y.git' }, ...extra,
+      session_id: ID,
+      id: ID,
+      timestamp: '2026-01-02T03:04:05.284Z',
+      cwd: '/work',
+      originator: 'codex_cli_rs',
+      cli_version: '0.169.0',
+      source: 'cli',
+      model_provider: 'openai',
+      base_instructions: { text: 'You are "Codex" \\ a "quoted" agent. '.repeat(50) },
+      git: { commit_hash: 'abc', branch: 'main', repository_url: 'git@x:y.git' },
+      ...extra,
     },
   });
 
@@ -37,7 +45,14 @@ describe('sessions: rollout parsing', () => {
     expect(a).to.deep.equal(b);
     expect(a.kind).to.equal('meta');
     if (a.kind !== 'meta') return;
-    expect(a.meta).to.deep.include({ id: ID, cwd: '/work', source: 'cli', cliVersion: '0.169.0', modelProvider: 'openai', forkedFromId: null });
+    expect(a.meta).to.deep.include({
+      id: ID,
+      cwd: '/work',
+      source: 'cli',
+      cliVersion: '0.169.0',
+      modelProvider: 'openai',
+      forkedFromId: null,
+    });
     expect(a.meta.git).to.deep.equal({ sha: 'abc', branch: 'main', originUrl: 'git@x:y.git' });
     expect(a.meta.createdAt).to.equal(Date.parse('2026-01-02T03:04:05.284Z'));
   });
@@ -51,25 +66,76 @@ describe('sessions: rollout parsing', () => {
   it('extracts user and assistant messages in the 0.169 (item_completed) and older (user_message/agent_message) formats', () => {
     const ts = '2026-01-02T03:04:06.000Z';
     const cases: [object, string, string][] = [
-      [{ type: 'item_completed', thread_id: ID, turn_id: 't', item: { type: 'UserMessage', id: 'u', content: [{ type: 'text', text: 'hi there', text_elements: [] }] } }, 'user', 'hi there'],
-      [{ type: 'item_completed', thread_id: ID, turn_id: 't', item: { type: 'AgentMessage', id: 'm', content: [{ type: 'Text', text: 'hello' }] } }, 'assistant', 'hello'],
+      [
+        {
+          type: 'item_completed',
+          thread_id: ID,
+          turn_id: 't',
+          item: {
+            type: 'UserMessage',
+            id: 'u',
+            content: [{ type: 'text', text: 'hi there', text_elements: [] }],
+          },
+        },
+        'user',
+        'hi there',
+      ],
+      [
+        {
+          type: 'item_completed',
+          thread_id: ID,
+          turn_id: 't',
+          item: { type: 'AgentMessage', id: 'm', content: [{ type: 'Text', text: 'hello' }] },
+        },
+        'assistant',
+        'hello',
+      ],
       [{ type: 'user_message', message: 'old user', images: [] }, 'user', 'old user'],
       [{ type: 'agent_message', message: 'old reply' }, 'assistant', 'old reply'],
     ];
     for (const [payload, role, text] of cases) {
       const line = JSON.stringify({ timestamp: ts, type: 'event_msg', payload });
       const info = classifyLineBytes(Buffer.from(line), 0, Buffer.byteLength(line));
-      expect(info, line).to.deep.equal({ kind: 'message', message: { role, text, ts: Date.parse(ts) }, ts: Date.parse(ts) });
+      expect(info, line).to.deep.equal({
+        kind: 'message',
+        message: { role, text, ts: Date.parse(ts) },
+        ts: Date.parse(ts),
+      });
     }
   });
 
   it('skips other and unknown line types cheaply, and marks torn or garbage lines malformed (never throws)', () => {
-    const other = JSON.stringify({ timestamp: '2026-01-02T03:04:06.000Z', ordinal: 3, type: 'response_item', payload: { type: 'message', role: 'user', content: [] } });
-    expect(classifyLine(other)).to.deep.include({ kind: 'other', tsRaw: '2026-01-02T03:04:06.000Z' });
-    const cmd = JSON.stringify({ timestamp: 't', type: 'event_msg', payload: { type: 'item_completed', thread_id: ID, turn_id: 'x', item: { type: 'CommandExecution', id: 'c' } } });
+    const other = JSON.stringify({
+      timestamp: '2026-01-02T03:04:06.000Z',
+      ordinal: 3,
+      type: 'response_item',
+      payload: { type: 'message', role: 'user', content: [] },
+    });
+    expect(classifyLine(other)).to.deep.include({
+      kind: 'other',
+      tsRaw: '2026-01-02T03:04:06.000Z',
+    });
+    const cmd = JSON.stringify({
+      timestamp: 't',
+      type: 'event_msg',
+      payload: {
+        type: 'item_completed',
+        thread_id: ID,
+        turn_id: 'x',
+        item: { type: 'CommandExecution', id: 'c' },
+      },
+    });
     expect(classifyLine(cmd).kind).to.equal('other');
-    expect(classifyLine(JSON.stringify({ timestamp: 't', type: 'future_kind', payload: {} })).kind).to.equal('other');
-    for (const bad of ['{"timestamp":"2026-01-01T00:00:00Z","type":"event_msg","payload":{"type":"agent_mess', 'not json', '[1,2]', '{"type":"session_meta","payload":{"id":"nope"}}', meta().slice(0, 500)]) {
+    expect(
+      classifyLine(JSON.stringify({ timestamp: 't', type: 'future_kind', payload: {} })).kind,
+    ).to.equal('other');
+    for (const bad of [
+      '{"timestamp":"2026-01-01T00:00:00Z","type":"event_msg","payload":{"type":"agent_mess',
+      'not json',
+      '[1,2]',
+      '{"type":"session_meta","payload":{"id":"nope"}}',
+      meta().slice(0, 500),
+    ]) {
       expect(['malformed', 'other'], bad.slice(0, 40)).to.include(classifyLine(bad).kind);
     }
     expect(classifyLine(meta().slice(0, 500)).kind).to.equal('malformed');
@@ -78,7 +144,10 @@ describe('sessions: rollout parsing', () => {
   it('splits complete lines only (a trailing fragment waits for its newline), tolerating CRLF and blank lines', () => {
     const buf = Buffer.from('{"a":1}\r\n\n{"b":2}\n{"c":');
     const { lines, consumed } = splitLines(buf);
-    expect(lines.map((l) => buf.toString('utf8', l.start, l.end))).to.deep.equal(['{"a":1}', '{"b":2}']);
+    expect(lines.map((l) => buf.toString('utf8', l.start, l.end))).to.deep.equal([
+      '{"a":1}',
+      '{"b":2}',
+    ]);
     expect(consumed).to.equal(buf.indexOf('{"c":'));
   });
 
@@ -86,7 +155,11 @@ describe('sessions: rollout parsing', () => {
     expect(sessionIdFromFileName(`rollout-2026-01-02T03-04-05-${ID}.jsonl`)).to.equal(ID);
     expect(sessionIdFromFileName('rollout-x.jsonl')).to.equal(undefined);
     expect(sessionIdFromFileName(`../../rollout-2026-${ID}.json`)).to.equal(undefined);
-    expect(parseNameLine(JSON.stringify({ id: ID, thread_name: 'N', updated_at: '2026-01-01T00:00:00Z' }))).to.deep.include({ id: ID, name: 'N' });
+    expect(
+      parseNameLine(
+        JSON.stringify({ id: ID, thread_name: 'N', updated_at: '2026-01-01T00:00:00Z' }),
+      ),
+    ).to.deep.include({ id: ID, name: 'N' });
     expect(parseNameLine('{"id":"../x","thread_name":"N"}')).to.equal(undefined);
     expect(titleFrom('\n\n  fix   the\tbuild \nsecond line')).to.equal('fix the build');
     expect(titleFrom('x'.repeat(300)).length).to.equal(120);
@@ -95,15 +168,35 @@ describe('sessions: rollout parsing', () => {
 
 describe('sessions: approvals, input, cursors and validation', () => {
   it('answers each kind of server request in the shape generate-ts gives', () => {
-    expect(approvalResult('commandExecution', {}, { decision: 'acceptForSession' })).to.deep.equal({ decision: 'acceptForSession' });
-    expect(approvalResult('fileChange', {}, { decision: 'decline' })).to.deep.equal({ decision: 'decline' });
+    expect(approvalResult('commandExecution', {}, { decision: 'acceptForSession' })).to.deep.equal({
+      decision: 'acceptForSession',
+    });
+    expect(approvalResult('fileChange', {}, { decision: 'decline' })).to.deep.equal({
+      decision: 'decline',
+    });
     const perms = { permissions: { network: { enabled: true }, fileSystem: null } };
-    expect(approvalResult('permissions', perms, { decision: 'accept' })).to.deep.equal({ permissions: { network: { enabled: true } }, scope: 'turn' });
-    expect(approvalResult('permissions', perms, { decision: 'decline' })).to.deep.equal({ permissions: {}, scope: 'turn' });
-    expect(approvalResult('userInput', {}, { decision: 'accept', answers: { q1: ['yes'] } })).to.deep.equal({ answers: { q1: { answers: ['yes'] } } });
-    expect(approvalResult('elicitation', {}, { decision: 'cancel' })).to.deep.equal({ action: 'cancel', content: null, _meta: null });
-    expect(approvalResult('legacyExec', {}, { decision: 'accept' })).to.deep.equal({ decision: 'approved' });
-    expect(approvalResult('legacyPatch', {}, { decision: 'cancel' })).to.deep.equal({ decision: 'abort' });
+    expect(approvalResult('permissions', perms, { decision: 'accept' })).to.deep.equal({
+      permissions: { network: { enabled: true } },
+      scope: 'turn',
+    });
+    expect(approvalResult('permissions', perms, { decision: 'decline' })).to.deep.equal({
+      permissions: {},
+      scope: 'turn',
+    });
+    expect(
+      approvalResult('userInput', {}, { decision: 'accept', answers: { q1: ['yes'] } }),
+    ).to.deep.equal({ answers: { q1: { answers: ['yes'] } } });
+    expect(approvalResult('elicitation', {}, { decision: 'cancel' })).to.deep.equal({
+      action: 'cancel',
+      content: null,
+      _meta: null,
+    });
+    expect(approvalResult('legacyExec', {}, { decision: 'accept' })).to.deep.equal({
+      decision: 'approved',
+    });
+    expect(approvalResult('legacyPatch', {}, { decision: 'cancel' })).to.deep.equal({
+      decision: 'abort',
+    });
   });
 
   it('turns API input into app-server UserInput items', () => {
@@ -144,10 +237,22 @@ describe('sessions: approvals, input, cursors and validation', () => {
       throw new Error('did not throw');
     };
     expect(fail(() => validateBody('StartTurn', {})).extra.schemaPath).to.equal('#/required');
-    expect(fail(() => validateBody('StartSession', { approvalPolicy: 'sometimes' })).extra.schemaPath).to.equal('#/properties/approvalPolicy/enum');
-    expect(fail(() => validateBody('AnswerApproval', { decision: 'accept', extra: 1 })).code).to.equal('invalid_body');
-    expect(validateBody('StartTurn', { input: [{ type: 'text', text: 'x' }] })).to.deep.equal({ input: [{ type: 'text', text: 'x' }] });
-    expect(validateQuery('ListSessions', { limit: '20' })).to.deep.include({ limit: 20, offset: 0, sort: 'created', order: 'desc', archived: 'false' });
+    expect(
+      fail(() => validateBody('StartSession', { approvalPolicy: 'sometimes' })).extra.schemaPath,
+    ).to.equal('#/properties/approvalPolicy/enum');
+    expect(
+      fail(() => validateBody('AnswerApproval', { decision: 'accept', extra: 1 })).code,
+    ).to.equal('invalid_body');
+    expect(validateBody('StartTurn', { input: [{ type: 'text', text: 'x' }] })).to.deep.equal({
+      input: [{ type: 'text', text: 'x' }],
+    });
+    expect(validateQuery('ListSessions', { limit: '20' })).to.deep.include({
+      limit: 20,
+      offset: 0,
+      sort: 'created',
+      order: 'desc',
+      archived: 'false',
+    });
     expect(fail(() => validateQuery('ListSessions', { limit: 'lots' })).status).to.equal(400);
   });
 });

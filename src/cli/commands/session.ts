@@ -26,19 +26,31 @@ function connection(flags: ConfigFlags): Conn {
   return { endpoint: endpointFor(config.host, config.port, Boolean(config.tls)), token };
 }
 
-async function call<T>(conn: Conn, path: string, opts: { method?: string; body?: unknown; timeoutMs?: number } = {}): Promise<T> {
+async function call<T>(
+  conn: Conn,
+  path: string,
+  opts: { method?: string; body?: unknown; timeoutMs?: number } = {},
+): Promise<T> {
   let r;
   try {
     r = await serviceRequest(conn.endpoint, conn.token, path, { timeoutMs: 30_000, ...opts });
   } catch (e) {
-    throw new CodexSmError('service_unreachable', `cannot reach codex-sm at ${conn.endpoint}: ${(e as Error).message}`, {
-      hint: 'is it running? `codex-sm status`, `codex-sm start`',
-      exitCode: EXIT.unavailable,
-    });
+    throw new CodexSmError(
+      'service_unreachable',
+      `cannot reach codex-sm at ${conn.endpoint}: ${(e as Error).message}`,
+      {
+        hint: 'is it running? `codex-sm status`, `codex-sm start`',
+        exitCode: EXIT.unavailable,
+      },
+    );
   }
   if (r.status >= 400) {
-    const err = (r.body as { error?: { code?: string; message?: string; hint?: string } } | undefined)?.error;
-    throw new CodexSmError(err?.code ?? `http_${r.status}`, err?.message ?? `HTTP ${r.status}`, { hint: err?.hint });
+    const err = (
+      r.body as { error?: { code?: string; message?: string; hint?: string } } | undefined
+    )?.error;
+    throw new CodexSmError(err?.code ?? `http_${r.status}`, err?.message ?? `HTTP ${r.status}`, {
+      hint: err?.hint,
+    });
   }
   return r.body as T;
 }
@@ -57,13 +69,15 @@ interface Session {
   [k: string]: unknown;
 }
 
-const short = (s: string | null | undefined, n: number) => (!s ? '-' : s.length > n ? s.slice(0, n - 1) + '…' : s);
+const short = (s: string | null | undefined, n: number) =>
+  !s ? '-' : s.length > n ? s.slice(0, n - 1) + '…' : s;
 const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
 
 /** Columns padded to the widest cell. */
 function columns(head: string[], rows: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i] ?? 0))).join('  ');
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i] ?? 0))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
 }
 
@@ -71,7 +85,14 @@ function sessionRows(list: Session[]): string {
   if (!list.length) return 'no sessions';
   return columns(
     ['ID', 'UPDATED', 'SOURCE', 'BRANCH', 'CWD', 'TITLE'],
-    list.map((s) => [s.id, when(s.updatedAt), s.source ?? '-', short(s.git?.branch, 16), short(s.cwd, 32), short(s.title, 60) + (s.archived ? ' [archived]' : '')]),
+    list.map((s) => [
+      s.id,
+      when(s.updatedAt),
+      s.source ?? '-',
+      short(s.git?.branch, 16),
+      short(s.cwd, 32),
+      short(s.title, 60) + (s.archived ? ' [archived]' : ''),
+    ]),
   );
 }
 
@@ -93,7 +114,8 @@ function sessionDetail(s: Session): string {
 
 function qs(params: Record<string, unknown>): string {
   const u = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== false) u.set(k, String(v));
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== false) u.set(k, String(v));
   const s = u.toString();
   return s ? `?${s}` : '';
 }
@@ -102,64 +124,100 @@ const opts = (cmd: Command) => cmd.optsWithGlobals<Flags>();
 const client = (cmd: Command) => addConfigFlags(cmd).option('--json', 'print one JSON object');
 
 /** Follow the SSE stream; resolves when `until` says so or the stream ends. */
-function follow(conn: Conn, id: string, onEvent: (event: string, data: unknown) => boolean | void): Promise<void> {
+function follow(
+  conn: Conn,
+  id: string,
+  onEvent: (event: string, data: unknown) => boolean | void,
+): Promise<void> {
   const url = new URL(`/api/sessions/${encodeURIComponent(id)}/events?follow=true`, conn.endpoint);
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.get(url, { headers: { authorization: `Bearer ${conn.token}`, accept: 'text/event-stream' } }, (res) => {
-      if ((res.statusCode ?? 0) >= 400) {
-        let t = '';
-        res.on('data', (d: Buffer) => (t += d.toString()));
-        res.on('end', () => {
-          const err = (JSON.parse(t || '{}') as { error?: { code: string; message: string; hint?: string } }).error;
-          reject(new CodexSmError(err?.code ?? `http_${res.statusCode}`, err?.message ?? `HTTP ${res.statusCode}`, { hint: err?.hint }));
-        });
-        return;
-      }
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        buf += d;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (!event || !data) continue;
-          let parsed: unknown = data;
-          try {
-            parsed = JSON.parse(data);
-          } catch {
-            /* keep text */
-          }
-          if (onEvent(event, parsed) === true) {
-            req.destroy();
-            return resolve();
-          }
+    const req = mod.get(
+      url,
+      { headers: { authorization: `Bearer ${conn.token}`, accept: 'text/event-stream' } },
+      (res) => {
+        if ((res.statusCode ?? 0) >= 400) {
+          let t = '';
+          res.on('data', (d: Buffer) => (t += d.toString()));
+          res.on('end', () => {
+            const err = (
+              JSON.parse(t || '{}') as { error?: { code: string; message: string; hint?: string } }
+            ).error;
+            reject(
+              new CodexSmError(
+                err?.code ?? `http_${res.statusCode}`,
+                err?.message ?? `HTTP ${res.statusCode}`,
+                { hint: err?.hint },
+              ),
+            );
+          });
+          return;
         }
-      });
-      res.on('end', () => resolve());
-    });
-    req.on('error', (e) => reject(new CodexSmError('service_unreachable', `cannot reach codex-sm at ${conn.endpoint}: ${e.message}`, { exitCode: EXIT.unavailable })));
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          buf += d;
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = block
+              .split('\n')
+              .filter((l) => l.startsWith('data: '))
+              .map((l) => l.slice(6))
+              .join('\n');
+            if (!event || !data) continue;
+            let parsed: unknown = data;
+            try {
+              parsed = JSON.parse(data);
+            } catch {
+              /* keep text */
+            }
+            if (onEvent(event, parsed) === true) {
+              req.destroy();
+              return resolve();
+            }
+          }
+        });
+        res.on('end', () => resolve());
+      },
+    );
+    req.on('error', (e) =>
+      reject(
+        new CodexSmError(
+          'service_unreachable',
+          `cannot reach codex-sm at ${conn.endpoint}: ${e.message}`,
+          { exitCode: EXIT.unavailable },
+        ),
+      ),
+    );
   });
 }
 
 /** One line per interesting event for a person; deltas are printed inline. */
 function humanEvent(event: string, data: unknown): string | undefined {
-  const d = data as { method?: string; params?: Record<string, unknown>; type?: string; payload?: Record<string, unknown> } & Record<string, unknown>;
-  if (event === 'approval') return `\n[approval ${String(d.status)}] ${String(d.id)} ${String(d.method)} ${JSON.stringify((d.params as { command?: string })?.command ?? '')}\n`;
+  const d = data as {
+    method?: string;
+    params?: Record<string, unknown>;
+    type?: string;
+    payload?: Record<string, unknown>;
+  } & Record<string, unknown>;
+  if (event === 'approval')
+    return `\n[approval ${String(d.status)}] ${String(d.id)} ${String(d.method)} ${JSON.stringify((d.params as { command?: string })?.command ?? '')}\n`;
   if (event === 'notification') {
     if (d.method === 'item/agentMessage/delta') return String(d.params?.delta ?? '');
     if (d.method === 'turn/started') return `\n[turn started]\n`;
-    if (d.method === 'turn/completed') return `\n[turn ${String((d.params?.turn as { status?: string })?.status)}]\n`;
+    if (d.method === 'turn/completed')
+      return `\n[turn ${String((d.params?.turn as { status?: string })?.status)}]\n`;
     if (d.method === 'error') return `\n[error] ${JSON.stringify(d.params?.error ?? d.params)}\n`;
     return undefined;
   }
   if (event === 'rollout' && d.type === 'event_msg') {
     const p = d.payload ?? {};
     const item = p.item as { type?: string; content?: { text?: string }[] } | undefined;
-    const text = (p.message as string | undefined) ?? item?.content?.map((c) => c.text ?? '').join('');
+    const text =
+      (p.message as string | undefined) ?? item?.content?.map((c) => c.text ?? '').join('');
     if (p.type === 'user_message' || item?.type === 'UserMessage') return `\n> ${text}\n`;
     if (p.type === 'agent_message' || item?.type === 'AgentMessage') return `${text}\n`;
   }
@@ -167,7 +225,12 @@ function humanEvent(event: string, data: unknown): string | undefined {
 }
 
 /** mode: NDJSON lines, human text, or nothing (`send --wait --json` prints one object at the end). */
-async function watch(conn: Conn, id: string, mode: 'json' | 'human' | 'quiet', stopOnTurnEnd: boolean): Promise<string | undefined> {
+async function watch(
+  conn: Conn,
+  id: string,
+  mode: 'json' | 'human' | 'quiet',
+  stopOnTurnEnd: boolean,
+): Promise<string | undefined> {
   let status: string | undefined;
   await follow(conn, id, (event, data) => {
     if (mode === 'json') process.stdout.write(JSON.stringify({ event, data }) + '\n');
@@ -187,7 +250,11 @@ async function watch(conn: Conn, id: string, mode: 'json' | 'human' | 'quiet', s
 }
 
 export function registerSession(program: Command): void {
-  const session = program.command('session').description('list, read, search, follow, start and steer Codex sessions through the running service');
+  const session = program
+    .command('session')
+    .description(
+      'list, read, search, follow, start and steer Codex sessions through the running service',
+    );
 
   client(session.command('list').description('list sessions (newest first)'))
     .option('--source <source>', 'cli | vscode | exec | appServer | subagent ...')
@@ -203,22 +270,43 @@ export function registerSession(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       const f = opts(cmd);
       await runCommand(f, async () => {
-        const q = qs({ source: f.source, cwd: f.cwd, branch: f.branch, archived: f.all ? 'all' : f.archived ? 'true' : undefined, sort: f.sort, order: f.order, limit: f.limit, offset: f.offset, cursor: f.cursor });
-        const r = await call<{ sessions: Session[]; total: number; offset: number; nextCursor: string | null }>(connection(f), `/api/sessions${q}`);
+        const q = qs({
+          source: f.source,
+          cwd: f.cwd,
+          branch: f.branch,
+          archived: f.all ? 'all' : f.archived ? 'true' : undefined,
+          sort: f.sort,
+          order: f.order,
+          limit: f.limit,
+          offset: f.offset,
+          cursor: f.cursor,
+        });
+        const r = await call<{
+          sessions: Session[];
+          total: number;
+          offset: number;
+          nextCursor: string | null;
+        }>(connection(f), `/api/sessions${q}`);
         const tail = `\n${r.offset + 1}-${r.offset + r.sessions.length} of ${r.total}${r.nextCursor ? `  (next: --cursor ${r.nextCursor})` : ''}`;
         return { json: r, human: sessionRows(r.sessions) + (r.sessions.length ? tail : '') };
       });
     });
 
-  client(session.command('show <id>').description('one session')).action(async (id: string, _o: unknown, cmd: Command) => {
-    const f = opts(cmd);
-    await runCommand(f, async () => {
-      const s = await call<Session>(connection(f), `/api/sessions/${encodeURIComponent(id)}`);
-      return { json: s, human: sessionDetail(s) };
-    });
-  });
+  client(session.command('show <id>').description('one session')).action(
+    async (id: string, _o: unknown, cmd: Command) => {
+      const f = opts(cmd);
+      await runCommand(f, async () => {
+        const s = await call<Session>(connection(f), `/api/sessions/${encodeURIComponent(id)}`);
+        return { json: s, human: sessionDetail(s) };
+      });
+    },
+  );
 
-  client(session.command('search <query...>').description('full-text search over user and assistant messages'))
+  client(
+    session
+      .command('search <query...>')
+      .description('full-text search over user and assistant messages'),
+  )
     .option('--role <role>', 'user | assistant | both', 'both')
     .option('--case-sensitive', 'match case')
     .option('--limit <n>', 'sessions to return', '20')
@@ -226,20 +314,45 @@ export function registerSession(program: Command): void {
     .action(async (words: string[], _o: unknown, cmd: Command) => {
       const f = opts(cmd);
       await runCommand(f, async () => {
-        const base = f.session ? `/api/sessions/${encodeURIComponent(String(f.session))}/search` : '/api/sessions/search';
-        const r = await call<{ results: { sessionId: string; session?: Session; matches: { role: string; snippet: string }[] }[]; truncated: boolean; elapsedMs: number }>(
+        const base = f.session
+          ? `/api/sessions/${encodeURIComponent(String(f.session))}/search`
+          : '/api/sessions/search';
+        const r = await call<{
+          results: {
+            sessionId: string;
+            session?: Session;
+            matches: { role: string; snippet: string }[];
+          }[];
+          truncated: boolean;
+          elapsedMs: number;
+        }>(
           connection(f),
-          base + qs({ q: words.join(' '), role: f.role, caseSensitive: f.caseSensitive ? 'true' : undefined, limit: f.limit }),
+          base +
+            qs({
+              q: words.join(' '),
+              role: f.role,
+              caseSensitive: f.caseSensitive ? 'true' : undefined,
+              limit: f.limit,
+            }),
         );
         const human = r.results.length
-          ? r.results.map((x) => `${x.sessionId}  ${short(x.session?.title, 60)}\n${x.matches.map((m) => `    ${m.role}: ${m.snippet}`).join('\n')}`).join('\n') +
+          ? r.results
+              .map(
+                (x) =>
+                  `${x.sessionId}  ${short(x.session?.title, 60)}\n${x.matches.map((m) => `    ${m.role}: ${m.snippet}`).join('\n')}`,
+              )
+              .join('\n') +
             `\n${r.results.length} session(s) in ${r.elapsedMs} ms${r.truncated ? ' (budget reached: narrow the query for more)' : ''}`
           : 'no matches';
         return { json: r, human };
       });
     });
 
-  client(session.command('watch <id>').description('follow a session live (existing events, then new ones; Ctrl-C to stop)')).action(async (id: string, _o: unknown, cmd: Command) => {
+  client(
+    session
+      .command('watch <id>')
+      .description('follow a session live (existing events, then new ones; Ctrl-C to stop)'),
+  ).action(async (id: string, _o: unknown, cmd: Command) => {
     const f = opts(cmd);
     try {
       await watch(connection(f), id, wantsJson(f) ? 'json' : 'human', false);
@@ -249,19 +362,46 @@ export function registerSession(program: Command): void {
   });
 
   const threadFlags = (c: Command) =>
-    c.option('--cwd <dir>', 'working directory').option('--model <model>', 'model').option('--sandbox <mode>', 'read-only | workspace-write | danger-full-access').option('--approval-policy <policy>', 'untrusted | on-request | never');
-  const threadBody = (f: Flags) => ({ cwd: f.cwd, model: f.model, sandbox: f.sandbox, approvalPolicy: f.approvalPolicy });
+    c
+      .option('--cwd <dir>', 'working directory')
+      .option('--model <model>', 'model')
+      .option('--sandbox <mode>', 'read-only | workspace-write | danger-full-access')
+      .option('--approval-policy <policy>', 'untrusted | on-request | never');
+  const threadBody = (f: Flags) => ({
+    cwd: f.cwd,
+    model: f.model,
+    sandbox: f.sandbox,
+    approvalPolicy: f.approvalPolicy,
+  });
 
-  threadFlags(client(session.command('start [prompt...]').description('start a session (and a first turn when a prompt is given)')))
+  threadFlags(
+    client(
+      session
+        .command('start [prompt...]')
+        .description('start a session (and a first turn when a prompt is given)'),
+    ),
+  )
     .option('--name <name>', 'session name')
     .action(async (words: string[], _o: unknown, cmd: Command) => {
       const f = opts(cmd);
       await runCommand(f, async () => {
         const prompt = words.join(' ');
-        const r = await call<{ session: Session; turn?: { id: string } }>(connection(f), '/api/sessions', {
-          body: { ...threadBody(f), cwd: (f.cwd as string | undefined) ?? process.cwd(), name: f.name, ...(prompt ? { input: prompt } : {}) },
-        });
-        return { json: r, human: `started ${r.session.id}${r.turn ? `, turn ${r.turn.id}` : ''}\nfollow it: codex-sm session watch ${r.session.id}` };
+        const r = await call<{ session: Session; turn?: { id: string } }>(
+          connection(f),
+          '/api/sessions',
+          {
+            body: {
+              ...threadBody(f),
+              cwd: (f.cwd as string | undefined) ?? process.cwd(),
+              name: f.name,
+              ...(prompt ? { input: prompt } : {}),
+            },
+          },
+        );
+        return {
+          json: r,
+          human: `started ${r.session.id}${r.turn ? `, turn ${r.turn.id}` : ''}\nfollow it: codex-sm session watch ${r.session.id}`,
+        };
       });
     });
 
@@ -274,34 +414,63 @@ export function registerSession(program: Command): void {
       await runCommand(f, async () => {
         const conn = connection(f);
         const path = `/api/sessions/${encodeURIComponent(id)}/${f.steer ? 'steer' : 'turns'}`;
-        const r = await call<{ turnId: string }>(conn, path, { body: { input: words.join(' '), ...(f.image && !f.steer ? { images: f.image } : {}) } });
-        if (!f.wait || f.steer) return { json: r, human: `turn ${r.turnId} ${f.steer ? 'steered' : 'started'}` };
+        const r = await call<{ turnId: string }>(conn, path, {
+          body: { input: words.join(' '), ...(f.image && !f.steer ? { images: f.image } : {}) },
+        });
+        if (!f.wait || f.steer)
+          return { json: r, human: `turn ${r.turnId} ${f.steer ? 'steered' : 'started'}` };
         const status = await watch(conn, id, wantsJson(f) ? 'quiet' : 'human', true);
-        return { json: { ...r, status }, human: `turn ${r.turnId} ${status ?? 'ended'}`, exitCode: status === 'completed' ? 0 : 1 };
+        return {
+          json: { ...r, status },
+          human: `turn ${r.turnId} ${status ?? 'ended'}`,
+          exitCode: status === 'completed' ? 0 : 1,
+        };
       });
     });
 
-  for (const [name, what] of [['resume', 'resume a session in the app-server'], ['fork', 'fork a session into a new one']] as const) {
-    threadFlags(client(session.command(`${name} <id>`).description(what))).action(async (id: string, _o: unknown, cmd: Command) => {
-      const f = opts(cmd);
-      await runCommand(f, async () => {
-        const r = await call<{ session: Session }>(connection(f), `/api/sessions/${encodeURIComponent(id)}/${name}`, { body: threadBody(f) });
-        return { json: r, human: `${name === 'fork' ? 'forked into' : 'resumed'} ${r.session.id}` };
-      });
-    });
+  for (const [name, what] of [
+    ['resume', 'resume a session in the app-server'],
+    ['fork', 'fork a session into a new one'],
+  ] as const) {
+    threadFlags(client(session.command(`${name} <id>`).description(what))).action(
+      async (id: string, _o: unknown, cmd: Command) => {
+        const f = opts(cmd);
+        await runCommand(f, async () => {
+          const r = await call<{ session: Session }>(
+            connection(f),
+            `/api/sessions/${encodeURIComponent(id)}/${name}`,
+            { body: threadBody(f) },
+          );
+          return {
+            json: r,
+            human: `${name === 'fork' ? 'forked into' : 'resumed'} ${r.session.id}`,
+          };
+        });
+      },
+    );
   }
 
-  client(session.command('archive <id>').description('archive a session (moves its rollout to archived_sessions/)'))
+  client(
+    session
+      .command('archive <id>')
+      .description('archive a session (moves its rollout to archived_sessions/)'),
+  )
     .option('--undo', 'unarchive instead')
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const f = opts(cmd);
       await runCommand(f, async () => {
-        const r = await call<{ session: Session }>(connection(f), `/api/sessions/${encodeURIComponent(id)}/${f.undo ? 'unarchive' : 'archive'}`, { body: {} });
+        const r = await call<{ session: Session }>(
+          connection(f),
+          `/api/sessions/${encodeURIComponent(id)}/${f.undo ? 'unarchive' : 'archive'}`,
+          { body: {} },
+        );
         return { json: r, human: `${f.undo ? 'unarchived' : 'archived'} ${id}` };
       });
     });
 
-  client(session.command('approve [approvalId]').description('list pending approvals, or answer one'))
+  client(
+    session.command('approve [approvalId]').description('list pending approvals, or answer one'),
+  )
     .option('--decision <d>', 'accept | acceptForSession | decline | cancel', 'accept')
     .option('--session <id>', 'only approvals of this session (listing)')
     .action(async (approvalId: string | undefined, _o: unknown, cmd: Command) => {
@@ -309,13 +478,34 @@ export function registerSession(program: Command): void {
       await runCommand<object>(f, async () => {
         const conn = connection(f);
         if (!approvalId) {
-          const r = await call<{ approvals: { id: string; method: string; threadId: string; params: { command?: string; reason?: string }; expiresAt: string }[] }>(conn, `/api/approvals${qs({ sessionId: f.session })}`);
+          const r = await call<{
+            approvals: {
+              id: string;
+              method: string;
+              threadId: string;
+              params: { command?: string; reason?: string };
+              expiresAt: string;
+            }[];
+          }>(conn, `/api/approvals${qs({ sessionId: f.session })}`);
           const human = r.approvals.length
-            ? columns(['ID', 'SESSION', 'KIND', 'EXPIRES', 'WHAT'], r.approvals.map((a) => [a.id, a.threadId, a.method.split('/')[1] ?? a.method, when(a.expiresAt), short(a.params?.command ?? a.params?.reason ?? '', 60)]))
+            ? columns(
+                ['ID', 'SESSION', 'KIND', 'EXPIRES', 'WHAT'],
+                r.approvals.map((a) => [
+                  a.id,
+                  a.threadId,
+                  a.method.split('/')[1] ?? a.method,
+                  when(a.expiresAt),
+                  short(a.params?.command ?? a.params?.reason ?? '', 60),
+                ]),
+              )
             : 'no pending approvals';
           return { json: r, human };
         }
-        const r = await call<{ id: string; decision: string }>(conn, `/api/approvals/${encodeURIComponent(approvalId)}`, { body: { decision: f.decision } });
+        const r = await call<{ id: string; decision: string }>(
+          conn,
+          `/api/approvals/${encodeURIComponent(approvalId)}`,
+          { body: { decision: f.decision } },
+        );
         return { json: r, human: `${r.id}: ${r.decision}` };
       });
     });
