@@ -283,24 +283,27 @@ async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<S
     env: { NOTIFY_SOCKET: notify.path },
   });
   track(svc.child);
+  let at: number;
   try {
-    const at = await notify.wait((f) => f.READY === '1');
-    const time = (msg: string) => {
-      const l = svc.logs.find((x) => x.msg === msg);
-      return l ? Date.parse(String(l.time)) : undefined;
-    };
-    const first = svc.logs[0] ? Date.parse(String(svc.logs[0].time)) : undefined;
-    const starting = time('starting app-server');
-    const ready = time('app-server ready');
-    return {
-      readyMs: at - t0,
-      bootMs: first !== undefined ? first - wall0 : undefined,
-      appServerMs: starting !== undefined && ready !== undefined ? ready - starting : undefined,
-    };
+    at = await notify.wait((f) => f.READY === '1');
   } finally {
-    const e = await svc.stop();
-    if (e.code !== 0) throw new Error(`codex-sm serve exited ${e.code ?? e.signal} after SIGTERM`);
+    await svc.stop();
   }
+  const e = await svc.exited;
+  if (e.code !== 0) throw new Error(`codex-sm serve exited ${e.code ?? e.signal} after SIGTERM`);
+  // Read the log timestamps after the exit: every line has been read by then.
+  const time = (msg: string) => {
+    const l = svc.logs.find((x) => x.msg === msg);
+    return l ? Date.parse(String(l.time)) : undefined;
+  };
+  const first = svc.logs[0] ? Date.parse(String(svc.logs[0].time)) : undefined;
+  const starting = time('starting app-server');
+  const ready = time('app-server ready');
+  return {
+    readyMs: at - t0,
+    bootMs: first !== undefined ? first - wall0 : undefined,
+    appServerMs: starting !== undefined && ready !== undefined ? ready - starting : undefined,
+  };
 }
 
 async function benchReady(env: Env, scratch: string): Promise<void> {
