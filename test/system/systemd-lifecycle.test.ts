@@ -325,6 +325,26 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     expect(restart.json.mainPid).to.not.equal(start.json.mainPid);
   });
 
+  it('a unit edited on disk is daemon-reloaded before a restart; install-service puts ours back', async () => {
+    const file = `${lab.home}/.config/systemd/user/${UNIT}`;
+    const ours = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(
+      file,
+      ours.replace('[Service]\n', '[Service]\nEnvironment="X_EDITED=yes it is"\n'),
+    );
+    expect((await lab.show(UNIT, ['NeedDaemonReload'])).NeedDaemonReload).to.equal('yes');
+    expect((await lab.cli(['restart', '--json'])).json).to.include({
+      status: 'restarted',
+      activeState: 'active',
+    });
+    const after = await lab.show(UNIT, ['NeedDaemonReload', 'Environment']);
+    expect(after.NeedDaemonReload).to.equal('no');
+    expect(after.Environment).to.include('X_EDITED');
+    const again = await lab.cli(installArgs());
+    expect(again.json).to.include({ unitChanged: true, action: 'restarted' });
+    expect(fs.readFileSync(file, 'utf8')).to.equal(ours);
+  });
+
   it('20 concurrent restarts: serialized by the lock, coalesced, ending active with exactly one MainPID', async () => {
     const before = await show();
     const results = await Promise.all(

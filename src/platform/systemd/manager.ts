@@ -230,6 +230,8 @@ class SystemdManager implements ServiceManager {
     const t = this.timeouts(installed);
     // An explicit start is the user's decision: clear "failed" and the crash-loop brake first.
     await ctx.api.resetFailed(this.service);
+    // A unit file edited on disk but not reloaded would start the old definition (pitfall 9).
+    if ((await ctx.api.state(this.service)).needDaemonReload) await ctx.api.reload();
     let job: string;
     if (installed?.socketActivation) {
       // A socket refuses to listen while its service runs on its own ("already active, refusing"),
