@@ -10,120 +10,31 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { GitMeta, MessageRole, SessionMeta } from './rollout.js';
+import type { MessageRole, SessionMeta } from './rollout.js';
+import {
+  META_COLS,
+  ROLE_CODE,
+  SCHEMA,
+  SCHEMA_VERSION,
+  SESSION_COLS,
+  type FileRecord,
+  type ListQuery,
+  type MessageHit,
+  type SessionPatch,
+  type SessionRow,
+} from './db-schema.js';
+
+export {
+  ROLE_NAME,
+  SCHEMA_VERSION,
+  type FileRecord,
+  type ListQuery,
+  type MessageHit,
+  type SessionPatch,
+  type SessionRow,
+} from './db-schema.js';
 
 /** Bump when the schema or what is extracted changes: the index is then rebuilt once. */
-export const SCHEMA_VERSION = 3;
-
-export interface FileRecord {
-  path: string;
-  sessionId: string | null;
-  size: number;
-  mtimeMs: number;
-  ino: number;
-  offset: number;
-}
-
-export interface SessionRow {
-  id: string;
-  rollout_path: string | null;
-  created_at: number;
-  updated_at: number;
-  source: string | null;
-  originator: string | null;
-  model_provider: string | null;
-  cwd: string | null;
-  cli_version: string | null;
-  first_user_message: string | null;
-  archived: number;
-  archived_at: number | null;
-  git_sha: string | null;
-  git_branch: string | null;
-  git_origin_url: string | null;
-  forked_from_id: string | null;
-  message_count: number;
-  size_bytes: number;
-  has_meta: number;
-  name: string | null;
-}
-
-export interface ListQuery {
-  source?: string;
-  cwd?: string;
-  branch?: string;
-  archived?: boolean | 'all';
-  sort: 'created' | 'updated';
-  order: 'asc' | 'desc';
-  limit: number;
-  offset?: number;
-  after?: { value: number; id: string };
-}
-
-export interface MessageHit {
-  id: number;
-  session_id: string;
-  role: number;
-  ts: number | null;
-  offset: number;
-  text: string;
-}
-
-const ROLE_CODE: Record<MessageRole, number> = { user: 0, assistant: 1 };
-export const ROLE_NAME = ['user', 'assistant'] as const;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS files (
-  path TEXT PRIMARY KEY, session_id TEXT, size INTEGER NOT NULL, mtime_ms REAL NOT NULL,
-  ino INTEGER NOT NULL, offset INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS files_ino ON files(ino);
-CREATE INDEX IF NOT EXISTS files_session ON files(session_id);
-CREATE TABLE IF NOT EXISTS sessions (
-  id TEXT PRIMARY KEY, rollout_path TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-  source TEXT, originator TEXT, model_provider TEXT, cwd TEXT, cli_version TEXT,
-  first_user_message TEXT, archived INTEGER NOT NULL DEFAULT 0, archived_at INTEGER,
-  git_sha TEXT, git_branch TEXT, git_origin_url TEXT, forked_from_id TEXT,
-  message_count INTEGER NOT NULL DEFAULT 0, size_bytes INTEGER NOT NULL DEFAULT 0,
-  has_meta INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS sessions_created ON sessions(archived, created_at, id);
-CREATE INDEX IF NOT EXISTS sessions_updated ON sessions(archived, updated_at, id);
-CREATE INDEX IF NOT EXISTS sessions_cwd ON sessions(cwd);
-CREATE INDEX IF NOT EXISTS sessions_branch ON sessions(git_branch);
-CREATE TABLE IF NOT EXISTS messages (
-  id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, role INTEGER NOT NULL, ts INTEGER,
-  offset INTEGER NOT NULL, len INTEGER NOT NULL, text TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id, id);
-CREATE TABLE IF NOT EXISTS names (id TEXT PRIMARY KEY, name TEXT NOT NULL, updated_at INTEGER);
-`;
-
-const SESSION_COLS = `s.*, n.name AS name`;
-/** Taken from the first session_meta only (a fork's file may repeat its parent's). */
-const META_COLS = [
-  'created_at',
-  'source',
-  'originator',
-  'model_provider',
-  'cwd',
-  'cli_version',
-  'git_sha',
-  'git_branch',
-  'git_origin_url',
-  'forked_from_id',
-];
-
-/** What reading (part of) one rollout file adds to its session. */
-export interface SessionPatch {
-  id: string;
-  path: string | null;
-  /** Used only when the session is new or had no meta yet. */
-  createdAt: number;
-  updatedAt: number;
-  meta: SessionMeta | null;
-  firstUser: string | null;
-  archivedAt: number | null;
-  messages: number;
-  size: number;
-}
 
 export class IndexDb {
   readonly db: Database.Database;
@@ -176,22 +87,6 @@ export class IndexDb {
       getSession: d.prepare<[string], SessionRow>(
         `SELECT ${SESSION_COLS} FROM sessions s LEFT JOIN names n ON n.id = s.id WHERE s.id = ?`,
       ),
-      ensureSession: d.prepare(
-        'INSERT OR IGNORE INTO sessions (id, rollout_path, created_at, updated_at) VALUES (?, ?, ?, ?)',
-      ),
-      setMeta:
-        d.prepare(`UPDATE sessions SET has_meta = 1, created_at = ?, source = ?, originator = ?, model_provider = ?, cwd = ?,
-        cli_version = ?, git_sha = ?, git_branch = ?, git_origin_url = ?, forked_from_id = ? WHERE id = ?`),
-      setLocation: d.prepare(
-        'UPDATE sessions SET rollout_path = ?, archived = ?, archived_at = ? WHERE id = ?',
-      ),
-      touch: d.prepare(
-        'UPDATE sessions SET updated_at = max(updated_at, ?), size_bytes = ? WHERE id = ?',
-      ),
-      setFirstUser: d.prepare(
-        'UPDATE sessions SET first_user_message = ? WHERE id = ? AND first_user_message IS NULL',
-      ),
-      bumpMessages: d.prepare('UPDATE sessions SET message_count = message_count + ? WHERE id = ?'),
       resetSession: d.prepare(
         'UPDATE sessions SET has_meta = 0, first_user_message = NULL, message_count = 0, size_bytes = 0 WHERE id = ?',
       ),
@@ -264,16 +159,14 @@ export class IndexDb {
   }
 
   filesByIno(ino: number): FileRecord[] {
-    return this.stmts.filesByIno
-      .all(ino)
-      .map((r) => ({
-        path: r.path,
-        sessionId: r.session_id,
-        size: r.size,
-        mtimeMs: r.mtime_ms,
-        ino: r.ino,
-        offset: r.offset,
-      }));
+    return this.stmts.filesByIno.all(ino).map((r) => ({
+      path: r.path,
+      sessionId: r.session_id,
+      size: r.size,
+      mtimeMs: r.mtime_ms,
+      ino: r.ino,
+      offset: r.offset,
+    }));
   }
 
   putFile(f: FileRecord): void {
@@ -294,10 +187,6 @@ export class IndexDb {
       return f.sessionId;
     }
     return undefined;
-  }
-
-  ensureSession(id: string, rolloutPath: string | null, ts: number): void {
-    this.stmts.ensureSession.run(id, rolloutPath, ts, ts);
   }
 
   /** One statement per file read, whatever it added (a cold index runs this 10k times). */
@@ -355,35 +244,6 @@ export class IndexDb {
         'DELETE FROM sessions WHERE id NOT IN (SELECT session_id FROM files WHERE session_id IS NOT NULL)',
       )
       .run().changes;
-  }
-
-  applyMeta(id: string, m: SessionMeta): void {
-    const g: GitMeta | null = m.git;
-    this.stmts.setMeta.run(
-      m.createdAt,
-      m.source,
-      m.originator,
-      m.modelProvider,
-      m.cwd,
-      m.cliVersion,
-      g?.sha ?? null,
-      g?.branch ?? null,
-      g?.originUrl ?? null,
-      m.forkedFromId,
-      id,
-    );
-  }
-
-  setLocation(id: string, rolloutPath: string, archivedAt: number | null): void {
-    this.stmts.setLocation.run(rolloutPath, archivedAt === null ? 0 : 1, archivedAt, id);
-  }
-
-  touch(id: string, updatedAt: number, sizeBytes: number): void {
-    this.stmts.touch.run(updatedAt, sizeBytes, id);
-  }
-
-  setFirstUserMessage(id: string, text: string): void {
-    this.stmts.setFirstUser.run(text, id);
   }
 
   /** Forget what was read from a session's file (it was replaced or truncated). */
