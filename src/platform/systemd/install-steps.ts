@@ -73,10 +73,21 @@ export function installFiles(plan: ServicePlan, env: Env, warnings: string[]): I
 
   const account = plan.scope === 'system' && plan.user ? lookupAccount(plan.user) : undefined;
   const own = (p: string) => account && fs.chownSync(p, account.uid, account.gid);
+  /** Create missing directories owned by the service account (root installs for --system). */
+  const ownedDir = (dir: string) => {
+    const missing: string[] = [];
+    for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+    for (const d of missing) {
+      fs.mkdirSync(d, { mode: 0o700 });
+      own(d);
+    }
+  };
 
   const i = plan.args.indexOf('--token-file');
   const tokenFile =
     i >= 0 ? (plan.args[i + 1] as string) : path.join(path.dirname(plan.secretsEnvFile), 'token');
+  ownedDir(path.dirname(tokenFile));
+  ownedDir(path.dirname(plan.secretsEnvFile));
   // The empty env: the service reads the file, so a CODEX_SM_TOKEN in this shell must not stand in for it.
   const token = loadOrCreateToken(tokenFile, {});
   if (token.created) own(tokenFile);
