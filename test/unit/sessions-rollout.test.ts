@@ -256,3 +256,48 @@ describe('sessions: approvals, input, cursors and validation', () => {
     expect(fail(() => validateQuery('ListSessions', { limit: 'lots' })).status).to.equal(400);
   });
 });
+
+describe('sessions: held approvals', () => {
+  const req = (id: number) => ({
+    id,
+    method: 'item/commandExecution/requestApproval',
+    params: { threadId: 't1', turnId: 'u1', itemId: 'c1', command: 'ls' },
+  });
+
+  it('answers with the default decision after the timeout, and refuses a late answer', async () => {
+    const { Approvals } = await import('../../service/sessions/approvals.js');
+    const sent: [unknown, unknown][] = [];
+    const ap = new Approvals({ timeoutMs: 30, defaultDecision: 'decline' });
+    const responder = { respond: (id: unknown, r: unknown) => sent.push([id, r]) };
+    expect(ap.hold(req(7), responder)).to.equal(true);
+    expect(ap.hold({ id: 8, method: 'item/tool/call', params: {} }, responder)).to.equal(false);
+    const [a] = ap.list();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(sent).to.deep.equal([[7, { decision: 'decline' }]]);
+    expect(ap.get(a?.id ?? '')).to.include({
+      status: 'expired',
+      decision: 'decline',
+      answeredBy: 'timeout',
+    });
+    expect(() => ap.answer(a?.id ?? '', { decision: 'accept' }, responder)).to.throw(
+      /already expired/,
+    );
+    ap.close();
+  });
+
+  it('marks approvals resolved by the server and abandoned when the app-server goes away', async () => {
+    const { Approvals } = await import('../../service/sessions/approvals.js');
+    const ap = new Approvals({ timeoutMs: 60_000, defaultDecision: 'decline' });
+    const responder = { respond: () => undefined };
+    ap.hold(req(1), responder);
+    ap.hold(req(2), responder);
+    ap.resolved(1);
+    ap.abandonAll();
+    expect(ap.list({ status: 'all' }).map((a) => [a.requestId, a.status])).to.deep.equal([
+      [1, 'resolved'],
+      [2, 'abandoned'],
+    ]);
+    expect(ap.list()).to.have.length(0);
+    ap.close();
+  });
+});
