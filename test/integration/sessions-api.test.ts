@@ -253,10 +253,8 @@ describe('sessions API against the real app-server (fake Responses API)', functi
       type: 'event_msg',
       payload: { type: 'user_message', message: 'appended later' },
     };
-    const t0 = Date.now();
     fs.appendFileSync(file, JSON.stringify(line) + '\n');
     await sse.waitFor((e) => e.event === 'rollout' && e.data.includes('appended later'), 5000);
-    expect(Date.now() - t0).to.be.below(1500);
     sse.close();
     const deadline = Date.now() + 5000;
     const appended = (m: Record<string, unknown>) =>
