@@ -61,7 +61,7 @@ export type LifecycleStatus =
   | 'failed'
   | 'planned';
 
-/** The one JSON object every lifecycle command prints (camelCase; docs/lifecycle-json.md). */
+/** The one JSON object every lifecycle command prints (camelCase; docs/lifecycle.md). */
 export interface LifecycleResult {
   status: LifecycleStatus;
   backend: Backend;
