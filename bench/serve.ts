@@ -306,6 +306,29 @@ async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<S
   };
 }
 
+/**
+ * The floor for any node service: spawn → READY=1 from a node process that loads unix-dgram,
+ * sends READY=1 and exits. No app-server, no HTTP: node's own start-up.
+ */
+async function nodeFloorRound(notify: NotifyListener): Promise<number> {
+  notify.reset();
+  const dgram = createRequire(import.meta.url).resolve('unix-dgram');
+  const script = `
+    const s = require(process.argv[1]).createSocket('unix_dgram');
+    const b = Buffer.from('READY=1');
+    s.send(b, 0, b.length, process.env.NOTIFY_SOCKET, () => s.close());`;
+  const t0 = now();
+  const child = track(
+    spawn(process.execPath, ['-e', script, dgram], {
+      env: { PATH: process.env.PATH, NOTIFY_SOCKET: notify.path },
+      stdio: 'ignore',
+    }),
+  );
+  const at = await notify.wait((f) => f.READY === '1');
+  await killAndWait(child);
+  return at - t0;
+}
+
 async function benchReady(env: Env, scratch: string): Promise<void> {
   const rounds = env.ctx.num('rounds', 15);
   const smDir = path.join(scratch, 'ready-sm');
@@ -319,6 +342,7 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
   const sm: SmRound[] = [];
   const bare: number[] = [];
   const stdio: number[] = [];
+  const nodeFloor: number[] = [];
   const bareRss: number[] = [];
   const bareRound = async (record: boolean) => {
     const b = await startBareUnix(env.codexBin, bareHome, sock);
@@ -338,6 +362,10 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
     const r = await codexSmReadyRound(smDir, notify);
     if (record) sm.push(r);
   };
+  const nodeRound = async (record: boolean) => {
+    const ms = await nodeFloorRound(notify);
+    if (record) nodeFloor.push(ms);
+  };
 
   // One unrecorded round each: the first start on a fresh CODEX_HOME creates its SQLite state
   // (much slower; see the reference) and warms the page cache for the binaries.
@@ -345,19 +373,21 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
   await smRound(false);
   await bareRound(false);
   await stdioRound(false);
+  await nodeRound(false);
   for (let i = 0; i < rounds; i++) {
     // Rotate the order so neither side always runs right after the other's teardown.
-    const order = [smRound, bareRound, stdioRound];
-    for (let k = 0; k < i % 3; k++) order.push(order.shift()!);
+    const order = [smRound, bareRound, stdioRound, nodeRound];
+    for (let k = 0; k < i % order.length; k++) order.push(order.shift()!);
     for (const f of order) await f(true);
     env.ctx.log(
-      `ready: round ${i + 1}/${rounds}: codex-sm ${sm.at(-1)?.readyMs.toFixed(0)} ms, bare ${bare.at(-1)?.toFixed(0)} ms, stdio ${stdio.at(-1)?.toFixed(0)} ms`,
+      `ready: round ${i + 1}/${rounds}: codex-sm ${sm.at(-1)?.readyMs.toFixed(0)} ms, bare ${bare.at(-1)?.toFixed(0)} ms, stdio ${stdio.at(-1)?.toFixed(0)} ms, node floor ${nodeFloor.at(-1)?.toFixed(0)} ms`,
     );
   }
 
   const smS = summarize(sm.map((r) => r.readyMs));
   const bareS = summarize(bare);
   const stdioS = summarize(stdio);
+  const nodeS = summarize(nodeFloor);
   const boot = sm.flatMap((r) => (r.bootMs === undefined ? [] : [r.bootMs]));
   const appMs = sm.flatMap((r) => (r.appServerMs === undefined ? [] : [r.appServerMs]));
   env.rows.push(
@@ -385,12 +415,20 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
       stdioS.p50,
       100,
     ),
+    ratioRow(
+      'ready p50 (spawn → READY=1)',
+      'ms',
+      smS.p50,
+      'node that only sends READY=1',
+      nodeS.p50,
+    ),
   );
   env.data.ready = {
     rounds,
     codexSm: smS,
     bareUnix: bareS,
     bareStdio: stdioS,
+    nodeFloor: nodeS,
     codexSmBootMs: boot.length ? summarize(boot) : undefined,
     codexSmAppServerMs: appMs.length ? summarize(appMs) : undefined,
     bareRssKiB: bareRss.length ? median(bareRss) : undefined,
