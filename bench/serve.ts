@@ -164,6 +164,8 @@ interface BareAppServer {
   child: ChildProcess;
   /** spawn → initialize answered, ms. */
   readyMs: number;
+  /** CPU the app-server had used when initialize was answered (unix variant only). */
+  cpuMs?: number;
   endpoint: string;
   client?: RpcClient;
   stop(): Promise<void>;
@@ -216,6 +218,7 @@ async function startBareUnix(codexBin: string, home: string, sock: string): Prom
   return {
     child,
     readyMs,
+    cpuMs: cpuMs(child.pid),
     endpoint,
     client,
     stop: async () => {
@@ -270,6 +273,8 @@ interface SmRound {
   bootMs?: number;
   /** 'starting app-server' log → 'app-server ready' log (the app-server's own start, seen by codex-sm). */
   appServerMs?: number;
+  /** CPU the node process had used when READY=1 arrived (less load-sensitive than wall time). */
+  cpuMs: number;
 }
 
 async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<SmRound> {
@@ -284,8 +289,10 @@ async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<S
   });
   track(svc.child);
   let at: number;
+  let cpu = NaN;
   try {
     at = await notify.wait((f) => f.READY === '1');
+    cpu = cpuMs(svc.child.pid);
   } finally {
     await svc.stop();
   }
@@ -303,6 +310,7 @@ async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<S
     readyMs: at - t0,
     bootMs: first !== undefined ? first - wall0 : undefined,
     appServerMs: starting !== undefined && ready !== undefined ? ready - starting : undefined,
+    cpuMs: cpu,
   };
 }
 
@@ -344,6 +352,7 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
   const stdio: number[] = [];
   const nodeFloor: number[] = [];
   const bareRss: number[] = [];
+  const bareCpu: number[] = [];
   const bareRound = async (record: boolean) => {
     const b = await startBareUnix(env.codexBin, bareHome, sock);
     const rss = rssKiB(b.child.pid);
@@ -351,6 +360,7 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
     if (record) {
       bare.push(b.readyMs);
       if (rss) bareRss.push(rss);
+      if (b.cpuMs !== undefined) bareCpu.push(b.cpuMs);
     }
   };
   const stdioRound = async (record: boolean) => {
@@ -422,6 +432,13 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
       'node that only sends READY=1',
       nodeS.p50,
     ),
+    ratioRow(
+      'CPU used by codex-sm node at READY=1, p50',
+      'ms',
+      median(sm.map((r) => r.cpuMs)),
+      'bare app-server CPU at initialize',
+      median(bareCpu),
+    ),
   );
   env.data.ready = {
     rounds,
@@ -429,6 +446,8 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
     bareUnix: bareS,
     bareStdio: stdioS,
     nodeFloor: nodeS,
+    codexSmCpuMs: summarize(sm.map((r) => r.cpuMs)),
+    bareUnixCpuMs: summarize(bareCpu),
     codexSmBootMs: boot.length ? summarize(boot) : undefined,
     codexSmAppServerMs: appMs.length ? summarize(appMs) : undefined,
     bareRssKiB: bareRss.length ? median(bareRss) : undefined,
