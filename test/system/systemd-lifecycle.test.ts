@@ -401,6 +401,25 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     for (const e of own) expect(e.priority, JSON.stringify(e)).to.equal(expected[e.fields!.level!]);
   });
 
+  it('systemctl --user reload: the service re-reads its config (RELOADING=1 … READY=1) and keeps its MainPID', async () => {
+    const before = await show();
+    expect(before.ActiveState).to.equal('active');
+    const r = await lab.systemctl('reload', UNIT);
+    expect(r.code, r.stderr).to.equal(0);
+    await waitFor(
+      'a "reloaded" line in the journal',
+      async () => {
+        const j = await lab.run(['journalctl', '--user', '-u', UNIT, '-o', 'cat', '--no-pager', '-n', '50']);
+        return /"msg":"reloaded/.test(j.stdout) ? true : undefined;
+      },
+      10_000,
+    );
+    const after = await show();
+    expect(after.ActiveState).to.equal('active');
+    expect(after.MainPID).to.equal(before.MainPID);
+    expect(await readyz()).to.equal(200);
+  });
+
   it('a config error: the unit fails without a restart loop, and status says why', async () => {
     const config = lab.writeUserFile(
       '.config/codex-sm/config.json',
