@@ -207,7 +207,14 @@ export function formatTable(results: readonly SuiteResult[]): string {
       .join('  ')
       .trimEnd(),
   );
-  out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  out.splice(
+    1,
+    0,
+    widths
+      .map((w) => '-'.repeat(w))
+      .join('  ')
+      .trimEnd(),
+  );
   const notes = results.flatMap((r) => r.notes.map((n) => `[${r.suite}] ${n}`));
   return [...out, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }

@@ -101,7 +101,7 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
   env.cleanup.add(() => fs.rmSync(scratch, { recursive: true, force: true }));
   try {
     if (parts.has('ready')) await benchReady(env, scratch);
-    if (parts.has('proxy')) await benchProxy(env);
+    if (parts.has('proxy')) await benchProxy(env, scratch);
     if (parts.has('rss')) await benchRss(env, scratch);
   } finally {
     await env.cleanup.run();
@@ -599,7 +599,7 @@ async function startPipe(socketPath: string): Promise<{ url: string; child: Chil
   return { url: `ws://127.0.0.1:${port.trim()}/`, child };
 }
 
-async function benchProxy(env: Env): Promise<void> {
+async function benchProxy(env: Env, scratch: string): Promise<void> {
   const { ctx } = env;
   const requests = ctx.num('requests', 400);
   const total = ctx.num('pipelined', 5000);
@@ -611,6 +611,7 @@ async function benchProxy(env: Env): Promise<void> {
   const fake = await startFakeResponses();
   env.cleanup.add(() => fake.close());
   const svc = await startService({
+    dir: path.join(scratch, 'proxy-sm'),
     config: { ...SERVICE_CONFIG, appServer: { args: fake.codexArgs() } },
   });
   track(svc.child);
@@ -839,7 +840,7 @@ async function benchRss(env: Env, scratch: string): Promise<void> {
   const settle = ctx.num('settle', 2000);
 
   ctx.log(`rss: codex-sm idle, then with ${n} idle clients`);
-  const svc = await startService({ config: SERVICE_CONFIG });
+  const svc = await startService({ dir: path.join(scratch, 'rss-sm'), config: SERVICE_CONFIG });
   track(svc.child);
   env.cleanup.add(() => svc.stop());
   await waitReady(svc);
