@@ -878,6 +878,13 @@ async function benchRss(env: Env, scratch: string): Promise<void> {
   env.rows.push(
     plainRow('RSS idle: codex-sm node process', 'MiB', mib(nodeIdle)),
     ratioRow(
+      'RSS idle: its app-server',
+      'MiB',
+      mib(appIdle),
+      'bare app-server idle',
+      mib(bareIdle),
+    ),
+    ratioRow(
       'RSS idle: node + its app-server',
       'MiB',
       mib((nodeIdle ?? NaN) + (appIdle ?? NaN)),
@@ -885,6 +892,13 @@ async function benchRss(env: Env, scratch: string): Promise<void> {
       mib(bareIdle),
     ),
     plainRow(`RSS ${n} idle clients: codex-sm node process`, 'MiB', mib(nodeN)),
+    ratioRow(
+      `RSS ${n} idle clients: its app-server`,
+      'MiB',
+      mib(appN),
+      `bare app-server, ${n} direct clients`,
+      mib(bareN),
+    ),
     plainRow(
       `RSS per idle client: codex-sm node process`,
       'KiB',
