@@ -26,6 +26,8 @@ export interface FollowDeps {
   approvals: Approvals;
   pollMs?: number;
   heartbeatMs?: number;
+  /** Open streams' closers: ended at shutdown, or the HTTP server would wait for them. */
+  open?: Set<() => void>;
 }
 
 export interface FollowRequest {
@@ -161,8 +163,10 @@ export function streamSessionEvents(ctx: Koa.Context, deps: FollowDeps, req: Fol
     deps.indexer.off('change', onChange);
     clearInterval(poll);
     clearInterval(heartbeat);
+    deps.open?.delete(cleanup);
     out.end();
   };
+  deps.open?.add(cleanup);
   let poll: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   ctx.req.on('close', cleanup);

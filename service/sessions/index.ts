@@ -45,7 +45,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
   const { config, supervisor } = ctx;
   const log = ctx.logger.child({ component: 'sessions' });
   fs.mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
-  const db = new IndexDb(path.join(config.stateDir, INDEX_FILE), config.codexHome);
+  const db = openIndex(path.join(config.stateDir, INDEX_FILE), config.codexHome, log);
   db.prunePending();
   const indexer = new SessionIndexer(db, { codexHome: config.codexHome });
   const hub = new LiveHub();
@@ -108,7 +108,13 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     hub.reset();
   });
 
-  const follow: FollowDeps = { codexHome: config.codexHome, indexer, hub, approvals };
+  const follow: FollowDeps = {
+    codexHome: config.codexHome,
+    indexer,
+    hub,
+    approvals,
+    open: new Set(),
+  };
   registerSessionRoutes(ctx.router, {
     db,
     hub,
@@ -154,6 +160,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     close() {
       if (closed) return;
       closed = true;
+      for (const end of [...(follow.open ?? [])]) end();
       watcher.close();
       approvals.close();
       db.close();
@@ -164,6 +171,17 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     handle.close();
   });
   return handle;
+}
+
+/** The index is a cache: a file that cannot be opened (corrupt, foreign) is replaced, never fatal. */
+function openIndex(file: string, codexHome: string, log: ServiceContext['logger']): IndexDb {
+  try {
+    return new IndexDb(file, codexHome);
+  } catch (e) {
+    log.warn({ err: (e as Error).message, file }, 'session index unreadable; rebuilding it');
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+    return new IndexDb(file, codexHome);
+  }
 }
 
 /** `/openapi.json` with the sessions part, unless the core serves one (then it should merge sessionsOpenApi()). */

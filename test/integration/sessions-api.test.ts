@@ -397,6 +397,11 @@ describe('sessions API against the real app-server (fake Responses API)', functi
       input: 'take forever',
     });
     await sse.waitFor((e) => methodOf(e) === 'turn/started');
+    const steered = await api<{ turnId: string }>('POST', `/api/sessions/${id}/steer`, {
+      input: 'and hurry up',
+    });
+    expect(steered.status, JSON.stringify(steered.body)).to.equal(200);
+    expect(steered.body.turnId).to.equal(t.body.turnId);
     const r = await api<{ interrupted: boolean; turnId: string }>(
       'POST',
       `/api/sessions/${id}/interrupt`,
@@ -413,5 +418,15 @@ describe('sessions API against the real app-server (fake Responses API)', functi
       {},
     );
     expect(again.status).to.equal(409);
+  });
+
+  it('ends open event streams at shutdown instead of waiting out the stop budget', async () => {
+    const id = await startSession();
+    const sse = await follow(id);
+    const exited = await svc.stop();
+    await sse.ended;
+    expect(exited.code).to.equal(0);
+    const stopped = svc.logs.find((l) => l.msg === 'stopped') as { ms: number } | undefined;
+    expect(stopped?.ms, 'stop took the whole budget').to.be.below(9_000);
   });
 });

@@ -3,10 +3,11 @@
  * the CLI reads endpoint and token from the same config file the service uses.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
-import { CLI, startService, waitReady, type ServiceProcess } from '../helpers/service.js';
+import { CLI, startService, tempDir, waitReady, type ServiceProcess } from '../helpers/service.js';
 
 interface Run {
   code: number | null;
@@ -51,8 +52,16 @@ describe('codex-sm session CLI against a running service', function () {
 
   before(async () => {
     fake = await startFakeResponses();
-    svc = await startService({ config: { appServer: { args: fake.codexArgs() } } });
+    // A corrupt index file: it is a cache, so the service replaces it instead of failing.
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'state'), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'state', 'sessions-index.sqlite'),
+      'not a database'.repeat(100),
+    );
+    svc = await startService({ dir, config: { appServer: { args: fake.codexArgs() } } });
     await waitReady(svc);
+    await svc.waitForLog((l) => l.msg === 'session index unreadable; rebuilding it');
   });
 
   after(async () => {
