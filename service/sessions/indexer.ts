@@ -132,7 +132,8 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
     }
     this.db.transaction(() => {
       for (const p of this.db.allFilePaths()) {
-        if (p === this.nameFile || seen.has(p)) continue;
+        // existsSync: a file created after the walk may have been indexed meanwhile (by the watcher).
+        if (p === this.nameFile || seen.has(p) || fs.existsSync(p)) continue;
         const sid = this.db.getFile(p)?.sessionId;
         this.db.deleteFile(p);
         stats.removed++;

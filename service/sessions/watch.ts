@@ -41,7 +41,16 @@ export class IndexWatcher {
     this.watchTree(this.indexer.archivedDir);
     const every = this.opts.rescanMs ?? 30_000;
     if (every > 0) {
-      this.rescanTimer = setInterval(() => this.safely(() => this.indexer.fullScan()), every);
+      // Async (yields between batches) so a big home never stalls the event loop; never two at once.
+      let scanning = false;
+      this.rescanTimer = setInterval(() => {
+        if (scanning || this.closed) return;
+        scanning = true;
+        this.indexer
+          .fullScanAsync()
+          .catch((e: Error) => this.opts.onError?.(e))
+          .finally(() => (scanning = false));
+      }, every);
       this.rescanTimer.unref();
     }
   }
