@@ -175,6 +175,41 @@ describe('sessions API against the real app-server (fake Responses API)', functi
     sse.close();
   });
 
+  it('resumes and forks a session', async () => {
+    const id = await startSession();
+    const sse = await follow(id);
+    fake.enqueue({ kind: 'text', text: 'parent answer' });
+    await api('POST', `/api/sessions/${id}/turns`, { input: 'parent question' });
+    await turnCompleted(sse);
+    sse.close();
+    const resumed = await api<{ session: { id: string } }>(
+      'POST',
+      `/api/sessions/${id}/resume`,
+      {},
+    );
+    expect(resumed.status, JSON.stringify(resumed.body)).to.equal(200);
+    expect(resumed.body.session.id).to.equal(id);
+    const forked = await api<{
+      session: { id: string; forkedFromId: string };
+      forkedFromId: string;
+    }>('POST', `/api/sessions/${id}/fork`, {});
+    expect(forked.status, JSON.stringify(forked.body)).to.equal(201);
+    expect(forked.body.session.id).to.not.equal(id);
+    expect(forked.body.forkedFromId).to.equal(id);
+    const child = forked.body.session.id;
+    const sse2 = await follow(child);
+    fake.enqueue({ kind: 'text', text: 'child answer' });
+    const t = await api('POST', `/api/sessions/${child}/turns`, { input: 'child question' });
+    expect(t.status).to.equal(202);
+    await turnCompleted(sse2);
+    sse2.close();
+    const shown = await api<{ forkedFromId: string | null; messageCount: number }>(
+      'GET',
+      `/api/sessions/${child}`,
+    );
+    expect(shown.body.forkedFromId).to.equal(id);
+  });
+
   it('names, archives (the file moves) and unarchives a session', async () => {
     const id = await startSession();
     const sse = await follow(id);
@@ -221,6 +256,13 @@ describe('sessions API against the real app-server (fake Responses API)', functi
   });
 
   it('shows lines appended to a rollout file while following, and new sessions on /ws', async () => {
+    const refused = await new Promise<number>((resolve) => {
+      const w = new WebSocket(svc.wsUrl + '/ws');
+      w.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      w.on('open', () => resolve(101));
+      w.on('error', () => undefined);
+    });
+    expect(refused, '/ws without a token').to.equal(401);
     const ws = new WebSocket(svc.wsUrl + '/ws', { headers: auth });
     const msgs: Record<string, unknown>[] = [];
     ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
