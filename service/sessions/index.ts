@@ -53,13 +53,11 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     timeoutMs: config.approvals.timeoutMs,
     defaultDecision: config.approvals.defaultDecision as Decision,
   });
-  const owned = new Set<string>();
   const ops = new SessionOps({
     client: () => supervisor.client,
     db,
     indexer,
     hub,
-    owned,
     timeoutMs: config.appServer.requestTimeoutMs,
   });
   const watcher = new IndexWatcher(indexer, {
@@ -100,7 +98,9 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     }
   });
   supervisor.on('request', (req) => {
-    // Only requests on codex-sm's own control connection arrive here: threads it started or resumed.
+    // Only requests on codex-sm's own control connection arrive here: the app-server sends a
+    // thread's server requests to the connection that started or resumed it (checked: a thread
+    // started by a gateway client never shows up here).
     if (isApprovalMethod(req.method)) approvals.hold(req, { respond });
   });
   supervisor.on('down', () => {

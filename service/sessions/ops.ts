@@ -88,8 +88,6 @@ export interface OpsDeps {
   db: IndexDb;
   indexer: SessionIndexer;
   hub: LiveHub;
-  /** Thread ids started/resumed/forked through codex-sm (their approvals are ours to hold). */
-  owned: Set<string>;
   timeoutMs: number;
 }
 
@@ -162,7 +160,6 @@ export class SessionOps {
       },
       'start session',
     );
-    this.d.owned.add(r.thread.id);
     this.remember(r.thread);
     return r;
   }
@@ -176,7 +173,6 @@ export class SessionOps {
       { threadId: id, ...p, excludeTurns: true },
       'resume session',
     );
-    this.d.owned.add(id);
     this.remember(r.thread);
     return r;
   }
@@ -187,7 +183,6 @@ export class SessionOps {
       { threadId: id, ...p, excludeTurns: true },
       'fork session',
     );
-    this.d.owned.add(r.thread.id);
     this.remember(r.thread);
     this.d.indexer.processPaths([r.thread.path ?? ''].filter(Boolean));
     return r;
@@ -246,7 +241,6 @@ export class SessionOps {
       const r = await this.rpc().request<{ turn: TurnInfo }>('turn/start', params, {
         timeoutMs: this.d.timeoutMs,
       });
-      this.d.owned.add(id);
       return r.turn;
     } catch (e) {
       if (!(e instanceof RpcError) || !/not loaded|not found|unknown thread/i.test(e.message))

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
-import { startService, waitReady, type ServiceProcess } from '../helpers/service.js';
+import { startService, TestClient, waitReady, type ServiceProcess } from '../helpers/service.js';
 import { methodOf, SseClient, type SseEvent } from '../helpers/sessions-sse.js';
 
 interface Res<T = Record<string, unknown>> {
@@ -208,6 +208,34 @@ describe('sessions API against the real app-server (fake Responses API)', functi
       `/api/sessions/${child}`,
     );
     expect(shown.body.forkedFromId).to.equal(id);
+  });
+
+  it('leaves approvals of threads other clients started to those clients', async () => {
+    const c = await TestClient.connect(svc.wsUrl + '/', auth);
+    await c.initialize();
+    const st = await c.request('thread/start', {
+      cwd: svc.dir,
+      approvalPolicy: 'untrusted',
+      sandbox: 'read-only',
+    });
+    const threadId = (st.thread as { id: string }).id;
+    fake.enqueue({ kind: 'exec', command: ['true'] }, { kind: 'text', text: 'done' });
+    await c.request('turn/start', {
+      threadId,
+      input: [{ type: 'text', text: 'run true', text_elements: [] }],
+    });
+    const req = await c.waitFor((m) => m.method === 'item/commandExecution/requestApproval');
+    const held = await api<{ approvals: unknown[] }>(
+      'GET',
+      `/api/approvals?status=all&sessionId=${threadId}`,
+    );
+    expect(held.body.approvals).to.have.length(0);
+    c.ws.send(JSON.stringify({ id: req.id, result: { decision: 'accept' } }));
+    await c.waitFor((m) => m.method === 'turn/completed');
+    c.close();
+    // The thread is still listed (thread/started reaches every client; its rollout is indexed).
+    const shown = await api('GET', `/api/sessions/${threadId}`);
+    expect(shown.status).to.equal(200);
   });
 
   it('names, archives (the file moves) and unarchives a session', async () => {
