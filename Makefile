@@ -16,6 +16,7 @@ setup: $(STAMP)
 
 build: setup
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
+	$(NODE) dist/src/config/validator-gen.js
 
 # Foreground service on the embedded defaults (loopback, generated token, the dev-dependency app-server).
 run: build

@@ -1,13 +1,11 @@
 /**
- * `codex-sm serve`: the process the OS manager owns. Composes the pieces — config, logger,
- * token, app-server supervisor, Koa app, WebSocket gateway, sd_notify — and owns the lifecycle:
+ * `codex-sm serve`: the process the OS manager owns. Owns the lifecycle — config, logger,
+ * token, the app-server supervisor, sd_notify — and loads the front end (./front.ts: Koa app,
+ * gateway, features) only after the app-server is spawned, so both start in parallel.
  * READY=1 once the listener is bound and the app-server answered initialize; STATUS= on every
  * change; WATCHDOG=1 from the main loop; SIGHUP reload; graceful stop within the budget.
  */
 import type http from 'node:http';
-import type { Duplex } from 'node:stream';
-import Router from '@koa/router';
-import { WebSocketServer } from 'ws';
 import { endpointFor } from '../src/client.js';
 import { loadConfig, type ConfigFlags } from '../src/cli/common.js';
 import { resolveCodexBin } from '../src/codex.js';
@@ -16,25 +14,17 @@ import { toCodexSmError } from '../src/errors.js';
 import { createLogger, underJournal, type Logger } from '../src/logging.js';
 import { packageInfo } from '../src/package-info.js';
 import { loadOrCreateToken } from '../src/token.js';
-import type { ServiceContext, SocketHandler } from './context.js';
-import { CLOSE, Gateway, rejectUpgrade } from './gateway.js';
-import { authorized, createApp, errorBody, hostAllowed } from './http.js';
-import {
-  activationFd,
-  boundAddress,
-  checkExposure,
-  clearActivationEnv,
-  createServer,
-  listen,
-} from './listen.js';
+import type { ServiceContext } from './context.js';
+import type { FrontEnd } from './front.js';
+import type { Gateway } from './gateway.js';
+import { activationFd, boundAddress, checkExposure, clearActivationEnv, listen } from './listen.js';
+import { logFilesFromEnv, startLogTruncation } from './logfile-truncate.js';
 import { createNotifier, monotonicUsec, watchdogIntervalMs, type Notifier } from './notify.js';
-import { registerCoreRoutes } from './routes.js';
 import { serviceState, statusText } from './status.js';
 import { AppServerSupervisor } from './supervisor.js';
-import { registerFeatures } from './features.js';
-import { logFilesFromEnv, startLogTruncation } from './logfile-truncate.js';
 
-const GATEWAY_PATHS = new Set(['/', '/app-server']);
+/** WebSocket close code for clients when the service stops. */
+const GOING_AWAY = 1001;
 
 export interface RunningService {
   readonly ctx: ServiceContext;
@@ -69,6 +59,12 @@ export async function startService(
   const codex = resolveCodexBin({ codexBin: config.codexBin, codexHome: config.codexHome, env });
   const version = packageInfo().version;
   const notifier = createNotifier(env, logger);
+  const startedAt = Date.now();
+  let stopping = false;
+  let readySent = false;
+  let endpoint: string | undefined = undefined; // set once the listener is bound
+  let startingSince = Date.now();
+  let front: FrontEnd | undefined = undefined; // loaded once the app-server is spawned
 
   const supervisor = new AppServerSupervisor({
     codexBin: codex.path,
@@ -78,33 +74,6 @@ export async function startService(
     logger,
     env,
   });
-  const gateway = new Gateway({
-    logger,
-    maxFrameBytes: config.maxFrameBytes,
-    maxClientBufferBytes: config.maxClientBufferBytes,
-    upstream: () => supervisor.upstreamEndpoint,
-  });
-
-  const router = new Router();
-  const sockets = new Map<string, SocketHandler>();
-  const shutdownHooks: (() => Promise<void> | void)[] = [];
-  const startedAt = Date.now();
-  let stopping = false;
-  let readySent = false;
-  let endpoint: string | undefined = undefined; // set once the listener is bound
-  let startingSince = Date.now();
-
-  const ctx: ServiceContext = {
-    get config() {
-      return config;
-    },
-    logger,
-    supervisor,
-    version,
-    router,
-    sockets,
-    onShutdown: (fn) => shutdownHooks.push(fn),
-  };
 
   const describe = () => {
     const app = supervisor.snapshot();
@@ -112,61 +81,13 @@ export async function startService(
       app,
       state: serviceState(app, stopping),
       text: statusText(app, {
-        clients: gateway.clientCount,
+        clients: front?.gateway.clientCount ?? 0,
         endpoint,
         stopping,
         startingForMs: Date.now() - startingSince,
       }),
     };
   };
-  registerCoreRoutes(router, {
-    version,
-    startedAt,
-    ready: () => supervisor.state === 'ready' && endpoint !== undefined && !stopping,
-    describe,
-    clients: () => gateway.clientCount,
-  });
-  registerFeatures(ctx);
-
-  const app = createApp(
-    { token: () => token.token, allowedHosts: () => config.allowedHosts },
-    router,
-  );
-  app.on('error', (e: Error) => logger.error({ err: e.message, stack: e.stack }, 'request failed'));
-  const server = createServer(config, app.callback());
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0; // SSE and long polls
-  const channelServer = new WebSocketServer({
-    noServer: true,
-    maxPayload: 1024 * 1024,
-    perMessageDeflate: false,
-  });
-
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => {});
-    const path = (req.url ?? '/').split('?')[0] as string;
-    if (stopping) return rejectUpgrade(socket, 503, errorBody('stopping', 'codex-sm is stopping'));
-    if (!hostAllowed(req.headers.host, config.allowedHosts)) {
-      return rejectUpgrade(
-        socket,
-        403,
-        errorBody('host_not_allowed', `Host "${req.headers.host ?? ''}" is not allowed`),
-      );
-    }
-    if (!authorized(req.headers.authorization, token.token)) {
-      return rejectUpgrade(
-        socket,
-        401,
-        errorBody('unauthorized', 'missing or wrong bearer token'),
-        { 'WWW-Authenticate': 'Bearer realm="codex-sm"' },
-      );
-    }
-    if (GATEWAY_PATHS.has(path)) return gateway.handleUpgrade(req, socket, head);
-    const handler = sockets.get(path);
-    if (!handler)
-      return rejectUpgrade(socket, 404, errorBody('not_found', `no WebSocket endpoint at ${path}`));
-    channelServer.handleUpgrade(req, socket, head, (ws) => handler(ws, req));
-  });
 
   // --- sd_notify: STATUS on every change, READY once, watchdog, start-timeout extension
   let lastStatus = '';
@@ -185,10 +106,6 @@ export async function startService(
   supervisor.on('state', (s) => {
     if (s.state === 'starting') startingSince = Date.now();
     publish();
-  });
-  supervisor.on('down', (reason) => {
-    gateway.closeAll(CLOSE.serviceRestart, 'app-server restarting');
-    logger.warn({ reason }, 'app-server down; clients closed with 1012');
   });
   supervisor.on('slowStart', (ms) => {
     // Only before the first READY: a first start on a big CODEX_HOME backfills SQLite for minutes.
@@ -212,17 +129,35 @@ export async function startService(
         onError: (file, err) => logger.warn({ file, err: String(err) }, 'log truncation failed'),
       })
     : undefined;
-  if (truncation) shutdownHooks.push(() => truncation.stop());
 
   supervisor.start();
+  let server: http.Server;
   try {
+    const { createFrontEnd } = await import('./front.js');
+    front = createFrontEnd({
+      config: () => config,
+      token: () => token.token,
+      logger,
+      supervisor,
+      version,
+      stopping: () => stopping,
+      routes: {
+        version,
+        startedAt,
+        ready: () => supervisor.state === 'ready' && endpoint !== undefined && !stopping,
+        describe,
+      },
+    });
+    server = front.server;
     await listen(server, activation ?? { host: config.host, port: config.port });
   } catch (e) {
     await supervisor.stop(1000);
     clearInterval(statusTicker);
     if (watchdog) clearInterval(watchdog);
+    truncation?.stop();
     throw e;
   }
+  const frontEnd = front;
   const bound = boundAddress(server);
   endpoint = endpointFor(
     bound?.host ?? config.host,
@@ -249,13 +184,9 @@ export async function startService(
     hardStop.unref();
     clearInterval(statusTicker);
     if (watchdog) clearInterval(watchdog);
+    truncation?.stop();
     const closed = new Promise<void>((r) => server.close(() => r())); // stop accepting; in-flight requests finish
-    gateway.closeAll(CLOSE.goingAway, 'codex-sm stopping');
-    for (const ws of channelServer.clients) ws.close(CLOSE.goingAway, 'codex-sm stopping');
-    for (const hook of shutdownHooks)
-      await Promise.resolve(hook()).catch((e: Error) =>
-        logger.warn({ err: e.message }, 'shutdown hook failed'),
-      );
+    await frontEnd.shutdown(GOING_AWAY, 'codex-sm stopping');
     await supervisor.stop(Math.min(5000, Math.floor(budget / 2)));
     server.closeIdleConnections();
     await Promise.race([
@@ -303,7 +234,7 @@ export async function startService(
     notifier.send({ READY: 1, STATUS: describe().text });
   };
 
-  return { ctx, server, gateway, notifier, stop, reload };
+  return { ctx: frontEnd.ctx, server, gateway: frontEnd.gateway, notifier, stop, reload };
 }
 
 function changedKeys(a: Config, b: Config): string[] {

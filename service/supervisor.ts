@@ -19,7 +19,9 @@ import readline from 'node:readline';
 import type { Logger } from 'pino';
 import { versionFromUserAgent } from '../src/codex.js';
 import type { AppServerConfig } from '../src/config/schema.js';
-import { RpcClient, type ServerRequest } from './rpc.js';
+// rpc.ts (and with it `ws`) is loaded when the first control connection is made, so that the
+// app-server is already booting while those modules load.
+import type { RpcClient, ServerRequest } from './rpc.js';
 import type { IncomingMessage } from './protocol.js';
 
 export type SupervisorState = 'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'stopping';
@@ -271,7 +273,8 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
   /** The unix listener has no "listening" line: poll until a connect succeeds. */
   private async waitForSocket(child: ChildProcess, listen: string): Promise<string> {
     const sock = listen.slice('unix://'.length);
-    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    // A failed connect to a unix socket is cheap: poll often, READY=1 waits on this.
+    for (const delay = 10; ;) {
       if (this.child !== child || child.exitCode !== null || child.signalCode !== null)
         throw new Error('app-server exited');
       if (await canConnect(sock)) return listen;
@@ -280,6 +283,7 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private async connectControl(child: ChildProcess, endpoint: string): Promise<void> {
+    const { RpcClient } = await import('./rpc.js');
     const client = await RpcClient.connect(endpoint, {
       requestTimeoutMs: this.opts.appServer.requestTimeoutMs,
     });

@@ -4,7 +4,8 @@
  * two cannot drift. Field names follow codex-agent where it had them and the app-server
  * protocol (generate-ts 0.169.0) where we pass values through (sandbox, approvalPolicy).
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { HttpError } from '../http.js';
 
 const str = (maxLength = 4096) => ({ type: 'string', minLength: 1, maxLength }) as const;
@@ -291,8 +292,23 @@ export const responseSchemas = {
 export type BodyName = keyof typeof bodySchemas;
 export type QueryName = keyof typeof querySchemas;
 
-const bodyAjv = new Ajv({ allErrors: false, strict: false });
-const queryAjv = new Ajv({ allErrors: false, strict: false, coerceTypes: true, useDefaults: true });
+// ajv is loaded on the first request, not at service start-up (it costs ~60 ms before READY=1).
+let ajvs: { body: Ajv; query: Ajv } | undefined;
+function ajv(): { body: Ajv; query: Ajv } {
+  if (!ajvs) {
+    const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    ajvs = {
+      body: new AjvClass({ allErrors: false, strict: false }),
+      query: new AjvClass({
+        allErrors: false,
+        strict: false,
+        coerceTypes: true,
+        useDefaults: true,
+      }),
+    };
+  }
+  return ajvs;
+}
 const bodyValidators = new Map<string, ValidateFunction>();
 const queryValidators = new Map<string, ValidateFunction>();
 
@@ -321,7 +337,7 @@ function describe(err: ErrorObject | undefined, where: string): HttpError {
 /** Validate a parsed JSON body; throws 400 naming the schema path that failed. */
 export function validateBody<T>(name: BodyName, body: unknown): T {
   let v = bodyValidators.get(name);
-  if (!v) bodyValidators.set(name, (v = bodyAjv.compile(bodySchemas[name])));
+  if (!v) bodyValidators.set(name, (v = ajv().body.compile(bodySchemas[name])));
   if (!v(body)) throw describe(v.errors?.[0], 'body');
   return body as T;
 }
@@ -329,7 +345,7 @@ export function validateBody<T>(name: BodyName, body: unknown): T {
 /** Validate (and coerce, with defaults) a query object; unknown parameters are ignored. */
 export function validateQuery<T>(name: QueryName, query: Record<string, unknown>): T {
   let v = queryValidators.get(name);
-  if (!v) queryValidators.set(name, (v = queryAjv.compile(querySchemas[name])));
+  if (!v) queryValidators.set(name, (v = ajv().query.compile(querySchemas[name])));
   // Repeated parameters arrive as arrays: take the last, like most servers.
   const q: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(query))

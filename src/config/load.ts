@@ -5,7 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { AJV_OPTIONS, GENERATED_VALIDATOR, schemaHash } from './validator-options.js';
 import { configError } from '../errors.js';
 import { configSchema, type Config, type ConfigLayer } from './schema.js';
 import {
@@ -28,10 +30,29 @@ export const NON_CONFIG_ENV = new Set([
   'CODEX_SM_LOG_FILES',
 ]);
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validateLayerFn = ajv.compile(configSchema);
-const withDefaults = new Ajv({ useDefaults: true, strict: true, allowUnionTypes: true });
-const validateFinalFn = withDefaults.compile(configSchema);
+/**
+ * One validator. Normally the standalone code `make build` generated from the schema
+ * (validator-gen.ts): no ajv import and no compile at start-up. Without it (a bare `tsc`), ajv
+ * compiles the schema on first use. It fills defaults, so layers are validated on a copy.
+ */
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  if (compiled) return compiled;
+  const require = createRequire(import.meta.url);
+  try {
+    const generated = require(`./${GENERATED_VALIDATOR}`) as ValidateFunction & {
+      schemaHash?: string;
+    };
+    if (generated.schemaHash === schemaHash()) compiled = generated;
+  } catch {
+    /* not generated: compile below */
+  }
+  if (!compiled) {
+    const { Ajv } = require('ajv') as typeof import('ajv');
+    compiled = new Ajv(AJV_OPTIONS).compile(configSchema);
+  }
+  return compiled;
+}
 
 type SchemaNode = {
   type?: string;
@@ -161,8 +182,9 @@ function describeRange(node: SchemaNode | undefined): string {
 }
 
 export function validateLayer(layer: unknown, origin: string): asserts layer is ConfigLayer {
-  if (!validateLayerFn(layer)) {
-    const err = validateLayerFn.errors?.[0];
+  const validate = validator();
+  if (!validate(structuredClone(layer))) {
+    const err = validate.errors?.[0];
     throw configError(
       err ? describeAjvError(err, layer, origin) : `${origin}: invalid`,
       'fix the value, then check with `codex-sm config validate`',
@@ -260,8 +282,9 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
 
   const merged = merge(merge(merge({}, fileLayer ?? {}), envL), flags) as Record<string, unknown>;
   delete merged.$schema;
-  if (!validateFinalFn(merged)) {
-    const err = validateFinalFn.errors?.[0];
+  const validate = validator();
+  if (!validate(merged)) {
+    const err = validate.errors?.[0];
     throw configError(err ? describeAjvError(err, merged, 'config') : 'config: invalid');
   }
   const config = merged as unknown as Config;

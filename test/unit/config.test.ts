@@ -134,3 +134,23 @@ describe('docs/configuration.md (unit)', () => {
     }
   });
 });
+
+describe('config validator (unit)', () => {
+  it('the build-time standalone validator matches the schema and behaves like the compiled one', async () => {
+    const { validatorSource } = await import('../../src/config/validator-gen.js');
+    const { schemaHash, GENERATED_VALIDATOR } =
+      await import('../../src/config/validator-options.js');
+    const file = path.join(REPO_ROOT, 'dist', 'src', 'config', GENERATED_VALIDATOR);
+    expect(fs.existsSync(file), 'make build generates it').to.equal(true);
+    expect(fs.readFileSync(file, 'utf8')).to.equal(validatorSource());
+    expect(fs.readFileSync(file, 'utf8')).to.contain(schemaHash());
+    const { createRequire } = await import('node:module');
+    const validate = createRequire(import.meta.url)(file) as (d: unknown) => boolean;
+    const data: Record<string, unknown> = { port: 3200, appServer: {} };
+    expect(validate(data)).to.equal(true);
+    expect(data.host).to.equal('127.0.0.1'); // defaults filled
+    expect((data.appServer as Record<string, unknown>).backoffMaxMs).to.equal(30_000);
+    expect(validate({ port: 70_000 })).to.equal(false);
+    expect(validate({ nope: 1 })).to.equal(false);
+  });
+});
