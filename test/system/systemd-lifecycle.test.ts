@@ -409,7 +409,17 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     await waitFor(
       'a "reloaded" line in the journal',
       async () => {
-        const j = await lab.run(['journalctl', '--user', '-u', UNIT, '-o', 'cat', '--no-pager', '-n', '50']);
+        const j = await lab.run([
+          'journalctl',
+          '--user',
+          '-u',
+          UNIT,
+          '-o',
+          'cat',
+          '--no-pager',
+          '-n',
+          '50',
+        ]);
         return /"msg":"reloaded/.test(j.stdout) ? true : undefined;
       },
       10_000,
