@@ -101,6 +101,17 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
     expect(ok).to.match(/^HTTP\/1.1 200/);
   });
 
+  it('forwards no client headers upstream: a browser-style Origin (which the app-server 403s) still works', async () => {
+    const c = await TestClient.connect(svc.wsUrl, {
+      ...auth,
+      origin: 'http://localhost:5173',
+      'user-agent': 'x',
+    });
+    const init = await c.initialize();
+    expect(init.userAgent).to.match(/\/\d+\.\d+\.\d+/);
+    c.close();
+  });
+
   it('survives garbage: malformed JSON, binary junk, oversize frames, raw bytes', async () => {
     const c = await TestClient.connect(svc.wsUrl, auth);
     c.ws.send('{"id": 1, "method": ');

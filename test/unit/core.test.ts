@@ -215,3 +215,18 @@ describe('service building blocks (unit)', () => {
     ).to.not.throw();
   });
 });
+
+describe('sd_notify socket kinds (unit)', () => {
+  it('is a no-op without NOTIFY_SOCKET and says so loudly for an abstract socket', async () => {
+    const { createNotifier } = await import('../../service/notify.js');
+    const lines: string[] = [];
+    const logger = createLogger({ env: {}, destination: { write: (s: string) => lines.push(s) } });
+    expect(createNotifier({}, logger).enabled).to.equal(false);
+    const abstract = createNotifier(
+      { NOTIFY_SOCKET: '@/org/freedesktop/systemd1/notify/123' },
+      logger,
+    );
+    expect(abstract.enabled).to.equal(true);
+    expect(lines.join('')).to.match(/NOTIFY_SOCKET is abstract.*systemd-notify/);
+  });
+});
