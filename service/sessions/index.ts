@@ -101,7 +101,17 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     // Only requests on codex-sm's own control connection arrive here: the app-server sends a
     // thread's server requests to the connection that started or resumed it (checked: a thread
     // started by a gateway client never shows up here).
-    if (isApprovalMethod(req.method)) approvals.hold(req, { respond });
+    if (isApprovalMethod(req.method)) {
+      approvals.hold(req, { respond });
+      return;
+    }
+    // Nothing else is ours to answer (dynamic tools, external auth refresh): refuse at once so
+    // the turn fails visibly instead of waiting for an answer that never comes.
+    log.warn({ method: req.method }, 'unhandled server request refused');
+    supervisor.client?.respondError(req.id, {
+      code: -32601,
+      message: `codex-sm does not handle ${req.method}`,
+    });
   });
   supervisor.on('down', () => {
     approvals.abandonAll();
