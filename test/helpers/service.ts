@@ -9,6 +9,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { Recorder } from './recorder.js';
 
 export const REPO_ROOT = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -82,20 +83,15 @@ export async function startService(opts: StartOptions = {}): Promise<ServiceProc
     stdio: (opts.stdio ?? ['ignore', 'pipe', 'pipe']) as ('pipe' | 'ignore' | number)[],
   });
   opts.afterSpawn?.();
-  const logs: LogLine[] = [];
   const stderr: string[] = [];
-  const waiters = new Set<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
+  const logRecorder = new Recorder<LogLine>();
+  const logs = logRecorder.items;
   readline.createInterface({ input: child.stdout! }).on('line', (line) => {
     const m = /^(?:<\d>)?(\{.*)$/.exec(line);
     if (!m) return;
     try {
       const l = JSON.parse(m[1] as string) as LogLine;
-      logs.push(l);
-      for (const w of waiters) {
-        if (!w.pred(l)) continue;
-        waiters.delete(w);
-        w.resolve(l);
-      }
+      logRecorder.push(l);
     } catch {
       /* partial line */
     }
@@ -104,32 +100,18 @@ export async function startService(opts: StartOptions = {}): Promise<ServiceProc
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     child.once('exit', (code, signal) => r({ code, signal })),
   );
-  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 30_000) =>
-    new Promise<LogLine>((resolve, reject) => {
-      const hit = logs.find(pred);
-      if (hit) return resolve(hit);
-      const w = { pred, resolve: (l: LogLine) => (clearTimeout(t), resolve(l)) };
-      const t = setTimeout(() => {
-        waiters.delete(w);
-        reject(
-          new Error(
-            `log line not seen in ${timeoutMs} ms; stderr: ${stderr.join('\n').slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`,
-          ),
-        );
-      }, timeoutMs);
-      waiters.add(w);
-      void exited.then((e) => {
-        if (waiters.has(w)) {
-          waiters.delete(w);
-          clearTimeout(t);
-          reject(
-            new Error(
-              `service exited (${e.code ?? e.signal}) before the log line; stderr: ${stderr.join('\n').slice(-2000)}`,
-            ),
-          );
-        }
-      });
+  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> => {
+    const tail = () =>
+      `stderr: ${stderr.join('\n').slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`;
+    const seen = logRecorder.waitFor(pred, timeoutMs, tail);
+    const died = exited.then((e) => {
+      throw new Error(`service exited (${e.code ?? e.signal}) before the log line; ${tail()}`);
     });
+    // Whichever loses the race settles later; nobody else listens to it.
+    seen.catch(() => {});
+    died.catch(() => {});
+    return Promise.race([seen, died]);
+  };
   const svc: ServiceProcess = {
     child,
     dir,
@@ -172,12 +154,9 @@ export async function waitReady(svc: ServiceProcess, timeoutMs = 30_000): Promis
 
 /** A JSON-RPC test client on a raw WebSocket, recording everything it receives. */
 export class TestClient {
-  readonly messages: Record<string, unknown>[] = [];
+  private readonly received = new Recorder<Record<string, unknown>>();
+  readonly messages: Record<string, unknown>[] = this.received.items;
   private nextId = 1;
-  private waiters: {
-    pred: (m: Record<string, unknown>) => boolean;
-    resolve: (m: Record<string, unknown>) => void;
-  }[] = [];
   closed: Promise<{ code: number; reason: string }>;
 
   constructor(readonly ws: WebSocket) {
@@ -188,8 +167,7 @@ export class TestClient {
       } catch {
         return;
       }
-      this.messages.push(m);
-      this.waiters = this.waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
+      this.received.push(m);
     });
     this.closed = new Promise((r) =>
       ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
@@ -211,20 +189,11 @@ export class TestClient {
     pred: (m: Record<string, unknown>) => boolean,
     timeoutMs = 30_000,
   ): Promise<Record<string, unknown>> {
-    const hit = this.messages.find(pred);
-    if (hit) return Promise.resolve(hit);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `message not received in ${timeoutMs} ms; got: ${this.messages.map((m) => m.method ?? m.id).join(', ')}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      this.waiters.push({ pred, resolve: (m) => (clearTimeout(t), resolve(m)) });
-    });
+    return this.received.waitFor(
+      pred,
+      timeoutMs,
+      () => `messages so far: ${this.messages.map((m) => m.method ?? m.id).join(', ')}`,
+    );
   }
 
   async request(

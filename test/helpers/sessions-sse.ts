@@ -1,5 +1,6 @@
 /** A small SSE client for tests: parses `event/id/data` blocks and lets a test wait for one. */
 import http from 'node:http';
+import { Recorder } from './recorder.js';
 
 export interface SseEvent {
   event: string;
@@ -8,10 +9,10 @@ export interface SseEvent {
 }
 
 export class SseClient {
-  readonly events: SseEvent[] = [];
+  private readonly received = new Recorder<SseEvent>();
+  readonly events: SseEvent[] = this.received.items;
   status = 0;
   private buf = '';
-  private waiters: { pred: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }[] = [];
   private req: http.ClientRequest | undefined;
   ended: Promise<void>;
   private endResolve!: () => void;
@@ -53,29 +54,20 @@ export class SseClient {
       }
       if (!data.length) continue;
       e.data = data.join('\n');
-      this.events.push(e);
-      this.waiters = this.waiters.filter((w) => (w.pred(e) ? (w.resolve(e), false) : true));
+      this.received.push(e);
     }
   }
 
   waitFor(pred: (e: SseEvent) => boolean, timeoutMs = 30_000): Promise<SseEvent> {
-    const hit = this.events.find(pred);
-    if (hit) return Promise.resolve(hit);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `SSE event not seen in ${timeoutMs} ms; got ${this.events
-                .map((e) => e.event + ':' + e.data.slice(0, 60))
-                .join(' | ')
-                .slice(-2000)}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      this.waiters.push({ pred, resolve: (e) => (clearTimeout(t), resolve(e)) });
-    });
+    return this.received.waitFor(
+      pred,
+      timeoutMs,
+      () =>
+        `SSE events so far: ${this.events
+          .map((e) => e.event + ':' + e.data.slice(0, 60))
+          .join(' | ')
+          .slice(-2000)}`,
+    );
   }
 
   json<T = Record<string, unknown>>(e: SseEvent): T {
