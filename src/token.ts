@@ -47,7 +47,7 @@ export function readTokenFile(file: string): string {
       'token_unreadable',
       `cannot read token file ${file}: ${(e as NodeJS.ErrnoException).code}`,
       {
-        hint: 'create it with `codex-sm token rotate` or point --token-file at a readable file',
+        hint: 'it is created when the service first starts (`codex-sm serve` or `codex-sm install-service`); or point --token-file or CODEX_SM_TOKEN at the token',
         exitCode: EXIT.config,
       },
     );
