@@ -335,10 +335,17 @@ export function registerLifecycle(program: Command): void {
         const env = serviceEnv(f, process.env);
         const { config } = configOrDefaults(f, env);
         const manager = managerFor(selectBackend(undefined, { dryRun: false }), f, env, config);
+        let written = 0;
         await manager.logs(
           { follow: Boolean(f.follow), lines, json, ...(f.since ? { since: f.since } : {}) },
-          (line) => process.stdout.write(line + '\n'),
+          (line) => {
+            written++;
+            process.stdout.write(line + '\n');
+          },
         );
+        // Like journalctl's "-- No entries --": silence would look like a hang or a bug.
+        if (!written && !json)
+          process.stderr.write('codex-sm: no log lines (yet) for the service\n');
       } catch (e) {
         const err = toCodexSmError(e);
         if (wantsJson(f)) process.stdout.write(JSON.stringify(err.toJSON()) + '\n');
