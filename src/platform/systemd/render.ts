@@ -15,7 +15,8 @@
  *   kill V8's JIT. WantedBy=default.target (multi-user.target is a no-op for user units, pitfall 4);
  *   no network-online.target ordering in user units (no-op there, pitfall 5).
  * - The system variant may use namespaces, but the Codex sandbox inside it uses bubblewrap
- *   (user namespaces, mount, pivot_root) plus landlock/seccomp, so those stay allowed.
+ *   (user namespaces, mount, pivot_root, capset) plus landlock/seccomp, so those stay allowed:
+ *   test/system/systemd-system.test.ts runs a sandboxed command under the installed system unit.
  */
 import net from 'node:net';
 import path from 'node:path';
@@ -114,14 +115,18 @@ function systemHardening(plan: ServicePlan): Line[] {
     ['CapabilityBoundingSet', ''],
     ['AmbientCapabilities', ''],
     ['SystemCallArchitectures', 'native'],
+    '# The Codex sandbox installs its own seccomp filter and landlock rules.',
     [
       'SystemCallFilter',
-      '@system-service @mount landlock_create_ruleset landlock_add_rule landlock_restrict_self',
+      '@system-service @mount seccomp landlock_create_ruleset landlock_add_rule landlock_restrict_self',
     ],
     [
       'SystemCallFilter',
       '~@privileged @resources @obsolete @debug @cpu-emulation @raw-io @reboot @swap @module @clock',
     ],
+    '# bubblewrap needs these inside its own user namespace (without them a sandboxed command',
+    '# hangs); outside it they are harmless, as the service holds no capabilities at all.',
+    ['SystemCallFilter', 'pivot_root capset'],
     ['SystemCallErrorNumber', 'EPERM'],
   ];
 }
