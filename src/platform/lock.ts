@@ -33,6 +33,13 @@ export interface LockOptions {
   helpers?: ('flock' | 'lockf')[];
 }
 
+/**
+ * The system unit is managed by root: its lock lives in root's /run, never in the service
+ * account's home (a root-owned ~/.local/state/codex-sm there locks the service out of its own
+ * state dir: EACCES at start-up, a restart loop).
+ */
+export const SYSTEM_LIFECYCLE_LOCK = '/run/lock/codex-sm/system-lifecycle.lock';
+
 /** Per user, independent of config flags: every invocation by one user agrees on it. */
 export function lifecycleLockFile(env: Env = process.env): string {
   return path.join(stateDir(env), 'lifecycle.lock');

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CodexSmError, EXIT } from '../../errors.js';
 import { execRunner, type CommandRunner } from '../../runner.js';
-import { acquireLifecycleLock, lifecycleLockFile } from '../lock.js';
+import { acquireLifecycleLock, lifecycleLockFile, SYSTEM_LIFECYCLE_LOCK } from '../lock.js';
 import type {
   InstallPreview,
   LifecycleResult,
@@ -114,6 +114,11 @@ class SystemdManager implements ServiceManager {
     };
   }
 
+  private lockFile(): string {
+    if (this.opts.lockFile) return this.opts.lockFile;
+    return this.scope === 'system' ? SYSTEM_LIFECYCLE_LOCK : lifecycleLockFile(this.env);
+  }
+
   /**
    * Connect, run `act` (under the lifecycle lock when it mutates), then describe the result.
    * The lock covers only the state change: describing (codex --version, linger, /status) happens
@@ -140,7 +145,7 @@ class SystemdManager implements ServiceManager {
     try {
       let outcome: Outcome;
       const lock = mutating
-        ? await acquireLifecycleLock(this.opts.lockFile ?? lifecycleLockFile(this.env), {
+        ? await acquireLifecycleLock(this.lockFile(), {
             timeoutMs: this.opts.lockTimeoutMs,
           })
         : undefined;
