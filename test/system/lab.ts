@@ -37,7 +37,11 @@ export function unavailable(): string | undefined {
       return `${f} is missing (apt-get install systemd dbus-user-session util-linux passwd)`;
   }
   if (cgroupHierarchies().length === 0) return `no writable cgroup hierarchy under ${CGROOT}`;
-  // The service runs as the throwaway user, straight from this checkout.
+  return checkoutUnreadable();
+}
+
+/** The service runs as a throwaway user straight from this checkout: others must be able to read it. */
+export function checkoutUnreadable(): string | undefined {
   const script = packageInfo().cliScript;
   for (let d = path.dirname(script); d !== '/'; d = path.dirname(d)) {
     if ((fs.statSync(d).mode & 0o001) === 0)
@@ -49,7 +53,7 @@ export function unavailable(): string | undefined {
 }
 
 /** Hierarchies systemd tracks processes in: cgroup2 alone, or (hybrid) `unified` and `name=systemd`. */
-function cgroupHierarchies(): string[] {
+export function cgroupHierarchies(): string[] {
   try {
     if (fs.statfsSync(CGROOT).type === 0x63677270 /* CGROUP2_SUPER_MAGIC */) return [CGROOT];
   } catch {
