@@ -24,7 +24,7 @@ import { packageInfo } from '../../src/package-info.js';
 import { execRunner, type RunResult } from '../../src/runner.js';
 import { cgroupHierarchies, checkoutUnreadable, waitFor } from './lab.js';
 
-export const CACHE_DIR = process.env.CODEX_SM_NSPAWN_CACHE ?? '/var/cache/codex-sm-lab/nspawn';
+export const CACHE_DIR = process.env.NSPAWN_LAB_CACHE ?? '/var/cache/codex-sm-lab/nspawn';
 const REGISTRY = '/tmp/codex-sm-labs';
 const LAB_PATH = '/usr/local/bin:/usr/bin:/bin';
 
