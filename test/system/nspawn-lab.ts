@@ -22,7 +22,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { packageInfo } from '../../src/package-info.js';
 import { execRunner, type RunResult } from '../../src/runner.js';
-import { cgroupHierarchies, checkoutUnreadable, waitFor } from './lab.js';
+import { cgroupHierarchies, checkoutUnreadable, pidAlive, waitFor } from './lab.js';
 
 export const CACHE_DIR = process.env.NSPAWN_LAB_CACHE ?? '/var/cache/codex-sm-lab/nspawn';
 const REGISTRY = '/tmp/codex-sm-labs';
@@ -178,16 +178,6 @@ interface LabRecord {
   dir: string;
   ownerPid: number;
   nspawnPid?: number;
-}
-
-function pidAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** PIDs in a cgroup subtree (host PIDs). */

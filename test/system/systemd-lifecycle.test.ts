@@ -8,12 +8,11 @@
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { resolveConfig } from '../../src/config/load.js';
 import { buildServicePlan } from '../../src/platform/plan.js';
 import { renderServiceUnit } from '../../src/platform/systemd/render.js';
-import { SystemdUserLab, unavailable, waitFor } from './lab.js';
+import { freePort, httpStatus, SystemdUserLab, unavailable, waitFor } from './lab.js';
 
 const UNIT = 'codex-sm.service';
 const SHOW = [
@@ -28,24 +27,6 @@ const SHOW = [
   'ExecMainStatus',
   'WatchdogUSec',
 ];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-async function httpStatus(url: string): Promise<number> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status;
-  } catch {
-    return 0;
-  }
-}
 
 describe('systemd user service lifecycle (real systemd --user + journald)', function () {
   this.timeout(90_000);

@@ -11,11 +11,10 @@
  * mirror is an excuse.
  */
 import { expect } from 'chai';
-import net from 'node:net';
 import fs from 'node:fs';
 import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
 import { TestClient } from '../helpers/service.js';
-import { waitFor } from './lab.js';
+import { freePort, httpStatus, waitFor } from './lab.js';
 import {
   LOGIN_USER,
   mirrorUnreachable,
@@ -28,24 +27,6 @@ import {
 const UNIT = 'codex-sm.service';
 const SHOW = ['LoadState', 'ActiveState', 'SubState', 'MainPID', 'NRestarts', 'StatusText'];
 const SHOW_ALL = [...SHOW, 'UnitFileState', 'User', 'FragmentPath'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-async function httpStatus(url: string): Promise<number> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status;
-  } catch {
-    return 0;
-  }
-}
 
 const userText = (text: string) => [{ type: 'text', text, text_elements: [] }];
 
