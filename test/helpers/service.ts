@@ -19,8 +19,26 @@ export const REPO_ROOT = path.resolve(
 );
 export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
+const tempDirs: string[] = [];
+let cleanupRegistered = false;
+
+/** A fresh temp dir, removed when the test process exits (KEEP_TEST_DIRS=1 keeps them). */
 export function tempDir(prefix = 'codex-sm-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  if (!cleanupRegistered && !process.env.KEEP_TEST_DIRS) {
+    cleanupRegistered = true;
+    process.on('exit', () => {
+      for (const d of tempDirs) {
+        try {
+          fs.rmSync(d, { recursive: true, force: true });
+        } catch {
+          /* a child still writing into it: leave it, never fail the run over cleanup */
+        }
+      }
+    });
+  }
+  return dir;
 }
 
 export interface LogLine {
