@@ -143,18 +143,19 @@ class SystemdManager implements ServiceManager {
       connectBus: this.opts.connectBus,
     });
     try {
-      let outcome: Outcome;
       const lock = mutating
         ? await acquireLifecycleLock(this.lockFile(), {
             timeoutMs: this.opts.lockTimeoutMs,
           })
         : undefined;
       try {
-        outcome = await act(ctx);
+        const outcome = await act(ctx);
+        // Read the state we report while still holding the lock: once it is released the next
+        // queued restart may already be stopping the unit ("restarted" + "deactivating").
+        return await this.result(ctx, outcome.status, outcome.extra);
       } finally {
         await lock?.release();
       }
-      return await this.result(ctx, outcome.status, outcome.extra);
     } finally {
       ctx.api.close();
     }
