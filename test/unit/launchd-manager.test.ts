@@ -15,6 +15,7 @@ import {
 import { renderPlist } from '../../src/platform/launchd/render.js';
 import type { ServiceManager, ServicePlan } from '../../src/platform/types.js';
 import { execRunner } from '../../src/runner.js';
+import { tempDir } from '../helpers/service.js';
 import {
   basePlan,
   installFakeLaunchctl,
@@ -42,7 +43,7 @@ async function simulate(
   state: Partial<FakeState> = {},
   managerOpts: Partial<LaunchdManagerOptions> = {},
 ): Promise<World> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'launchd-home-'));
+  const home = tempDir('launchd-home-'); // removed at exit
   const fake = installFakeLaunchctl(state);
   const http = await serveFakeService(fake, LABEL, TOKEN);
   const plan = basePlan({
