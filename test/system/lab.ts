@@ -9,12 +9,14 @@
  *    the codex-sm CLI with its JSON parsed, polling with a deadline).
  * Needs root (user creation, cgroup delegation, namespaces); `unavailable()` says why not.
  */
+import { expect } from 'chai';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { packageInfo } from '../../src/package-info.js';
+import { parseShow } from '../../src/platform/systemd/api.js';
 import { execRunner, type RunResult } from '../../src/runner.js';
 
 const REGISTRY = '/tmp/codex-sm-labs';
@@ -260,12 +262,7 @@ export class SystemdUserLab {
   /** `systemctl --user show UNIT -p ...` as a map. */
   async show(unit: string, props: string[]): Promise<Record<string, string>> {
     const r = await this.systemctl('show', unit, ...props.flatMap((p) => ['-p', p]));
-    return Object.fromEntries(
-      r.stdout
-        .split('\n')
-        .filter((l) => l.includes('='))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
+    return Object.fromEntries(parseShow(r.stdout));
   }
 
   /** The codex-sm CLI of this checkout, as the lab user; JSON output parsed when it is JSON. */
@@ -273,14 +270,7 @@ export class SystemdUserLab {
     args: string[],
     opts: { env?: Record<string, string>; timeoutMs?: number } = {},
   ): Promise<RunResult & { json: Record<string, unknown> }> {
-    const r = await this.run([process.execPath, packageInfo().cliScript, ...args], opts);
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(r.stdout) as Record<string, unknown>;
-    } catch {
-      /* not JSON (human or logs output) */
-    }
-    return { ...r, json };
+    return withJson(await this.run([process.execPath, packageInfo().cliScript, ...args], opts));
   }
 
   /** Write a file as the lab user (owner and mode set). */
@@ -384,4 +374,34 @@ export async function httpStatus(url: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/** A CLI run's result with stdout parsed when it is one JSON object ({} for human output). */
+export function withJson(r: RunResult): RunResult & { json: Record<string, unknown> } {
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch {
+    /* not JSON (human or logs output) */
+  }
+  return { ...r, json };
+}
+
+/** `codex-sm status --json` of a running service says what `systemctl show` says. */
+export function expectStatusMatchesShow(
+  json: Record<string, unknown>,
+  show: Record<string, string>,
+  endpoint: string,
+): void {
+  expect(json).to.include({
+    status: 'running',
+    loadState: show.LoadState,
+    activeState: show.ActiveState,
+    subState: show.SubState,
+    mainPid: Number(show.MainPID),
+    nRestarts: Number(show.NRestarts),
+    statusText: show.StatusText,
+    unitFileState: show.UnitFileState,
+    endpoint,
+  });
 }

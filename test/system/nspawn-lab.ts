@@ -22,7 +22,8 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { packageInfo } from '../../src/package-info.js';
 import { execRunner, type RunResult } from '../../src/runner.js';
-import { cgroupHierarchies, checkoutUnreadable, pidAlive, waitFor } from './lab.js';
+import { parseShow } from '../../src/platform/systemd/api.js';
+import { cgroupHierarchies, checkoutUnreadable, pidAlive, waitFor, withJson } from './lab.js';
 
 export const CACHE_DIR = process.env.NSPAWN_LAB_CACHE ?? '/var/cache/codex-sm-lab/nspawn';
 const REGISTRY = '/tmp/codex-sm-labs';
@@ -379,12 +380,7 @@ export class NspawnLab {
   ): Promise<Record<string, string>> {
     const argv = ['systemctl', ...(user ? ['--user'] : []), 'show', unit];
     const r = await this.exec([...argv, ...props.flatMap((p) => ['-p', p])], user ? { user } : {});
-    return Object.fromEntries(
-      r.stdout
-        .split('\n')
-        .filter((l) => l.includes('='))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
+    return Object.fromEntries(parseShow(r.stdout));
   }
 
   /** The codex-sm CLI of this checkout in the container; JSON output parsed when it is JSON. */
@@ -396,14 +392,7 @@ export class NspawnLab {
       repoRoot(),
       path.relative(packageInfo().root, packageInfo().cliScript),
     );
-    const r = await this.exec([process.execPath, script, ...args], opts);
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(r.stdout) as Record<string, unknown>;
-    } catch {
-      /* not JSON */
-    }
-    return { ...r, json };
+    return withJson(await this.exec([process.execPath, script, ...args], opts));
   }
 
   /** A path in the container's file system, as seen from the host (through its PID 1's root). */

@@ -12,7 +12,14 @@ import path from 'node:path';
 import { resolveConfig } from '../../src/config/load.js';
 import { buildServicePlan } from '../../src/platform/plan.js';
 import { renderServiceUnit } from '../../src/platform/systemd/render.js';
-import { freePort, httpStatus, SystemdUserLab, unavailable, waitFor } from './lab.js';
+import {
+  expectStatusMatchesShow,
+  freePort,
+  httpStatus,
+  SystemdUserLab,
+  unavailable,
+  waitFor,
+} from './lab.js';
 
 const UNIT = 'codex-sm.service';
 const SHOW = [
@@ -165,17 +172,7 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     const r = await lab.cli(['status', '--json']);
     const s = await show();
     expect(r.code).to.equal(0);
-    expect(r.json).to.include({
-      status: 'running',
-      loadState: s.LoadState,
-      activeState: s.ActiveState,
-      subState: s.SubState,
-      mainPid: Number(s.MainPID),
-      nRestarts: Number(s.NRestarts),
-      statusText: s.StatusText,
-      unitFileState: s.UnitFileState,
-      endpoint: `http://127.0.0.1:${port}`,
-    });
+    expectStatusMatchesShow(r.json, s, `http://127.0.0.1:${port}`);
     expect(
       (r.json.service as { pid: number }).pid,
       'the service itself reports the same PID',
