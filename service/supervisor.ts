@@ -188,10 +188,8 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
   private listenUrl(): string {
     if (this.opts.appServer.transport === 'ws') return 'ws://127.0.0.1:0';
     if (!this.socketDir) {
-      const base =
-        process.env.XDG_RUNTIME_DIR && fs.existsSync(process.env.XDG_RUNTIME_DIR)
-          ? process.env.XDG_RUNTIME_DIR
-          : os.tmpdir();
+      const runtime = (this.opts.env ?? process.env).XDG_RUNTIME_DIR;
+      const base = runtime && fs.existsSync(runtime) ? runtime : os.tmpdir();
       this.socketDir = fs.mkdtempSync(path.join(base, 'codex-sm-'));
       fs.chmodSync(this.socketDir, 0o700);
     }

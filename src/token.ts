@@ -66,19 +66,30 @@ export function readTokenFile(file: string): string {
   return token;
 }
 
+/** The token a client should send: CODEX_SM_TOKEN, else the token file (never created here). */
+export function readToken(tokenFile: string, env: Env = process.env): string {
+  return tokenFromEnv(env) ?? readTokenFile(tokenFile);
+}
+
+function tokenFromEnv(env: Env): string | undefined {
+  const fromEnv = env.CODEX_SM_TOKEN?.trim();
+  if (!fromEnv) return undefined;
+  if (fromEnv.length < 16) {
+    throw new CodexSmError(
+      'token_invalid',
+      'CODEX_SM_TOKEN is too short (need at least 16 characters)',
+      {
+        exitCode: EXIT.config,
+      },
+    );
+  }
+  return fromEnv;
+}
+
 /** Load the token, creating the file when neither env nor file provides one. */
 export function loadOrCreateToken(tokenFile: string, env: Env = process.env): TokenInfo {
-  const fromEnv = env.CODEX_SM_TOKEN?.trim();
+  const fromEnv = tokenFromEnv(env);
   if (fromEnv) {
-    if (fromEnv.length < 16) {
-      throw new CodexSmError(
-        'token_invalid',
-        'CODEX_SM_TOKEN is too short (need at least 16 characters)',
-        {
-          exitCode: EXIT.config,
-        },
-      );
-    }
     return { token: fromEnv, source: 'env', created: false };
   }
   if (!fs.existsSync(tokenFile)) {

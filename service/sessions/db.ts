@@ -34,8 +34,6 @@ export {
   type SessionRow,
 } from './db-schema.js';
 
-/** Bump when the schema or what is extracted changes: the index is then rebuilt once. */
-
 export class IndexDb {
   readonly db: Database.Database;
   private readonly stmts;

@@ -15,6 +15,7 @@ import { CodexSmError, EXIT } from '../errors.js';
 import { packageInfo } from '../package-info.js';
 import { secretsEnvFile, type Env } from '../paths.js';
 import type { Backend, ServicePlan } from './types.js';
+import { envVariables } from '../config/load.js';
 
 export const SERVICE_NAME = 'codex-sm';
 export const LAUNCHD_LABEL = 'dev.codex-sm.service';
@@ -137,15 +138,12 @@ export function buildServicePlan(config: Config, opts: PlanOptions): ServicePlan
     HOME: home,
     CODEX_HOME: config.codexHome,
   };
-  // Config given through CODEX_SM_* at install time is config of the service too (the token is
-  // a secret and stays in its file; CODEX_SM_DEBUG is for the shell it was set in).
+  // Config given through CODEX_SM_* at install time is config of the service too. Only the
+  // schema's own variables: the token is a secret and stays in its file, CODEX_SM_DEBUG is for
+  // the shell it was set in, CODEX_SM_LOG_FILES is the plist's own.
+  const configVars = new Set(envVariables().map((v) => v.name));
   for (const [k, v] of Object.entries(env)) {
-    if (
-      k.startsWith('CODEX_SM_') &&
-      v !== undefined &&
-      !['CODEX_SM_TOKEN', 'CODEX_SM_DEBUG'].includes(k)
-    )
-      environment[k] = v;
+    if (configVars.has(k) && v !== undefined) environment[k] = v;
   }
   if (opts.configFile) environment.CODEX_SM_CONFIG = opts.configFile;
 

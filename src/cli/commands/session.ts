@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { Command } from 'commander';
 import { endpointFor, serviceRequest } from '../../client.js';
 import { CodexSmError, EXIT } from '../../errors.js';
-import { readTokenFile } from '../../token.js';
+import { readToken } from '../../token.js';
 import { addConfigFlags, loadConfig, type ConfigFlags } from '../common.js';
 import { runCommand, table, wantsJson } from '../output.js';
 
@@ -22,7 +22,7 @@ type Flags = ConfigFlags & { json?: boolean } & Record<string, unknown>;
 
 function connection(flags: ConfigFlags): Conn {
   const { config } = loadConfig(flags);
-  const token = process.env.CODEX_SM_TOKEN?.trim() || readTokenFile(config.tokenFile);
+  const token = readToken(config.tokenFile);
   return { endpoint: endpointFor(config.host, config.port, Boolean(config.tls)), token };
 }
 
