@@ -14,19 +14,91 @@ export const EXIT = {
   config: 78,
 } as const;
 
+/**
+ * Every error code a user can meet, with its exit status and when it happens: the one union the
+ * whole CLI and service throw from (a code not listed here does not compile). `area` says which
+ * document lists it; docs/lifecycle.md's error table is generated from the lifecycle rows
+ * (errorTableMarkdown, checked by a unit test).
+ */
+export const ERROR_CODES = {
+  usage: { exit: EXIT.usage, area: 'any', when: 'bad flags or arguments (`--platform launchd` without `--dry-run` on Linux, …)' },
+  internal: { exit: EXIT.software, area: 'any', when: 'a bug: rerun with CODEX_SM_DEBUG=1 for the stack' },
+  config_invalid: { exit: EXIT.config, area: 'lifecycle', when: 'the config does not validate (install-service needs a valid config; other commands report `configError` and go on)' },
+  home_unknown: { exit: EXIT.config, area: 'lifecycle', when: 'HOME is not an absolute path' },
+  codex_not_found: { exit: EXIT.config, area: 'lifecycle', when: 'no codex binary in any of the places `codex-sm doctor` lists' },
+  plan_invalid: { exit: EXIT.usage, area: 'lifecycle', when: 'a flag value cannot go into a unit (relative path, socket activation on port 0, …)' },
+  unit_value_invalid: { exit: EXIT.config, area: 'lifecycle', when: 'a path or value cannot be written into a unit safely (control characters, quotes in the executable)' },
+  launchd_plan_invalid: { exit: EXIT.config, area: 'lifecycle', when: 'a value cannot go into the LaunchAgent plist (label, relative path, secret-looking variable)' },
+  unsupported_platform: { exit: EXIT.unavailable, area: 'lifecycle', when: 'no service manager backend for this OS (only `--dry-run --platform …` works)' },
+  needs_root: { exit: EXIT.failure, area: 'lifecycle', when: '`--system` without root' },
+  launchd_root: { exit: EXIT.usage, area: 'lifecycle', when: 'installing a LaunchAgent as root (it runs as the logged-in user)' },
+  not_installed: { exit: EXIT.failure, area: 'lifecycle', when: 'start/restart (and the commands built on them) without an installed service; hint: `codex-sm install-service`' },
+  start_failed: { exit: EXIT.failure, area: 'lifecycle', when: 'start/restart/install: the service did not become ready (systemd: the job failed or the unit is not active; launchd: no `/readyz` 200 in time, or it exited 78). Extra fields: `lastLogLines`, `activeState`, `subState`, `logCommand`' },
+  stop_failed: { exit: EXIT.failure, area: 'lifecycle', when: 'the stop did not finish (systemd: the stop job did not end `done`; launchd: still loaded after bootout)' },
+  lock_timeout: { exit: EXIT.tempFail, area: 'lifecycle', when: 'another lifecycle command held the per-user lock too long; hint names its pid and command' },
+  lock_failed: { exit: EXIT.failure, area: 'lifecycle', when: 'the lock helper (`flock`/`lockf`) could not take the lock' },
+  no_user_manager: { exit: EXIT.unavailable, area: 'lifecycle', when: 'no systemd user manager reachable (sudo/su/cron shell); hint explains `ssh`/`machinectl shell`/`loginctl enable-linger` + `XDG_RUNTIME_DIR`' },
+  systemd_missing: { exit: EXIT.unavailable, area: 'lifecycle', when: 'no `systemctl` at all' },
+  systemctl_failed: { exit: EXIT.unavailable, area: 'lifecycle', when: 'a `systemctl` call of the fallback path failed; the message has its stderr' },
+  job_timeout: { exit: EXIT.tempFail, area: 'lifecycle', when: 'systemd did not finish a job within the unit\'s timeouts + 15 s' },
+  launchctl_missing: { exit: EXIT.unavailable, area: 'lifecycle', when: 'no `launchctl` (not macOS): use `--dry-run --platform launchd`' },
+  launchctl_failed: { exit: EXIT.failure, area: 'lifecycle', when: 'launchctl failed in a way codex-sm does not know; the message has its output' },
+  launchd_no_session: { exit: EXIT.unavailable, area: 'lifecycle', when: 'neither gui/<uid> nor user/<uid> accepted the agent (125: no login session)' },
+  launchd_io_error: { exit: EXIT.tempFail, area: 'lifecycle', when: 'launchd error 5: the plist was rejected or an old instance is still stopping' },
+  launchd_busy: { exit: EXIT.tempFail, area: 'lifecycle', when: 'launchd error 37/36: an operation on the job is still in progress' },
+  launchd_not_loaded: { exit: EXIT.failure, area: 'lifecycle', when: 'the job vanished from launchd while a command worked on it' },
+  launchd_already_loaded: { exit: EXIT.failure, area: 'lifecycle', when: 'bootstrap of a job that someone else loaded meanwhile' },
+  launchd_disabled: { exit: EXIT.failure, area: 'lifecycle', when: 'a `launchctl disable` override blocks the job' },
+  journal_unavailable: { exit: EXIT.unavailable, area: 'lifecycle', when: '`logs`: journalctl failed' },
+  invalid_since: { exit: EXIT.usage, area: 'lifecycle', when: '`logs --since`: a time journalctl cannot parse' },
+  token_unreadable: { exit: EXIT.config, area: 'client', when: 'the token file cannot be read' },
+  token_invalid: { exit: EXIT.config, area: 'client', when: 'the token file does not hold a usable token' },
+  service_unreachable: { exit: EXIT.unavailable, area: 'client', when: 'the service does not answer at its endpoint' },
+  port_in_use: { exit: EXIT.unavailable, area: 'service', when: '`serve`: the address is in use' },
+  // The HTTP API's codes (docs/api.md), relayed by the CLI's client commands as the service said them.
+  service_error: { exit: EXIT.failure, area: 'api', when: 'the service answered with an error it did not name' },
+  bad_request: { exit: EXIT.failure, area: 'api', when: 'the request does not match its schema' },
+  invalid_json: { exit: EXIT.failure, area: 'api', when: 'the body is not JSON' },
+  body_too_large: { exit: EXIT.failure, area: 'api', when: 'the body is over the limit' },
+  unsupported_media_type: { exit: EXIT.failure, area: 'api', when: 'the body is not application/json' },
+  host_not_allowed: { exit: EXIT.failure, area: 'api', when: 'the Host header is not one the service answers to' },
+  not_found: { exit: EXIT.failure, area: 'api', when: 'no such route' },
+  not_ready: { exit: EXIT.failure, area: 'api', when: 'the app-server is not ready yet' },
+  invalid_session_id: { exit: EXIT.failure, area: 'api', when: 'a session id that is not one' },
+  session_not_found: { exit: EXIT.failure, area: 'api', when: 'no such session' },
+  invalid_cursor: { exit: EXIT.failure, area: 'api', when: 'a paging cursor that is not one' },
+  invalid_approval_id: { exit: EXIT.failure, area: 'api', when: 'an approval id that is not one' },
+  approval_not_found: { exit: EXIT.failure, area: 'api', when: 'no such pending approval' },
+  approval_already_answered: { exit: EXIT.failure, area: 'api', when: 'the approval was answered before' },
+} as const satisfies Record<string, { exit: number; area: string; when: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(code: string | undefined): code is ErrorCode {
+  return code !== undefined && Object.hasOwn(ERROR_CODES, code);
+}
+
+/** The lifecycle rows of ERROR_CODES as the Markdown table docs/lifecycle.md shows. */
+export function errorTableMarkdown(): string {
+  const rows = Object.entries(ERROR_CODES)
+    .filter(([, e]) => e.area === 'lifecycle' || e.area === 'any')
+    .map(([code, e]) => `| \`${code}\` | ${e.exit} | ${e.when} |`);
+  return ['| code | exit | when |', '|---|---|---|', ...rows].join('\n');
+}
+
 export interface ErrorJson {
-  error: { code: string; message: string; hint?: string };
+  error: { code: ErrorCode; message: string; hint?: string };
 }
 
 export class CodexSmError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly exitCode: number;
   /** Extra fields for the JSON form (e.g. journal lines after a failed start). */
   readonly details: Record<string, unknown> | undefined;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     opts: {
       hint?: string;
@@ -39,7 +111,7 @@ export class CodexSmError extends Error {
     this.name = 'CodexSmError';
     this.code = code;
     this.hint = opts.hint;
-    this.exitCode = opts.exitCode ?? EXIT.failure;
+    this.exitCode = opts.exitCode ?? ERROR_CODES[code].exit;
     this.details = opts.details;
   }
 

@@ -3,16 +3,13 @@
  * explicitly, which only --dry-run may do on a foreign OS (rendering is pure; managing is not).
  */
 import os from 'node:os';
-import { endpointFor } from '../client.js';
 import { CodexSmError, EXIT } from '../errors.js';
-import type { Env } from '../paths.js';
+import type { ServiceBackend } from '../lifecycle/port.js';
 import { execRunner, type CommandRunner } from '../runner.js';
-import { readTokenFile } from '../token.js';
-import { createLaunchdManager } from './launchd/manager.js';
-import { lifecycleLockFile, serializeLifecycle } from './lock.js';
+import { launchdBackend } from './launchd/backend.js';
 import { LAUNCHD_LABEL } from './plan.js';
-import { createSystemdManager } from './systemd/manager.js';
-import type { Backend, ServiceManager } from './types.js';
+import { systemdBackend } from './systemd/backend.js';
+import type { Backend } from './types.js';
 
 export const BACKENDS: readonly Backend[] = ['systemd', 'launchd'];
 
@@ -62,61 +59,39 @@ export function selectBackend(
   return chosen;
 }
 
-/** What every backend needs to know about the service, from the resolved config. */
-export interface ManagerContext {
+export interface BackendContext {
   scope: 'user' | 'system';
-  env: Env;
+  /** The environment of the account the service runs as. */
+  env: NodeJS.ProcessEnv;
   runner?: CommandRunner;
-  host: string;
-  port: number;
-  tokenFile: string;
+  /** codex-sm's state directory of that account (launchd keeps its records there). */
   stateDir: string;
-  codexPath?: string;
-  enableLinger?: boolean;
 }
 
-function tokenOrUndefined(file: string): string | undefined {
-  try {
-    return readTokenFile(file);
-  } catch {
-    return undefined;
-  }
-}
-
-export function createServiceManager(backend: Backend, ctx: ManagerContext): ServiceManager {
+/** The backend port for `backend` (src/lifecycle/port.ts). */
+export function createBackend(backend: Backend, ctx: BackendContext): ServiceBackend {
   const runner = ctx.runner ?? execRunner;
-  const env = ctx.env as NodeJS.ProcessEnv;
+  const me = os.userInfo();
   if (backend === 'systemd') {
-    return createSystemdManager({
+    return systemdBackend({
       scope: ctx.scope,
       runner,
-      env,
-      fallback: {
-        host: ctx.host,
-        port: ctx.port,
-        tokenFile: ctx.tokenFile,
-        stateDir: ctx.stateDir,
-        ...(ctx.codexPath ? { codexPath: ctx.codexPath } : {}),
-      },
-      ...(ctx.enableLinger ? { enableLinger: true } : {}),
+      env: ctx.env,
+      uid: me.uid,
+      userName: me.username,
     });
   }
   if (ctx.scope === 'system') {
     throw new CodexSmError(
       'usage',
       '--system is for systemd; on macOS the LaunchAgent runs as the logged-in user',
-      { exitCode: EXIT.usage },
     );
   }
-  const token = tokenOrUndefined(ctx.tokenFile);
-  const launchd = createLaunchdManager({
+  return launchdBackend({
     runner,
-    uid: os.userInfo().uid,
-    home: env.HOME ?? os.homedir(),
+    uid: me.uid,
+    home: ctx.env.HOME ?? os.homedir(),
     label: LAUNCHD_LABEL,
     stateDir: ctx.stateDir,
-    endpoint: endpointFor(ctx.host, ctx.port),
-    ...(token ? { token } : {}),
   });
-  return serializeLifecycle(launchd, lifecycleLockFile(ctx.env));
 }

@@ -18,7 +18,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CodexSmError, EXIT } from '../errors.js';
 import { stateDir, type Env } from '../paths.js';
-import type { ServiceManager, ServicePlan } from './types.js';
 
 export interface LifecycleLock {
   readonly file: string;
@@ -215,31 +214,4 @@ export async function withLifecycleLock<T>(
   } finally {
     await lock.release();
   }
-}
-
-/**
- * Wrap a ServiceManager whose mutating methods do not lock themselves (launchd) so they run under
- * the lifecycle lock. (The systemd manager locks internally: its restart must note the request
- * time before waiting for the lock, to coalesce concurrent restarts.)
- */
-export function serializeLifecycle(
-  manager: ServiceManager,
-  file: string,
-  opts: LockOptions = {},
-): ServiceManager {
-  const locked =
-    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
-    (...a: A): Promise<R> =>
-      withLifecycleLock(file, () => fn(...a), opts);
-  return {
-    backend: manager.backend,
-    preview: (plan) => manager.preview(plan),
-    install: locked((plan: ServicePlan, o: { start: boolean }) => manager.install(plan, o)),
-    uninstall: locked((o: { purge: boolean }) => manager.uninstall(o)),
-    start: locked(() => manager.start()),
-    stop: locked(() => manager.stop()),
-    restart: locked(() => manager.restart()),
-    status: () => manager.status(),
-    logs: (o, write) => manager.logs(o, write),
-  };
 }

@@ -1,8 +1,7 @@
 /**
- * The contract between the lifecycle CLI commands and the OS service managers. Rendering a
- * unit or plist is a pure function of a ServicePlan; everything that touches the OS goes through
- * a ServiceManager, whose real implementations call D-Bus / systemctl / journalctl / launchctl
- * through the CommandRunner seam (src/runner.ts).
+ * What an install renders: a ServicePlan, resolved once from the config, from which every unit and
+ * plist is a pure function. The lifecycle engine (src/lifecycle) drives the OS through a backend
+ * port; the plan is what it hands the backends' renderers.
  */
 
 export type Backend = 'systemd' | 'launchd';
@@ -33,6 +32,11 @@ export interface ServicePlan {
   group?: string;
   host: string;
   port: number;
+  /** The bearer token file the service reads (created 0600 at install when missing). */
+  tokenFile: string;
+  /** CODEX_HOME and codex-sm's own state directory of the service. */
+  codexHome: string;
+  stateDir: string;
   socketActivation: boolean;
   stopTimeoutSec: number;
   startTimeoutSec: number;
@@ -46,67 +50,4 @@ export interface ServicePlan {
   logDir: string;
   codexPath: string;
   codexVersion?: string;
-}
-
-export type LifecycleStatus =
-  | 'installed'
-  | 'started'
-  | 'alreadyRunning'
-  | 'stopped'
-  | 'notRunning'
-  | 'restarted'
-  | 'uninstalled'
-  | 'notInstalled'
-  | 'running'
-  | 'failed'
-  | 'planned';
-
-/** The one JSON object every lifecycle command prints (camelCase; docs/lifecycle.md). */
-export interface LifecycleResult {
-  status: LifecycleStatus;
-  backend: Backend;
-  /** systemd unit name, or launchd service target (gui/501/dev.codex-sm.service). */
-  unit: string;
-  unitPath: string;
-  mainPid?: number;
-  activeState: string;
-  subState: string;
-  nRestarts: number;
-  statusText: string;
-  linger?: boolean;
-  endpoint: string;
-  codexPath?: string;
-  codexVersion?: string;
-  appServerVersion?: string;
-  /** Anything backend-specific (launchd lastExitCode, warnings, files left behind, ...). */
-  [extra: string]: unknown;
-}
-
-export interface LogsOptions {
-  follow: boolean;
-  lines: number;
-  since?: string;
-  json: boolean;
-  /** Stops a follow (-f); without it, following ends with the process (Ctrl-C). */
-  signal?: AbortSignal;
-}
-
-/** What `install-service --dry-run` prints: the files it would write and the commands it would run. */
-export interface InstallPreview {
-  files: { path: string; mode: number; content: string }[];
-  commands: string[][];
-}
-
-export interface ServiceManager {
-  readonly backend: Backend;
-  /** Pure: no side effects. Used by --dry-run on any OS. */
-  preview(plan: ServicePlan): InstallPreview;
-  install(plan: ServicePlan, opts: { start: boolean }): Promise<LifecycleResult>;
-  uninstall(opts: { purge: boolean }): Promise<LifecycleResult>;
-  start(): Promise<LifecycleResult>;
-  stop(): Promise<LifecycleResult>;
-  restart(): Promise<LifecycleResult>;
-  status(): Promise<LifecycleResult>;
-  /** Write log lines to `write` (readable text, or one JSON object per line with json). */
-  logs(opts: LogsOptions, write: (line: string) => void): Promise<void>;
 }

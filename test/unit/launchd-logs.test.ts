@@ -14,10 +14,11 @@ import {
   truncateInPlace,
 } from '../../service/logfile-truncate.js';
 import { readLastLines, parseSince } from '../../src/platform/launchd/logs.js';
-import { createLaunchdManager } from '../../src/platform/launchd/manager.js';
+import { launchdBackend } from '../../src/platform/launchd/backend.js';
+import type { LogsOptions } from '../../src/lifecycle/port.js';
 import { renderPlist } from '../../src/platform/launchd/render.js';
 import { execRunner } from '../../src/runner.js';
-import { basePlan } from './launchd-fake.js';
+import { basePlan } from '../helpers/plans.js';
 
 let tmp: string;
 beforeEach(() => {
@@ -129,7 +130,7 @@ describe('launchd log files: truncation in place', () => {
 
 describe('launchd logs: tail and follow the files', () => {
   function managerWithLogs(): {
-    manager: ReturnType<typeof createLaunchdManager>;
+    manager: { logs(o: LogsOptions, write: (l: string) => void): Promise<void> };
     out: string;
     err: string;
   } {
@@ -138,14 +139,15 @@ describe('launchd logs: tail and follow the files', () => {
     fs.mkdirSync(logDir, { recursive: true });
     const out = path.join(logDir, 'codex-sm.out.log');
     const err = path.join(logDir, 'codex-sm.err.log');
-    const manager = createLaunchdManager({
+    const backend = launchdBackend({
       runner: execRunner,
       uid: 501,
       home,
       label: 'dev.codex-sm.service',
-      endpoint: 'http://127.0.0.1:9',
+      stateDir: path.join(home, '.local', 'state', 'codex-sm'),
       pollIntervalMs: 10,
     });
+    const manager = { logs: (o: LogsOptions, w: (l: string) => void) => backend.logs(undefined, o, w) };
     return { manager, out, err };
   }
 

@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { parse } from 'plist';
 import { CodexSmError } from '../../src/errors.js';
-import { createLaunchdManager } from '../../src/platform/launchd/manager.js';
+import { launchdBackend } from '../../src/platform/launchd/backend.js';
 import { exitTimeOutFor, plistObject, renderPlist } from '../../src/platform/launchd/render.js';
 import type { ServicePlan } from '../../src/platform/types.js';
 import { execRunner } from '../../src/runner.js';
-import { basePlan } from './launchd-fake.js';
+import { basePlan } from '../helpers/plans.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const goldenDir = path.join(repo, 'test', 'golden', 'launchd');
@@ -197,14 +197,14 @@ describe('launchd plist rendering (golden files)', () => {
           execRunner.run('true', [])
         ),
       };
-      const manager = createLaunchdManager({
+      const backend = launchdBackend({
         runner: recorder,
         uid: 501,
         home,
         label: 'dev.codex-sm.service',
-        endpoint: 'http://127.0.0.1:3100',
+        stateDir: path.join(home, '.local', 'state', 'codex-sm'),
       });
-      const preview = manager.preview(basePlan());
+      const preview = backend.render(basePlan());
       const plistPath = path.join(home, 'Library', 'LaunchAgents', 'dev.codex-sm.service.plist');
       expect(preview.files).to.deep.equal([
         { path: plistPath, mode: 0o644, content: renderPlist(basePlan()) },

@@ -9,12 +9,9 @@ import {
   unitStateFrom,
   type UnitState,
 } from '../../src/platform/systemd/api.js';
-import { explainState, statusFromState } from '../../src/platform/systemd/describe.js';
-import {
-  enableLinger,
-  lingerWarning,
-  lookupAccount,
-} from '../../src/platform/systemd/install-steps.js';
+import { explainState } from '../../src/platform/systemd/describe.js';
+import { enableLinger, lingerWarning } from '../../src/platform/systemd/linger.js';
+import { lookupAccount, serviceAccount } from '../../src/lifecycle/account.js';
 import { SystemctlSystemd } from '../../src/platform/systemd/systemctl.js';
 import type { CommandRunner, RunResult } from '../../src/runner.js';
 import { userRuntimeDir } from '../../src/platform/systemd/connect.js';
@@ -164,17 +161,6 @@ describe('manager state', () => {
     expect(parseSystemdVersion('255.4-1ubuntu8')).to.equal(255);
   });
 
-  it('maps the manager view to one lifecycle status', () => {
-    expect(statusFromState(state({}), true)).to.equal('running');
-    expect(statusFromState(state({ activeState: 'failed' }), true)).to.equal('failed');
-    expect(
-      statusFromState(state({ activeState: 'activating', subState: 'auto-restart' }), true),
-    ).to.equal('notRunning');
-    expect(
-      statusFromState(state({ loadState: 'not-found', activeState: 'inactive' }), false),
-    ).to.equal('notInstalled');
-  });
-
   it('explains why a unit is not running', () => {
     expect(explainState(state({}))).to.equal(undefined);
     expect(explainState(state({ activeState: 'inactive', subState: 'dead' }))).to.equal(undefined);
@@ -206,8 +192,23 @@ describe('manager state', () => {
   it('finds accounts in passwd text', () => {
     expect(
       lookupAccount('bob', 'root:x:0:0::/root:/bin/sh\nbob:x:1001:1002::/home/bob:/bin/bash\n'),
-    ).to.deep.equal({ uid: 1001, gid: 1002 });
+    ).to.deep.equal({ uid: 1001, gid: 1002, home: '/home/bob' });
     expect(lookupAccount('eve', 'bob:x:1001:1002::/home/bob:/bin/bash\n')).to.equal(undefined);
+  });
+
+  it('--system resolves the account the unit runs as (--run-as, else $SUDO_USER), never root', () => {
+    const passwd = () => 'root:x:0:0::/root:/bin/sh\nbob:x:1001:1002::/home/bob:/bin/bash\n';
+    expect(serviceAccount({}, { HOME: '/root' }, passwd)).to.deep.equal({
+      scope: 'user',
+      env: { HOME: '/root' },
+    });
+    const bob = serviceAccount({ system: true }, { SUDO_USER: 'bob', PATH: '/bin' }, passwd);
+    expect(bob).to.deep.include({ scope: 'system', user: 'bob' });
+    expect(bob.env).to.deep.equal({ PATH: '/bin', HOME: '/home/bob', USER: 'bob', LOGNAME: 'bob' });
+    expect(() => serviceAccount({ system: true }, { SUDO_USER: 'root' }, passwd)).to.throw(
+      /--system needs the account/,
+    );
+    expect(() => serviceAccount({ system: true, runAs: 'eve' }, {}, passwd)).to.throw(/no such user/);
   });
 });
 

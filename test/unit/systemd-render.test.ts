@@ -12,7 +12,6 @@ import { packageInfo } from '../../src/package-info.js';
 import { execRunner } from '../../src/runner.js';
 import { buildServicePlan, type PlanOptions } from '../../src/platform/plan.js';
 import { parseSystemdVersion } from '../../src/platform/systemd/api.js';
-import { parseInstalledUnit } from '../../src/platform/systemd/installed.js';
 import { renderUnits } from '../../src/platform/systemd/render.js';
 import type { ServicePlan } from '../../src/platform/types.js';
 
@@ -114,19 +113,6 @@ describe('systemd unit rendering (golden files)', () => {
     const text = renderUnits(VARIANTS['user-v253-notify-reload']!())[0]!.content;
     expect(text).to.include('\nType=notify-reload\n');
     expect(text).not.to.include('ExecReload=');
-  });
-
-  it('the installed unit parses back to the endpoint, token file and codex binary (status relies on it)', () => {
-    for (const make of Object.values(VARIANTS)) {
-      const p = make();
-      const back = parseInstalledUnit(renderUnits(p)[0]!.content);
-      expect(back.execStart).to.deep.equal([p.nodePath, p.cliScript, ...p.args]);
-      expect(back.port).to.equal(p.port);
-      expect(back.host).to.equal(p.host);
-      expect(back.codexBin).to.equal(p.codexPath);
-      expect(back.timeoutStopSec).to.equal(p.stopTimeoutSec);
-      expect(back.socketActivation).to.equal(p.socketActivation);
-    }
   });
 });
 

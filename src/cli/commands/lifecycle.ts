@@ -1,25 +1,23 @@
 /**
  * The lifecycle commands: install-service, uninstall-service, start, stop, restart, status, logs.
  * Each prints exactly one JSON object (docs/lifecycle.md) with --json or when stdout is not a
- * TTY; `logs` prints lines (JSON lines with --json). The work is done by a ServiceManager
- * (src/platform); this module only turns flags into a plan and results into output.
+ * TTY; `logs` prints lines (JSON lines with --json). The work is done by the lifecycle engine
+ * (src/lifecycle); this module only turns flags into a plan and outputs into text.
  */
 import type { Command } from 'commander';
-import fs from 'node:fs';
 import path from 'node:path';
 import { resolveCodexBin } from '../../codex.js';
-import { endpointFor } from '../../client.js';
 import { configSchema, type Config } from '../../config/schema.js';
-import { CodexSmError, EXIT, toCodexSmError } from '../../errors.js';
+import { CodexSmError, toCodexSmError } from '../../errors.js';
+import { serviceAccount, type ServiceAccount } from '../../lifecycle/account.js';
+import type { LifecycleEngine } from '../../lifecycle/engine.js';
+import { createEngine } from '../../lifecycle/index.js';
+import { humanOutput, type LifecycleOutput } from '../../lifecycle/outputs.js';
 import { defaultTokenFile, stateDir, type Env } from '../../paths.js';
-import { createServiceManager, selectBackend } from '../../platform/index.js';
-import { lookupAccount } from '../../platform/systemd/install-steps.js';
-import { parseSystemdVersion } from '../../platform/systemd/api.js';
+import { selectBackend } from '../../platform/index.js';
 import { buildServicePlan, DEFAULT_TIMINGS, type PlanTimings } from '../../platform/plan.js';
-import type { Backend, LifecycleResult, ServiceManager } from '../../platform/types.js';
-import { execRunner } from '../../runner.js';
 import { addConfigFlags, loadConfig, type ConfigFlags } from '../common.js';
-import { runCommand, table, wantsJson } from '../output.js';
+import { runCommand, wantsJson, type CommandResult } from '../output.js';
 
 interface LifecycleFlags extends ConfigFlags {
   json?: boolean;
@@ -41,27 +39,6 @@ interface InstallFlags extends LifecycleFlags {
 /** LSB: `status` exits 0 when running, 3 when not (like `systemctl is-active`'s callers expect). */
 export const STATUS_NOT_RUNNING_EXIT = 3;
 
-/** The environment of the account the service runs as: ours, or --run-as's for --system. */
-function serviceEnv(f: LifecycleFlags, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (!f.system) return env;
-  const user = f.runAs ?? env.SUDO_USER;
-  if (!user || user === 'root') {
-    throw new CodexSmError('usage', '--system needs the account the service runs as', {
-      hint: 'pass --run-as <user> (default: $SUDO_USER)',
-      exitCode: EXIT.usage,
-    });
-  }
-  const passwd = fs.readFileSync('/etc/passwd', 'utf8');
-  const account = lookupAccount(user, passwd);
-  const home = passwd
-    .split('\n')
-    .find((l) => l.startsWith(`${user}:`))
-    ?.split(':')[5];
-  if (!account || !home)
-    throw new CodexSmError('usage', `no such user: ${user}`, { exitCode: EXIT.usage });
-  return { PATH: env.PATH, HOME: home, USER: user, LOGNAME: user };
-}
-
 /**
  * Lifecycle commands other than install must work while the config is broken (that is when
  * `status` is needed most): fall back to the defaults and report the config error.
@@ -70,7 +47,8 @@ function configOrDefaults(
   f: LifecycleFlags,
   env: Env,
 ): {
-  config: Pick<Config, 'host' | 'port' | 'tokenFile' | 'stateDir' | 'codexBin'>;
+  config: Pick<Config, 'host' | 'port' | 'tokenFile' | 'stateDir'> &
+    Partial<Pick<Config, 'codexHome' | 'codexBin'>>;
   configError?: string;
 } {
   try {
@@ -89,79 +67,30 @@ function configOrDefaults(
   }
 }
 
-function managerFor(
-  backend: Backend,
-  f: LifecycleFlags & { enableLinger?: boolean },
-  env: NodeJS.ProcessEnv,
-  config: Pick<Config, 'host' | 'port' | 'tokenFile' | 'stateDir'>,
-  codexPath?: string,
-): ServiceManager {
-  return createServiceManager(backend, {
-    scope: f.system ? 'system' : 'user',
-    env,
-    host: config.host,
-    port: config.port,
-    tokenFile: config.tokenFile,
-    stateDir: config.stateDir,
-    ...(codexPath ? { codexPath } : {}),
-    ...(f.enableLinger ? { enableLinger: true } : {}),
+/** The engine for an installed service, whatever the config says now. */
+function installedEngine(f: LifecycleFlags): LifecycleEngine {
+  const who = serviceAccount(f, process.env);
+  const { config, configError } = configOrDefaults(f, who.env);
+  return createEngine({
+    backend: selectBackend(undefined, { dryRun: false }),
+    who,
+    config,
+    ...(configError ? { configError } : {}),
   });
 }
 
-export function humanResult(r: LifecycleResult): string {
-  const rows: [string, unknown][] = [
-    ['status', r.status],
-    ['unit', `${r.unit} (${r.unitPath})`],
-    ['state', `${r.activeState}/${r.subState}${r.mainPid ? `, pid ${r.mainPid}` : ''}`],
-    ['restarts', r.nRestarts],
-    ['says', r.statusText || undefined],
-    ['endpoint', r.endpoint],
-    [
-      'codex',
-      r.codexPath ? `${r.codexPath}${r.codexVersion ? ` (${r.codexVersion})` : ''}` : undefined,
-    ],
-  ];
-  if (r.linger !== undefined) rows.push(['linger', r.linger ? 'on' : 'off']);
-  if (typeof r.reason === 'string') rows.push(['why', r.reason]);
-  const out = [table(rows)];
-  for (const w of (r.warnings as string[] | undefined) ?? []) out.push(`warning: ${w}`);
-  for (const l of (r.lastLogLines as string[] | undefined) ?? []) out.push(`  | ${l}`);
-  if (typeof r.configError === 'string') out.push(`warning: config: ${r.configError}`);
-  return out.join('\n');
+function output(r: LifecycleOutput, exitCode?: number): CommandResult<LifecycleOutput> {
+  return { json: r, human: humanOutput(r), ...(exitCode ? { exitCode } : {}) };
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v))
-    throw new CodexSmError('usage', `${name} must be a whole number of seconds, got "${v}"`, {
-      exitCode: EXIT.usage,
-    });
+    throw new CodexSmError('usage', `${name} must be a whole number of seconds, got "${v}"`);
   return Number(v);
 }
 
-async function systemdVersionHere(backend: Backend): Promise<number | undefined> {
-  if (backend !== 'systemd' || process.platform !== 'linux') return undefined;
-  const r = await execRunner.run('systemctl', ['--version'], { timeoutMs: 5000 });
-  return parseSystemdVersion(r.stdout);
-}
-
-async function installService(f: InstallFlags): Promise<{ json: object; human: string }> {
-  const backend = selectBackend(f.platform, { dryRun: Boolean(f.dryRun) });
-  const env = serviceEnv(f, process.env);
-  const { config } = loadConfig(f, env); // install needs a valid config: it is baked into the unit
-  const warnings: string[] = [];
-  let codexPath: string;
-  try {
-    codexPath = resolveCodexBin({
-      codexBin: config.codexBin,
-      codexHome: config.codexHome,
-      env,
-    }).path;
-  } catch (e) {
-    if (!f.dryRun) throw e;
-    codexPath = path.join(config.codexHome, 'packages', 'standalone', 'current', 'codex');
-    warnings.push(`${toCodexSmError(e).message}; the preview assumes ${codexPath}`);
-  }
+function timingsFrom(f: InstallFlags): Partial<PlanTimings> {
   const timings: Partial<PlanTimings> = {};
   const w = intFlag('--watchdog-sec', f.watchdogSec);
   const r = intFlag('--restart-sec', f.restartSec);
@@ -169,60 +98,58 @@ async function installService(f: InstallFlags): Promise<{ json: object; human: s
   if (w !== undefined) timings.watchdogSec = w;
   if (r !== undefined) timings.restartSec = r;
   if (s !== undefined) timings.startTimeoutSec = s;
-  const explicitConfig = f.config ?? env.CODEX_SM_CONFIG;
-  const plan = buildServicePlan(config, {
-    backend,
-    scope: f.system ? 'system' : 'user',
-    env,
-    codexPath,
-    socketActivation: Boolean(f.socketActivation),
-    systemdVersion: await systemdVersionHere(backend),
-    ...(explicitConfig ? { configFile: path.resolve(explicitConfig) } : {}),
-    ...(f.logLevel ? { extraArgs: ['--log-level', f.logLevel] } : {}),
-    ...(f.system ? { user: env.USER as string } : {}),
-    timings,
-  });
-  const manager = managerFor(backend, f, env, config, codexPath);
-  if (f.dryRun) {
-    const preview = manager.preview(plan);
-    const json = {
-      status: 'planned',
-      backend,
-      unit: backend === 'systemd' ? `${plan.name}.service` : plan.label,
-      unitPath: preview.files[0]?.path ?? '',
-      endpoint: endpointFor(plan.host, plan.port),
-      codexPath,
-      files: preview.files,
-      commands: preview.commands,
-      warnings,
-    };
-    const human = [
-      ...preview.files.map((x) => `# ${x.path} (mode ${x.mode.toString(8)})\n${x.content}`),
-      '# commands:',
-      ...preview.commands.map((c) => c.join(' ')),
-      ...warnings.map((x) => `warning: ${x}`),
-    ].join('\n');
-    return { json, human };
-  }
-  const result = await manager.install(plan, { start: f.start !== false });
-  if (warnings.length)
-    result.warnings = [...((result.warnings as string[] | undefined) ?? []), ...warnings];
-  return { json: result, human: humanResult(result) };
+  return timings;
 }
 
-function lifecycleAction(
+/** The codex binary the unit will run; a dry run may go on without one (and says so). */
+function codexFor(config: Config, who: ServiceAccount, dryRun: boolean, warnings: string[]): string {
+  try {
+    return resolveCodexBin({ codexBin: config.codexBin, codexHome: config.codexHome, env: who.env })
+      .path;
+  } catch (e) {
+    if (!dryRun) throw e;
+    const assumed = path.join(config.codexHome, 'packages', 'standalone', 'current', 'codex');
+    warnings.push(`${toCodexSmError(e).message}; the preview assumes ${assumed}`);
+    return assumed;
+  }
+}
+
+async function installService(f: InstallFlags): Promise<CommandResult<LifecycleOutput>> {
+  const backend = selectBackend(f.platform, { dryRun: Boolean(f.dryRun) });
+  const who = serviceAccount(f, process.env);
+  const { config } = loadConfig(f, who.env); // install needs a valid config: it is baked into the unit
+  const warnings: string[] = [];
+  const codexPath = codexFor(config, who, Boolean(f.dryRun), warnings);
+  const explicitConfig = f.config ?? who.env.CODEX_SM_CONFIG;
+  const plan = buildServicePlan(config, {
+    backend,
+    scope: who.scope,
+    env: who.env,
+    codexPath,
+    socketActivation: Boolean(f.socketActivation),
+    ...(explicitConfig ? { configFile: path.resolve(explicitConfig) } : {}),
+    ...(f.logLevel ? { extraArgs: ['--log-level', f.logLevel] } : {}),
+    ...(who.user ? { user: who.user } : {}),
+    timings: timingsFrom(f),
+  });
+  const engine = createEngine({ backend, who, config });
+  if (f.dryRun) return output(await engine.plan(plan, warnings));
+  return output(
+    await engine.install(plan, {
+      start: f.start !== false,
+      enableLinger: Boolean(f.enableLinger),
+      warnings,
+    }),
+  );
+}
+
+async function lifecycleAction(
   name: 'start' | 'stop' | 'restart' | 'status',
   f: LifecycleFlags,
-): Promise<{ json: object; human: string; exitCode?: number }> {
-  const backend = selectBackend(undefined, { dryRun: false });
-  const env = serviceEnv(f, process.env);
-  const { config, configError } = configOrDefaults(f, env);
-  const manager = managerFor(backend, f, env, config, config.codexBin);
-  return manager[name]().then((result) => {
-    if (configError) result.configError = configError;
-    const exitCode = name === 'status' && result.status !== 'running' ? STATUS_NOT_RUNNING_EXIT : 0;
-    return { json: result, human: humanResult(result), exitCode };
-  });
+): Promise<CommandResult<LifecycleOutput>> {
+  const result = await installedEngine(f)[name]();
+  const notRunning = name === 'status' && result.status !== 'running';
+  return output(result, notRunning ? STATUS_NOT_RUNNING_EXIT : undefined);
 }
 
 function addScopeFlags(cmd: Command): Command {
@@ -276,27 +203,9 @@ export function registerLifecycle(program: Command): void {
     .option('--purge', 'also remove the token, the secrets file and codex-sm state')
     .action(async (_o: unknown, cmd: Command) => {
       const f = cmd.optsWithGlobals<LifecycleFlags & { purge?: boolean }>();
-      await runCommand(f, async () => {
-        const env = serviceEnv(f, process.env);
-        const { config } = configOrDefaults(f, env);
-        const result = await managerFor(
-          selectBackend(undefined, { dryRun: false }),
-          f,
-          env,
-          config,
-        ).uninstall({ purge: Boolean(f.purge) });
-        const left = (result.leftBehind as { path: string; why: string }[]).map(
-          (l) => `left: ${l.path} — ${l.why}`,
-        );
-        return {
-          json: result,
-          human: [
-            `status  ${result.status}`,
-            ...(result.removed as string[]).map((p) => `removed: ${p}`),
-            ...left,
-          ].join('\n'),
-        };
-      });
+      await runCommand(f, async () =>
+        output(await installedEngine(f).uninstall({ purge: Boolean(f.purge) })),
+      );
     });
 
   for (const [name, what] of [
@@ -332,11 +241,9 @@ export function registerLifecycle(program: Command): void {
       const json = Boolean(f.json);
       try {
         const lines = intFlag('--lines', f.lines) as number;
-        const env = serviceEnv(f, process.env);
-        const { config } = configOrDefaults(f, env);
-        const manager = managerFor(selectBackend(undefined, { dryRun: false }), f, env, config);
+        const engine = installedEngine(f);
         let written = 0;
-        await manager.logs(
+        await engine.logs(
           { follow: Boolean(f.follow), lines, json, ...(f.since ? { since: f.since } : {}) },
           (line) => {
             written++;

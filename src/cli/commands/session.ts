@@ -8,7 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Command } from 'commander';
 import { endpointFor, serviceRequest } from '../../client.js';
-import { CodexSmError, EXIT } from '../../errors.js';
+import { CodexSmError, EXIT, isErrorCode, type ErrorCode } from '../../errors.js';
 import { readToken } from '../../token.js';
 import { addConfigFlags, loadConfig, type ConfigFlags } from '../common.js';
 import { runCommand, table, wantsJson } from '../output.js';
@@ -48,11 +48,16 @@ async function call<T>(
     const err = (
       r.body as { error?: { code?: string; message?: string; hint?: string } } | undefined
     )?.error;
-    throw new CodexSmError(err?.code ?? `http_${r.status}`, err?.message ?? `HTTP ${r.status}`, {
+    throw new CodexSmError(relayedCode(err?.code), err?.message ?? `HTTP ${r.status}`, {
       hint: err?.hint,
     });
   }
   return r.body as T;
+}
+
+/** The service's own error code when it is one we know, else service_error. */
+function relayedCode(code: string | undefined): ErrorCode {
+  return isErrorCode(code) ? code : 'service_error';
 }
 
 interface Session {
@@ -145,7 +150,7 @@ function follow(
             ).error;
             reject(
               new CodexSmError(
-                err?.code ?? `http_${res.statusCode}`,
+                relayedCode(err?.code),
                 err?.message ?? `HTTP ${res.statusCode}`,
                 { hint: err?.hint },
               ),

@@ -9,7 +9,6 @@ import { CodexSmError, EXIT } from '../../errors.js';
 import type { RunResult } from '../../runner.js';
 import { launchctlError, type Launchctl, type LaunchctlOutcome } from './launchctl.js';
 import { launchdActivity, parseLaunchctlPrint, type LaunchdPrintInfo } from './parse.js';
-import type { LoadedJob } from './result.js';
 
 export interface LaunchdJobsOptions {
   lc: Launchctl;
@@ -23,7 +22,16 @@ export interface LaunchdJobsOptions {
   onBootstrapped: () => void;
 }
 
+export interface LoadedJob {
+  /** gui/501 or user/501. */
+  domain: string;
+  /** gui/501/<label>. */
+  target: string;
+  info: LaunchdPrintInfo;
+}
+
 export interface LaunchdJobs {
+  readonly lc: Launchctl;
   /** gui/<uid>/<label>: the target reported when nothing is loaded. */
   readonly guiTarget: string;
   /** Probe gui then user; undefined when launchd has no such job loaded. */
@@ -87,7 +95,7 @@ export function launchdJobs(opts: LaunchdJobsOptions): LaunchdJobs {
     while (await isLoaded(target)) {
       if (Date.now() > deadline) {
         throw new CodexSmError(
-          'launchd_stop_timeout',
+          'stop_failed',
           `${target} was still loaded ${drainTimeoutMs / 1000}s after bootout`,
           {
             hint: `launchd is still waiting for the process to exit: \`launchctl kill SIGKILL ${target}\`, then retry`,
@@ -151,5 +159,5 @@ export function launchdJobs(opts: LaunchdJobsOptions): LaunchdJobs {
     }
   }
 
-  return { guiTarget, locate, bootoutAndWait, bootstrapAgent, fail };
+  return { lc, guiTarget, locate, bootoutAndWait, bootstrapAgent, fail };
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CodexSmError, EXIT } from '../../errors.js';
-import type { LogsOptions } from '../types.js';
+import type { LogsOptions } from '../../lifecycle/port.js';
 
 export interface LogSource {
   stream: 'stdout' | 'stderr';

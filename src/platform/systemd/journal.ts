@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { CodexSmError, EXIT } from '../../errors.js';
 import type { CommandRunner } from '../../runner.js';
-import type { LogsOptions } from '../types.js';
+import type { LogsOptions } from '../../lifecycle/port.js';
 
 /** syslog(3) priorities, as journald stores them in PRIORITY. */
 export const PRIORITY_NAMES = [

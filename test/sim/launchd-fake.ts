@@ -14,7 +14,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { ServicePlan } from '../../src/platform/types.js';
 
 export interface FakeService {
   domain: string;
@@ -51,7 +50,7 @@ export interface FakeState {
 }
 
 const SCRIPT = String.raw`#!/usr/bin/env node
-// Fake launchctl (test simulation; see test/unit/launchd-fake.ts).
+// Fake launchctl (test simulation; see test/sim/launchd-fake.ts).
 const fs = require('fs');
 const path = require('path');
 const dir = process.env.FAKE_LAUNCHCTL_DIR;
@@ -269,35 +268,3 @@ export async function serveFakeService(
   return ctl;
 }
 
-/** A realistic macOS plan (what the plan builder produces for alice with Homebrew node). */
-export function basePlan(overrides: Partial<ServicePlan> = {}): ServicePlan {
-  return {
-    backend: 'launchd',
-    scope: 'user',
-    name: 'codex-sm',
-    label: 'dev.codex-sm.service',
-    description: 'codex-sm: Codex app-server session manager',
-    nodePath: '/opt/homebrew/Cellar/node/22.11.0/bin/node',
-    cliScript: '/opt/homebrew/lib/node_modules/codex-sm/dist/src/cli/main.js',
-    args: ['serve'],
-    workingDirectory: '/Users/alice',
-    environment: {
-      PATH: '/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
-      HOME: '/Users/alice',
-      CODEX_HOME: '/Users/alice/.codex',
-    },
-    secretsEnvFile: '/Users/alice/.config/codex-sm/secrets.env',
-    host: '127.0.0.1',
-    port: 3100,
-    socketActivation: false,
-    stopTimeoutSec: 30,
-    startTimeoutSec: 90,
-    watchdogSec: 0,
-    restartSec: 5,
-    startLimitBurst: 5,
-    startLimitIntervalSec: 60,
-    logDir: '/Users/alice/Library/Logs/codex-sm',
-    codexPath: '/opt/homebrew/bin/codex',
-    ...overrides,
-  };
-}

@@ -23,7 +23,7 @@ import {
   type FakeLaunchd,
   type FakeServiceHttp,
   type FakeState,
-} from './launchd-fake.js';
+} from '../sim/launchd-fake.js';
 
 const LABEL = 'dev.codex-sm.service';
 const TOKEN = 'simulated-token-0123456789abcdef';

@@ -1,0 +1,151 @@
+/**
+ * One typed output per lifecycle command (docs/lifecycle.md), with the same keys on every
+ * backend: what only one backend knows sits under `native`, a value that does not apply is null.
+ * The human forms are pure functions of the outputs.
+ */
+import type { Backend } from '../platform/types.js';
+import type { ActiveState, InstalledFile, Scope } from './port.js';
+
+/** The service's own GET /status, as the lifecycle outputs carry it. */
+export interface ServiceSelfReport {
+  pid: number;
+  state: string;
+  statusText: string;
+  uptimeSec: number;
+  appServer: { state: string; pid?: number; version?: string; restarts: number };
+}
+
+/** What every command that looks at the service reports about it. */
+export interface ServiceView {
+  backend: Backend;
+  scope: Scope;
+  unit: string;
+  unitPath: string;
+  mainPid: number | null;
+  activeState: ActiveState;
+  subState: string;
+  nRestarts: number;
+  statusText: string;
+  endpoint: string;
+  codexPath: string | null;
+  codexVersion: string | null;
+  appServerVersion: string | null;
+  /** systemd user units: loginctl's Linger; null elsewhere or when logind cannot say. */
+  linger: boolean | null;
+  reason: string | null;
+  lastLogLines: string[];
+  service: ServiceSelfReport | null;
+  /** The current config does not validate (the command fell back to defaults to still report). */
+  configError: string | null;
+  /** The install record the values come from (without one, they come from the current config). */
+  recordPath: string;
+  warnings: string[];
+  native: Record<string, unknown>;
+}
+
+export type StatusOutput = ServiceView & {
+  status: 'running' | 'notRunning' | 'failed' | 'notInstalled';
+};
+export type StartOutput = ServiceView & { status: 'started' | 'alreadyRunning' };
+export type StopOutput = ServiceView & { status: 'stopped' | 'notRunning' | 'notInstalled' };
+export type RestartOutput = ServiceView & { status: 'restarted'; coalesced: boolean };
+
+export type InstallAction = 'started' | 'restarted' | 'alreadyRunning' | 'notStarted';
+export type InstallOutput = ServiceView & {
+  status: 'installed';
+  action: InstallAction;
+  unitChanged: boolean;
+  /** Files written or removed by this install (unchanged ones are not rewritten). */
+  files: string[];
+  tokenFile: string;
+  tokenCreated: boolean;
+};
+
+export interface LeftBehind {
+  path: string;
+  why: string;
+}
+
+export interface UninstallOutput {
+  status: 'uninstalled' | 'notInstalled';
+  backend: Backend;
+  scope: Scope;
+  unit: string;
+  unitPath: string;
+  removed: string[];
+  leftBehind: LeftBehind[];
+  warnings: string[];
+}
+
+export interface PlanOutput {
+  status: 'planned';
+  backend: Backend;
+  scope: Scope;
+  unit: string;
+  unitPath: string;
+  endpoint: string;
+  codexPath: string;
+  files: InstalledFile[];
+  commands: string[][];
+  warnings: string[];
+}
+
+export type LifecycleOutput =
+  | StatusOutput
+  | StartOutput
+  | StopOutput
+  | RestartOutput
+  | InstallOutput
+  | UninstallOutput
+  | PlanOutput;
+
+/** Two-column "key  value" lines; null/undefined values show as "-". */
+export function table(rows: [string, unknown][]): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows
+    .map(([k, v]) => `${k.padEnd(width)}  ${v === undefined || v === null ? '-' : String(v)}`)
+    .join('\n');
+}
+
+export function humanView(r: ServiceView & { status: string }): string {
+  const rows: [string, unknown][] = [
+    ['status', r.status],
+    ['unit', `${r.unit} (${r.unitPath})`],
+    ['state', `${r.activeState}/${r.subState}${r.mainPid ? `, pid ${r.mainPid}` : ''}`],
+    ['restarts', r.nRestarts],
+    ['says', r.statusText || null],
+    ['endpoint', r.endpoint],
+    ['codex', r.codexPath ? `${r.codexPath}${r.codexVersion ? ` (${r.codexVersion})` : ''}` : null],
+  ];
+  if (r.linger !== null) rows.push(['linger', r.linger ? 'on' : 'off']);
+  if (r.reason) rows.push(['why', r.reason]);
+  const out = [table(rows)];
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  for (const l of r.lastLogLines) out.push(`  | ${l}`);
+  if (r.configError) out.push(`warning: config: ${r.configError}`);
+  return out.join('\n');
+}
+
+export function humanUninstall(r: UninstallOutput): string {
+  return [
+    `status  ${r.status}`,
+    ...r.removed.map((p) => `removed: ${p}`),
+    ...r.leftBehind.map((l) => `left: ${l.path} — ${l.why}`),
+    ...r.warnings.map((w) => `warning: ${w}`),
+  ].join('\n');
+}
+
+export function humanPlan(r: PlanOutput): string {
+  return [
+    ...r.files.map((x) => `# ${x.path} (mode ${x.mode.toString(8)})\n${x.content}`),
+    '# commands:',
+    ...r.commands.map((c) => c.join(' ')),
+    ...r.warnings.map((x) => `warning: ${x}`),
+  ].join('\n');
+}
+
+export function humanOutput(r: LifecycleOutput): string {
+  if (r.status === 'planned') return humanPlan(r);
+  if (!('activeState' in r)) return humanUninstall(r);
+  return humanView(r);
+}

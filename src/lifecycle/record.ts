@@ -1,0 +1,87 @@
+/**
+ * The install record: what `install-service` installed (endpoint, paths, token file, scope, the
+ * files it wrote), kept as JSON beside the unit like the Codex daemon's settings.json. status,
+ * start, purge and the later commands read it instead of parsing values back out of unit text.
+ * Written atomically after the files it names; removed with them.
+ */
+import fs from 'node:fs';
+import { writeFileAtomic } from '../token.js';
+import type { Backend } from '../platform/types.js';
+import type { Scope } from './port.js';
+
+export const RECORD_VERSION = 1;
+
+export interface InstallRecord {
+  version: typeof RECORD_VERSION;
+  backend: Backend;
+  scope: Scope;
+  installedAt: string;
+  cliVersion: string;
+  /** Every unit/plist file the install wrote. */
+  files: string[];
+  endpoint: string;
+  host: string;
+  port: number;
+  tokenFile: string;
+  secretsFile: string;
+  stateDir: string;
+  codexHome: string;
+  codexPath: string;
+  socketActivation: boolean;
+  startTimeoutSec: number;
+  stopTimeoutSec: number;
+  /** Files the manager appends the service's output to (launchd); [] under journald. */
+  logFiles: string[];
+}
+
+const STRING_KEYS = [
+  'installedAt',
+  'cliVersion',
+  'endpoint',
+  'host',
+  'tokenFile',
+  'secretsFile',
+  'stateDir',
+  'codexHome',
+  'codexPath',
+] as const;
+const NUMBER_KEYS = ['port', 'startTimeoutSec', 'stopTimeoutSec'] as const;
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
+/** The record in `text`, or undefined when it is not one (a hand-edited or foreign file). */
+export function parseInstallRecord(text: string): InstallRecord | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  const ok =
+    o.version === RECORD_VERSION &&
+    (o.backend === 'systemd' || o.backend === 'launchd') &&
+    (o.scope === 'user' || o.scope === 'system') &&
+    STRING_KEYS.every((k) => typeof o[k] === 'string') &&
+    NUMBER_KEYS.every((k) => typeof o[k] === 'number') &&
+    typeof o.socketActivation === 'boolean' &&
+    isStringArray(o.files) &&
+    isStringArray(o.logFiles);
+  // Every key was checked just above; the object is the record.
+  return ok ? (o as unknown as InstallRecord) : undefined;
+}
+
+export function readInstallRecord(file: string): InstallRecord | undefined {
+  try {
+    return parseInstallRecord(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeInstallRecord(file: string, record: InstallRecord): void {
+  writeFileAtomic(file, JSON.stringify(record, null, 2) + '\n', 0o644);
+}
