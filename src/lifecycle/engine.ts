@@ -92,7 +92,10 @@ async function serviceStatusVia(
 
 /** The record without its timestamp, to tell whether a reinstall changed anything. */
 function sameInstall(a: InstallRecord | undefined, b: InstallRecord): boolean {
-  return a !== undefined && JSON.stringify({ ...a, installedAt: '' }) === JSON.stringify({ ...b, installedAt: '' });
+  return (
+    a !== undefined &&
+    JSON.stringify({ ...a, installedAt: '' }) === JSON.stringify({ ...b, installedAt: '' })
+  );
 }
 
 export class LifecycleEngine {
@@ -189,10 +192,15 @@ export class LifecycleEngine {
     const statusOf = this.opts.serviceStatus ?? serviceStatusVia;
     const svc = running ? await statusOf(ref.endpoint, ref.tokenFile) : undefined;
     if (svc && st.mainPid !== null && svc.pid !== st.mainPid)
-      warnings.push(`${ref.endpoint} is answered by pid ${svc.pid}, not by the manager's pid ${st.mainPid}`);
-    const versionOf = this.opts.codexVersion ?? ((p: string) => codexVersion(p).catch(() => undefined));
+      warnings.push(
+        `${ref.endpoint} is answered by pid ${svc.pid}, not by the manager's pid ${st.mainPid}`,
+      );
+    const versionOf =
+      this.opts.codexVersion ?? ((p: string) => codexVersion(p).catch(() => undefined));
     const statusText =
-      st.statusText || svc?.statusText || (running ? `running; not answering on ${ref.endpoint}` : '');
+      st.statusText ||
+      svc?.statusText ||
+      (running ? `running; not answering on ${ref.endpoint}` : '');
     const view: ServiceView = {
       backend: this.backend.backend,
       scope: this.backend.scope,
@@ -312,7 +320,9 @@ export class LifecycleEngine {
           action = 'started';
         }
       } else if (changed && running) {
-        warnings.push('the running service still uses the previous definition: run `codex-sm restart`');
+        warnings.push(
+          'the running service still uses the previous definition: run `codex-sm restart`',
+        );
       }
       const linger = await s.linger(opts.enableLinger ? 'enable' : 'check', warnings);
       const { view } = await this.view(s, record, warnings, linger);
@@ -402,7 +412,9 @@ export class LifecycleEngine {
   async restart(): Promise<RestartOutput> {
     // Taken before waiting for the lock: a restart another caller completed after this moment
     // already satisfies ours (20 parallel restarts → one restart, not twenty).
-    const requestedUs = (this.opts.monotonicUs ?? (() => Number(process.hrtime.bigint() / 1000n)))();
+    const requestedUs = (
+      this.opts.monotonicUs ?? (() => Number(process.hrtime.bigint() / 1000n))
+    )();
     return this.run(true, async (s) => {
       const warnings: string[] = [];
       const record = this.requireRecord(warnings);

@@ -39,7 +39,10 @@ export function filesDiffer(files: readonly InstalledFile[], stale: readonly str
 }
 
 /** Write `files` and remove `stale` (files an earlier install wrote that this one does not). */
-export function writeFiles(files: readonly InstalledFile[], stale: readonly string[]): WrittenFiles {
+export function writeFiles(
+  files: readonly InstalledFile[],
+  stale: readonly string[],
+): WrittenFiles {
   const previous = new Map<string, { content: string | undefined; mode: number }>();
   const changed: string[] = [];
   for (const f of files) {
@@ -166,6 +169,9 @@ export function purgeFiles(f: PurgeInput): { removed: string[]; leftBehind: Left
       why: "CODEX_HOME: Codex's own sessions and settings (never removed)",
     });
   if (f.journal)
-    leftBehind.push({ path: 'journal', why: 'log lines stay in the journal until it rotates them' });
+    leftBehind.push({
+      path: 'journal',
+      why: 'log lines stay in the journal until it rotates them',
+    });
   return { removed, leftBehind };
 }

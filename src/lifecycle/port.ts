@@ -19,12 +19,7 @@ export interface InstalledFile {
 }
 
 export type ActiveState =
-  | 'active'
-  | 'reloading'
-  | 'activating'
-  | 'deactivating'
-  | 'inactive'
-  | 'failed';
+  'active' | 'reloading' | 'activating' | 'deactivating' | 'inactive' | 'failed';
 
 /** What the manager says about the service's job, in the same words on every backend. */
 export interface JobState {
@@ -111,5 +106,9 @@ export interface ServiceBackend {
   /** Pure: what an install of `plan` writes and runs. */
   render(plan: ServicePlan): RenderedInstall;
   open(): Promise<BackendSession>;
-  logs(record: InstallRecord | undefined, opts: LogsOptions, write: (line: string) => void): Promise<void>;
+  logs(
+    record: InstallRecord | undefined,
+    opts: LogsOptions,
+    write: (line: string) => void,
+  ): Promise<void>;
 }

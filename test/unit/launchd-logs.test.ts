@@ -147,7 +147,9 @@ describe('launchd logs: tail and follow the files', () => {
       stateDir: path.join(home, '.local', 'state', 'codex-sm'),
       pollIntervalMs: 10,
     });
-    const manager = { logs: (o: LogsOptions, w: (l: string) => void) => backend.logs(undefined, o, w) };
+    const manager = {
+      logs: (o: LogsOptions, w: (l: string) => void) => backend.logs(undefined, o, w),
+    };
     return { manager, out, err };
   }
 

@@ -208,7 +208,9 @@ describe('manager state', () => {
     expect(() => serviceAccount({ system: true }, { SUDO_USER: 'root' }, passwd)).to.throw(
       /--system needs the account/,
     );
-    expect(() => serviceAccount({ system: true, runAs: 'eve' }, {}, passwd)).to.throw(/no such user/);
+    expect(() => serviceAccount({ system: true, runAs: 'eve' }, {}, passwd)).to.throw(
+      /no such user/,
+    );
   });
 });
 

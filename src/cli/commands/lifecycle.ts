@@ -102,7 +102,12 @@ function timingsFrom(f: InstallFlags): Partial<PlanTimings> {
 }
 
 /** The codex binary the unit will run; a dry run may go on without one (and says so). */
-function codexFor(config: Config, who: ServiceAccount, dryRun: boolean, warnings: string[]): string {
+function codexFor(
+  config: Config,
+  who: ServiceAccount,
+  dryRun: boolean,
+  warnings: string[],
+): string {
   try {
     return resolveCodexBin({ codexBin: config.codexBin, codexHome: config.codexHome, env: who.env })
       .path;

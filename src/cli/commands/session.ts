@@ -149,11 +149,9 @@ function follow(
               JSON.parse(t || '{}') as { error?: { code: string; message: string; hint?: string } }
             ).error;
             reject(
-              new CodexSmError(
-                relayedCode(err?.code),
-                err?.message ?? `HTTP ${res.statusCode}`,
-                { hint: err?.hint },
-              ),
+              new CodexSmError(relayedCode(err?.code), err?.message ?? `HTTP ${res.statusCode}`, {
+                hint: err?.hint,
+              }),
             );
           });
           return;

@@ -20,7 +20,12 @@ import type { InstallRecord } from '../../lifecycle/record.js';
 import type { CommandRunner } from '../../runner.js';
 import { readTokenFile } from '../../token.js';
 import type { ServicePlan } from '../types.js';
-import { definitionChanged, logSources, rememberLoadedDefinition, type AgentFiles } from './agent-files.js';
+import {
+  definitionChanged,
+  logSources,
+  rememberLoadedDefinition,
+  type AgentFiles,
+} from './agent-files.js';
 import { launchdJobs, type LaunchdJobs, type LoadedJob } from './jobs.js';
 import { launchctlVia } from './launchctl.js';
 import { readLastLines, showLogFiles } from './logs.js';
@@ -64,7 +69,9 @@ function jobState(job: LoadedJob | undefined, guiTarget: string, logFiles: strin
     nRestarts: Math.max(0, (info.runs ?? 0) - 1),
     // launchd has no STATUS=: say what print says, the service's own /status speaks when it runs.
     statusText:
-      job && activity !== 'active' ? `${info.state ?? 'loaded'}${lastExit ? `, last run ${lastExit}` : ''}` : '',
+      job && activity !== 'active'
+        ? `${info.state ?? 'loaded'}${lastExit ? `, last run ${lastExit}` : ''}`
+        : '',
     startedAtUs: null,
     reason: failed
       ? info.lastExitCode === EXIT.config
@@ -132,7 +139,12 @@ class LaunchdSession implements BackendSession {
     const deadline = Date.now() + record.startTimeoutSec * 1000;
     for (;;) {
       const at = await this.jobs.locate();
-      if (!at) throw this.notReady(record, 'was unloaded from launchd while starting (someone ran `launchctl bootout`?)', undefined);
+      if (!at)
+        throw this.notReady(
+          record,
+          'was unloaded from launchd while starting (someone ran `launchctl bootout`?)',
+          undefined,
+        );
       const newProcess = at.info.pid !== undefined && at.info.pid !== since.pid;
       if (newProcess && (await this.answersReady(record.endpoint, token))) return;
       const exitedSince = (at.info.runs ?? 0) > since.runs && at.info.pid === undefined;
@@ -196,7 +208,8 @@ class LaunchdSession implements BackendSession {
     } else {
       const args = ['kickstart', at.target];
       const { result, outcome } = await this.jobs.lc.run(args);
-      if (outcome === 'notFound') await this.bootstrap(); // unloaded since we looked
+      if (outcome === 'notFound')
+        await this.bootstrap(); // unloaded since we looked
       else if (outcome !== 'ok') throw this.jobs.fail(args, result, at.target);
       else since = { runs: at.info.runs ?? 0 };
     }
@@ -213,7 +226,10 @@ class LaunchdSession implements BackendSession {
     const args = ['kickstart', '-k', at.target];
     const { result, outcome } = await this.jobs.lc.run(args);
     if (outcome !== 'ok') throw this.jobs.fail(args, result, at.target);
-    await this.waitForReady(record, { ...(at.info.pid !== undefined ? { pid: at.info.pid } : {}), runs: at.info.runs ?? 0 });
+    await this.waitForReady(record, {
+      ...(at.info.pid !== undefined ? { pid: at.info.pid } : {}),
+      runs: at.info.runs ?? 0,
+    });
   }
 
   private async bootstrap(): Promise<void> {
@@ -273,9 +289,13 @@ export function launchdBackend(opts: LaunchdBackendOptions): ServiceBackend {
 
     async prepare(plan: ServicePlan, purpose) {
       if (purpose === 'install' && opts.uid === 0) {
-        throw new CodexSmError('launchd_root', 'a LaunchAgent runs as the logged-in user, not as root', {
-          hint: 'run `codex-sm install-service` without sudo, as the user who will use it',
-        });
+        throw new CodexSmError(
+          'launchd_root',
+          'a LaunchAgent runs as the logged-in user, not as root',
+          {
+            hint: 'run `codex-sm install-service` without sudo, as the user who will use it',
+          },
+        );
       }
       return plan;
     },
@@ -301,7 +321,11 @@ export function launchdBackend(opts: LaunchdBackendOptions): ServiceBackend {
     },
 
     async logs(_record, logOpts, write) {
-      await showLogFiles(logSources(files), { ...logOpts, pollIntervalMs: Math.min(pollIntervalMs, 250) }, write);
+      await showLogFiles(
+        logSources(files),
+        { ...logOpts, pollIntervalMs: Math.min(pollIntervalMs, 250) },
+        write,
+      );
     },
   };
 }

@@ -226,7 +226,11 @@ export function systemdBackend(opts: SystemdBackendOptions): ServiceBackend {
       const names = units.map((x) => x.name);
       return {
         unit: SERVICE,
-        files: units.map((x) => ({ path: path.join(dir, x.name), mode: 0o644, content: x.content })),
+        files: units.map((x) => ({
+          path: path.join(dir, x.name),
+          mode: 0o644,
+          content: x.content,
+        })),
         commands: [
           ['systemctl', ...u, 'daemon-reload'],
           ['systemctl', ...u, 'enable', ...names],
