@@ -5,7 +5,7 @@ NPM ?= npm
 MOCHA := $(NODE) node_modules/mocha/bin/mocha.js
 STAMP := node_modules/.installed
 
-.PHONY: setup build run test test-unit test-integration test-system lint format bench clean
+.PHONY: setup build run test test-unit test-sim test-integration test-system lint format docs bench clean
 
 # npm ci only when node_modules is missing or older than the lockfile.
 $(STAMP): package.json package-lock.json
@@ -22,12 +22,16 @@ build: setup
 run: build
 	$(NODE) dist/src/cli/main.js serve $(ARGS)
 
-# Unit, integration and system tiers in one run (the system tier says loudly when it cannot run).
+# Unit, simulation, integration and system tiers in one run (the system tier says loudly when it cannot run).
 test: build
-	$(MOCHA) --spec 'dist/test/unit/**/*.test.js' --spec 'dist/test/integration/**/*.test.js' --spec 'dist/test/system/**/*.test.js'
+	$(MOCHA) --spec 'dist/test/unit/**/*.test.js' --spec 'dist/test/sim/**/*.test.js' --spec 'dist/test/integration/**/*.test.js' --spec 'dist/test/system/**/*.test.js'
 
 test-unit: build
 	$(MOCHA) --spec 'dist/test/unit/**/*.test.js'
+
+# launchd against a simulated launchctl (no macOS here).
+test-sim: build
+	$(MOCHA) --spec 'dist/test/sim/**/*.test.js'
 
 test-integration: build
 	$(MOCHA) --spec 'dist/test/integration/**/*.test.js'
@@ -42,6 +46,10 @@ lint: setup
 
 format: setup
 	$(NODE) node_modules/prettier/bin/prettier.cjs --write .
+
+# Regenerate what docs are generated from code (docs/lifecycle.md's error table).
+docs: build
+	$(NODE) dist/src/lifecycle/error-doc.js --write
 
 bench: build
 	$(NODE) dist/bench/run.js $(ARGS)
