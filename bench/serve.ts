@@ -24,14 +24,14 @@ import readline from 'node:readline';
 import WebSocket from 'ws';
 import { resolveCodexBin } from '../src/codex.js';
 import { RpcClient, wsAddress } from '../service/rpc.js';
-import { startFakeResponses, type FakeResponsesServer } from '../test/helpers/fake-responses.js';
+import { startFakeResponses, type FakeResponsesServer } from '../harness/fake-responses.js';
 import {
   startService,
   tempDir,
   TestClient,
   waitReady,
   type ServiceProcess,
-} from '../test/helpers/service.js';
+} from '../harness/service.js';
 import {
   Cleanup,
   diffRow,

@@ -19,8 +19,8 @@ import path from 'node:path';
 import { RpcClient } from '../service/rpc.js';
 import { IndexDb } from '../service/sessions/db.js';
 import { SessionIndexer, walkRollouts } from '../service/sessions/indexer.js';
-import { appendTurn, generateHome } from '../test/helpers/gen-home.js';
-import { startService, tempDir, waitReady } from '../test/helpers/service.js';
+import { appendTurn, generateHome } from '../harness/gen-home.js';
+import { startService, tempDir, waitReady } from '../harness/service.js';
 import {
   Cleanup,
   median,

@@ -1,6 +1,6 @@
 /** A small SSE client for tests: parses `event/id/data` blocks and lets a test wait for one. */
 import http from 'node:http';
-import { Recorder } from './recorder.js';
+import { Recorder } from '../../harness/recorder.js';
 
 export interface SseEvent {
   event: string;

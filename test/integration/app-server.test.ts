@@ -9,7 +9,7 @@ import readline from 'node:readline';
 import { expect } from 'chai';
 import { resolveCodexBin, versionFromUserAgent } from '../../src/codex.js';
 import { RpcClient, RpcError, RpcTimeoutError, RpcClosedError } from '../../service/rpc.js';
-import { tempDir } from '../helpers/service.js';
+import { tempDir } from '../../harness/service.js';
 
 describe('real codex app-server (integration)', function () {
   this.timeout(30_000);

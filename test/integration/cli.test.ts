@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { CLI, tempDir } from '../helpers/service.js';
+import { CLI, tempDir } from '../../harness/service.js';
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const dir = tempDir();

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { startService, tempDir } from '../helpers/service.js';
+import { startService, tempDir } from '../../harness/service.js';
 
 describe('serve truncates launchd log files in place (integration)', function () {
   this.timeout(30_000);

@@ -5,8 +5,8 @@
 import net from 'node:net';
 import { expect } from 'chai';
 import WebSocket from 'ws';
-import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
-import { startService, TestClient, waitReady, type ServiceProcess } from '../helpers/service.js';
+import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
+import { startService, TestClient, waitReady, type ServiceProcess } from '../../harness/service.js';
 
 interface Status {
   state: string;

@@ -16,7 +16,7 @@ import {
   TestClient,
   waitReady,
   type ServiceProcess,
-} from '../helpers/service.js';
+} from '../../harness/service.js';
 
 interface Datagram {
   at: number;

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
-import { startService, TestClient, waitReady, type ServiceProcess } from '../helpers/service.js';
+import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
+import { startService, TestClient, waitReady, type ServiceProcess } from '../../harness/service.js';
 
 const userText = (text: string) => [{ type: 'text', text, text_elements: [] }];
 

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
-import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
-import { startService, TestClient, waitReady, type ServiceProcess } from '../helpers/service.js';
+import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
+import { startService, TestClient, waitReady, type ServiceProcess } from '../../harness/service.js';
 import { methodOf, SseClient, type SseEvent } from '../helpers/sessions-sse.js';
 
 interface Res<T = Record<string, unknown>> {

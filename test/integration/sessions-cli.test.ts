@@ -6,8 +6,14 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
-import { CLI, startService, tempDir, waitReady, type ServiceProcess } from '../helpers/service.js';
+import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
+import {
+  CLI,
+  startService,
+  tempDir,
+  waitReady,
+  type ServiceProcess,
+} from '../../harness/service.js';
 
 interface Run {
   code: number | null;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { resolveCodexBin } from '../../src/codex.js';
-import { startService, tempDir, waitReady, type ServiceProcess } from '../helpers/service.js';
+import { startService, tempDir, waitReady, type ServiceProcess } from '../../harness/service.js';
 
 interface Status {
   state: string;

@@ -5,7 +5,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
-import { CLI, startService, tempDir, type ServiceProcess } from '../helpers/service.js';
+import { CLI, startService, tempDir, type ServiceProcess } from '../../harness/service.js';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { resolveCodexBin } from '../../src/codex.js';
-import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
-import { startService, waitReady, type ServiceProcess } from '../helpers/service.js';
+import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
+import { startService, waitReady, type ServiceProcess } from '../../harness/service.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const tmux = (...a: string[]) => execFileSync('tmux', a, { encoding: 'utf8' });

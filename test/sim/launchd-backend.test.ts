@@ -15,7 +15,7 @@ import {
 import { renderPlist } from '../../src/platform/launchd/render.js';
 import type { ServiceManager, ServicePlan } from '../../src/platform/types.js';
 import { execRunner } from '../../src/runner.js';
-import { tempDir } from '../helpers/service.js';
+import { tempDir } from '../../harness/service.js';
 import {
   basePlan,
   installFakeLaunchctl,

@@ -12,8 +12,8 @@
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
-import { startFakeResponses, type FakeResponsesServer } from '../helpers/fake-responses.js';
-import { TestClient } from '../helpers/service.js';
+import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
+import { TestClient } from '../../harness/service.js';
 import { expectStatusMatchesShow, freePort, httpStatus, waitFor } from './lab.js';
 import {
   LOGIN_USER,

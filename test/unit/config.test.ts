@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { envLayer, envNameFor, resolveConfig } from '../../src/config/load.js';
 import { CodexSmError } from '../../src/errors.js';
-import { REPO_ROOT, tempDir } from '../helpers/service.js';
+import { REPO_ROOT, tempDir } from '../../harness/service.js';
 
 function fails(fn: () => unknown): CodexSmError {
   try {

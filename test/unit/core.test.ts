@@ -10,7 +10,7 @@ import { formatNotify, watchdogIntervalMs } from '../../service/notify.js';
 import { statusText } from '../../service/status.js';
 import { backoffDelay, childEnv, parseChildLogLine } from '../../service/supervisor.js';
 import { resolveConfig } from '../../src/config/load.js';
-import { tempDir } from '../helpers/service.js';
+import { tempDir } from '../../harness/service.js';
 
 describe('logging (unit)', () => {
   it('maps pino levels to syslog priorities', () => {

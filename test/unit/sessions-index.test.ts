@@ -10,7 +10,7 @@ import { IndexDb } from '../../service/sessions/db.js';
 import { SessionIndexer, type IndexChange } from '../../service/sessions/indexer.js';
 import { searchMessages, type SearchOptions } from '../../service/sessions/search.js';
 import { IndexWatcher } from '../../service/sessions/watch.js';
-import { appendTurn, CWDS, generateHome, type GenResult } from '../helpers/gen-home.js';
+import { appendTurn, CWDS, generateHome, type GenResult } from '../../harness/gen-home.js';
 
 describe('sessions: index of a generated 10,000-session CODEX_HOME', function () {
   this.timeout(120_000);

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { endpointFor, serviceRequest } from '../../client.js';
 import { CodexSmError, EXIT, isErrorCode, type ErrorCode } from '../../errors.js';
 import { readToken } from '../../token.js';
-import { addConfigFlags, loadConfig, type ConfigFlags } from '../common.js';
+import { addClientFlags, loadConfig, type ConfigFlags } from '../common.js';
 import { runCommand, table, wantsJson } from '../output.js';
 
 interface Conn {
@@ -126,7 +126,7 @@ function qs(params: Record<string, unknown>): string {
 }
 
 const opts = (cmd: Command) => cmd.optsWithGlobals<Flags>();
-const client = (cmd: Command) => addConfigFlags(cmd).option('--json', 'print one JSON object');
+const client = (cmd: Command) => addClientFlags(cmd).option('--json', 'print one JSON object');
 
 /** Follow the SSE stream; resolves when `until` says so or the stream ends. */
 function follow(

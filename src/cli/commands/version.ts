@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { codexVersion, resolveCodexBin } from '../../codex.js';
 import { toCodexSmError } from '../../errors.js';
 import { packageInfo } from '../../package-info.js';
-import { addConfigFlags, loadConfig, type ConfigFlags } from '../common.js';
+import { addCodexFlags, loadConfig, type ConfigFlags } from '../common.js';
 import { runCommand, table } from '../output.js';
 
 export interface VersionJson {
@@ -31,7 +31,7 @@ export async function versionInfo(flags: ConfigFlags): Promise<VersionJson> {
 }
 
 export function registerVersion(program: Command): void {
-  addConfigFlags(program.command('version').description('print codex-sm, node and codex versions'))
+  addCodexFlags(program.command('version').description('print codex-sm, node and codex versions'))
     .option('--json', 'print one JSON object')
     .action(async (_o: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<ConfigFlags & { json?: boolean }>();

@@ -1,7 +1,7 @@
 /**
  * Everything a test client receives, in order, and a way to wait for the first item that
  * matches — whether it already arrived or comes later. Shared by the WebSocket, SSE and log
- * readers in test/helpers.
+ * readers in harness/ and test/helpers.
  */
 export class Recorder<T> {
   readonly items: T[] = [];

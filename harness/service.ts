@@ -1,5 +1,5 @@
 /**
- * Test harness for the real thing: `node dist/src/cli/main.js serve` as a child process with its
+ * Harness for the real thing (tests and benchmarks): `node dist/src/cli/main.js serve` as a child process with its
  * own config dir, CODEX_HOME and token, using the real app-server from the dev dependency.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,12 +11,8 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { Recorder } from './recorder.js';
 
-export const REPO_ROOT = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-);
+// This file runs as dist/harness/service.js: the repository is two levels up.
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 const tempDirs: string[] = [];

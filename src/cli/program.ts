@@ -1,0 +1,58 @@
+/**
+ * The codex-sm command tree. Each command lives in its own module under ./commands and
+ * registers itself here; output follows the one rule in ./output.ts. Kept apart from the entry
+ * (./main.ts, which parses argv when loaded) so tests can build the program and read its help.
+ *
+ * Only the module of the command being run is loaded: `serve` is what systemd starts and
+ * waits READY=1 for, so it must not pay for D-Bus, plist or session-client code it never uses
+ * (measured in bench/serve: ~130 ms of start-up). Help and unknown commands load everything.
+ */
+import { Command } from 'commander';
+import { packageInfo } from '../package-info.js';
+
+type Register = (program: Command) => void;
+
+const lifecycle = async (): Promise<Register> =>
+  (await import('./commands/lifecycle.js')).registerLifecycle;
+const MODULES: Record<string, () => Promise<Register>> = {
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  version: async () => (await import('./commands/version.js')).registerVersion,
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
+  config: async () => (await import('./commands/config.js')).registerConfig,
+  'install-service': lifecycle,
+  'uninstall-service': lifecycle,
+  start: lifecycle,
+  stop: lifecycle,
+  restart: lifecycle,
+  status: lifecycle,
+  logs: lifecycle,
+  session: async () => (await import('./commands/session.js')).registerSession,
+};
+
+/** The subcommand named on the command line (skipping global options and their values). */
+export function requestedCommand(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--config') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+export async function buildProgram(
+  args: readonly string[] = process.argv.slice(2),
+): Promise<Command> {
+  const program = new Command('codex-sm')
+    .description('Session manager and supervisor for the Codex coding agent')
+    .version(packageInfo().version, '-V, --cli-version', 'print the codex-sm version')
+    .option(
+      '--config <file>',
+      'config file (default $XDG_CONFIG_HOME/codex-sm/config.json; env CODEX_SM_CONFIG)',
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions(false);
+  const wanted = MODULES[requestedCommand(args) ?? ''];
+  const loaders = wanted ? [wanted] : [...new Set(Object.values(MODULES))];
+  for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
+  return program;
+}
