@@ -19,7 +19,7 @@ import type {
 import { readInstallRecord } from '../../src/lifecycle/record.js';
 import type { Backend, ServicePlan } from '../../src/platform/types.js';
 import { basePlan } from '../helpers/plans.js';
-import { tempDir } from '../helpers/service.js';
+import { tempDir } from '../../harness/service.js';
 
 interface FakeWorld {
   dir: string;
