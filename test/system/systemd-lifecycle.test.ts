@@ -184,7 +184,8 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     const bare = await lab.cli(['status', '--json'], {
       env: { XDG_RUNTIME_DIR: '', DBUS_SESSION_BUS_ADDRESS: '' },
     });
-    expect(bare.json).to.include({ status: 'running', via: 'dbus' });
+    expect(bare.json).to.include({ status: 'running' });
+    expect(bare.json.native).to.include({ via: 'dbus' });
     const foreign = await lab.cli(['status', '--json'], {
       env: { XDG_RUNTIME_DIR: '/run/user', DBUS_SESSION_BUS_ADDRESS: '' },
     });
@@ -418,13 +419,13 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     const err = r.json.error as {
       code: string;
       message: string;
-      journal: string[];
-      journalCommand: string;
+      lastLogLines: string[];
+      logCommand: string;
     };
     expect(err.code).to.equal('start_failed');
     expect(err.message).to.match(/EX_CONFIG/);
-    expect(err.journalCommand).to.equal('journalctl --user -u codex-sm.service -n 50 --no-pager');
-    expect(err.journal.join('\n')).to.match(/noSuchKey/);
+    expect(err.logCommand).to.equal('journalctl --user -u codex-sm.service -n 50 --no-pager');
+    expect(err.lastLogLines.join('\n')).to.match(/noSuchKey/);
     const s0 = await show();
     await new Promise((res) => setTimeout(res, 3500)); // RestartSec=1: a loop would have restarted by now
     const s1 = await show();
@@ -469,17 +470,28 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
   });
 
   it('without a reachable D-Bus the same commands work through systemctl --user (fallback)', async () => {
-    const manager = new URL('../../src/platform/systemd/manager.js', import.meta.url).href;
+    const src = (p: string) => JSON.stringify(new URL(`../../src/${p}`, import.meta.url).href);
     const script = `
-      const { createSystemdManager } = await import(${JSON.stringify(manager)});
-      const m = createSystemdManager({
-        fallback: { host: '127.0.0.1', port: ${port}, tokenFile: '', stateDir: process.env.HOME + '/.local/state/codex-sm' },
+      const os = await import('node:os');
+      const { systemdBackend } = await import(${src('platform/systemd/backend.js')});
+      const { LifecycleEngine } = await import(${src('lifecycle/engine.js')});
+      const { execRunner } = await import(${src('runner.js')});
+      const me = os.userInfo();
+      const home = process.env.HOME;
+      const backend = systemdBackend({
+        scope: 'user', runner: execRunner, env: process.env, uid: me.uid, userName: me.username,
         connectBus: async () => ({ reason: 'disabled by the test' }),
+      });
+      const m = new LifecycleEngine({
+        backend, env: process.env, isRoot: false,
+        lockFile: home + '/.local/state/codex-sm/lifecycle.lock',
+        fallback: { host: '127.0.0.1', port: ${port}, tokenFile: '', secretsFile: '', codexHome: '',
+          stateDir: home + '/.local/state/codex-sm' },
       });
       const out = [];
       for (const step of ['status', 'stop', 'stop', 'start', 'restart', 'status']) {
         const r = await m[step]();
-        out.push({ step, status: r.status, via: r.via, activeState: r.activeState, mainPid: r.mainPid });
+        out.push({ step, status: r.status, via: r.native.via, activeState: r.activeState, mainPid: r.mainPid });
       }
       console.log(JSON.stringify(out));`;
     const r = await lab.run([process.execPath, '--input-type=module', '-e', script]);
