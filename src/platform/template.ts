@@ -56,33 +56,34 @@ function templateNames(lines: readonly string[]): {
   for (const line of lines) {
     const directive = DIRECTIVE.exec(line);
     if (directive?.[1] === 'if') flags.add((directive[2] ?? '').trim());
-    else if (!directive)
-      for (const m of line.matchAll(PLACEHOLDER)) placeholders.add(m[1] as string);
+    else if (!directive) for (const m of line.matchAll(PLACEHOLDER)) placeholders.add(m[1] ?? '');
   }
   return { placeholders, flags };
 }
 
 function fillLine(template: string, line: string, fill: TemplateFill): string[] {
-  const names = [...line.matchAll(PLACEHOLDER)].map((m) => m[1] as string);
+  const resolved = new Map<string, string | readonly string[]>();
   let list: readonly string[] | undefined;
-  for (const name of names) {
+  for (const m of line.matchAll(PLACEHOLDER)) {
+    const name = m[1] ?? '';
     const value = fill.values[name];
     if (value === undefined) throw templateError(template, `placeholder @${name}@ is not filled`);
     if (typeof value === 'number' && !Number.isFinite(value))
       throw templateError(template, `placeholder @${name}@ is filled with ${value}`);
-    if (Array.isArray(value)) {
-      if (list)
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      if (list && list !== value)
         throw templateError(template, `more than one list placeholder on the line "${line}"`);
       list = value;
     }
+    resolved.set(name, typeof value === 'number' ? String(value) : value);
   }
   // One pass over the template's own text: a value that happens to contain @X@ stays as it is.
-  const substitute = (element: string | undefined): string =>
+  const substitute = (element: string): string =>
     line.replace(PLACEHOLDER, (_, name: string) => {
-      const value = fill.values[name] as TemplateValue;
-      return Array.isArray(value) ? (element as string) : String(value);
+      const value = resolved.get(name) ?? '';
+      return typeof value === 'string' ? value : element;
     });
-  return list ? list.map(substitute) : [substitute(undefined)];
+  return list ? list.map(substitute) : [substitute('')];
 }
 
 /** Fills `text` (the template named `template`, for error messages). Pure. */

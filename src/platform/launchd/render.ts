@@ -177,6 +177,7 @@ export function renderPlist(plan: ServicePlan): string {
 
 /** The plist as launchd will read it (the rendered text, parsed). */
 export function plistObject(plan: ServicePlan): Record<string, PlistValue> {
+  // The template's top level is a <dict>, so parse returns an object.
   return parse(renderPlist(plan)) as Record<string, PlistValue>;
 }
 
