@@ -52,6 +52,16 @@ export const ERROR_CODES = {
     area: 'lifecycle',
     when: 'a path or value cannot be written into a unit safely (control characters, quotes in the executable)',
   },
+  unit_template_invalid: {
+    exit: EXIT.software,
+    area: 'lifecycle',
+    when: 'a template in `units/` and its renderer disagree (a bug, or an edited template)',
+  },
+  unit_template_missing: {
+    exit: EXIT.software,
+    area: 'lifecycle',
+    when: 'the `units/` directory of the installed package is missing',
+  },
   launchd_plan_invalid: {
     exit: EXIT.config,
     area: 'lifecycle',

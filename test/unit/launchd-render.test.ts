@@ -1,7 +1,8 @@
 /**
- * The LaunchAgent plist: golden files compared byte for byte (regenerate with UPDATE_GOLDEN=1),
- * each validated by a real plist parser (Debian's libplist `plistutil`) and round-tripped through
- * `plist.parse`; plus the checks that keep a bad plan from ever reaching launchd.
+ * The LaunchAgent plists (templates in units/launchd), the service's and the updater's: golden
+ * files compared byte for byte (regenerate with UPDATE_GOLDEN=1), each read by a real plist
+ * parser (Debian's libplist `plistutil`) and by `plist.parse`, both of which must find exactly
+ * the values written out below; plus the checks that keep a bad plan from ever reaching launchd.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,10 +10,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { parse } from 'plist';
+import { build, parse } from 'plist';
 import { CodexSmError } from '../../src/errors.js';
 import { launchdBackend } from '../../src/platform/launchd/backend.js';
-import { exitTimeOutFor, plistObject, renderPlist } from '../../src/platform/launchd/render.js';
+import {
+  exitTimeOutFor,
+  plistObject,
+  renderPlist,
+  renderUpdaterPlist,
+  updaterLabel,
+  xmlText,
+} from '../../src/platform/launchd/render.js';
 import type { ServicePlan } from '../../src/platform/types.js';
 import { execRunner } from '../../src/runner.js';
 import { basePlan } from '../helpers/plans.js';
@@ -20,7 +28,44 @@ import { basePlan } from '../helpers/plans.js';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const goldenDir = path.join(repo, 'test', 'golden', 'launchd');
 
-const cases: { name: string; plan: ServicePlan }[] = [
+/** What launchd must read from the service's plist, written out independently of the template. */
+function expectedPlist(plan: ServicePlan): Record<string, unknown> {
+  const logDir = plan.logDir;
+  const out = `${logDir}/${plan.name}.out.log`;
+  const err = `${logDir}/${plan.name}.err.log`;
+  return {
+    Label: plan.label,
+    ProgramArguments: [plan.nodePath, plan.cliScript, ...plan.args],
+    EnvironmentVariables: { ...plan.environment, CODEX_SM_LOG_FILES: `${out}:${err}` },
+    WorkingDirectory: plan.workingDirectory,
+    RunAtLoad: true,
+    KeepAlive: { SuccessfulExit: false },
+    ThrottleInterval: Math.max(1, Math.ceil(plan.restartSec)),
+    ExitTimeOut: Math.ceil(plan.stopTimeoutSec) + 5,
+    ProcessType: 'Standard',
+    LimitLoadToSessionType: ['Aqua', 'Background'],
+    StandardOutPath: out,
+    StandardErrorPath: err,
+  };
+}
+
+/** What launchd must read from the updater's plist. */
+function expectedUpdaterPlist(plan: ServicePlan): Record<string, unknown> {
+  return {
+    Label: updaterLabel(plan),
+    ProgramArguments: [plan.nodePath, plan.cliScript, 'update', '--json'],
+    EnvironmentVariables: plan.environment,
+    WorkingDirectory: plan.workingDirectory,
+    RunAtLoad: false,
+    StartInterval: 3600,
+    ProcessType: 'Background',
+    LimitLoadToSessionType: ['Aqua', 'Background'],
+    StandardOutPath: `${plan.logDir}/${plan.name}-update.out.log`,
+    StandardErrorPath: `${plan.logDir}/${plan.name}-update.err.log`,
+  };
+}
+
+const plans: { name: string; plan: ServicePlan }[] = [
   { name: 'default', plan: basePlan() },
   {
     // nvm node, a home with a space and XML-special characters, extra serve flags, a fractional stop budget.
@@ -46,6 +91,22 @@ const cases: { name: string; plan: ServicePlan }[] = [
   },
 ];
 
+/** Each golden case: the service's plist, and the updater's as updater-<name>. */
+const cases: {
+  name: string;
+  plan: ServicePlan;
+  render: (plan: ServicePlan) => string;
+  expected: (plan: ServicePlan) => Record<string, unknown>;
+}[] = [
+  ...plans.map((c) => ({ ...c, render: renderPlist, expected: expectedPlist })),
+  ...plans.map((c) => ({
+    ...c,
+    name: `updater-${c.name}`,
+    render: renderUpdaterPlist,
+    expected: expectedUpdaterPlist,
+  })),
+];
+
 function plistutilAvailable(): boolean {
   return spawnSync('plistutil', ['-h'], { stdio: 'ignore' }).error === undefined;
 }
@@ -67,11 +128,11 @@ function plistutilToBinary(input: string, output: string): { ok: boolean; stderr
 }
 
 describe('launchd plist rendering (golden files)', () => {
-  for (const { name, plan } of cases) {
+  for (const { name, plan, render, expected } of cases) {
     const golden = path.join(goldenDir, `${name}.plist`);
 
     it(`${name}: matches test/golden/launchd/${name}.plist byte for byte`, () => {
-      const rendered = renderPlist(plan);
+      const rendered = render(plan);
       if (process.env.UPDATE_GOLDEN === '1') {
         fs.mkdirSync(goldenDir, { recursive: true });
         fs.writeFileSync(golden, rendered);
@@ -95,16 +156,44 @@ describe('launchd plist rendering (golden files)', () => {
         expect(converted.ok, `plistutil: ${converted.stderr}`).to.equal(true);
         execFileSync('plistutil', ['-i', bin, '-o', xml, '-f', 'xml']);
         // libplist's own reading of the file must carry every value, typed as we meant.
-        expect(parse(fs.readFileSync(xml, 'utf8'))).to.deep.equal(plistObject(plan));
+        expect(parse(fs.readFileSync(xml, 'utf8'))).to.deep.equal(expected(plan));
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
       }
     });
 
-    it(`${name}: round-trips through plist.parse`, () => {
-      expect(parse(renderPlist(plan))).to.deep.equal(plistObject(plan));
+    it(`${name}: plist.parse reads the same values`, () => {
+      expect(parse(render(plan))).to.deep.equal(expected(plan));
     });
   }
+
+  it('plistObject is the plist as launchd reads it', () => {
+    expect(plistObject(basePlan())).to.deep.equal(expectedPlist(basePlan()));
+  });
+
+  it("the updater: its own label and log files, next to the service's", () => {
+    expect(updaterLabel(basePlan())).to.equal('dev.codex-sm.update');
+    expect(updaterLabel(basePlan({ label: 'dev.codex-sm.work' }))).to.equal(
+      'dev.codex-sm.work.update',
+    );
+    const text = renderUpdaterPlist(basePlan());
+    expect(text).to.include('<key>StartInterval</key>\n\t\t<integer>3600</integer>');
+    expect(text).to.include('<key>RunAtLoad</key>\n\t\t<false/>');
+    expect(text).not.to.include('KeepAlive');
+    expect(() =>
+      renderUpdaterPlist(basePlan({ environment: { CODEX_SM_TOKEN: 'secret' } })),
+    ).to.throw(CodexSmError, /looks like a secret/);
+  });
+
+  it('XML text is escaped exactly as the plist package writes it, and what XML cannot hold is refused', () => {
+    for (const value of ['a & b', '<codex>', ']]>', 'cr\rlf\n', 'tab\t', `'"`, 'ünï 🙂', '&amp;']) {
+      const built = build({ v: value }, { pretty: true, indent: '\t', newline: '\n' });
+      expect(built, JSON.stringify(value)).to.include(`<string>${xmlText(value)}</string>`);
+      expect(parse(`<plist><string>${xmlText(value)}</string></plist>`)).to.equal(value);
+    }
+    for (const bad of ['bell\u0007', 'nul\u0000', 'lone \ud800 surrogate', '\uffff'])
+      expect(() => xmlText(bad), JSON.stringify(bad)).to.throw(CodexSmError, /cannot hold/);
+  });
 
   it('plistutil rejects a broken plist (so the validation above means something)', () => {
     expect(plistutilAvailable(), 'plistutil not found: apt-get install libplist-utils').to.equal(

@@ -1,7 +1,8 @@
 /**
- * The rendered systemd units: byte-for-byte golden files for every variant (regenerate with
- * UPDATE_GOLDEN=1 after an intended change and review the diff), each one clean under the real
- * `systemd-analyze verify`, and the system variant scored by `systemd-analyze security`.
+ * The rendered systemd units (templates in units/systemd): byte-for-byte golden files for every
+ * variant and for the updater's service + timer (regenerate with UPDATE_GOLDEN=1 after an intended
+ * change and review the diff), each one clean under the real `systemd-analyze verify`, and the
+ * system variant scored by `systemd-analyze security`.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -12,7 +13,12 @@ import { packageInfo } from '../../src/package-info.js';
 import { execRunner } from '../../src/runner.js';
 import { buildServicePlan, type PlanOptions } from '../../src/platform/plan.js';
 import { parseSystemdVersion } from '../../src/platform/systemd/api.js';
-import { renderUnits } from '../../src/platform/systemd/render.js';
+import { CodexSmError } from '../../src/errors.js';
+import {
+  renderUnits,
+  renderUpdaterUnits,
+  type RenderedUnit,
+} from '../../src/platform/systemd/render.js';
 import type { ServicePlan } from '../../src/platform/types.js';
 
 const GOLDEN = path.join(packageInfo().root, 'test', 'golden', 'systemd');
@@ -62,14 +68,31 @@ const VARIANTS: Record<string, () => ServicePlan> = {
     ),
 };
 
+/** The updater (user scope only): the plain plan, and one whose paths need every kind of quoting. */
+const UPDATER_VARIANTS = ['user-v252', 'user-quoting'] as const;
+
+/** Every golden case: the service variants and, as updater-<variant>, the updater's units. */
+const RENDERED: { variant: string; plan: () => ServicePlan; units: () => RenderedUnit[] }[] = [
+  ...Object.entries(VARIANTS).map(([variant, make]) => ({
+    variant,
+    plan: make,
+    units: () => renderUnits(make()),
+  })),
+  ...UPDATER_VARIANTS.map((v) => ({
+    variant: `updater-${v}`,
+    plan: VARIANTS[v]!,
+    units: () => renderUpdaterUnits(VARIANTS[v]!()),
+  })),
+];
+
 function goldenName(variant: string, unit: string): string {
   return path.join(GOLDEN, `${variant}.${unit.split('.').pop()}`);
 }
 
 describe('systemd unit rendering (golden files)', () => {
-  for (const [variant, make] of Object.entries(VARIANTS)) {
+  for (const { variant, units } of RENDERED) {
     it(`${variant} matches test/golden/systemd`, () => {
-      for (const u of renderUnits(make())) {
+      for (const u of units()) {
         const file = goldenName(variant, u.name);
         if (process.env.UPDATE_GOLDEN) {
           fs.mkdirSync(GOLDEN, { recursive: true });
@@ -114,6 +137,35 @@ describe('systemd unit rendering (golden files)', () => {
     expect(text).to.include('\nType=notify-reload\n');
     expect(text).not.to.include('ExecReload=');
   });
+
+  it("the updater: a oneshot `update --json` with the service's environment and secrets, no Restart=, on an hourly persistent timer", () => {
+    const p = VARIANTS['user-v252']!();
+    const [service, timer] = renderUpdaterUnits(p);
+    expect(service!.name).to.equal('codex-sm-update.service');
+    expect(timer!.name).to.equal('codex-sm-update.timer');
+    const serviceUnit = renderUnits(p)[0]!.content;
+    const lines = (text: string, key: string) =>
+      text.split('\n').filter((l) => l.startsWith(`${key}=`));
+    for (const key of ['Environment', 'EnvironmentFile', 'WorkingDirectory'])
+      expect(lines(service!.content, key), key).to.deep.equal(lines(serviceUnit, key));
+    expect(service!.content).to.include(
+      '\nExecStart=/usr/bin/node /opt/codex-sm/dist/src/cli/main.js update --json\n',
+    );
+    expect(service!.content).to.include('\nType=oneshot\n');
+    expect(service!.content).not.to.match(/^Restart/m);
+    for (const line of [
+      'OnCalendar=hourly',
+      'Persistent=true',
+      'Unit=codex-sm-update.service',
+      'WantedBy=timers.target',
+    ])
+      expect(timer!.content).to.include(`\n${line}\n`);
+    expect(timer!.content).to.match(/\nRandomizedDelaySec=\d+min\n/);
+  });
+
+  it('the updater is refused for a system-scope plan (it belongs to the user whose Codex it updates)', () => {
+    expect(() => renderUpdaterUnits(VARIANTS.system!())).to.throw(CodexSmError, /user services/);
+  });
 });
 
 describe('systemd-analyze on the rendered units (real systemd tools)', function () {
@@ -142,7 +194,7 @@ describe('systemd-analyze on the rendered units (real systemd tools)', function 
     fs.rmSync('/tmp/codex-sm golden', { recursive: true, force: true });
   });
 
-  for (const [variant, make] of Object.entries(VARIANTS)) {
+  for (const { variant, plan: make, units: render } of RENDERED) {
     it(`${variant}: systemd-analyze verify is clean`, async function () {
       if (!analyze) return;
       const p = make();
@@ -154,7 +206,7 @@ describe('systemd-analyze on the rendered units (real systemd tools)', function 
       }
       const dir = fs.mkdtempSync(path.join(tmp, `${variant}-`));
       const runtime = fs.mkdtempSync(path.join(tmp, 'xdg-'));
-      const units = renderUnits(p);
+      const units = render();
       for (const u of units) fs.writeFileSync(path.join(dir, u.name), u.content);
       const args = [
         ...(p.scope === 'user' ? ['--user'] : []),

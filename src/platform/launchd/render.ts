@@ -1,6 +1,8 @@
 /**
- * The LaunchAgent plist as a pure function of a ServicePlan (launchd.plist(5)). No I/O: the
- * manager writes the text, the golden tests compare it byte for byte.
+ * The LaunchAgent plists as pure functions of a ServicePlan (launchd.plist(5)): the service's and
+ * the updater's. The XML is data, in units/launchd/ (syntax in ../template.ts); this module
+ * computes each value and escapes it as XML text. No writes: the manager writes the text, the
+ * golden tests compare it byte for byte and check it with libplist's plistutil.
  *
  * Choices that come from field evidence (reference/service-managers.md §2):
  * - ProgramArguments are absolute (node path + script): launchd resolves argv[0] before it applies
@@ -12,12 +14,16 @@
  *   where there is no Aqua session, into user/<uid> (pitfall 10).
  * - No Umask key: codex writes into users' repositories, and a restrictive umask would make every
  *   file it creates private.
+ * - The updater (dev.codex-sm.update) runs `codex-sm update --json` every StartInterval (3600 s),
+ *   not at load, with the service's environment; its logs sit next to the service's.
  */
 import path from 'node:path';
-import { build } from 'plist';
+import { parse } from 'plist';
 import type { PlistValue } from 'plist';
 import { CodexSmError, EXIT } from '../../errors.js';
+import { renderTemplate } from '../template.js';
 import type { ServicePlan } from '../types.js';
+import { UPDATER_ARGS, updaterName } from '../updater.js';
 
 /** Seconds launchd waits after SIGTERM beyond the service's own stop budget before SIGKILL. */
 export const EXIT_TIMEOUT_MARGIN_SEC = 5;
@@ -107,35 +113,93 @@ export function throttleIntervalFor(plan: ServicePlan): number {
   return Math.max(1, Math.ceil(plan.restartSec));
 }
 
-/** The plist as a JS object, keys in the order they are rendered. */
-export function plistObject(plan: ServicePlan): Record<string, PlistValue> {
-  validateLaunchdPlan(plan);
-  const logs = launchdLogPaths(plan.logDir, plan.name);
-  const environment: Record<string, string> = {};
-  // Sorted so that the rendered file does not depend on how the plan was assembled.
-  for (const key of Object.keys(plan.environment).sort())
-    environment[key] = plan.environment[key] ?? '';
-  // ':' like PATH (macOS's delimiter, whatever OS renders the plist for --dry-run).
-  environment[LOG_FILES_ENV] = `${logs.stdout}:${logs.stderr}`;
-  return {
-    Label: plan.label,
-    ProgramArguments: [plan.nodePath, plan.cliScript, ...plan.args],
-    EnvironmentVariables: environment,
-    WorkingDirectory: plan.workingDirectory,
-    RunAtLoad: true,
-    // Restart after a crash or a non-zero exit; a clean exit (0) is a deliberate stop.
-    KeepAlive: { SuccessfulExit: false },
-    ThrottleInterval: throttleIntervalFor(plan),
-    ExitTimeOut: exitTimeOutFor(plan),
-    // Background would throttle CPU and I/O; a server answering remote clients is Standard.
-    ProcessType: 'Standard',
-    LimitLoadToSessionType: ['Aqua', 'Background'],
-    StandardOutPath: logs.stdout,
-    StandardErrorPath: logs.stderr,
-  };
+/**
+ * Text content of an XML element, escaped as the `plist` package (xmlbuilder) does, so files
+ * written before the templates compare equal: `&`, `<`, `>`, and `\r` (which an XML parser would
+ * otherwise turn into `\n`). Characters XML 1.0 cannot carry at all are refused.
+ */
+export function xmlText(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what we refuse
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|\p{Cs}/u.test(value)) {
+    throw planError(
+      `${JSON.stringify(value)} contains a character a plist (XML 1.0) cannot hold`,
+      'choose a path or value without control characters',
+    );
+  }
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\r/g, '&#xD;');
 }
 
-/** The LaunchAgent plist text (XML, tab-indented, trailing newline). */
+function xmlInteger(n: number): string {
+  if (!Number.isSafeInteger(n)) throw planError(`${n} is not an integer`, 'a codex-sm bug');
+  return String(n);
+}
+
+/** The `<key>`/`<string>` lines of a string dict, in the given order. */
+function dictLines(entries: readonly (readonly [string, string])[]): string[] {
+  return entries.flatMap(([k, v]) => [
+    `<key>${xmlText(k)}</key>`,
+    `<string>${xmlText(v)}</string>`,
+  ]);
+}
+
+/** The installed environment, sorted so that the file does not depend on how the plan was assembled. */
+function environmentEntries(plan: ServicePlan): [string, string][] {
+  return Object.keys(plan.environment)
+    .sort()
+    .map((k) => [k, plan.environment[k] ?? '']);
+}
+
+/** The service's LaunchAgent plist text (XML, tab-indented, trailing newline). */
 export function renderPlist(plan: ServicePlan): string {
-  return build(plistObject(plan), { pretty: true, indent: '\t', newline: '\n' }) + '\n';
+  validateLaunchdPlan(plan);
+  const logs = launchdLogPaths(plan.logDir, plan.name);
+  return renderTemplate('launchd/codex-sm.plist', {
+    values: {
+      LABEL: xmlText(plan.label),
+      PROGRAM_ARGUMENTS: [plan.nodePath, plan.cliScript, ...plan.args].map(xmlText),
+      ENVIRONMENT_VARIABLES: dictLines([
+        ...environmentEntries(plan),
+        // ':' like PATH (macOS's delimiter, whatever OS renders the plist for --dry-run).
+        [LOG_FILES_ENV, `${logs.stdout}:${logs.stderr}`],
+      ]),
+      WORKING_DIRECTORY: xmlText(plan.workingDirectory),
+      THROTTLE_INTERVAL: xmlInteger(throttleIntervalFor(plan)),
+      EXIT_TIMEOUT: xmlInteger(exitTimeOutFor(plan)),
+      STANDARD_OUT_PATH: xmlText(logs.stdout),
+      STANDARD_ERROR_PATH: xmlText(logs.stderr),
+    },
+  });
+}
+
+/** The plist as launchd will read it (the rendered text, parsed). */
+export function plistObject(plan: ServicePlan): Record<string, PlistValue> {
+  // The template's top level is a <dict>, so parse returns an object.
+  return parse(renderPlist(plan)) as Record<string, PlistValue>;
+}
+
+/** The updater's label: dev.codex-sm.service → dev.codex-sm.update, any other label + ".update". */
+export function updaterLabel(plan: Pick<ServicePlan, 'label'>): string {
+  return plan.label.endsWith('.service')
+    ? `${plan.label.slice(0, -'.service'.length)}.update`
+    : `${plan.label}.update`;
+}
+
+/** The updater's LaunchAgent plist text: `codex-sm update --json` every hour. */
+export function renderUpdaterPlist(plan: ServicePlan): string {
+  validateLaunchdPlan(plan);
+  const logs = launchdLogPaths(plan.logDir, updaterName(plan));
+  return renderTemplate('launchd/codex-sm-update.plist', {
+    values: {
+      LABEL: xmlText(updaterLabel(plan)),
+      PROGRAM_ARGUMENTS: [plan.nodePath, plan.cliScript, ...UPDATER_ARGS].map(xmlText),
+      ENVIRONMENT_VARIABLES: dictLines(environmentEntries(plan)),
+      WORKING_DIRECTORY: xmlText(plan.workingDirectory),
+      STANDARD_OUT_PATH: xmlText(logs.stdout),
+      STANDARD_ERROR_PATH: xmlText(logs.stderr),
+    },
+  });
 }

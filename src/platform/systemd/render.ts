@@ -1,8 +1,10 @@
 /**
- * The systemd units as pure functions of a ServicePlan (golden-file tested, and every variant is
- * clean under `systemd-analyze verify`). Rendered in code rather than from a text template in
- * units/: every value needs its own systemd quoting (./escape.ts) and the variants differ by whole
- * directives, which a template language would only hide.
+ * The systemd units as pure functions of a ServicePlan. The unit text is data: the templates in
+ * units/systemd/ (codex-sm.service with its user- and system-only blocks, codex-sm.socket, the
+ * updater's codex-sm-update.service and .timer; syntax in ../template.ts). This module only
+ * computes each placeholder's value with the quoting systemd applies to that setting
+ * (./escape.ts) and says which optional blocks apply. Golden-file tested, and every variant is
+ * clean under `systemd-analyze verify`.
  *
  * Choices that come from field evidence (reference/service-managers.md §2):
  * - Type=notify (notify-reload from systemd 253): "active" means READY=1 arrived, i.e. HTTP is
@@ -17,30 +19,36 @@
  * - The system variant may use namespaces, but the Codex sandbox inside it uses bubblewrap
  *   (user namespaces, mount, pivot_root, capset) plus landlock/seccomp, so those stay allowed:
  *   test/system/systemd-system.test.ts runs a sandboxed command under the installed system unit.
+ * - The updater is a oneshot service started by an hourly timer (Persistent=, so a tick missed
+ *   while the machine was off runs at the next boot): the OS runs the periodic job, no detached
+ *   loop. It gets the service's Environment= and EnvironmentFile=, and no Restart=.
  */
 import net from 'node:net';
 import path from 'node:path';
 import { CodexSmError, EXIT } from '../../errors.js';
 import type { ServicePlan } from '../types.js';
+import { UPDATER_ARGS, updaterName } from '../updater.js';
+import { renderTemplate, type TemplateValue } from '../template.js';
 import { environmentAssignment, execLine, pathListItem, pathValue, textValue } from './escape.js';
 
 /** First systemd release with Type=notify-reload (and MONOTONIC_USEC-checked reloads). */
 export const NOTIFY_RELOAD_MIN_VERSION = 253;
 
-type Line = string | [key: string, value: string | number];
+const TEMPLATE = {
+  service: 'systemd/codex-sm.service',
+  socket: 'systemd/codex-sm.socket',
+  updaterService: 'systemd/codex-sm-update.service',
+  updaterTimer: 'systemd/codex-sm-update.timer',
+} as const;
 
-function section(name: string, lines: Line[]): string {
-  return [`[${name}]`, ...lines.map((l) => (typeof l === 'string' ? l : `${l[0]}=${l[1]}`))].join(
-    '\n',
-  );
-}
-
-function header(unitFile: string, plan: ServicePlan): string {
-  const edit = plan.scope === 'system' ? 'systemctl edit' : 'systemctl --user edit';
-  return [
-    `# ${unitFile}: written by \`codex-sm install-service\`; re-run it to change this file.`,
-    `# Local additions belong in a drop-in (\`${edit} ${unitFile}\`), which survives reinstalls.`,
-  ].join('\n');
+/** Unit names go into file names and comments unquoted, so only systemd's own name characters. */
+function unitName(name: string): string {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(name)) {
+    throw new CodexSmError('plan_invalid', `invalid systemd unit name ${JSON.stringify(name)}`, {
+      exitCode: EXIT.usage,
+    });
+  }
+  return name;
 }
 
 export function serviceUnitName(plan: Pick<ServicePlan, 'name'>): string {
@@ -49,6 +57,14 @@ export function serviceUnitName(plan: Pick<ServicePlan, 'name'>): string {
 
 export function socketUnitName(plan: Pick<ServicePlan, 'name'>): string {
   return `${plan.name}.socket`;
+}
+
+export function updaterServiceUnitName(plan: Pick<ServicePlan, 'name'>): string {
+  return `${updaterName(plan)}.service`;
+}
+
+export function updaterTimerUnitName(plan: Pick<ServicePlan, 'name'>): string {
+  return `${updaterName(plan)}.timer`;
 }
 
 /** Where the units live: ~/.config/systemd/user (XDG_CONFIG_HOME) or /etc/systemd/system. */
@@ -73,62 +89,22 @@ function writablePaths(plan: ServicePlan): string[] {
   return out;
 }
 
-const USER_HARDENING: Line[] = [
-  '# Only hardening that works without privileges in a user manager (seccomp-based).',
-  ['NoNewPrivileges', 'yes'],
-  ['LockPersonality', 'yes'],
-  ['RestrictRealtime', 'yes'],
-  ['RestrictSUIDSGID', 'yes'],
-  ['SystemCallArchitectures', 'native'],
-];
+/** The header every unit file starts with: its own name and how to edit it for good. */
+function headerValues(unitFile: string, plan: ServicePlan): Record<string, string> {
+  return {
+    UNIT_FILE: unitName(unitFile),
+    SYSTEMCTL: plan.scope === 'system' ? 'systemctl' : 'systemctl --user',
+  };
+}
 
-function systemHardening(plan: ServicePlan): Line[] {
-  return [
-    '# Hardening (check with `systemd-analyze security codex-sm.service`). Not used, on purpose:',
-    '# MemoryDenyWriteExecute (V8 JIT), RestrictNamespaces/PrivateUsers (the Codex sandbox uses',
-    '# bubblewrap), ProtectHome (Codex edits repositories in the home directory).',
-    ['NoNewPrivileges', 'yes'],
-    ['ProtectSystem', 'strict'],
-    [
-      'ReadWritePaths',
-      writablePaths(plan)
-        .map((p) => `-${pathListItem(p)}`)
-        .join(' '),
-    ],
-    ['PrivateTmp', 'yes'],
-    ['PrivateDevices', 'yes'],
-    ['PrivateIPC', 'yes'],
-    ['PrivateMounts', 'yes'],
-    ['ProtectKernelTunables', 'yes'],
-    ['ProtectKernelModules', 'yes'],
-    ['ProtectKernelLogs', 'yes'],
-    ['ProtectControlGroups', 'yes'],
-    ['ProtectClock', 'yes'],
-    ['ProtectHostname', 'yes'],
-    ['ProtectProc', 'invisible'],
-    ['RestrictAddressFamilies', 'AF_UNIX AF_INET AF_INET6 AF_NETLINK'],
-    ['RestrictRealtime', 'yes'],
-    ['RestrictSUIDSGID', 'yes'],
-    ['LockPersonality', 'yes'],
-    ['RemoveIPC', 'yes'],
-    ['KeyringMode', 'private'],
-    ['CapabilityBoundingSet', ''],
-    ['AmbientCapabilities', ''],
-    ['SystemCallArchitectures', 'native'],
-    '# The Codex sandbox installs its own seccomp filter and landlock rules.',
-    [
-      'SystemCallFilter',
-      '@system-service @mount seccomp landlock_create_ruleset landlock_add_rule landlock_restrict_self',
-    ],
-    [
-      'SystemCallFilter',
-      '~@privileged @resources @obsolete @debug @cpu-emulation @raw-io @reboot @swap @module @clock',
-    ],
-    '# bubblewrap needs these inside its own user namespace (without them a sandboxed command',
-    '# hangs); outside it they are harmless, as the service holds no capabilities at all.',
-    ['SystemCallFilter', 'pivot_root capset'],
-    ['SystemCallErrorNumber', 'EPERM'],
-  ];
+/** What the service and its updater share: where they run, with which environment and secrets. */
+function processValues(plan: ServicePlan, argv: readonly string[]): Record<string, TemplateValue> {
+  return {
+    EXEC_START: execLine(argv),
+    WORKING_DIRECTORY: pathValue(plan.workingDirectory),
+    ENVIRONMENT: Object.entries(plan.environment).map(([k, v]) => environmentAssignment(k, v)),
+    SECRETS_ENV_FILE: pathValue(plan.secretsEnvFile),
+  };
 }
 
 /** codex-sm.service. */
@@ -139,60 +115,39 @@ export function renderServiceUnit(plan: ServicePlan): string {
     });
   }
   const system = plan.scope === 'system';
-  const unit: Line[] = [['Description', textValue(plan.description)]];
-  if (system) unit.push(['Wants', 'network-online.target'], ['After', 'network-online.target']);
-  if (plan.socketActivation)
-    unit.push(['Requires', socketUnitName(plan)], ['After', socketUnitName(plan)]);
-  unit.push(
-    '# Crash-loop brake for automatic restarts (`codex-sm start` resets it on purpose).',
-    ['StartLimitIntervalSec', plan.startLimitIntervalSec],
-    ['StartLimitBurst', plan.startLimitBurst],
-  );
-
   const reload = usesNotifyReload(plan);
-  const service: Line[] = [
-    '# READY=1 only once HTTP is bound and the app-server answered initialize.',
-    ['Type', reload ? 'notify-reload' : 'notify'],
-    ['NotifyAccess', 'main'],
-  ];
-  if (system)
-    service.push(
-      ['User', textValue(plan.user as string)],
-      ['Group', textValue(plan.group ?? (plan.user as string))],
-    );
-  service.push(['ExecStart', execLine([plan.nodePath, plan.cliScript, ...plan.args])]);
-  if (!reload) service.push(['ExecReload', '/bin/kill -s HUP $MAINPID']);
-  service.push(['WorkingDirectory', pathValue(plan.workingDirectory)]);
-  for (const [k, v] of Object.entries(plan.environment))
-    service.push(['Environment', environmentAssignment(k, v)]);
-  service.push(
-    '# Secrets (0600), never inline: the unit file itself is world-readable.',
-    ['EnvironmentFile', `-${pathValue(plan.secretsEnvFile)}`],
-    ['Restart', 'on-failure'],
-    ['RestartSec', plan.restartSec],
-    '# 78 = EX_CONFIG: a bad config is not fixed by restarting.',
-    ['RestartPreventExitStatus', 78],
-    ['TimeoutStartSec', plan.startTimeoutSec],
-    '# The service stops gracefully within its own budget (stopTimeoutMs); SIGKILL only after it.',
-    ['TimeoutStopSec', plan.stopTimeoutSec],
-  );
-  if (plan.watchdogSec > 0) service.push(['WatchdogSec', plan.watchdogSec]);
-  service.push(
-    '# SIGTERM to node only (it stops the app-server itself), SIGKILL to everything left at the end.',
-    ['KillMode', 'mixed'],
-    ['SyslogIdentifier', plan.name],
-    ...(system ? systemHardening(plan) : USER_HARDENING),
-  );
-
-  const install: Line[] = [['WantedBy', system ? 'multi-user.target' : 'default.target']];
-  return (
-    [
-      header(serviceUnitName(plan), plan),
-      section('Unit', unit),
-      section('Service', service),
-      section('Install', install),
-    ].join('\n\n') + '\n'
-  );
+  const systemOnly: Record<string, string> = {};
+  if (system && plan.user) {
+    systemOnly.USER = textValue(plan.user);
+    systemOnly.GROUP = textValue(plan.group ?? plan.user);
+    systemOnly.READ_WRITE_PATHS = writablePaths(plan)
+      .map((p) => `-${pathListItem(p)}`)
+      .join(' ');
+  }
+  return renderTemplate(TEMPLATE.service, {
+    values: {
+      ...headerValues(serviceUnitName(plan), plan),
+      DESCRIPTION: textValue(plan.description),
+      ...(plan.socketActivation ? { SOCKET_UNIT: unitName(socketUnitName(plan)) } : {}),
+      START_LIMIT_INTERVAL_SEC: plan.startLimitIntervalSec,
+      START_LIMIT_BURST: plan.startLimitBurst,
+      SERVICE_TYPE: reload ? 'notify-reload' : 'notify',
+      ...systemOnly,
+      ...processValues(plan, [plan.nodePath, plan.cliScript, ...plan.args]),
+      RESTART_SEC: plan.restartSec,
+      TIMEOUT_START_SEC: plan.startTimeoutSec,
+      TIMEOUT_STOP_SEC: plan.stopTimeoutSec,
+      ...(plan.watchdogSec > 0 ? { WATCHDOG_SEC: plan.watchdogSec } : {}),
+      SYSLOG_IDENTIFIER: textValue(plan.name),
+    },
+    flags: {
+      system,
+      user: !system,
+      'socket-activation': plan.socketActivation,
+      'exec-reload': !reload,
+      watchdog: plan.watchdogSec > 0,
+    },
+  });
 }
 
 /** The ListenStream= address: an IP literal (systemd does not resolve names) and the port. */
@@ -213,20 +168,14 @@ export function listenAddress(host: string, port: number): string {
 
 /** codex-sm.socket (--socket-activation): systemd holds the listening socket and passes it as fd 3. */
 export function renderSocketUnit(plan: ServicePlan): string {
-  const socket: Line[] = [
-    ['ListenStream', listenAddress(plan.host, plan.port)],
-    ['FileDescriptorName', 'http'],
-    ['NoDelay', 'true'],
-  ];
-  if (plan.host === '::') socket.push(['BindIPv6Only', 'both']);
-  return (
-    [
-      header(socketUnitName(plan), plan),
-      section('Unit', [['Description', textValue(`${plan.description} (listening socket)`)]]),
-      section('Socket', socket),
-      section('Install', [['WantedBy', 'sockets.target']]),
-    ].join('\n\n') + '\n'
-  );
+  return renderTemplate(TEMPLATE.socket, {
+    values: {
+      ...headerValues(socketUnitName(plan), plan),
+      DESCRIPTION: textValue(plan.description),
+      LISTEN_STREAM: listenAddress(plan.host, plan.port),
+    },
+    flags: { 'dual-stack': plan.host === '::' },
+  });
 }
 
 export interface RenderedUnit {
@@ -240,4 +189,44 @@ export function renderUnits(plan: ServicePlan): RenderedUnit[] {
   if (plan.socketActivation)
     out.push({ name: socketUnitName(plan), content: renderSocketUnit(plan) });
   return out;
+}
+
+/**
+ * The updater: codex-sm-update.service (a oneshot `codex-sm update --json` with the service's
+ * environment and secrets) and codex-sm-update.timer (hourly, randomized, persistent), timer
+ * last. User scope only: the updater belongs to the user whose Codex it updates.
+ */
+export function renderUpdaterUnits(plan: ServicePlan): RenderedUnit[] {
+  if (plan.scope !== 'user') {
+    throw new CodexSmError('plan_invalid', 'the updater is installed for user services only', {
+      hint: 'install the service with user scope to get the updater',
+      exitCode: EXIT.usage,
+    });
+  }
+  const service = updaterServiceUnitName(plan);
+  const timer = updaterTimerUnitName(plan);
+  return [
+    {
+      name: service,
+      content: renderTemplate(TEMPLATE.updaterService, {
+        values: {
+          ...headerValues(service, plan),
+          DESCRIPTION: textValue(`${plan.name}: update Codex (started by ${timer})`),
+          TIMER_UNIT: unitName(timer),
+          ...processValues(plan, [plan.nodePath, plan.cliScript, ...UPDATER_ARGS]),
+          SYSLOG_IDENTIFIER: textValue(updaterName(plan)),
+        },
+      }),
+    },
+    {
+      name: timer,
+      content: renderTemplate(TEMPLATE.updaterTimer, {
+        values: {
+          ...headerValues(timer, plan),
+          DESCRIPTION: textValue(`${plan.name}: hourly Codex update check`),
+          SERVICE_UNIT: unitName(service),
+        },
+      }),
+    },
+  ];
 }
