@@ -7,8 +7,8 @@
  */
 import type http from 'node:http';
 import { endpointFor } from '../src/client.js';
-import { loadConfig, type ConfigFlags } from '../src/cli/common.js';
 import { resolveCodexBin } from '../src/codex.js';
+import { loadConfig, type ConfigFlags } from '../src/config/flags.js';
 import type { Config } from '../src/config/schema.js';
 import { toCodexSmError } from '../src/errors.js';
 import { createLogger, underJournal, type Logger } from '../src/logging.js';
