@@ -100,7 +100,9 @@ describe('serve: SIGHUP reload (real app-server, fake Responses API)', function 
     expect(fs.existsSync(running.stateDir)).to.equal(true);
 
     // The next approval: held with the new timeout, answered with the new default when it expires.
-    const marker = path.join(svc.dir, 'accepted-by-default');
+    // Only a shell that ran the command prints 42 (the command text itself never contains it);
+    // writing a file instead would depend on whether codex runs it inside the read-only sandbox.
+    const ran = 'accepted-42';
     const { session } = await post<{ session: { id: string } }>('/api/sessions', {
       cwd: svc.dir,
       approvalPolicy: 'untrusted',
@@ -110,8 +112,11 @@ describe('serve: SIGHUP reload (real app-server, fake Responses API)', function 
       `${svc.endpoint}/api/sessions/${session.id}/events?follow=true`,
       auth,
     );
-    fake.enqueue({ kind: 'exec', command: ['touch', marker] }, { kind: 'text', text: 'done' });
-    await post(`/api/sessions/${session.id}/turns`, { input: 'touch the marker' });
+    fake.enqueue(
+      { kind: 'exec', command: ['echo', 'accepted-$((6*7))'] },
+      { kind: 'text', text: 'done' },
+    );
+    await post(`/api/sessions/${session.id}/turns`, { input: 'run the command' });
     const approval = (status: string) =>
       sse
         .waitFor((e) => e.event === 'approval' && sse.json<ApprovalJson>(e).status === status)
@@ -124,7 +129,10 @@ describe('serve: SIGHUP reload (real app-server, fake Responses API)', function 
     expect(sse.json<{ params: { turn: { status: string } } }>(done).params.turn.status).to.equal(
       'completed',
     );
-    expect(fs.existsSync(marker), 'the default decision (accept) ran the command').to.equal(true);
+    expect(
+      JSON.stringify(fake.requests.at(-1)),
+      'the default decision (accept) ran the command',
+    ).to.contain(ran);
     sse.close();
 
     // A later reload that leaves those keys changed keeps reporting them.
