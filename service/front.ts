@@ -44,7 +44,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   const gateway = new Gateway({
     logger,
     maxFrameBytes: initial.maxFrameBytes,
-    maxClientBufferBytes: initial.maxClientBufferBytes,
+    maxClientBufferBytes: () => opts.config().maxClientBufferBytes,
     upstream: () => supervisor.upstreamEndpoint,
   });
   supervisor.on('down', (reason) => {

@@ -25,7 +25,8 @@ export const CLOSE = {
 export interface GatewayOptions {
   logger: Logger;
   maxFrameBytes: number;
-  maxClientBufferBytes: number;
+  /** Read at each check, so a reload applies to connected clients too. */
+  maxClientBufferBytes: () => number;
   /** The current app-server endpoint, or undefined when it is not ready. */
   upstream(): string | undefined;
 }
@@ -74,7 +75,7 @@ export class Gateway {
   }
 
   private relay(client: WebSocket, endpoint: string, peer: string | undefined): void {
-    const { maxClientBufferBytes, maxFrameBytes } = this.opts;
+    const { maxFrameBytes } = this.opts;
     const upstream = new WebSocket(wsAddress(endpoint), {
       perMessageDeflate: false,
       maxPayload: maxFrameBytes,
@@ -95,11 +96,11 @@ export class Gateway {
     client.on('message', (data, binary) => {
       if (upstream.readyState === WebSocket.OPEN) {
         upstream.send(data, { binary });
-        if (upstream.bufferedAmount > maxClientBufferBytes)
+        if (upstream.bufferedAmount > this.opts.maxClientBufferBytes())
           closeBoth(CLOSE.tryAgain, 'app-server not keeping up');
       } else {
         earlyBytes += rawLength(data);
-        if (earlyBytes > maxClientBufferBytes)
+        if (earlyBytes > this.opts.maxClientBufferBytes())
           return closeBoth(CLOSE.policy, 'too much data before upstream was ready');
         early.push({ data, binary });
       }
@@ -110,7 +111,7 @@ export class Gateway {
     upstream.on('message', (data, binary) => {
       if (client.readyState !== WebSocket.OPEN) return;
       client.send(data, { binary });
-      if (client.bufferedAmount > maxClientBufferBytes) {
+      if (client.bufferedAmount > this.opts.maxClientBufferBytes()) {
         // The client stopped reading: a close frame would queue behind the backlog, so cut it.
         this.log.warn(
           { peer, buffered: client.bufferedAmount },

@@ -7,8 +7,9 @@
  */
 import type http from 'node:http';
 import { endpointFor } from '../src/client.js';
-import { loadConfig, type ConfigFlags } from '../src/cli/common.js';
 import { resolveCodexBin } from '../src/codex.js';
+import { loadConfig, type ConfigFlags } from '../src/config/flags.js';
+import { planReload } from '../src/config/reload.js';
 import type { Config } from '../src/config/schema.js';
 import { toCodexSmError } from '../src/errors.js';
 import { createLogger, underJournal, type Logger } from '../src/logging.js';
@@ -65,6 +66,8 @@ export async function startService(
   let endpoint: string | undefined = undefined; // set once the listener is bound
   let startingSince = Date.now();
   let front: FrontEnd | undefined = undefined; // loaded once the app-server is spawned
+  /** Restart-only keys whose configured value differs from the running one (set by reload). */
+  let pendingRestart: readonly string[] = [];
 
   const supervisor = new AppServerSupervisor({
     codexBin: codex.path,
@@ -85,6 +88,7 @@ export async function startService(
         endpoint,
         stopping,
         startingForMs: Date.now() - startingSince,
+        pendingRestart,
       }),
     };
   };
@@ -146,6 +150,7 @@ export async function startService(
         startedAt,
         ready: () => supervisor.state === 'ready' && endpoint !== undefined && !stopping,
         describe,
+        pendingRestart: () => pendingRestart,
       },
     });
     server = front.server;
@@ -206,24 +211,16 @@ export async function startService(
       STATUS: 'reloading configuration',
     });
     try {
-      const next = loadConfig(flags, env).config;
-      const restartNeeded = changedKeys(config, next).filter((k) =>
-        ['host', 'port', 'tls', 'codexHome', 'codexBin', 'appServer', 'insecureBind'].includes(k),
-      );
-      token = loadOrCreateToken(next.tokenFile, env);
-      logger.level = next.logLevel;
-      config = {
-        ...next,
-        host: config.host,
-        port: config.port,
-        tls: config.tls,
-        codexHome: config.codexHome,
-        codexBin: config.codexBin,
-        appServer: config.appServer,
-      };
+      // Live keys are read through `config` wherever they are used (ctx.config, the getters the
+      // front end and features were given); the logger level and the token are held here.
+      const plan = planReload(config, loadConfig(flags, env).config);
+      token = loadOrCreateToken(plan.effective.tokenFile, env); // first: if it throws, nothing changed
+      logger.level = plan.effective.logLevel;
+      config = plan.effective;
+      pendingRestart = plan.needsRestart;
       logger.info(
-        { needsRestart: restartNeeded },
-        restartNeeded.length ? 'reloaded; some changes need `codex-sm restart`' : 'reloaded',
+        { applied: plan.applied, needsRestart: plan.needsRestart },
+        plan.needsRestart.length ? 'reloaded; some changes need `codex-sm restart`' : 'reloaded',
       );
     } catch (e) {
       logger.error(
@@ -235,11 +232,6 @@ export async function startService(
   };
 
   return { ctx: frontEnd.ctx, server, gateway: frontEnd.gateway, notifier, stop, reload };
-}
-
-function changedKeys(a: Config, b: Config): string[] {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof Config>;
-  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
 }
 
 /** Tell a person running `codex-sm serve` in a terminal how to connect. Never into the journal. */

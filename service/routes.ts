@@ -9,6 +9,8 @@ export interface CoreRouteDeps {
   ready(): boolean;
   describe(): { app: SupervisorSnapshot; state: ServiceState; text: string };
   clients(): number;
+  /** Config keys changed on reload that only a restart applies (empty when none). */
+  pendingRestart(): readonly string[];
 }
 
 export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
@@ -33,6 +35,7 @@ export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
       statusText: text,
       appServer: app,
       clients: deps.clients(),
+      pendingRestart: deps.pendingRestart(),
     };
   });
 }

@@ -13,14 +13,24 @@ export function serviceState(app: SupervisorSnapshot, stopping: boolean): Servic
 /** e.g. "ready: app-server 0.169.0 pid 1234; 2 clients; http://127.0.0.1:3100" */
 export function statusText(
   app: SupervisorSnapshot,
-  opts: { clients: number; endpoint?: string; stopping: boolean; startingForMs?: number },
+  opts: {
+    clients: number;
+    endpoint?: string;
+    stopping: boolean;
+    startingForMs?: number;
+    pendingRestart?: readonly string[];
+  },
 ): string {
   if (opts.stopping) return 'stopping';
   const clients = `${opts.clients} client${opts.clients === 1 ? '' : 's'}`;
   const where = opts.endpoint ? `; ${opts.endpoint}` : '';
+  // `systemctl status` shows this line: say when the running config is not the configured one.
+  const pending = opts.pendingRestart?.length
+    ? `; restart to apply ${opts.pendingRestart.join(', ')}`
+    : '';
   switch (app.state) {
     case 'ready':
-      return `ready: app-server ${app.version ?? '?'} pid ${app.pid ?? '?'}; ${clients}${where}`;
+      return `ready: app-server ${app.version ?? '?'} pid ${app.pid ?? '?'}; ${clients}${where}${pending}`;
     case 'starting': {
       const secs =
         opts.startingForMs !== undefined ? ` (${Math.round(opts.startingForMs / 1000)} s)` : '';

@@ -14,6 +14,8 @@ export interface ServiceStatusJson {
   statusText: string;
   appServer: { state: string; pid?: number; version?: string; restarts: number; endpoint?: string };
   clients: number;
+  /** Config keys a reload could not apply (restart needed); absent from older services. */
+  pendingRestart?: string[];
 }
 
 export interface ServiceResponse {

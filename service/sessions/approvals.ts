@@ -121,6 +121,12 @@ export interface Responder {
   respond(id: RequestId, result: unknown): void;
 }
 
+export interface ApprovalSettings {
+  timeoutMs: number;
+  /** The answer given when nobody answers in time. */
+  defaultDecision: Decision;
+}
+
 export class ApprovalError extends Error {
   constructor(
     readonly code: 'not_found' | 'already_answered',
@@ -136,7 +142,11 @@ export class Approvals extends EventEmitter<ApprovalEvents> {
   private readonly byRequest = new Map<string, string>();
 
   constructor(
-    private readonly opts: { timeoutMs: number; defaultDecision: Decision; keepAnswered?: number },
+    private readonly opts: {
+      /** Read at each hold, so a config reload applies to the next approval. */
+      settings: () => ApprovalSettings;
+      keepAnswered?: number;
+    },
   ) {
     super();
   }
@@ -148,6 +158,8 @@ export class Approvals extends EventEmitter<ApprovalEvents> {
     const p = (req.params ?? {}) as Record<string, unknown>;
     const s = (v: unknown) => (typeof v === 'string' ? v : null);
     const now = Date.now();
+    // Fixed when held: a pending approval keeps the deadline it was announced with.
+    const { timeoutMs, defaultDecision } = this.opts.settings();
     const a: Approval = {
       id: crypto.randomUUID(),
       requestId: req.id,
@@ -159,14 +171,14 @@ export class Approvals extends EventEmitter<ApprovalEvents> {
       params: req.params,
       status: 'pending',
       createdAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + this.opts.timeoutMs).toISOString(),
+      expiresAt: new Date(now + timeoutMs).toISOString(),
     };
     this.items.set(a.id, a);
     this.byRequest.set(String(req.id), a.id);
     const t = setTimeout(() => {
       if (a.status !== 'pending') return;
-      this.finish(a, responder, { decision: this.opts.defaultDecision }, 'expired', 'timeout');
-    }, this.opts.timeoutMs);
+      this.finish(a, responder, { decision: defaultDecision }, 'expired', 'timeout');
+    }, timeoutMs);
     t.unref();
     this.timers.set(a.id, t);
     this.emit('approval', a);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type Router from '@koa/router';
 import type { ServiceContext } from '../context.js';
 import type { RequestId } from '../protocol.js';
-import { Approvals, isApprovalMethod, type Decision } from './approvals.js';
+import { Approvals, isApprovalMethod } from './approvals.js';
 import { IndexDb } from './db.js';
 import type { FollowDeps } from './follow.js';
 import { SessionIndexer, type ScanStats } from './indexer.js';
@@ -49,10 +49,8 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
   db.prunePending();
   const indexer = new SessionIndexer(db, { codexHome: config.codexHome });
   const hub = new LiveHub();
-  const approvals = new Approvals({
-    timeoutMs: config.approvals.timeoutMs,
-    defaultDecision: config.approvals.defaultDecision as Decision,
-  });
+  // Live config keys are read where they are used (ctx.config is the current one after a reload).
+  const approvals = new Approvals({ settings: () => ctx.config.approvals });
   const ops = new SessionOps({
     client: () => supervisor.client,
     db,
@@ -145,7 +143,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
       codexHome: config.codexHome,
       indexer,
       hub,
-      maxBufferedBytes: config.maxClientBufferBytes,
+      maxBufferedBytes: () => ctx.config.maxClientBufferBytes,
     }),
   );
 

@@ -18,8 +18,8 @@ export interface WsDeps {
   codexHome: string;
   indexer: SessionIndexer;
   hub: LiveHub;
-  /** Disconnect a client that does not read (bytes queued). */
-  maxBufferedBytes: number;
+  /** Disconnect a client that does not read (bytes queued); the current limit. */
+  maxBufferedBytes: () => number;
   maxSubscriptions?: number;
 }
 
@@ -51,7 +51,7 @@ export function createEventsSocketHandler(
     let newSessions = false;
     const send = (msg: object) => {
       if (ws.readyState !== WebSocket.OPEN) return;
-      if (ws.bufferedAmount > d.maxBufferedBytes) return ws.close(1013, 'client too slow');
+      if (ws.bufferedAmount > d.maxBufferedBytes()) return ws.close(1013, 'client too slow');
       ws.send(JSON.stringify(msg));
     };
     const onChange = (changes: IndexChange[]) => {

@@ -1,18 +1,11 @@
-/** Flags shared by the commands that resolve a config, and their mapping onto a config layer. */
+/**
+ * The commander declaration of the flags shared by the commands that resolve a config. Their
+ * mapping onto a config layer lives in src/config/flags.ts (the service uses it too); it is
+ * re-exported here so the commands take everything about these flags from one place.
+ */
 import type { Command } from 'commander';
-import { resolveConfig, type ResolvedConfig } from '../config/load.js';
-import type { ConfigLayer } from '../config/schema.js';
 
-export interface ConfigFlags {
-  config?: string;
-  host?: string;
-  port?: string;
-  codexHome?: string;
-  codexBin?: string;
-  tokenFile?: string;
-  logLevel?: string;
-  insecureBind?: boolean;
-}
+export { flagsToLayer, loadConfig, type ConfigFlags } from '../config/flags.js';
 
 /**
  * The config flags of the commands that act as (or for) the service itself — `serve`, and
@@ -51,29 +44,4 @@ export function addClientFlags(cmd: Command): Command {
       '--token-file <file>',
       'the token to authenticate with (default: from config; CODEX_SM_TOKEN takes precedence)',
     );
-}
-
-/** Integers stay strings when they are not integers, so the validator can name the bad value. */
-function intOrRaw(v: string | undefined): number | string | undefined {
-  if (v === undefined) return undefined;
-  return /^-?\d+$/.test(v.trim()) ? Number(v) : v;
-}
-
-export function flagsToLayer(f: ConfigFlags): ConfigLayer {
-  const layer: Record<string, unknown> = {
-    host: f.host,
-    port: intOrRaw(f.port),
-    codexHome: f.codexHome,
-    codexBin: f.codexBin,
-    tokenFile: f.tokenFile,
-    logLevel: f.logLevel,
-    insecureBind: f.insecureBind,
-  };
-  return Object.fromEntries(
-    Object.entries(layer).filter(([, v]) => v !== undefined),
-  ) as ConfigLayer;
-}
-
-export function loadConfig(f: ConfigFlags, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
-  return resolveConfig({ env, configFile: f.config, flags: flagsToLayer(f) });
 }

@@ -60,6 +60,14 @@ export type ConfigLayer = {
     : Config[K];
 };
 
+/**
+ * `x-reload` (RELOAD_KEYWORD in reload.ts) on every key says what a SIGHUP reload does with a
+ * change: `live` = applied at once everywhere the key is used; `restart` = read only at start, so
+ * the change is reported as needing `codex-sm restart`. An object's children share its marker.
+ */
+const LIVE = { 'x-reload': 'live' } as const;
+const RESTART = { 'x-reload': 'restart' } as const;
+
 const ms = (minimum: number, maximum: number, def: number) => ({
   type: 'integer',
   minimum,
@@ -74,59 +82,89 @@ export const configSchema = {
   additionalProperties: false,
   properties: {
     $schema: { type: 'string' },
-    host: { type: 'string', minLength: 1, default: '127.0.0.1', description: 'Address to bind.' },
-    port: { type: 'integer', minimum: 0, maximum: 65535, default: 3100 },
-    codexHome: { type: 'string', minLength: 1, description: 'CODEX_HOME for the app-server.' },
-    codexBin: { type: 'string', minLength: 1, description: 'Absolute path of the codex binary.' },
-    tokenFile: { type: 'string', minLength: 1, description: 'File holding the bearer token.' },
+    host: {
+      type: 'string',
+      minLength: 1,
+      default: '127.0.0.1',
+      description: 'Address to bind.',
+      ...RESTART,
+    },
+    port: { type: 'integer', minimum: 0, maximum: 65535, default: 3100, ...RESTART },
+    codexHome: {
+      type: 'string',
+      minLength: 1,
+      description: 'CODEX_HOME for the app-server.',
+      ...RESTART,
+    },
+    codexBin: {
+      type: 'string',
+      minLength: 1,
+      description: 'Absolute path of the codex binary.',
+      ...RESTART,
+    },
+    tokenFile: {
+      type: 'string',
+      minLength: 1,
+      description: 'File holding the bearer token.',
+      ...LIVE,
+    },
     stateDir: {
       type: 'string',
       minLength: 1,
       description: 'codex-sm state (SQLite), default $XDG_STATE_HOME/codex-sm.',
+      ...RESTART,
     },
     allowedHosts: {
       type: 'array',
       items: { type: 'string', minLength: 1 },
       default: [],
       description: 'Host header names accepted besides the loopback names.',
+      ...LIVE,
     },
-    insecureBind: { type: 'boolean', default: false },
+    insecureBind: { type: 'boolean', default: false, ...RESTART },
     tls: {
       type: 'object',
       additionalProperties: false,
       required: ['cert', 'key'],
-      properties: { cert: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 } },
+      properties: {
+        cert: { type: 'string', minLength: 1, ...RESTART },
+        key: { type: 'string', minLength: 1, ...RESTART },
+      },
+      ...RESTART,
     },
     logLevel: {
       enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
       default: 'info',
+      ...LIVE,
     },
-    stopTimeoutMs: ms(1000, 600_000, 10_000),
-    maxClientBufferBytes: ms(65_536, 1 << 30, 16 * 1024 * 1024),
-    maxFrameBytes: ms(1024, 1 << 30, 64 * 1024 * 1024),
+    stopTimeoutMs: { ...ms(1000, 600_000, 10_000), ...LIVE },
+    maxClientBufferBytes: { ...ms(65_536, 1 << 30, 16 * 1024 * 1024), ...LIVE },
+    maxFrameBytes: { ...ms(1024, 1 << 30, 64 * 1024 * 1024), ...RESTART },
     appServer: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
-        transport: { enum: ['unix', 'ws'], default: 'unix' },
-        args: { type: 'array', items: { type: 'string' }, default: [] },
-        requestTimeoutMs: ms(100, 3_600_000, 30_000),
-        startTimeoutMs: ms(1000, 3_600_000, 600_000),
-        pingIntervalMs: ms(0, 3_600_000, 15_000),
-        backoffInitialMs: ms(10, 600_000, 500),
-        backoffMaxMs: ms(10, 3_600_000, 30_000),
-        stableAfterMs: ms(0, 3_600_000, 60_000),
+        transport: { enum: ['unix', 'ws'], default: 'unix', ...RESTART },
+        args: { type: 'array', items: { type: 'string' }, default: [], ...RESTART },
+        requestTimeoutMs: { ...ms(100, 3_600_000, 30_000), ...RESTART },
+        startTimeoutMs: { ...ms(1000, 3_600_000, 600_000), ...RESTART },
+        pingIntervalMs: { ...ms(0, 3_600_000, 15_000), ...RESTART },
+        backoffInitialMs: { ...ms(10, 600_000, 500), ...RESTART },
+        backoffMaxMs: { ...ms(10, 3_600_000, 30_000), ...RESTART },
+        stableAfterMs: { ...ms(0, 3_600_000, 60_000), ...RESTART },
       },
+      ...RESTART,
     },
     approvals: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
-        timeoutMs: ms(1000, 86_400_000, 600_000),
-        defaultDecision: { enum: ['decline', 'cancel', 'accept'], default: 'decline' },
+        timeoutMs: { ...ms(1000, 86_400_000, 600_000), ...LIVE },
+        defaultDecision: { enum: ['decline', 'cancel', 'accept'], default: 'decline', ...LIVE },
       },
+      ...LIVE,
     },
   },
 } as const;

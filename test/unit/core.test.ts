@@ -159,6 +159,12 @@ describe('service building blocks (unit)', () => {
     ).to.equal('ready: app-server 0.169.0 pid 42; 2 clients; http://127.0.0.1:3100');
     expect(
       statusText(
+        { state: 'ready', version: '0.169.0', pid: 42, restarts: 0 },
+        { clients: 0, stopping: false, pendingRestart: ['port', 'stateDir'] },
+      ),
+    ).to.equal('ready: app-server 0.169.0 pid 42; 0 clients; restart to apply port, stateDir');
+    expect(
+      statusText(
         {
           state: 'backoff',
           restarts: 3,

@@ -1,6 +1,10 @@
 /** Pure parts of the sessions feature: rollout parsing, approvals mapping, cursors, validation. */
 import { expect } from 'chai';
-import { approvalResult } from '../../service/sessions/approvals.js';
+import {
+  approvalResult,
+  type Approval,
+  type ApprovalSettings,
+} from '../../service/sessions/approvals.js';
 import { parseLastEventId } from '../../service/sessions/follow.js';
 import { threadIdOf } from '../../service/sessions/live.js';
 import { toUserInput } from '../../service/sessions/ops.js';
@@ -267,7 +271,7 @@ describe('sessions: held approvals', () => {
   it('answers with the default decision after the timeout, and refuses a late answer', async () => {
     const { Approvals } = await import('../../service/sessions/approvals.js');
     const sent: [unknown, unknown][] = [];
-    const ap = new Approvals({ timeoutMs: 30, defaultDecision: 'decline' });
+    const ap = new Approvals({ settings: () => ({ timeoutMs: 30, defaultDecision: 'decline' }) });
     const responder = { respond: (id: unknown, r: unknown) => sent.push([id, r]) };
     expect(ap.hold(req(7), responder)).to.equal(true);
     expect(ap.hold({ id: 8, method: 'item/tool/call', params: {} }, responder)).to.equal(false);
@@ -285,9 +289,32 @@ describe('sessions: held approvals', () => {
     ap.close();
   });
 
+  it('reads its settings at each hold: a new timeout and default apply to the next approval', async () => {
+    const { Approvals } = await import('../../service/sessions/approvals.js');
+    let settings: ApprovalSettings = { timeoutMs: 60_000, defaultDecision: 'decline' };
+    const ap = new Approvals({ settings: () => settings });
+    const sent: [unknown, unknown][] = [];
+    const responder = { respond: (id: unknown, r: unknown) => sent.push([id, r]) };
+    ap.hold(req(1), responder);
+    settings = { timeoutMs: 20, defaultDecision: 'accept' }; // what a reload does
+    const expired = new Promise<Approval>((r) =>
+      ap.on('approval', (a) => a.status === 'expired' && r(a)),
+    );
+    ap.hold(req(2), responder);
+    expect(await expired).to.include({ requestId: 2, decision: 'accept', answeredBy: 'timeout' });
+    expect(sent).to.deep.equal([[2, { decision: 'accept' }]]);
+    expect(
+      ap.list().map((a) => a.requestId),
+      'the first keeps its own deadline',
+    ).to.deep.equal([1]);
+    ap.close();
+  });
+
   it('marks approvals resolved by the server and abandoned when the app-server goes away', async () => {
     const { Approvals } = await import('../../service/sessions/approvals.js');
-    const ap = new Approvals({ timeoutMs: 60_000, defaultDecision: 'decline' });
+    const ap = new Approvals({
+      settings: () => ({ timeoutMs: 60_000, defaultDecision: 'decline' }),
+    });
     const responder = { respond: () => undefined };
     ap.hold(req(1), responder);
     ap.hold(req(2), responder);
