@@ -6,7 +6,7 @@ import { resolveConfig } from '../../src/config/load.js';
 import { planReload, RELOAD_KEYWORD, schemaKeys } from '../../src/config/reload.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { AJV_OPTIONS } from '../../src/config/validator-options.js';
-import { REPO_ROOT } from '../helpers/service.js';
+import { REPO_ROOT } from '../../harness/service.js';
 
 function baseConfig(over: Record<string, unknown> = {}): Config {
   return resolveConfig({ env: { HOME: '/home/u' }, flags: over }).config;
