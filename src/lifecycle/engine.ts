@@ -225,6 +225,7 @@ export class LifecycleEngine {
             statusText: svc.statusText,
             uptimeSec: svc.uptimeSec,
             appServer: svc.appServer,
+            pendingRestart: svc.pendingRestart ?? [],
           }
         : null,
       configError: this.opts.configError ?? null,

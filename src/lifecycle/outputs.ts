@@ -13,6 +13,8 @@ export interface ServiceSelfReport {
   statusText: string;
   uptimeSec: number;
   appServer: { state: string; pid?: number; version?: string; restarts: number };
+  /** Config keys changed since start that only a restart applies (SIGHUP reload reports them). */
+  pendingRestart: string[];
 }
 
 /** What every command that looks at the service reports about it. */
@@ -119,6 +121,8 @@ export function humanView(r: ServiceView & { status: string }): string {
   ];
   if (r.linger !== null) rows.push(['linger', r.linger ? 'on' : 'off']);
   if (r.reason) rows.push(['why', r.reason]);
+  if (r.service?.pendingRestart.length)
+    rows.push(['pending', `restart to apply ${r.service.pendingRestart.join(', ')}`]);
   const out = [table(rows)];
   for (const w of r.warnings) out.push(`warning: ${w}`);
   for (const l of r.lastLogLines) out.push(`  | ${l}`);

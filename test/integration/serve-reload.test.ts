@@ -7,7 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
-import { startService, waitReady, type LogLine, type ServiceProcess } from '../../harness/service.js';
+import {
+  startService,
+  waitReady,
+  type LogLine,
+  type ServiceProcess,
+} from '../../harness/service.js';
 import { methodOf, SseClient } from '../helpers/sessions-sse.js';
 
 interface StatusJson {

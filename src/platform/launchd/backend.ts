@@ -51,10 +51,6 @@ export interface LaunchdBackendOptions {
   launchctl?: string;
 }
 
-function isActive(job: LoadedJob | undefined): boolean {
-  return job !== undefined && launchdActivity(job.info) === 'active';
-}
-
 function jobState(job: LoadedJob | undefined, guiTarget: string, logFiles: string[]): JobState {
   const info = job?.info ?? {};
   const activity = job ? launchdActivity(info) : 'inactive';
