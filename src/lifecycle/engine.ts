@@ -32,6 +32,7 @@ import type {
 } from './outputs.js';
 import type { BackendSession, JobState, LogsOptions, ServiceBackend } from './port.js';
 import {
+  filesDigest,
   readInstallRecord,
   RECORD_VERSION,
   writeInstallRecord,
@@ -163,7 +164,8 @@ export class LifecycleEngine {
       socketActivation: false,
       startTimeoutSec: 90,
       stopTimeoutSec: 15,
-      logFiles: [],
+      logFiles: this.backend.logFiles(),
+      activeDigest: null,
     };
   }
 
@@ -177,6 +179,15 @@ export class LifecycleEngine {
         hint: `run \`codex-sm install-service${this.backend.scope === 'system' ? ' --system' : ''}\``,
       },
     );
+  }
+
+  /** The job now runs from the record's files as they are: remember which (a recorded install only). */
+  private markActive(record: InstallRecord): void {
+    if (!this.record()) return; // an install without a record (older codex-sm): not ours to write
+    const digest = filesDigest(record.files);
+    if (record.activeDigest === digest) return;
+    record.activeDigest = digest;
+    writeInstallRecord(this.backend.recordPath, record);
   }
 
   /** What every command reports about the service, read while the lock is still held. */
@@ -284,6 +295,7 @@ export class LifecycleEngine {
         startTimeoutSec: full.startTimeoutSec,
         stopTimeoutSec: full.stopTimeoutSec,
         logFiles: rendered.logFiles,
+        activeDigest: previous?.activeDigest ?? null,
       };
       const before = await s.state();
       const { tokenCreated } = ensureSecrets(
@@ -310,9 +322,12 @@ export class LifecycleEngine {
       }
       if (!sameInstall(previous, record)) writeInstallRecord(this.backend.recordPath, record);
       const running = isRunning(before);
+      // Running from these very files: nothing to do. Running from older ones (written by an
+      // install --no-start) or from unknown ones: restart.
+      const current = running && record.activeDigest === filesDigest(record.files);
       let action: InstallAction = 'notStarted';
       if (opts.start) {
-        if (running && !changed) action = 'alreadyRunning';
+        if (current) action = 'alreadyRunning';
         else if (running) {
           await s.restart(record);
           action = 'restarted';
@@ -320,7 +335,8 @@ export class LifecycleEngine {
           await s.start(record);
           action = 'started';
         }
-      } else if (changed && running) {
+        if (!current) this.markActive(record);
+      } else if (!current && running) {
         warnings.push(
           'the running service still uses the previous definition: run `codex-sm restart`',
         );
@@ -390,6 +406,7 @@ export class LifecycleEngine {
         return { ...view, status: 'alreadyRunning' };
       }
       await s.start(record);
+      this.markActive(record);
       const { view } = await this.view(s, record, warnings);
       return { ...view, status: 'started' };
     });
@@ -421,7 +438,10 @@ export class LifecycleEngine {
       const record = this.requireRecord(warnings);
       const st = await s.state();
       const coalesced = isRunning(st) && st.startedAtUs !== null && st.startedAtUs > requestedUs;
-      if (!coalesced) await s.restart(record);
+      if (!coalesced) {
+        await s.restart(record);
+        this.markActive(record);
+      }
       const { view } = await this.view(s, record, warnings);
       return { ...view, status: 'restarted', coalesced };
     });

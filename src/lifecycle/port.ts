@@ -98,6 +98,8 @@ export interface ServiceBackend {
   readonly logCommand: string;
   /** Every file this backend may have installed, for an uninstall without a record. */
   readonly knownFiles: readonly string[];
+  /** The files the manager appends the service's output to now (launchd); [] under journald. */
+  logFiles(): string[];
   /**
    * Fill in what only this machine knows (systemd's version); for a real install also refuse
    * what cannot work here (a LaunchAgent for root). A preview touches nothing.

@@ -4,6 +4,7 @@
  * start, purge and the later commands read it instead of parsing values back out of unit text.
  * Written atomically after the files it names; removed with them.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { writeFileAtomic } from '../token.js';
 import type { Backend } from '../platform/types.js';
@@ -32,6 +33,27 @@ export interface InstallRecord {
   stopTimeoutSec: number;
   /** Files the manager appends the service's output to (launchd); [] under journald. */
   logFiles: string[];
+  /**
+   * Digest of `files` as they were when the running job was last started from them; null when
+   * not known. A reinstall that writes nothing new still restarts a job started from older files
+   * (after `install-service --no-start`).
+   */
+  activeDigest: string | null;
+}
+
+/** sha256 over the files' paths and contents as they are on disk now. */
+export function filesDigest(files: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const f of files) {
+    h.update(f).update('\0');
+    try {
+      h.update(fs.readFileSync(f));
+    } catch {
+      h.update('(missing)');
+    }
+    h.update('\0');
+  }
+  return h.digest('hex');
 }
 
 const STRING_KEYS = [
@@ -69,7 +91,8 @@ export function parseInstallRecord(text: string): InstallRecord | undefined {
     NUMBER_KEYS.every((k) => typeof o[k] === 'number') &&
     typeof o.socketActivation === 'boolean' &&
     isStringArray(o.files) &&
-    isStringArray(o.logFiles);
+    isStringArray(o.logFiles) &&
+    (o.activeDigest === null || typeof o.activeDigest === 'string');
   // Every key was checked just above; the object is the record.
   return ok ? (o as unknown as InstallRecord) : undefined;
 }

@@ -1,10 +1,11 @@
 /**
  * A SIMULATED launchd for tests on Linux: a fake `launchctl` executable (a small node script)
- * put first on PATH, so the manager runs it through the real execRunner. It keeps launchd's state
- * in a JSON file, records every argv, and imitates what the field reports say launchd does:
- * bootout is asynchronous (the service stays visible to `print` for a few polls), bootstrap of a
- * loaded or draining service fails with 5, gui/<uid> refuses with 125 without an Aqua session,
- * a `disable` override survives bootout, and failures can be injected per verb (5, 37, 125, ...).
+ * put first on PATH, so the launchd backend runs it through the real execRunner. It keeps
+ * launchd's state in a JSON file, records every argv, and imitates what the field reports say
+ * launchd does: bootout is asynchronous (the service stays visible to `print` for a few polls),
+ * bootstrap of a loaded or draining service fails with 5, gui/<uid> refuses with 125 without an
+ * Aqua session, a `disable` override survives bootout, and failures can be injected per verb
+ * (5, 37, 125, ...).
  *
  * A tiny real HTTP server stands in for the service's /readyz and /status: it answers 200 only
  * while the simulated job is running, after a configurable number of not-yet-ready polls.
@@ -217,6 +218,11 @@ export interface FakeServiceHttp {
   /** /readyz calls answered 503 for each new pid before it turns ready. */
   notReadyPolls: number;
   readyzCalls: number;
+  /**
+   * Called on each /readyz before it is answered (the job as the server saw it on arrival):
+   * lets a test act at a known point of a start, e.g. unload the job as a `launchctl bootout` would.
+   */
+  onReadyz?: () => void;
   close(): Promise<void>;
 }
 
@@ -240,6 +246,7 @@ export async function serveFakeService(
     };
     if (req.url === '/readyz') {
       ctl.readyzCalls++;
+      ctl.onReadyz?.();
       if (!job?.pid) return send(503, { ready: false });
       const n = (pollsByPid.get(job.pid) ?? 0) + 1;
       pollsByPid.set(job.pid, n);
@@ -267,4 +274,3 @@ export async function serveFakeService(
   ctl.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return ctl;
 }
-

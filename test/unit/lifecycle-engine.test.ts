@@ -20,6 +20,7 @@ import { readInstallRecord } from '../../src/lifecycle/record.js';
 import type { Backend, ServicePlan } from '../../src/platform/types.js';
 import { basePlan } from '../helpers/plans.js';
 import { tempDir } from '../../harness/service.js';
+import { rejection } from '../helpers/assertions.js';
 
 interface FakeWorld {
   dir: string;
@@ -107,6 +108,7 @@ function fakeBackend(
     recordPath: path.join(unitDir, 'codex-sm.install.json'),
     logCommand: 'fake logs',
     knownFiles: [unitPath],
+    logFiles: () => (flavor === 'launchd' ? logs : []),
     prepare: async (plan) => plan,
     render(plan: ServicePlan): RenderedInstall {
       return {
@@ -160,16 +162,6 @@ function setup(flavor: Backend, opts: { scope?: 'user' | 'system'; isRoot?: bool
   return { w, engine, plan, paths, dir };
 }
 
-async function rejection(p: Promise<unknown>): Promise<CodexSmError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).to.be.instanceOf(CodexSmError);
-    return e as CodexSmError;
-  }
-  throw new Error('expected a rejection');
-}
-
 const FLAVORS: Backend[] = ['systemd', 'launchd'];
 
 describe('lifecycle engine (FAKE in-memory backend port)', () => {
@@ -218,6 +210,19 @@ describe('lifecycle engine (FAKE in-memory backend port)', () => {
         const moved = await engine.install(plan({ port: 3300 }), { start: true });
         expect(moved).to.include({ action: 'restarted', endpoint: 'http://127.0.0.1:3300' });
         expect(w.job.pid).to.not.equal(pid);
+      });
+
+      it('after an install --no-start changed the files, the next install restarts (the job still runs the old ones)', async () => {
+        const { w, engine, plan } = setup(flavor);
+        await engine.install(plan(), { start: true });
+        await engine.install(plan({ port: 3200 }), { start: false });
+        const pid = w.job.pid;
+        const next = await engine.install(plan({ port: 3200 }), { start: true });
+        expect(next).to.include({ action: 'restarted', unitChanged: false });
+        expect(w.job.pid).to.not.equal(pid);
+        expect((await engine.install(plan({ port: 3200 }), { start: true })).action).to.equal(
+          'alreadyRunning',
+        );
       });
 
       it('a manager that refuses the new files gets the old ones back, and no record', async () => {

@@ -282,6 +282,8 @@ export function launchdBackend(opts: LaunchdBackendOptions): ServiceBackend {
     recordPath: path.join(opts.stateDir, 'launchd', `${opts.label}.install.json`),
     logCommand: 'codex-sm logs',
     knownFiles: [plistPath],
+    // What the plist on disk names (an agent installed by hand or an older codex-sm), else the defaults.
+    logFiles: () => logSources(files).map((s) => s.path),
 
     async prepare(plan: ServicePlan, purpose) {
       if (purpose === 'install' && opts.uid === 0) {

@@ -209,6 +209,7 @@ export function systemdBackend(opts: SystemdBackendOptions): ServiceBackend {
     recordPath: path.join(dir, 'codex-sm.install.json'),
     logCommand: journalCommand(opts.scope, SERVICE),
     knownFiles: [path.join(dir, SERVICE), path.join(dir, SOCKET)],
+    logFiles: () => [], // the journal keeps the lines
 
     async prepare(plan: ServicePlan): Promise<ServicePlan> {
       if (plan.systemdVersion !== undefined) return plan;
