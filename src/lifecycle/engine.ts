@@ -162,6 +162,7 @@ export class LifecycleEngine {
       codexHome: f.codexHome,
       codexPath: f.codexPath ?? '',
       socketActivation: false,
+      updater: false,
       startTimeoutSec: 90,
       stopTimeoutSec: 15,
       logFiles: this.backend.logFiles(),
@@ -227,6 +228,7 @@ export class LifecycleEngine {
       codexVersion: (ref.codexPath ? await versionOf(ref.codexPath) : undefined) ?? null,
       appServerVersion: svc?.appServer?.version ?? null,
       linger: linger === undefined ? await s.linger('read', []) : linger,
+      updater: await s.updater(),
       reason: st.reason,
       lastLogLines: st.reason && !running ? await s.tail(record, 5) : [],
       service: svc
@@ -292,6 +294,7 @@ export class LifecycleEngine {
         codexHome: full.codexHome,
         codexPath: full.codexPath,
         socketActivation: full.socketActivation,
+        updater: full.updater,
         startTimeoutSec: full.startTimeoutSec,
         stopTimeoutSec: full.stopTimeoutSec,
         logFiles: rendered.logFiles,
@@ -361,8 +364,11 @@ export class LifecycleEngine {
       const record = this.record();
       const ref = record ?? this.fallbackRecord();
       const st = await s.state();
-      const files = [...new Set([...(record?.files ?? []), ...this.backend.knownFiles])];
-      const present = files.filter((p) => fs.existsSync(p));
+      const recorded = record?.files ?? [];
+      const present = [...new Set([...recorded, ...this.backend.knownFiles])].filter((p) =>
+        fs.existsSync(p),
+      );
+      const files = [...new Set([...recorded, ...present])];
       const installed = present.length > 0 || st.loaded || record !== undefined;
       const removed: string[] = [];
       if (installed) {

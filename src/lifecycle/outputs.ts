@@ -4,7 +4,7 @@
  * The human forms are pure functions of the outputs.
  */
 import type { Backend } from '../platform/types.js';
-import type { ActiveState, InstalledFile, Scope } from './port.js';
+import type { ActiveState, InstalledFile, Scope, UpdaterState } from './port.js';
 
 /** The service's own GET /status, as the lifecycle outputs carry it. */
 export interface ServiceSelfReport {
@@ -34,6 +34,8 @@ export interface ServiceView {
   appServerVersion: string | null;
   /** systemd user units: loginctl's Linger; null elsewhere or when logind cannot say. */
   linger: boolean | null;
+  /** The periodic updater's job; null when it is not installed. */
+  updater: UpdaterState | null;
   reason: string | null;
   lastLogLines: string[];
   service: ServiceSelfReport | null;
@@ -120,6 +122,11 @@ export function humanView(r: ServiceView & { status: string }): string {
     ['codex', r.codexPath ? `${r.codexPath}${r.codexVersion ? ` (${r.codexVersion})` : ''}` : null],
   ];
   if (r.linger !== null) rows.push(['linger', r.linger ? 'on' : 'off']);
+  if (r.updater)
+    rows.push([
+      'updater',
+      `${r.updater.unit} ${r.updater.active ? 'active' : 'inactive'}${r.updater.nextRun ? `, next run ${r.updater.nextRun}` : ''}`,
+    ]);
   if (r.reason) rows.push(['why', r.reason]);
   if (r.service?.pendingRestart.length)
     rows.push(['pending', `restart to apply ${r.service.pendingRestart.join(', ')}`]);

@@ -42,6 +42,16 @@ export interface JobState {
   native: Record<string, unknown>;
 }
 
+/** The periodic updater's job, when installed. */
+export interface UpdaterState {
+  /** `codex-sm-update.timer`, or the launchd target of the updater agent. */
+  unit: string;
+  /** The timer is armed / the agent is loaded. */
+  active: boolean;
+  /** ISO time of the next run, where the manager tells it (systemd); null otherwise. */
+  nextRun: string | null;
+}
+
 export interface RenderedInstall {
   /** The name the manager will know the job by. */
   unit: string;
@@ -77,6 +87,8 @@ export interface BackendSession {
   restart(record: InstallRecord): Promise<void>;
   /** Stop and return once the job is down; throws stop_failed. */
   stop(record: InstallRecord): Promise<void>;
+  /** The updater's job, or null when it is not installed. */
+  updater(): Promise<UpdaterState | null>;
   /** The service's last log lines, for a failure report. */
   tail(record: InstallRecord | undefined, lines: number): Promise<string[]>;
   /**

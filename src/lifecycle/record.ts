@@ -29,6 +29,8 @@ export interface InstallRecord {
   codexHome: string;
   codexPath: string;
   socketActivation: boolean;
+  /** The periodic updater was installed with the service. */
+  updater: boolean;
   startTimeoutSec: number;
   stopTimeoutSec: number;
   /** Files the manager appends the service's output to (launchd); [] under journald. */
@@ -90,6 +92,7 @@ export function parseInstallRecord(text: string): InstallRecord | undefined {
     STRING_KEYS.every((k) => typeof o[k] === 'string') &&
     NUMBER_KEYS.every((k) => typeof o[k] === 'number') &&
     typeof o.socketActivation === 'boolean' &&
+    typeof o.updater === 'boolean' &&
     isStringArray(o.files) &&
     isStringArray(o.logFiles) &&
     (o.activeDigest === null || typeof o.activeDigest === 'string');

@@ -52,6 +52,8 @@ export interface PlanOptions {
   codexPath: string;
   codexVersion?: string;
   socketActivation?: boolean;
+  /** Install the periodic updater too (`install-service --updater`, `bootstrap`). */
+  updater?: boolean;
   systemdVersion?: number;
   /** An explicit --config/CODEX_SM_CONFIG: passed to the service as CODEX_SM_CONFIG. */
   configFile?: string;
@@ -167,6 +169,7 @@ export function buildServicePlan(config: Config, opts: PlanOptions): ServicePlan
     codexHome: config.codexHome,
     stateDir: config.stateDir,
     socketActivation: Boolean(opts.socketActivation),
+    updater: Boolean(opts.updater),
     stopTimeoutSec: Math.ceil(config.stopTimeoutMs / 1000) + STOP_MARGIN_SEC,
     startTimeoutSec: t.startTimeoutSec,
     watchdogSec: t.watchdogSec,

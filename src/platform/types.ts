@@ -38,6 +38,8 @@ export interface ServicePlan {
   codexHome: string;
   stateDir: string;
   socketActivation: boolean;
+  /** Also install the periodic updater (systemd timer / launchd StartInterval agent). */
+  updater: boolean;
   stopTimeoutSec: number;
   startTimeoutSec: number;
   watchdogSec: number;

@@ -25,6 +25,7 @@ export function basePlan(overrides: Partial<ServicePlan> = {}): ServicePlan {
     codexHome: '/Users/alice/.codex',
     stateDir: '/Users/alice/.local/state/codex-sm',
     socketActivation: false,
+    updater: false,
     stopTimeoutSec: 30,
     startTimeoutSec: 90,
     watchdogSec: 0,

@@ -97,6 +97,7 @@ function fakeBackend(
     start: () => job('start', launch),
     restart: () => job('restart', launch),
     stop: () => job('stop', () => (w.job = { ...w.job, running: false })),
+    updater: async () => null,
     tail: async () => ['last line'],
     linger: async () => (flavor === 'systemd' ? true : null),
     close: () => undefined,

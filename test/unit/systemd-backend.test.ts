@@ -67,6 +67,7 @@ function fakeSystemd() {
         execMainStatus: world.failStart && u ? 1 : 0,
         execMainCode: 0,
         execMainStartMonotonicUs: u?.startedAt ?? 0,
+        nextElapseRealtimeUs: unit.endsWith('.timer') && u?.active ? 1_795_460_000_000_000 : 0,
       };
     },
     close: () => undefined,
@@ -217,6 +218,44 @@ describe('systemd backend under the engine (FAKE SystemdApi at the D-Bus seam)',
       'reset-failed codex-sm.service',
     ]);
     expect(fs.readdirSync(unitDir)).to.deep.equal([]);
+  });
+
+  it('the updater: service + timer written, the timer enabled and armed at once, reported with its next run, removed on uninstall', async () => {
+    const { engine, world, plan, unitDir } = setup();
+    const r = await engine.install(plan({ updater: true }), { start: true });
+    expect(fs.readdirSync(unitDir).sort()).to.deep.equal([
+      'codex-sm-update.service',
+      'codex-sm-update.timer',
+      'codex-sm.install.json',
+      'codex-sm.service',
+    ]);
+    // The oneshot has no [Install]: only the service and the timer are enabled.
+    expect(world.calls).to.include('enable codex-sm.service codex-sm-update.timer');
+    expect(world.calls).to.include('start codex-sm-update.timer');
+    expect(r.updater).to.deep.equal({
+      unit: 'codex-sm-update.timer',
+      active: true,
+      nextRun: new Date(1_795_460_000_000).toISOString(),
+    });
+    const again = await engine.install(plan({ updater: true }), { start: true });
+    expect(again).to.include({ action: 'alreadyRunning', unitChanged: false });
+    world.calls.length = 0;
+    await engine.uninstall({ purge: false });
+    expect(world.calls).to.include.members([
+      'stop codex-sm-update.timer',
+      'stop codex-sm-update.service',
+    ]);
+    expect(fs.readdirSync(unitDir)).to.deep.equal([]);
+  });
+
+  it('dropping the updater on a reinstall stops its timer and removes its units', async () => {
+    const { engine, world, plan, unitDir } = setup();
+    await engine.install(plan({ updater: true }), { start: true });
+    world.calls.length = 0;
+    const r = await engine.install(plan(), { start: true });
+    expect(world.calls).to.include('stop codex-sm-update.timer');
+    expect(fs.existsSync(path.join(unitDir, 'codex-sm-update.timer'))).to.equal(false);
+    expect(r.updater).to.equal(null);
   });
 
   it('status reports systemd-only facts under native, the rest in the shared keys', async () => {

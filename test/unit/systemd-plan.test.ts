@@ -140,6 +140,7 @@ function state(over: Partial<UnitState>): UnitState {
     execMainStatus: 0,
     execMainCode: 0,
     execMainStartMonotonicUs: 1,
+    nextElapseRealtimeUs: 0,
     ...over,
   };
 }
@@ -157,6 +158,10 @@ describe('manager state', () => {
       unitStateFrom((p) => (p === 'ExecMainStartTimestampMonotonic' ? 123n : undefined))
         .execMainStartMonotonicUs,
     ).to.equal(123);
+    expect(
+      unitStateFrom((p) => (p === 'NextElapseUSecRealtime' ? '@1795460000' : undefined))
+        .nextElapseRealtimeUs,
+    ).to.equal(1_795_460_000_000_000);
     expect(parseSystemdVersion('systemd 252 (252.38-1~deb12u1)\n+PAM +AUDIT')).to.equal(252);
     expect(parseSystemdVersion('255.4-1ubuntu8')).to.equal(255);
   });
@@ -282,7 +287,7 @@ describe('linger and the systemctl fallback (recorded commands)', () => {
     expect(st).to.include({ activeState: 'active', mainPid: 7, nRestarts: 2 });
     expect(rec.calls[0]).to.equal('systemctl --user start codex-sm.service');
     expect(rec.calls[2]).to.match(
-      /^systemctl --user show codex-sm\.service -p LoadState -p ActiveState/,
+      /^systemctl --user show --timestamp=unix codex-sm\.service -p LoadState -p ActiveState/,
     );
     const sys = recorder({});
     await new SystemctlSystemd(sys.runner, 'system', {}).reload();

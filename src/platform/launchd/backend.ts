@@ -15,7 +15,12 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { serviceRequest } from '../../client.js';
 import { CodexSmError, EXIT } from '../../errors.js';
-import type { BackendSession, JobState, ServiceBackend } from '../../lifecycle/port.js';
+import type {
+  BackendSession,
+  JobState,
+  ServiceBackend,
+  UpdaterState,
+} from '../../lifecycle/port.js';
 import type { InstallRecord } from '../../lifecycle/record.js';
 import type { CommandRunner } from '../../runner.js';
 import { readTokenFile } from '../../token.js';
@@ -30,7 +35,15 @@ import { launchdJobs, type LaunchdJobs, type LoadedJob } from './jobs.js';
 import { launchctlVia } from './launchctl.js';
 import { readLastLines, showLogFiles } from './logs.js';
 import { describeLastExit, launchdActivity } from './parse.js';
-import { defaultLaunchdLogDir, launchAgentPath, launchdLogPaths, renderPlist } from './render.js';
+import {
+  defaultLaunchdLogDir,
+  launchAgentPath,
+  launchdLogPaths,
+  renderPlist,
+  renderUpdaterPlist,
+  updaterLabel,
+} from './render.js';
+import { updaterName } from '../updater.js';
 
 export interface LaunchdBackendOptions {
   runner: CommandRunner;
@@ -85,14 +98,25 @@ function jobState(job: LoadedJob | undefined, guiTarget: string, logFiles: strin
   };
 }
 
+/** One LaunchAgent: its launchctl operations and its files. */
+interface Agent {
+  jobs: LaunchdJobs;
+  files: AgentFiles;
+}
+
 class LaunchdSession implements BackendSession {
   readonly notes: string[] = [];
+  private readonly jobs: LaunchdJobs;
+  private readonly files: AgentFiles;
 
   constructor(
-    private readonly jobs: LaunchdJobs,
-    private readonly files: AgentFiles,
+    service: Agent,
+    private readonly updaterAgent: Agent,
     private readonly opts: LaunchdBackendOptions & { pollIntervalMs: number },
-  ) {}
+  ) {
+    this.jobs = service.jobs;
+    this.files = service.files;
+  }
 
   private logPaths(): string[] {
     return logSources(this.files).map((s) => s.path);
@@ -106,19 +130,43 @@ class LaunchdSession implements BackendSession {
     // launchd reads a plist at bootstrap; there is nothing to re-read before that.
   }
 
-  async enable(): Promise<void> {
+  async enable(files: readonly string[]): Promise<void> {
     // launchd opens StandardOutPath itself and does not create missing directories.
     fs.mkdirSync(this.files.logDir, { recursive: true, mode: 0o755 });
     // A `launchctl disable` override survives bootout and rewrites; enabled, the agent loads at login.
     const { result, outcome } = await this.jobs.lc.run(['enable', this.jobs.guiTarget]);
     if (outcome !== 'ok' && outcome !== 'noSession')
       throw this.jobs.fail(['enable', this.jobs.guiTarget], result);
+    if (files.includes(this.updaterAgent.files.plistPath)) await this.loadUpdater();
   }
 
-  async disable(): Promise<void> {
-    const at = await this.jobs.locate();
-    if (at) await this.jobs.bootoutAndWait(at.target);
-    fs.rmSync(this.files.recordPath, { force: true });
+  /** The updater runs only while loaded (StartInterval): load it, or reload a changed plist. */
+  private async loadUpdater(): Promise<void> {
+    const { jobs, files } = this.updaterAgent;
+    const at = await jobs.locate();
+    if (at && !definitionChanged(files, at.info)) return;
+    if (at) await jobs.bootoutAndWait(at.target);
+    await jobs.bootstrapAgent(this.notes);
+  }
+
+  async disable(files: readonly string[]): Promise<void> {
+    for (const { jobs, files: agentFiles } of [
+      this.updaterAgent,
+      { jobs: this.jobs, files: this.files },
+    ]) {
+      if (!files.includes(agentFiles.plistPath)) continue;
+      const at = await jobs.locate();
+      if (at) await jobs.bootoutAndWait(at.target);
+      fs.rmSync(agentFiles.recordPath, { force: true });
+    }
+  }
+
+  async updater(): Promise<UpdaterState | null> {
+    const { jobs, files } = this.updaterAgent;
+    if (!fs.existsSync(files.plistPath)) return null;
+    const at = await jobs.locate();
+    // StartInterval counts from when launchd loaded the job; launchd does not say when that was.
+    return { unit: at?.target ?? jobs.guiTarget, active: at !== undefined, nextRun: null };
   }
 
   /** Wait until the service answers /readyz from a process other than `since.pid`. */
@@ -258,22 +306,32 @@ export function launchdBackend(opts: LaunchdBackendOptions): ServiceBackend {
   const plistPath = opts.plistPath ?? launchAgentPath(opts.home, opts.label);
   const logDir = opts.logDir ?? defaultLaunchdLogDir(opts.home);
   const pollIntervalMs = opts.pollIntervalMs ?? 200;
-  const files: AgentFiles = {
-    plistPath,
-    recordPath: path.join(opts.stateDir, 'launchd', `${opts.label}.loaded.plist`),
-    logDir,
-    name: 'codex-sm',
-  };
-  const jobs = () =>
-    launchdJobs({
+  const agent = (label: string, plist: string, name: string): Agent => {
+    const files: AgentFiles = {
+      plistPath: plist,
+      recordPath: path.join(opts.stateDir, 'launchd', `${label}.loaded.plist`),
+      logDir,
+      name,
+    };
+    const jobs = launchdJobs({
       lc: launchctlVia(opts.runner, opts.launchctl),
       uid: opts.uid,
-      label: opts.label,
-      plistPath,
+      label,
+      plistPath: plist,
       pollMs: pollIntervalMs,
       drainTimeoutMs: opts.drainTimeoutMs ?? 30_000,
       onBootstrapped: () => rememberLoadedDefinition(files),
     });
+    return { jobs, files };
+  };
+  const name = 'codex-sm';
+  const updaterPlan = { name, label: opts.label };
+  const updaterPlist = launchAgentPath(opts.home, updaterLabel(updaterPlan));
+  const agents = () => ({
+    service: agent(opts.label, plistPath, name),
+    updater: agent(updaterLabel(updaterPlan), updaterPlist, updaterName(updaterPlan)),
+  });
+  const files = agent(opts.label, plistPath, name).files;
   const guiTarget = `gui/${opts.uid}/${opts.label}`;
   return {
     backend: 'launchd',
@@ -281,7 +339,7 @@ export function launchdBackend(opts: LaunchdBackendOptions): ServiceBackend {
     unitPath: plistPath,
     recordPath: path.join(opts.stateDir, 'launchd', `${opts.label}.install.json`),
     logCommand: 'codex-sm logs',
-    knownFiles: [plistPath],
+    knownFiles: [plistPath, updaterPlist],
     // What the plist on disk names (an agent installed by hand or an older codex-sm), else the defaults.
     logFiles: () => logSources(files).map((s) => s.path),
 
@@ -300,9 +358,15 @@ export function launchdBackend(opts: LaunchdBackendOptions): ServiceBackend {
 
     render(plan) {
       const logs = launchdLogPaths(plan.logDir, plan.name);
+      const updaterLogs = launchdLogPaths(plan.logDir, updaterName(plan));
       return {
         unit: guiTarget,
-        files: [{ path: plistPath, mode: 0o644, content: renderPlist(plan) }],
+        files: [
+          { path: plistPath, mode: 0o644, content: renderPlist(plan) },
+          ...(plan.updater
+            ? [{ path: updaterPlist, mode: 0o644, content: renderUpdaterPlist(plan) }]
+            : []),
+        ],
         // bootout only acts when an old instance is loaded (then polled with `print` until gone);
         // bootstrap falls back to user/<uid> on error 125 (no GUI session).
         commands: [
@@ -310,12 +374,17 @@ export function launchdBackend(opts: LaunchdBackendOptions): ServiceBackend {
           ['launchctl', 'enable', guiTarget],
           ['launchctl', 'bootstrap', `gui/${opts.uid}`, plistPath],
         ],
-        logFiles: [logs.stdout, logs.stderr],
+        logFiles: [
+          logs.stdout,
+          logs.stderr,
+          ...(plan.updater ? [updaterLogs.stdout, updaterLogs.stderr] : []),
+        ],
       };
     },
 
     async open() {
-      return new LaunchdSession(jobs(), files, { ...opts, pollIntervalMs });
+      const { service, updater } = agents();
+      return new LaunchdSession(service, updater, { ...opts, pollIntervalMs });
     },
 
     async logs(_record, logOpts, write) {

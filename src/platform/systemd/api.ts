@@ -25,6 +25,8 @@ export interface UnitState {
   execMainCode: number;
   /** CLOCK_MONOTONIC µs of the last main-process start; 0 when never started. */
   execMainStartMonotonicUs: number;
+  /** Timers: wall-clock µs of the next elapse; 0 when none is scheduled (or not a timer). */
+  nextElapseRealtimeUs: number;
 }
 
 /** D-Bus property names of UnitState fields (also the `systemctl show -p` names). */
@@ -42,6 +44,7 @@ export const UNIT_PROPERTIES: Record<keyof UnitState, string> = {
   execMainStatus: 'ExecMainStatus',
   execMainCode: 'ExecMainCode',
   execMainStartMonotonicUs: 'ExecMainStartTimestampMonotonic',
+  nextElapseRealtimeUs: 'NextElapseUSecRealtime',
 };
 
 const NUMERIC = new Set<keyof UnitState>([
@@ -50,6 +53,7 @@ const NUMERIC = new Set<keyof UnitState>([
   'execMainStatus',
   'execMainCode',
   'execMainStartMonotonicUs',
+  'nextElapseRealtimeUs',
 ]);
 
 /** Build a UnitState from raw property values (strings from systemctl, variants' values from D-Bus). */
@@ -59,7 +63,13 @@ export function unitStateFrom(get: (prop: string) => unknown): UnitState {
     const raw = get(prop);
     if (field === 'needDaemonReload') out[field] = raw === true || raw === 'yes';
     else if (NUMERIC.has(field)) {
-      const n = typeof raw === 'bigint' ? Number(raw) : Number(raw ?? 0);
+      // systemctl show --timestamp=unix prints wall-clock timestamps as "@<seconds>".
+      const n =
+        typeof raw === 'bigint'
+          ? Number(raw)
+          : typeof raw === 'string' && raw.startsWith('@')
+            ? Number(raw.slice(1)) * 1e6
+            : Number(raw ?? 0);
       out[field] = Number.isFinite(n) ? n : 0;
     } else out[field] = raw === undefined || raw === null ? '' : String(raw);
   }

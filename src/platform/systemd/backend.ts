@@ -4,6 +4,7 @@
  * journal, linger through loginctl. It decides nothing the engine decides; what it knows that the
  * engine does not is systemd's own: job results, Type=notify readiness, socket units, daemon-reload.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { CodexSmError } from '../../errors.js';
 import type {
@@ -13,6 +14,7 @@ import type {
   LogsOptions,
   Scope,
   ServiceBackend,
+  UpdaterState,
 } from '../../lifecycle/port.js';
 import type { InstallRecord } from '../../lifecycle/record.js';
 import type { CommandRunner } from '../../runner.js';
@@ -22,7 +24,15 @@ import { connectManager, type BusConnector, type SystemdContext } from './connec
 import { explainState } from './describe.js';
 import { enableLinger, lingerWarning, readLinger } from './linger.js';
 import { followJournal, formatEntry, journalCommand, readJournal, tailLines } from './journal.js';
-import { renderUnits, serviceUnitName, socketUnitName, unitDir } from './render.js';
+import {
+  renderUnits,
+  renderUpdaterUnits,
+  serviceUnitName,
+  socketUnitName,
+  unitDir,
+  updaterServiceUnitName,
+  updaterTimerUnitName,
+} from './render.js';
 
 export interface SystemdBackendOptions {
   scope: Scope;
@@ -36,6 +46,10 @@ export interface SystemdBackendOptions {
 const NAME = { name: 'codex-sm' };
 const SERVICE = serviceUnitName(NAME);
 const SOCKET = socketUnitName(NAME);
+const UPDATE_SERVICE = updaterServiceUnitName(NAME);
+const UPDATE_TIMER = updaterTimerUnitName(NAME);
+/** Units started by their timer only: nothing to enable (no [Install] section). */
+const NOT_ENABLED = new Set([UPDATE_SERVICE]);
 /** Extra time over the unit's own timeouts before we stop waiting for a job ourselves. */
 const JOB_MARGIN_MS = 15_000;
 const ACTIVE_STATES: readonly ActiveState[] = [
@@ -96,7 +110,28 @@ class SystemdSession implements BackendSession {
   }
 
   async enable(files: readonly string[]): Promise<void> {
-    await this.api.enable(files.map((f) => path.basename(f)));
+    const units = files.map((f) => path.basename(f));
+    await this.api.enable(units.filter((u) => !NOT_ENABLED.has(u)));
+    // Enabling a timer arms it from the next login on; arm it now too (a no-op when it is).
+    for (const timer of units.filter((u) => u.endsWith('.timer'))) {
+      const job = await this.api.start(timer, JOB_MARGIN_MS);
+      if (job !== 'done')
+        this.notes.push(
+          `${timer} did not start ("${job}"): see \`systemctl --user status ${timer}\``,
+        );
+    }
+  }
+
+  async updater(): Promise<UpdaterState | null> {
+    if (!fs.existsSync(path.join(unitDir(this.opts.scope, this.opts.env), UPDATE_TIMER)))
+      return null;
+    const st = await this.api.state(UPDATE_TIMER);
+    return {
+      unit: UPDATE_TIMER,
+      active: st.activeState === 'active',
+      nextRun:
+        st.nextElapseRealtimeUs > 0 ? new Date(st.nextElapseRealtimeUs / 1000).toISOString() : null,
+    };
   }
 
   async disable(files: readonly string[]): Promise<void> {
@@ -104,8 +139,13 @@ class SystemdSession implements BackendSession {
     // The socket first, or a connection in between would start the service again.
     const ordered = [...units.filter((u) => u !== SERVICE), ...units.filter((u) => u === SERVICE)];
     for (const u of ordered) {
+      if (u !== SERVICE) {
+        // A unit whose file is gone may be unknown to the manager already: nothing to stop.
+        await this.api.stop(u, JOB_MARGIN_MS * 2).catch(() => undefined);
+        continue;
+      }
       const job = await this.api.stop(u, JOB_MARGIN_MS * 2);
-      if (u === SERVICE && job !== 'done') throw await this.stopFailure(job);
+      if (job !== 'done') throw await this.stopFailure(job);
     }
     await this.api.disable(units).catch(() => undefined);
     await this.api.resetFailed(SERVICE);
@@ -208,7 +248,7 @@ export function systemdBackend(opts: SystemdBackendOptions): ServiceBackend {
     // systemd loads only files named like units; this one it ignores.
     recordPath: path.join(dir, 'codex-sm.install.json'),
     logCommand: journalCommand(opts.scope, SERVICE),
-    knownFiles: [path.join(dir, SERVICE), path.join(dir, SOCKET)],
+    knownFiles: [SERVICE, SOCKET, UPDATE_SERVICE, UPDATE_TIMER].map((u) => path.join(dir, u)),
     logFiles: () => [], // the journal keeps the lines
 
     async prepare(plan: ServicePlan): Promise<ServicePlan> {
@@ -223,8 +263,8 @@ export function systemdBackend(opts: SystemdBackendOptions): ServiceBackend {
     },
 
     render(plan) {
-      const units = renderUnits(plan);
-      const names = units.map((x) => x.name);
+      const units = [...renderUnits(plan), ...(plan.updater ? renderUpdaterUnits(plan) : [])];
+      const names = units.map((x) => x.name).filter((n) => !NOT_ENABLED.has(n));
       return {
         unit: SERVICE,
         files: units.map((x) => ({

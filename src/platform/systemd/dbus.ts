@@ -172,7 +172,11 @@ class DbusSystemd implements SystemdApi {
     // LoadUnit (not GetUnit): also answers for units that are installed but not loaded yet.
     const [path] = await this.call('LoadUnit', 's', [unit]);
     const props = new Map<string, unknown>();
-    for (const iface of ['org.freedesktop.systemd1.Unit', 'org.freedesktop.systemd1.Service']) {
+    for (const iface of [
+      'org.freedesktop.systemd1.Unit',
+      'org.freedesktop.systemd1.Service',
+      'org.freedesktop.systemd1.Timer',
+    ]) {
       try {
         const [all] = await this.call(
           'GetAll',
@@ -184,7 +188,7 @@ class DbusSystemd implements SystemdApi {
         for (const [k, v] of Object.entries((all ?? {}) as Record<string, unknown>))
           props.set(k, plain(v));
       } catch {
-        /* a not-found unit has no Service interface */
+        /* each unit has only its own type's interface (and a not-found unit none) */
       }
     }
     return unitStateFrom((p) => props.get(p));

@@ -92,7 +92,7 @@ export class SystemctlSystemd implements SystemdApi {
 
   async state(unit: string): Promise<UnitState> {
     const props = Object.values(UNIT_PROPERTIES).flatMap((p) => ['-p', p]);
-    const r = await this.must(['show', unit, ...props]);
+    const r = await this.must(['show', '--timestamp=unix', unit, ...props]);
     const m = parseShow(r.stdout);
     return unitStateFrom((p) => m.get(p));
   }
