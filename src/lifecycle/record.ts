@@ -7,8 +7,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { writeFileAtomic } from '../token.js';
+import { endpointFor } from '../client.js';
+import { CodexSmError } from '../errors.js';
+import { packageInfo } from '../package-info.js';
 import type { Backend } from '../platform/types.js';
-import type { Scope } from './port.js';
+import type { Scope, ServiceBackend } from './port.js';
 
 export const RECORD_VERSION = 1;
 
@@ -110,4 +113,89 @@ export function readInstallRecord(file: string): InstallRecord | undefined {
 
 export function writeInstallRecord(file: string, record: InstallRecord): void {
   writeFileAtomic(file, JSON.stringify(record, null, 2) + '\n', 0o644);
+}
+
+/** What the current config says, for a service installed without a record (or not at all). */
+export type ConfigFallback = Pick<
+  InstallRecord,
+  'host' | 'port' | 'tokenFile' | 'secretsFile' | 'stateDir' | 'codexHome'
+> & { codexPath?: string };
+
+/** The install record of one backend, with the config standing in where there is none. */
+export class InstallRecords {
+  constructor(
+    private readonly backend: ServiceBackend,
+    private readonly fallback: ConfigFallback,
+  ) {}
+
+  read(): InstallRecord | undefined {
+    return readInstallRecord(this.backend.recordPath);
+  }
+
+  /** The record, or for a unit installed without one (an older codex-sm) the config's values. */
+  readOrFallback(warnings: string[]): InstallRecord | undefined {
+    const record = this.read();
+    if (record) return record;
+    const present = this.backend.knownFiles.filter((p) => fs.existsSync(p));
+    if (present.length === 0) return undefined;
+    warnings.push(
+      `no install record at ${this.backend.recordPath} (installed by an older codex-sm?): endpoint and paths come from the current config; run \`codex-sm install-service\` again to record them`,
+    );
+    return { ...this.fromConfig(), files: present };
+  }
+
+  /** A record of the current config's values (nothing installed from it). */
+  fromConfig(): InstallRecord {
+    const f = this.fallback;
+    return {
+      version: RECORD_VERSION,
+      backend: this.backend.backend,
+      scope: this.backend.scope,
+      installedAt: '',
+      cliVersion: packageInfo().version,
+      files: [],
+      endpoint: endpointFor(f.host, f.port),
+      host: f.host,
+      port: f.port,
+      tokenFile: f.tokenFile,
+      secretsFile: f.secretsFile,
+      stateDir: f.stateDir,
+      codexHome: f.codexHome,
+      codexPath: f.codexPath ?? '',
+      socketActivation: false,
+      updater: false,
+      startTimeoutSec: 90,
+      stopTimeoutSec: 15,
+      logFiles: this.backend.logFiles(),
+      activeDigest: null,
+    };
+  }
+
+  require(warnings: string[]): InstallRecord {
+    const record = this.readOrFallback(warnings);
+    if (record) return record;
+    const system = this.backend.scope === 'system';
+    throw new CodexSmError(
+      'not_installed',
+      `codex-sm is not installed as a ${this.backend.scope} service (${this.backend.unitPath} does not exist)`,
+      { hint: `run \`codex-sm install-service${system ? ' --system' : ''}\`` },
+    );
+  }
+
+  write(record: InstallRecord): void {
+    writeInstallRecord(this.backend.recordPath, record);
+  }
+
+  remove(): void {
+    fs.rmSync(this.backend.recordPath, { force: true });
+  }
+
+  /** The job now runs from the record's files as they are: remember which (a recorded install only). */
+  markActive(record: InstallRecord): void {
+    if (!this.read()) return; // an install without a record (older codex-sm): not ours to write
+    const digest = filesDigest(record.files);
+    if (record.activeDigest === digest) return;
+    record.activeDigest = digest;
+    this.write(record);
+  }
 }
