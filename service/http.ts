@@ -6,12 +6,13 @@ import net from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { tokensEqual } from '../src/token.js';
+import type { ErrorCode } from '../src/errors.js';
 
 /** An error a handler throws to answer 4xx/5xx with `{"error":{code,message,hint?}}`. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly hint?: string,
     readonly extra?: Record<string, unknown>,
@@ -21,7 +22,7 @@ export class HttpError extends Error {
 }
 
 export function errorBody(
-  code: string,
+  code: ErrorCode,
   message: string,
   hint?: string,
   extra?: Record<string, unknown>,

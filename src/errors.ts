@@ -187,6 +187,43 @@ export const ERROR_CODES = {
     area: 'api',
     when: 'the service answered with an error it did not name',
   },
+  unauthorized: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'no bearer token, or not the right one (401)',
+  },
+  stopping: { exit: EXIT.failure, area: 'api', when: 'the service is stopping (503)' },
+  invalid_body: { exit: EXIT.failure, area: 'api', when: 'the body does not match its schema' },
+  invalid_query: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'a query parameter does not match its schema',
+  },
+  app_server_error: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'the app-server answered the request with an error (502)',
+  },
+  app_server_timeout: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'the app-server did not answer in time (504)',
+  },
+  app_server_unavailable: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'the app-server connection is down, e.g. while it restarts (503)',
+  },
+  no_active_turn: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'steer or interrupt without a running turn',
+  },
+  turn_conflict: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'the turn named is not the one running (409)',
+  },
   bad_request: { exit: EXIT.failure, area: 'api', when: 'the request does not match its schema' },
   invalid_json: { exit: EXIT.failure, area: 'api', when: 'the body is not JSON' },
   body_too_large: { exit: EXIT.failure, area: 'api', when: 'the body is over the limit' },
