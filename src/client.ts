@@ -85,3 +85,40 @@ export function endpointFor(host: string, port: number, tls = false): string {
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return `${tls ? 'https' : 'http'}://${h.includes(':') ? `[${h}]` : h}:${port}`;
 }
+
+/** What `POST /api/app-server/restart` answers. */
+export type AppServerRestartResult =
+  | { restarted: true; appServer: { pid?: number; version?: string; remoteControl?: unknown } }
+  | { restarted: false; runningTurns: number; message: string };
+
+/**
+ * Restart only the app-server (codex-sm's own process and listener stay). Without `force`, a
+ * running turn is waited for up to `waitIdleMs`, then the restart is refused (409).
+ */
+export async function restartAppServer(
+  endpoint: string,
+  token: string | undefined,
+  opts: { force: boolean; waitIdleMs: number },
+): Promise<AppServerRestartResult> {
+  const r = await serviceRequest(endpoint, token, '/api/app-server/restart', {
+    method: 'POST',
+    body: { force: opts.force, waitIdleMs: opts.waitIdleMs },
+    // The wait for idle, then the new app-server's start-up.
+    timeoutMs: opts.waitIdleMs + 120_000,
+  });
+  const body = (r.body ?? {}) as Record<string, unknown>;
+  if (r.status === 200) {
+    return { restarted: true, appServer: (body.appServer ?? {}) as { pid?: number } };
+  }
+  const err = (body.error ?? {}) as { code?: string; message?: string };
+  if (r.status === 409 && err.code === 'turn_running') {
+    return {
+      restarted: false,
+      runningTurns: typeof body.runningTurns === 'number' ? body.runningTurns : 1,
+      message: err.message ?? 'a turn is running',
+    };
+  }
+  throw new Error(
+    `POST /api/app-server/restart: HTTP ${r.status} ${err.code ?? ''} ${err.message ?? ''}`,
+  );
+}

@@ -159,6 +159,11 @@ export const ERROR_CODES = {
     area: 'lifecycle',
     when: 'a `launchctl disable` override blocks the job',
   },
+  update_unsupported: {
+    exit: EXIT.config,
+    area: 'lifecycle',
+    when: '`update`: codex-sm cannot tell how Codex was installed (or it is its own dev dependency); set `update.command`',
+  },
   journal_unavailable: {
     exit: EXIT.unavailable,
     area: 'lifecycle',

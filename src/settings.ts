@@ -1,9 +1,9 @@
 /**
- * Settings codex-sm manages itself (not the user's config file): today whether the app-server
- * runs with remote control. Like the Codex daemon's settings.json, `enable-remote-control` and
- * `disable-remote-control` write it and the service reads it each time it spawns the
- * app-server, so a toggle applies by restarting only the app-server. Written atomically, 0600,
- * in codex-sm's state directory.
+ * Settings codex-sm manages itself (not the user's config file). Like the Codex daemon's
+ * settings.json: `enable-remote-control` and `disable-remote-control` write `remoteControl`, and
+ * the service reads it each time it spawns the app-server, so a toggle applies by restarting only
+ * the app-server; `update` notes a codex upgrade whose app-server restart it had to defer (a turn
+ * was running), so the next run restarts it. Written atomically, 0600, in codex-sm's state dir.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,9 +12,19 @@ import { writeFileAtomic } from './token.js';
 export interface ManagedSettings {
   /** Launch the app-server with `--remote-control`. */
   remoteControl: boolean;
+  /** A codex version installed by `update` that the running app-server does not run yet. */
+  pendingUpdate: { version: string; since: string } | null;
 }
 
-export const DEFAULT_SETTINGS: ManagedSettings = { remoteControl: false };
+export const DEFAULT_SETTINGS: ManagedSettings = { remoteControl: false, pendingUpdate: null };
+
+function pendingUpdateOf(v: unknown): ManagedSettings['pendingUpdate'] {
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  return typeof o.version === 'string' && typeof o.since === 'string'
+    ? { version: o.version, since: o.since }
+    : null;
+}
 
 export function settingsFile(stateDir: string): string {
   return path.join(stateDir, 'settings.json');
@@ -32,6 +42,7 @@ export function parseSettings(text: string): ManagedSettings {
   return {
     remoteControl:
       typeof o.remoteControl === 'boolean' ? o.remoteControl : DEFAULT_SETTINGS.remoteControl,
+    pendingUpdate: pendingUpdateOf(o.pendingUpdate),
   };
 }
 

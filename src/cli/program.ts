@@ -14,6 +14,7 @@ type Register = (program: Command) => void;
 
 const lifecycle = async (): Promise<Register> =>
   (await import('./commands/lifecycle.js')).registerLifecycle;
+const daemon = async (): Promise<Register> => (await import('./commands/daemon.js')).registerDaemon;
 const MODULES: Record<string, () => Promise<Register>> = {
   serve: async () => (await import('./commands/serve.js')).registerServe,
   version: async () => (await import('./commands/version.js')).registerVersion,
@@ -27,6 +28,10 @@ const MODULES: Record<string, () => Promise<Register>> = {
   status: lifecycle,
   logs: lifecycle,
   session: async () => (await import('./commands/session.js')).registerSession,
+  bootstrap: daemon,
+  'enable-remote-control': daemon,
+  'disable-remote-control': daemon,
+  update: daemon,
 };
 
 /** The subcommand named on the command line (skipping global options and their values). */

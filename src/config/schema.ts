@@ -30,6 +30,15 @@ export interface ApprovalsConfig {
   defaultDecision: 'decline' | 'cancel' | 'accept';
 }
 
+export interface UpdateConfig {
+  /** argv of the update command; [] = chosen from how Codex is installed (`codex-sm update --check`). */
+  command: string[];
+  /** The update command's time limit. */
+  timeoutMs: number;
+  /** How long `update` waits for running turns to end before it defers the app-server restart. */
+  waitIdleMs: number;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -49,6 +58,7 @@ export interface Config {
   maxFrameBytes: number;
   appServer: AppServerConfig;
   approvals: ApprovalsConfig;
+  update: UpdateConfig;
 }
 
 /** Deep-partial shape of one layer (file, env, flags). */
@@ -163,6 +173,23 @@ export const configSchema = {
       properties: {
         timeoutMs: { ...ms(1000, 86_400_000, 600_000), ...LIVE },
         defaultDecision: { enum: ['decline', 'cancel', 'accept'], default: 'decline', ...LIVE },
+      },
+      ...LIVE,
+    },
+    // Read by each `codex-sm update` run (the updater timer's), not by the service.
+    update: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        command: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          default: [],
+          ...LIVE,
+        },
+        timeoutMs: { ...ms(1000, 3_600_000, 600_000), ...LIVE },
+        waitIdleMs: { ...ms(0, 86_400_000, 600_000), ...LIVE },
       },
       ...LIVE,
     },

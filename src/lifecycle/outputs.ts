@@ -94,6 +94,62 @@ export interface PlanOutput {
   warnings: string[];
 }
 
+/** What the running app-server says about remote control (`remoteControl/status/changed`). */
+export interface RemoteControlReport {
+  /** Launched with `--remote-control`. */
+  enabled: boolean;
+  status: 'disabled' | 'connecting' | 'connected' | 'errored' | null;
+  serverName: string | null;
+}
+
+/** `bootstrap`: install-service with the updater (and remote control), for `ssh host codex-sm bootstrap --json`. */
+export type BootstrapOutput = ServiceView & {
+  status: 'bootstrapped' | 'alreadyBootstrapped';
+  /** What happened to the service: as install-service's `action`. */
+  action: InstallAction;
+  unitChanged: boolean;
+  cliVersion: string;
+  remoteControlEnabled: boolean;
+  /** The app-server alone was restarted to apply a remote-control change. */
+  appServerRestarted: boolean;
+};
+
+/** `enable-remote-control` / `disable-remote-control` (the Codex daemon's statuses). */
+export interface RemoteControlOutput {
+  status: 'enabled' | 'disabled' | 'alreadyEnabled' | 'alreadyDisabled';
+  remoteControlEnabled: boolean;
+  backend: Backend;
+  endpoint: string;
+  settingsFile: string;
+  /** The service's main PID when it runs (it stays: only the app-server restarts). */
+  mainPid: number | null;
+  appServerRestarted: boolean;
+  appServerPid: number | null;
+  /** What the running app-server reports; null when the service is not running. */
+  remoteControl: RemoteControlReport | null;
+  warnings: string[];
+}
+
+/** `update`: run the update command, restart only the app-server when codex changed. */
+export interface UpdateOutput {
+  status: 'planned' | 'upToDate' | 'updated' | 'updateFailed' | 'deferred';
+  command: string[];
+  /** How the command was chosen: `config` (update.command) or the install kind. */
+  commandSource: 'config' | 'standalone' | 'npm';
+  codexPath: string;
+  versionBefore: string | null;
+  versionAfter: string | null;
+  /** The running app-server's version after the command (null when the service is not running). */
+  appServerVersion: string | null;
+  appServerRestarted: boolean;
+  /** updateFailed: the command's exit code (null: killed or timed out) and last output lines. */
+  exitCode: number | null;
+  lastOutputLines: string[];
+  /** deferred: turns that were still running after waiting `waitIdleMs`. */
+  runningTurns: number;
+  warnings: string[];
+}
+
 export type LifecycleOutput =
   | StatusOutput
   | StartOutput
@@ -101,7 +157,8 @@ export type LifecycleOutput =
   | RestartOutput
   | InstallOutput
   | UninstallOutput
-  | PlanOutput;
+  | PlanOutput
+  | BootstrapOutput;
 
 /** Two-column "key  value" lines; null/undefined values show as "-". */
 export function table(rows: [string, unknown][]): string {
@@ -158,5 +215,47 @@ export function humanPlan(r: PlanOutput): string {
 export function humanOutput(r: LifecycleOutput): string {
   if (r.status === 'planned') return humanPlan(r);
   if (!('activeState' in r)) return humanUninstall(r);
-  return humanView(r);
+  const view = humanView(r);
+  if ('remoteControlEnabled' in r)
+    return `${view}\nremote control  ${r.remoteControlEnabled ? 'enabled' : 'disabled'}`;
+  return view;
+}
+
+export function humanRemoteControl(r: RemoteControlOutput): string {
+  const reports = r.remoteControl
+    ? `, the app-server reports ${r.remoteControl.status ?? 'nothing yet'}`
+    : '';
+  return [
+    table([
+      ['status', r.status],
+      ['remote control', `${r.remoteControlEnabled ? 'enabled' : 'disabled'}${reports}`],
+      [
+        'app-server',
+        r.appServerRestarted ? `restarted (pid ${r.appServerPid ?? '?'})` : 'not restarted',
+      ],
+      ['settings', r.settingsFile],
+    ]),
+    ...r.warnings.map((w) => `warning: ${w}`),
+  ].join('\n');
+}
+
+export function humanUpdate(r: UpdateOutput): string {
+  const rows: [string, unknown][] = [
+    ['status', r.status],
+    ['command', `${r.command.join(' ')} (${r.commandSource})`],
+    ['codex', `${r.codexPath}: ${r.versionBefore ?? '?'} → ${r.versionAfter ?? '?'}`],
+    [
+      'app-server',
+      r.appServerRestarted
+        ? `restarted on ${r.appServerVersion ?? '?'}`
+        : (r.appServerVersion ?? 'not running'),
+    ],
+  ];
+  if (r.status === 'deferred') rows.push(['deferred', `${r.runningTurns} turn(s) still running`]);
+  if (r.status === 'updateFailed') rows.push(['exit', r.exitCode]);
+  return [
+    table(rows),
+    ...r.lastOutputLines.map((l) => `  | ${l}`),
+    ...r.warnings.map((w) => `warning: ${w}`),
+  ].join('\n');
 }

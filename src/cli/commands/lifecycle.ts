@@ -16,17 +16,19 @@ import { humanOutput, type LifecycleOutput } from '../../lifecycle/outputs.js';
 import { defaultTokenFile, stateDir, type Env } from '../../paths.js';
 import { selectBackend } from '../../platform/index.js';
 import { buildServicePlan, DEFAULT_TIMINGS, type PlanTimings } from '../../platform/plan.js';
+import type { ServicePlan } from '../../platform/types.js';
 import { addConfigFlags, loadConfig, type ConfigFlags } from '../common.js';
 import { runCommand, wantsJson, type CommandResult } from '../output.js';
 
-interface LifecycleFlags extends ConfigFlags {
+export interface LifecycleFlags extends ConfigFlags {
   json?: boolean;
   system?: boolean;
   runAs?: string;
 }
 
-interface InstallFlags extends LifecycleFlags {
+export interface InstallFlags extends LifecycleFlags {
   socketActivation?: boolean;
+  updater?: boolean;
   enableLinger?: boolean;
   start?: boolean;
   dryRun?: boolean;
@@ -68,7 +70,7 @@ function configOrDefaults(
 }
 
 /** The engine for an installed service, whatever the config says now. */
-function installedEngine(f: LifecycleFlags): LifecycleEngine {
+export function installedEngine(f: LifecycleFlags): LifecycleEngine {
   const who = serviceAccount(f, process.env);
   const { config, configError } = configOrDefaults(f, who.env);
   return createEngine({
@@ -79,7 +81,7 @@ function installedEngine(f: LifecycleFlags): LifecycleEngine {
   });
 }
 
-function output(r: LifecycleOutput, exitCode?: number): CommandResult<LifecycleOutput> {
+export function output(r: LifecycleOutput, exitCode?: number): CommandResult<LifecycleOutput> {
   return { json: r, human: humanOutput(r), ...(exitCode ? { exitCode } : {}) };
 }
 
@@ -119,7 +121,11 @@ function codexFor(
   }
 }
 
-async function installService(f: InstallFlags): Promise<CommandResult<LifecycleOutput>> {
+/** The engine and the plan an install (or bootstrap) of these flags would carry out. */
+export function installPlan(
+  f: InstallFlags,
+  opts: { updater: boolean },
+): { engine: LifecycleEngine; plan: ServicePlan; warnings: string[]; config: Config } {
   const backend = selectBackend(f.platform, { dryRun: Boolean(f.dryRun) });
   const who = serviceAccount(f, process.env);
   const { config } = loadConfig(f, who.env); // install needs a valid config: it is baked into the unit
@@ -132,12 +138,21 @@ async function installService(f: InstallFlags): Promise<CommandResult<LifecycleO
     env: who.env,
     codexPath,
     socketActivation: Boolean(f.socketActivation),
+    updater: opts.updater,
     ...(explicitConfig ? { configFile: path.resolve(explicitConfig) } : {}),
     ...(f.logLevel ? { extraArgs: ['--log-level', f.logLevel] } : {}),
     ...(who.user ? { user: who.user } : {}),
     timings: timingsFrom(f),
   });
-  const engine = createEngine({ backend, who, config });
+  if (opts.updater && who.scope === 'system')
+    throw new CodexSmError('usage', 'the updater is a user service: not with --system', {
+      hint: 'drop --updater, or install the user service',
+    });
+  return { engine: createEngine({ backend, who, config }), plan, warnings, config };
+}
+
+async function installService(f: InstallFlags): Promise<CommandResult<LifecycleOutput>> {
+  const { engine, plan, warnings } = installPlan(f, { updater: Boolean(f.updater) });
   if (f.dryRun) return output(await engine.plan(plan, warnings));
   return output(
     await engine.install(plan, {
@@ -157,33 +172,14 @@ async function lifecycleAction(
   return output(result, notRunning ? STATUS_NOT_RUNNING_EXIT : undefined);
 }
 
-function addScopeFlags(cmd: Command): Command {
-  return cmd
-    .option('--system', 'the system unit (/etc/systemd/system, root) instead of the user unit')
-    .option(
-      '--run-as <user>',
-      'with --system: the account the service runs as (default $SUDO_USER)',
-    )
-    .option('--json', 'print one JSON object');
-}
-
-export function registerLifecycle(program: Command): void {
-  addScopeFlags(
-    addConfigFlags(
-      program
-        .command('install-service')
-        .description(
-          'install codex-sm as a systemd user service (LaunchAgent on macOS), enable and start it',
-        ),
-    ),
-  )
+/** install-service's flags (bootstrap takes them too). */
+export function addInstallFlags(cmd: Command): Command {
+  return addScopeFlags(addConfigFlags(cmd))
     .option('--socket-activation', 'let systemd own the listening socket (codex-sm.socket)')
     .option(
       '--enable-linger',
       'keep the user service running after logout and start it at boot (loginctl enable-linger)',
     )
-    .option('--no-start', 'write and enable the unit, but do not start it')
-    .option('--dry-run', 'print the files and commands, change nothing (any OS, with --platform)')
     .option(
       '--platform <backend>',
       'systemd|launchd (default: this OS; a foreign one only with --dry-run)',
@@ -196,7 +192,33 @@ export function registerLifecycle(program: Command): void {
     .option(
       '--start-timeout-sec <n>',
       `TimeoutStartSec: time to become ready (default ${DEFAULT_TIMINGS.startTimeoutSec})`,
+    );
+}
+
+function addScopeFlags(cmd: Command): Command {
+  return cmd
+    .option('--system', 'the system unit (/etc/systemd/system, root) instead of the user unit')
+    .option(
+      '--run-as <user>',
+      'with --system: the account the service runs as (default $SUDO_USER)',
     )
+    .option('--json', 'print one JSON object');
+}
+
+export function registerLifecycle(program: Command): void {
+  addInstallFlags(
+    program
+      .command('install-service')
+      .description(
+        'install codex-sm as a systemd user service (LaunchAgent on macOS), enable and start it',
+      ),
+  )
+    .option(
+      '--updater',
+      'also install the periodic updater (codex-sm-update.timer / its LaunchAgent)',
+    )
+    .option('--no-start', 'write and enable the unit, but do not start it')
+    .option('--dry-run', 'print the files and commands, change nothing (any OS, with --platform)')
     .action(async (_o: unknown, cmd: Command) => {
       const f = cmd.optsWithGlobals<InstallFlags>();
       await runCommand(f, () => installService(f));

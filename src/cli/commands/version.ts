@@ -5,8 +5,14 @@ import { toCodexSmError } from '../../errors.js';
 import { packageInfo } from '../../package-info.js';
 import { addCodexFlags, loadConfig, type ConfigFlags } from '../common.js';
 import { runCommand, table } from '../output.js';
+import { serviceStatusVia } from '../../lifecycle/view.js';
 
 export interface VersionJson {
+  /** As the Codex daemon's `version`: this CLI, the codex it runs, the running app-server. */
+  cliVersion: string;
+  codexVersion: string | null;
+  /** What the running service's app-server reported on initialize; null when not running. */
+  appServerVersion: string | null;
   version: string;
   node: { version: string; path: string };
   codex:
@@ -16,6 +22,9 @@ export interface VersionJson {
 
 export async function versionInfo(flags: ConfigFlags): Promise<VersionJson> {
   const out: VersionJson = {
+    cliVersion: packageInfo().version,
+    codexVersion: null,
+    appServerVersion: null,
     version: packageInfo().version,
     node: { version: process.versions.node, path: process.execPath },
     codex: { error: { code: 'unknown', message: 'not resolved' } },
@@ -24,10 +33,25 @@ export async function versionInfo(flags: ConfigFlags): Promise<VersionJson> {
     const { config } = loadConfig(flags);
     const bin = resolveCodexBin({ codexBin: config.codexBin, codexHome: config.codexHome });
     out.codex = { path: bin.path, source: bin.source, version: await codexVersion(bin.path) };
+    out.codexVersion = out.codex.version;
   } catch (e) {
     out.codex = toCodexSmError(e).toJSON();
   }
+  out.appServerVersion = await runningAppServerVersion(flags);
   return out;
+}
+
+/** The installed service's app-server version, when it runs and answers (the install record says where). */
+async function runningAppServerVersion(flags: ConfigFlags): Promise<string | null> {
+  try {
+    const { installedEngine } = await import('./lifecycle.js');
+    const record = installedEngine(flags).records.readOrFallback([]);
+    if (!record) return null;
+    const svc = await serviceStatusVia(record.endpoint, record.tokenFile);
+    return svc?.appServer.version ?? null;
+  } catch {
+    return null; // no service manager here, or no install: nothing runs
+  }
 }
 
 export function registerVersion(program: Command): void {
@@ -47,6 +71,7 @@ export function registerVersion(program: Command): void {
             ['codex-sm', v.version],
             ['node', `${v.node.version} (${v.node.path})`],
             ['codex', codex],
+            ['app-server', v.appServerVersion ?? 'not running'],
           ]),
         };
       });

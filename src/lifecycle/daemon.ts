@@ -1,0 +1,143 @@
+/**
+ * The Codex daemon's remote-management commands on top of the lifecycle engine, for
+ * `ssh host codex-sm … --json`: `bootstrap` (install the service and its updater, enable and
+ * start them, in one idempotent step) and `enable-remote-control` / `disable-remote-control`
+ * (persist the setting, then restart only the app-server when the service runs). Each runs its
+ * steps inside one engine session, under the one lifecycle lock.
+ */
+import { restartAppServer, type ServiceStatusJson } from '../client.js';
+import { packageInfo } from '../package-info.js';
+import type { ServicePlan } from '../platform/types.js';
+import { readSettings, settingsFile, writeSettings } from '../settings.js';
+import { readTokenFile } from '../token.js';
+import type { LifecycleEngine } from './engine.js';
+import type { BootstrapOutput, RemoteControlOutput, RemoteControlReport } from './outputs.js';
+import type { InstallRecord } from './record.js';
+import { isRunning, serviceStatusVia } from './view.js';
+
+function tokenOf(record: InstallRecord): string | undefined {
+  try {
+    return readTokenFile(record.tokenFile);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the running app-server says about remote control, from the service's /status. */
+export function remoteControlReport(
+  svc: ServiceStatusJson | undefined,
+): RemoteControlReport | null {
+  const rc = (svc?.appServer as { remoteControl?: Partial<RemoteControlReport> } | undefined)
+    ?.remoteControl;
+  if (!rc) return null;
+  return {
+    enabled: rc.enabled === true,
+    status: rc.status ?? null,
+    serverName: rc.serverName ?? null,
+  };
+}
+
+/** Persist remote control; true when the file changed. */
+function persistRemoteControl(stateDir: string, enabled: boolean): boolean {
+  const settings = readSettings(stateDir);
+  if (settings.remoteControl === enabled) return false;
+  writeSettings(stateDir, { ...settings, remoteControl: enabled });
+  return true;
+}
+
+export interface BootstrapOptions {
+  /** --remote-control: enable it (without the flag the setting stays as it is). */
+  remoteControl: boolean;
+  enableLinger: boolean;
+  warnings?: string[];
+}
+
+export function bootstrap(
+  engine: LifecycleEngine,
+  plan: ServicePlan,
+  opts: BootstrapOptions,
+): Promise<BootstrapOutput> {
+  return engine.session(true, async (s) => {
+    // The setting first: a service started below reads it when it spawns the app-server.
+    const settingChanged = opts.remoteControl && persistRemoteControl(plan.stateDir, true);
+    const installed = await engine.installIn(s, plan, {
+      start: true,
+      enableLinger: opts.enableLinger,
+      ...(opts.warnings ? { warnings: opts.warnings } : {}),
+    });
+    const record = engine.records.require([]);
+    let appServerRestarted = false;
+    if (settingChanged && installed.action === 'alreadyRunning') {
+      // Untouched service, changed setting: apply it to the app-server alone.
+      const r = await restartAppServer(record.endpoint, tokenOf(record), {
+        force: true,
+        waitIdleMs: 0,
+      });
+      appServerRestarted = r.restarted;
+    }
+    const { view } = appServerRestarted
+      ? await engine.view(s, record, installed.warnings, installed.linger)
+      : { view: installed };
+    const changed =
+      installed.action !== 'alreadyRunning' || installed.unitChanged || settingChanged;
+    return {
+      ...view,
+      status: changed ? 'bootstrapped' : 'alreadyBootstrapped',
+      action: installed.action,
+      unitChanged: installed.unitChanged,
+      cliVersion: packageInfo().version,
+      remoteControlEnabled: readSettings(plan.stateDir).remoteControl,
+      appServerRestarted,
+    };
+  });
+}
+
+export function setRemoteControl(
+  engine: LifecycleEngine,
+  enabled: boolean,
+): Promise<RemoteControlOutput> {
+  return engine.session(true, async (s) => {
+    const warnings: string[] = [];
+    const record = engine.records.readOrFallback(warnings) ?? engine.records.fromConfig();
+    const changed = persistRemoteControl(record.stateDir, enabled);
+    const st = await s.state();
+    let svc = isRunning(st) ? await serviceStatusVia(record.endpoint, record.tokenFile) : undefined;
+    if (isRunning(st) && !svc)
+      warnings.push(
+        `the service runs but does not answer at ${record.endpoint}: the setting applies at its next start`,
+      );
+    let appServerRestarted = false;
+    let appServerPid = svc?.appServer.pid ?? null;
+    // Restart when the setting changed, or when the running app-server does not run with it yet.
+    if (svc && (changed || remoteControlReport(svc)?.enabled !== enabled)) {
+      const r = await restartAppServer(record.endpoint, tokenOf(record), {
+        force: true,
+        waitIdleMs: 0,
+      });
+      if (r.restarted) {
+        appServerRestarted = true;
+        appServerPid = r.appServer.pid ?? null;
+        svc = await serviceStatusVia(record.endpoint, record.tokenFile);
+      }
+    }
+    const status: RemoteControlOutput['status'] = changed
+      ? enabled
+        ? 'enabled'
+        : 'disabled'
+      : enabled
+        ? 'alreadyEnabled'
+        : 'alreadyDisabled';
+    return {
+      status,
+      remoteControlEnabled: enabled,
+      backend: engine.backend.backend,
+      endpoint: record.endpoint,
+      settingsFile: settingsFile(record.stateDir),
+      mainPid: st.mainPid,
+      appServerRestarted,
+      appServerPid,
+      remoteControl: remoteControlReport(svc),
+      warnings,
+    };
+  });
+}
