@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CodexSmError } from '../../src/errors.js';
+import { bootstrap, setRemoteControl } from '../../src/lifecycle/daemon.js';
 import { LifecycleEngine } from '../../src/lifecycle/engine.js';
 import { humanOutput, type LifecycleOutput } from '../../src/lifecycle/outputs.js';
 import type {
@@ -356,6 +357,52 @@ describe('lifecycle engine (FAKE in-memory backend port)', () => {
     const results = await Promise.all(Array.from({ length: 3 }, () => engine.restart()));
     expect(results.every((r) => !r.coalesced)).to.equal(true);
     expect(w.calls.filter((c) => c === 'restart')).to.have.length(3);
+  });
+
+  it('bootstrap: installs and starts; a second run changes nothing and says so (both backends)', async () => {
+    for (const flavor of FLAVORS) {
+      const { w, engine, plan } = setup(flavor);
+      const first = await bootstrap(engine, plan({ updater: true }), {
+        remoteControl: false,
+        enableLinger: false,
+      });
+      expect(first).to.include({
+        status: 'bootstrapped',
+        action: 'started',
+        remoteControlEnabled: false,
+      });
+      expect(first.cliVersion).to.be.a('string');
+      w.calls.length = 0;
+      const again = await bootstrap(engine, plan({ updater: true }), {
+        remoteControl: false,
+        enableLinger: false,
+      });
+      expect(again).to.include({
+        status: 'alreadyBootstrapped',
+        action: 'alreadyRunning',
+        unitChanged: false,
+        appServerRestarted: false,
+      });
+      expect(w.calls.filter((c) => /^(start|restart|stop|reload)$/.test(c))).to.deep.equal([]);
+    }
+  });
+
+  it('remote control is persisted for the next start and reported as the Codex daemon does', async () => {
+    const { engine, paths } = setup('systemd');
+    const on = await setRemoteControl(engine, true);
+    expect(on).to.include({
+      status: 'enabled',
+      remoteControlEnabled: true,
+      appServerRestarted: false,
+    });
+    expect(
+      JSON.parse(fs.readFileSync(path.join(paths.stateDir, 'settings.json'), 'utf8')),
+    ).to.include({
+      remoteControl: true,
+    });
+    expect((await setRemoteControl(engine, true)).status).to.equal('alreadyEnabled');
+    expect((await setRemoteControl(engine, false)).status).to.equal('disabled');
+    expect((await setRemoteControl(engine, false)).status).to.equal('alreadyDisabled');
   });
 
   it('every command gives the same keys on both backends (dry run included)', async () => {
