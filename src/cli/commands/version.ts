@@ -37,20 +37,27 @@ export async function versionInfo(flags: ConfigFlags): Promise<VersionJson> {
   } catch (e) {
     out.codex = toCodexSmError(e).toJSON();
   }
-  out.appServerVersion = await runningAppServerVersion(flags);
+  const installed = await installedService(flags);
+  if (installed?.codexPath) {
+    // The codex the installed service runs is the one that matters for remote clients.
+    out.codexVersion = await codexVersion(installed.codexPath).catch(() => out.codexVersion);
+  }
+  out.appServerVersion = installed?.appServerVersion ?? null;
   return out;
 }
 
-/** The installed service's app-server version, when it runs and answers (the install record says where). */
-async function runningAppServerVersion(flags: ConfigFlags): Promise<string | null> {
+/** The installed service's codex and its running app-server's version (the install record says where). */
+async function installedService(
+  flags: ConfigFlags,
+): Promise<{ codexPath: string; appServerVersion: string | null } | undefined> {
   try {
     const { installedEngine } = await import('./lifecycle.js');
     const record = installedEngine(flags).records.readOrFallback([]);
-    if (!record) return null;
+    if (!record) return undefined;
     const svc = await serviceStatusVia(record.endpoint, record.tokenFile);
-    return svc?.appServer.version ?? null;
+    return { codexPath: record.codexPath, appServerVersion: svc?.appServer.version ?? null };
   } catch {
-    return null; // no service manager here, or no install: nothing runs
+    return undefined; // no service manager backend here: nothing is installed
   }
 }
 
