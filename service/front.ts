@@ -133,6 +133,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     server,
     gateway,
     async shutdown(code, reason) {
+      turns.close();
       gateway.closeAll(code, reason);
       for (const ws of channels.clients) ws.close(code, reason);
       for (const hook of shutdownHooks) {

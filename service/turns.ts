@@ -6,8 +6,9 @@
  */
 import { EventEmitter } from 'node:events';
 
-export class TurnActivity extends EventEmitter<{ change: [] }> {
+export class TurnActivity extends EventEmitter<{ change: []; close: [] }> {
   private readonly sources: (() => number)[] = [];
+  private closed = false;
 
   constructor() {
     super();
@@ -22,6 +23,12 @@ export class TurnActivity extends EventEmitter<{ change: [] }> {
     this.emit('change');
   }
 
+  /** codex-sm is stopping: waiters answer now with what is running, so requests do not hold the stop. */
+  close(): void {
+    this.closed = true;
+    this.emit('close');
+  }
+
   get running(): number {
     return this.sources.reduce((n, count) => n + count(), 0);
   }
@@ -29,11 +36,12 @@ export class TurnActivity extends EventEmitter<{ change: [] }> {
   /** Resolves with the running count once it is 0, or with what is still running after timeoutMs. */
   waitIdle(timeoutMs: number): Promise<number> {
     const now = this.running;
-    if (now === 0 || timeoutMs <= 0) return Promise.resolve(now);
+    if (now === 0 || timeoutMs <= 0 || this.closed) return Promise.resolve(now);
     return new Promise((resolve) => {
       const finish = () => {
         clearTimeout(timer);
         this.off('change', onChange);
+        this.off('close', finish);
         resolve(this.running);
       };
       const onChange = () => {
@@ -41,6 +49,7 @@ export class TurnActivity extends EventEmitter<{ change: [] }> {
       };
       const timer = setTimeout(finish, timeoutMs);
       this.on('change', onChange);
+      this.once('close', finish);
     });
   }
 }

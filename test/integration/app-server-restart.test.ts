@@ -259,4 +259,21 @@ describe('app-server restart and launch flags (real app-server, fake Responses A
     two.sse.close();
     expect((await status()).state).to.equal('ready');
   });
+
+  it('answers a restart still waiting for turns when codex-sm stops, instead of holding the stop', async () => {
+    fake.enqueue({ kind: 'hang' });
+    const busy = await startSession('busy until the end');
+    await busy.sse.waitFor((e) => methodOf(e) === 'turn/started');
+    const waiting = restart({ waitIdleMs: 600_000 });
+    const logged = svc.logs.filter((l) => l.msg === 'app-server restart waits for running turns');
+    await svc.waitForLog(
+      (l) => l.msg === 'app-server restart waits for running turns' && !logged.includes(l),
+    );
+    const exited = svc.stop();
+    const answer = await waiting;
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(409);
+    expect(answer.body.error.code).to.equal('turn_running');
+    expect((await exited).code).to.equal(0);
+    busy.sse.close();
+  });
 });
