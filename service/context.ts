@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import type { Config } from '../src/config/schema.js';
 import type { AppServerSupervisor } from './supervisor.js';
+import type { TurnActivity } from './turns.js';
 
 export type SocketHandler = (ws: WebSocket, req: IncomingMessage) => void;
 
@@ -20,6 +21,8 @@ export interface ServiceContext {
   readonly router: Router;
   /** WebSocket channels by exact path (e.g. "/ws"); "/" and "/app-server" belong to the gateway. */
   readonly sockets: Map<string, SocketHandler>;
+  /** Features that see turns report them here; an app-server restart waits for them. */
+  readonly turns: TurnActivity;
   /** Run on graceful stop, before the app-server is stopped. */
   onShutdown(fn: () => Promise<void> | void): void;
 }

@@ -16,7 +16,11 @@ import { authorized, createApp, errorBody, hostAllowed } from './http.js';
 import { createServer } from './listen.js';
 import { registerCoreRoutes, type CoreRouteDeps } from './routes.js';
 import { registerFeatures } from './features.js';
-import type { AppServerSupervisor } from './supervisor.js';
+import { appServerOpenApi, registerAppServerRoutes } from './app-server-api.js';
+import { openApiDocument } from './openapi.js';
+import { sessionsOpenApi } from './sessions/openapi.js';
+import { appServerGraceMs, type AppServerSupervisor } from './supervisor.js';
+import { TurnActivity } from './turns.js';
 
 const GATEWAY_PATHS = new Set(['/', '/app-server']);
 
@@ -55,6 +59,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   const router = new Router();
   const sockets = new Map<string, SocketHandler>();
   const shutdownHooks: (() => Promise<void> | void)[] = [];
+  const turns = new TurnActivity();
   const ctx: ServiceContext = {
     get config() {
       return opts.config();
@@ -64,9 +69,20 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     version: opts.version,
     router,
     sockets,
+    turns,
     onShutdown: (fn) => shutdownHooks.push(fn),
   };
   registerCoreRoutes(router, { ...opts.routes, clients: () => gateway.clientCount });
+  registerAppServerRoutes(router, {
+    logger,
+    supervisor,
+    turns,
+    graceMs: () => appServerGraceMs(opts.config().stopTimeoutMs),
+  });
+  const openApi = openApiDocument(opts.version, [sessionsOpenApi(), appServerOpenApi()]);
+  router.get('/openapi.json', (c) => {
+    c.body = openApi;
+  });
   registerFeatures(ctx);
 
   const app = createApp(
@@ -117,6 +133,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     server,
     gateway,
     async shutdown(code, reason) {
+      turns.close();
       gateway.closeAll(code, reason);
       for (const ws of channels.clients) ws.close(code, reason);
       for (const hook of shutdownHooks) {

@@ -14,6 +14,7 @@ import type { Config } from '../src/config/schema.js';
 import { toCodexSmError } from '../src/errors.js';
 import { createLogger, underJournal, type Logger } from '../src/logging.js';
 import { packageInfo } from '../src/package-info.js';
+import { readSettings } from '../src/settings.js';
 import { loadOrCreateToken } from '../src/token.js';
 import type { ServiceContext } from './context.js';
 import type { FrontEnd } from './front.js';
@@ -22,7 +23,7 @@ import { activationFd, boundAddress, checkExposure, clearActivationEnv, listen }
 import { logFilesFromEnv, startLogTruncation } from './logfile-truncate.js';
 import { createNotifier, monotonicUsec, watchdogIntervalMs, type Notifier } from './notify.js';
 import { serviceState, statusText } from './status.js';
-import { AppServerSupervisor } from './supervisor.js';
+import { AppServerSupervisor, appServerGraceMs } from './supervisor.js';
 
 /** WebSocket close code for clients when the service stops. */
 const GOING_AWAY = 1001;
@@ -76,6 +77,8 @@ export async function startService(
     clientVersion: version,
     logger,
     env,
+    // The settings file, not the config: `enable-remote-control` writes it, then restarts only the app-server.
+    launchSettings: () => ({ remoteControl: readSettings(config.stateDir).remoteControl }),
   });
 
   const describe = () => {
@@ -192,7 +195,7 @@ export async function startService(
     truncation?.stop();
     const closed = new Promise<void>((r) => server.close(() => r())); // stop accepting; in-flight requests finish
     await frontEnd.shutdown(GOING_AWAY, 'codex-sm stopping');
-    await supervisor.stop(Math.min(5000, Math.floor(budget / 2)));
+    await supervisor.stop(appServerGraceMs(budget));
     server.closeIdleConnections();
     await Promise.race([
       closed,

@@ -1,9 +1,12 @@
 /** The service's own view of itself: /status JSON and the one-line STATUS= text. Pure. */
 import type { SupervisorSnapshot } from './supervisor.js';
 
+/** What the state and the STATUS= line are made of (remote control is in /status only). */
+type AppView = Omit<SupervisorSnapshot, 'remoteControl'>;
+
 export type ServiceState = 'starting' | 'ready' | 'degraded' | 'stopping';
 
-export function serviceState(app: SupervisorSnapshot, stopping: boolean): ServiceState {
+export function serviceState(app: AppView, stopping: boolean): ServiceState {
   if (stopping) return 'stopping';
   if (app.state === 'ready') return 'ready';
   if (app.state === 'starting' && app.restarts === 0) return 'starting';
@@ -12,7 +15,7 @@ export function serviceState(app: SupervisorSnapshot, stopping: boolean): Servic
 
 /** e.g. "ready: app-server 0.169.0 pid 1234; 2 clients; http://127.0.0.1:3100" */
 export function statusText(
-  app: SupervisorSnapshot,
+  app: AppView,
   opts: {
     clients: number;
     endpoint?: string;
@@ -39,6 +42,8 @@ export function statusText(
         : 'starting app-server';
       return `${app.restarts ? 'degraded' : 'starting'}: ${why}${secs}${app.pid ? ` pid ${app.pid}` : ''}${where}`;
     }
+    case 'restarting':
+      return `degraded: restarting app-server on request${app.pid ? ` (stopping pid ${app.pid})` : ''}`;
     case 'backoff':
       return `degraded: ${app.lastError ?? 'app-server exited'}; retry in ${((app.nextRetryMs ?? 0) / 1000).toFixed(1)} s (restart ${app.restarts})`;
     case 'failed':

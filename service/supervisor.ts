@@ -19,12 +19,24 @@ import readline from 'node:readline';
 import type { Logger } from 'pino';
 import { versionFromUserAgent } from '../src/codex.js';
 import type { AppServerConfig } from '../src/config/schema.js';
+import {
+  appServerArgv,
+  childEnv,
+  parseChildLogLine,
+  parseRemoteControlStatus,
+  REMOTE_CONTROL_FLAG,
+  REMOTE_CONTROL_STATUS_METHOD,
+  withParentDeathSignal,
+  type LaunchSettings,
+  type RemoteControlState,
+} from './app-server-launch.js';
 // rpc.ts (and with it `ws`) is loaded when the first control connection is made, so that the
 // app-server is already booting while those modules load.
 import type { RpcClient, ServerRequest } from './rpc.js';
 import type { IncomingMessage } from './protocol.js';
 
-export type SupervisorState = 'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'stopping';
+export type SupervisorState =
+  'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'restarting' | 'stopping';
 
 export interface SupervisorOptions {
   codexBin: string;
@@ -34,6 +46,8 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Environment for the child; codex-sm's own secrets and systemd variables are removed. */
   env?: NodeJS.ProcessEnv;
+  /** Read at each spawn (codex-sm's managed settings), so a restart picks up a change. */
+  launchSettings?: () => LaunchSettings;
 }
 
 export interface SupervisorSnapshot {
@@ -45,6 +59,20 @@ export interface SupervisorSnapshot {
   lastExit?: { code: number | null; signal: string | null; at: string };
   nextRetryMs?: number;
   lastError?: string;
+  remoteControl: RemoteControlState;
+}
+
+/** A requested restart did not bring the app-server back (the supervisor goes on retrying). */
+export class RestartFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RestartFailedError';
+  }
+}
+
+/** How long a stopping app-server gets after SIGTERM before SIGKILL: half the stop budget, ≤ 5 s. */
+export function appServerGraceMs(stopTimeoutMs: number): number {
+  return Math.min(5000, Math.floor(stopTimeoutMs / 2));
 }
 
 export interface SupervisorEvents {
@@ -59,42 +87,9 @@ export interface SupervisorEvents {
   slowStart: [elapsedMs: number];
 }
 
-/** Variables a child must not inherit: ours to consume (sd_notify, socket activation) or secrets. */
-const PRIVATE_ENV =
-  /^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES|CODEX_SM_.*)$/;
-
-export function childEnv(env: NodeJS.ProcessEnv, codexHome: string): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (!PRIVATE_ENV.test(k)) out[k] = v;
-  out.CODEX_HOME = codexHome;
-  return out;
-}
-
 /** Delay before restart attempt n (0-based): initial·2ⁿ, capped. */
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
   return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-}
-
-/** Strip ANSI colours and map the app-server's tracing level to a pino level. */
-export function parseChildLogLine(line: string): {
-  level: 'error' | 'warn' | 'info' | 'debug';
-  msg: string;
-} {
-  // eslint-disable-next-line no-control-regex
-  const msg = line.replace(/\x1b\[[0-9;]*m/g, '').trim();
-  const m = /^\S+\s+(ERROR|WARN|INFO|DEBUG|TRACE)\s/.exec(msg);
-  const lvl = m?.[1];
-  return {
-    level:
-      lvl === 'ERROR'
-        ? 'error'
-        : lvl === 'WARN'
-          ? 'warn'
-          : lvl === 'DEBUG' || lvl === 'TRACE'
-            ? 'debug'
-            : 'info',
-    msg,
-  };
 }
 
 export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
@@ -113,6 +108,10 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
   private pingTimer: NodeJS.Timeout | undefined;
   private slowTimer: NodeJS.Timeout | undefined;
   private socketDir: string | undefined;
+  private remoteControl: RemoteControlState = { enabled: false, status: null, serverName: null };
+  /** A requested restart not begun yet (later calls share it), and the one before it. */
+  private queuedRestart: Promise<SupervisorSnapshot> | undefined;
+  private lastRestart: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
   private readonly childLog: Logger;
 
@@ -137,7 +136,11 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   snapshot(): SupervisorSnapshot {
-    const s: SupervisorSnapshot = { state: this.stateValue, restarts: this.restarts };
+    const s: SupervisorSnapshot = {
+      state: this.stateValue,
+      restarts: this.restarts,
+      remoteControl: { ...this.remoteControl },
+    };
     if (this.child?.pid && this.stateValue !== 'backoff') s.pid = this.child.pid;
     if (this.version) s.version = this.version;
     if (this.endpoint && this.stateValue === 'ready') s.endpoint = this.endpoint;
@@ -158,15 +161,55 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     const child = this.child;
     this.setState('stopping');
     this.control?.close(1001, 'codex-sm stopping');
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    }
+    if (child) await terminate(child, graceMs);
     this.cleanupSocketDir();
     this.setState('stopped');
+  }
+
+  /**
+   * Restart the app-server now, not codex-sm: SIGTERM (the app-server saves its loaded threads),
+   * SIGKILL after graceMs, then a new child at once — with the launch settings read again.
+   * Clients of the old one are told (`down`). Resolves once the new child answered
+   * `initialize`; rejects with RestartFailedError when it fails to come up (the usual backoff
+   * goes on). Restarts never overlap: a call made while one is running gets the next one, and
+   * calls made while that next one waits share it.
+   */
+  restart(graceMs: number, reason: string): Promise<SupervisorSnapshot> {
+    if (this.queuedRestart) return this.queuedRestart;
+    const next = this.lastRestart.then(() => {
+      this.queuedRestart = undefined;
+      return this.restartNow(graceMs, reason);
+    });
+    this.queuedRestart = next;
+    this.lastRestart = next.catch(() => undefined);
+    return next;
+  }
+
+  private async restartNow(graceMs: number, reason: string): Promise<SupervisorSnapshot> {
+    const stoppingError = () => new RestartFailedError('codex-sm is stopping');
+    if (this.stateValue === 'stopping' || this.stateValue === 'stopped') throw stoppingError();
+    this.clearTimers();
+    const old = this.child;
+    this.log.info({ reason, childPid: old?.pid }, 'restarting app-server');
+    this.setState('restarting'); // first: the exit and the control close below are expected
+    this.emit('down', reason);
+    this.control?.close(1012, 'app-server restarting');
+    if (old) await terminate(old, graceMs);
+    if (this.stateValue !== 'restarting') throw stoppingError(); // stop() came in meanwhile
+    this.attempt = 0;
+    this.restarts++;
+    const outcome = new Promise<SupervisorSnapshot>((resolve, reject) => {
+      const onState = (s: SupervisorSnapshot) => {
+        if (s.state === 'starting' || s.state === 'restarting') return;
+        this.off('state', onState);
+        if (s.state === 'ready') resolve(s);
+        else if (s.state === 'stopping' || s.state === 'stopped') reject(stoppingError());
+        else reject(new RestartFailedError(s.lastError ?? `app-server ${s.state}`));
+      };
+      this.on('state', onState);
+    });
+    this.spawnChild();
+    return outcome;
   }
 
   /** Restart now (used for a hung child and by tests): kill it, the exit path schedules the restart. */
@@ -217,7 +260,13 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
       this.failAttempt(`cannot prepare the app-server: ${(e as Error).message}`);
       return;
     }
-    const args = ['app-server', ...this.opts.appServer.args, '--listen', listen];
+    const launch = this.opts.launchSettings?.() ?? { remoteControl: false };
+    const args = appServerArgv(this.opts.appServer.args, listen, launch);
+    this.remoteControl = {
+      enabled: args.includes(REMOTE_CONTROL_FLAG),
+      status: null,
+      serverName: null,
+    };
     this.log.info({ bin: this.opts.codexBin, args }, 'starting app-server');
     const startedAt = Date.now();
     const [cmd, argv] = withParentDeathSignal(this.opts.codexBin, args);
@@ -290,7 +339,10 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
       return;
     }
     this.control = client;
-    client.on('notification', (m, p, msg) => this.emit('notification', m, p, msg));
+    client.on('notification', (m, p, msg) => {
+      if (m === REMOTE_CONTROL_STATUS_METHOD) this.onRemoteControlStatus(child, p);
+      this.emit('notification', m, p, msg);
+    });
     client.on('request', (r) => this.emit('request', r));
     client.on('close', (_code, reason) => {
       if (this.control === client && this.child === child && this.stateValue === 'ready')
@@ -317,6 +369,14 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     this.setState('ready');
     this.emit('ready', client);
     this.startPing(child, client);
+  }
+
+  private onRemoteControlStatus(child: ChildProcess, params: unknown): void {
+    const rc = parseRemoteControlStatus(params);
+    if (!rc || this.child !== child) return;
+    this.remoteControl = { ...this.remoteControl, ...rc };
+    this.log.info({ childPid: child.pid, remoteControl: this.remoteControl }, 'remote control');
+    this.setState(this.stateValue); // /status and its waiters see the change
   }
 
   /** A child that is alive but never answers is as good as dead: probe it and kill on silence. */
@@ -346,7 +406,7 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     this.lastExit = { code, signal, at: new Date().toISOString() };
     this.control?.terminate();
     this.control = undefined;
-    if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
+    if (['stopping', 'stopped', 'restarting'].includes(this.stateValue)) return; // asked for
     this.log.warn({ code, signal, reason: this.lastError }, 'app-server exited');
     this.emit('down', this.lastError ?? `app-server exited (${signal ?? `code ${code}`})`);
     if (wasReady && Date.now() - this.readySince >= this.opts.appServer.stableAfterMs)
@@ -380,26 +440,14 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
   }
 }
 
-/**
- * If codex-sm itself is killed (SIGKILL, OOM) outside a service manager, its app-server must not
- * live on as an orphan holding CODEX_HOME. Under systemd the cgroup takes care of it; elsewhere,
- * on Linux, util-linux `setpriv --pdeathsig` arranges a SIGTERM on our death and then execs codex,
- * so the child keeps the same pid and no extra process stays around.
- */
-export function withParentDeathSignal(
-  bin: string,
-  args: string[],
-  platform = process.platform,
-): [string, string[]] {
-  const setpriv = platform === 'linux' ? findSetpriv() : undefined;
-  return setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', bin, ...args]] : [bin, args];
-}
-
-let setprivPath: string | null | undefined;
-function findSetpriv(): string | undefined {
-  if (setprivPath === undefined)
-    setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) ?? null;
-  return setprivPath ?? undefined;
+/** SIGTERM, SIGKILL after graceMs; resolves once the child is gone. */
+async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 function canConnect(socketPath: string): Promise<boolean> {

@@ -254,6 +254,16 @@ export const ERROR_CODES = {
     area: 'api',
     when: 'the approval was answered before',
   },
+  turn_running: {
+    exit: EXIT.tempFail,
+    area: 'api',
+    when: 'an app-server restart without `force` while turns are running (`runningTurns` says how many)',
+  },
+  app_server_restart_failed: {
+    exit: EXIT.unavailable,
+    area: 'api',
+    when: 'the restarted app-server did not answer `initialize` (the supervisor keeps retrying)',
+  },
 } as const satisfies Record<string, { exit: number; area: string; when: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

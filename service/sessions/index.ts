@@ -49,6 +49,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
   db.prunePending();
   const indexer = new SessionIndexer(db, { codexHome: config.codexHome });
   const hub = new LiveHub();
+  ctx.turns.addSource(() => hub.runningTurns);
   // Live config keys are read where they are used (ctx.config is the current one after a reload).
   const approvals = new Approvals({ settings: () => ctx.config.approvals });
   const ops = new SessionOps({
@@ -80,6 +81,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
   supervisor.on('notification', (method, params) => {
     try {
       hub.notification(method, params);
+      ctx.turns.changed();
       const p = params as {
         requestId?: RequestId;
         thread?: ThreadInfo;
@@ -114,6 +116,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
   supervisor.on('down', () => {
     approvals.abandonAll();
     hub.reset();
+    ctx.turns.changed();
   });
 
   const follow: FollowDeps = {

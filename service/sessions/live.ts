@@ -50,6 +50,17 @@ export class LiveHub extends EventEmitter<{ event: [e: LiveEvent] }> {
     return this.threads.get(id);
   }
 
+  /**
+   * Threads with a turn running. `thread/status/changed` goes to every connection (checked on
+   * 0.169.0), so this counts turns other clients (the TUI) started, whose `turn/started` only
+   * their own connection gets.
+   */
+  get runningTurns(): number {
+    let n = 0;
+    for (const t of this.threads.values()) if (t.status === 'active') n++;
+    return n;
+  }
+
   /** A notification from the control connection. */
   notification(method: string, params: unknown): void {
     const threadId = threadIdOf(params);

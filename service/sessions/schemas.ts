@@ -336,8 +336,13 @@ function describe(err: ErrorObject | undefined, where: string): HttpError {
 
 /** Validate a parsed JSON body; throws 400 naming the schema path that failed. */
 export function validateBody<T>(name: BodyName, body: unknown): T {
+  return validateBodyWith<T>(name, bodySchemas[name], body);
+}
+
+/** The same for a body schema of another module (`name` keys the compiled validator). */
+export function validateBodyWith<T>(name: string, schema: object, body: unknown): T {
   let v = bodyValidators.get(name);
-  if (!v) bodyValidators.set(name, (v = ajv().body.compile(bodySchemas[name])));
+  if (!v) bodyValidators.set(name, (v = ajv().body.compile(schema)));
   if (!v(body)) throw describe(v.errors?.[0], 'body');
   return body as T;
 }

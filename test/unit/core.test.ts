@@ -8,7 +8,8 @@ import { authorized, hostAllowed } from '../../service/http.js';
 import { activationFd, checkExposure, clearActivationEnv } from '../../service/listen.js';
 import { formatNotify, watchdogIntervalMs } from '../../service/notify.js';
 import { statusText } from '../../service/status.js';
-import { backoffDelay, childEnv, parseChildLogLine } from '../../service/supervisor.js';
+import { childEnv, parseChildLogLine } from '../../service/app-server-launch.js';
+import { backoffDelay } from '../../service/supervisor.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { tempDir } from '../../harness/service.js';
 
