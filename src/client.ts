@@ -3,6 +3,7 @@
  * and token come from the resolved config, exactly as the service itself resolves them.
  */
 import http from 'node:http';
+import { CodexSmError } from './errors.js';
 import https from 'node:https';
 
 /** The app-server's remote control as /status reports it. */
@@ -117,8 +118,7 @@ export function endpointFor(host: string, port: number, tls = false): string {
 
 /** What `POST /api/app-server/restart` answers. */
 export type AppServerRestartResult =
-  | { restarted: true; appServer: { pid?: number; version?: string; remoteControl?: unknown } }
-  | { restarted: false; runningTurns: number; message: string };
+  AppServerRestartJson | { restarted: false; runningTurns: number; message: string };
 
 /**
  * Restart only the app-server (codex-sm's own process and listener stay). Without `force`, a
@@ -136,18 +136,16 @@ export async function restartAppServer(
     timeoutMs: opts.waitIdleMs + 120_000,
   });
   const body = (r.body ?? {}) as Record<string, unknown>;
-  if (r.status === 200) {
-    return { restarted: true, appServer: (body.appServer ?? {}) as { pid?: number } };
-  }
+  // The service's own answers (docs/api.md); anything else is an error below.
+  if (r.status === 200) return r.body as AppServerRestartJson;
   const err = (body.error ?? {}) as { code?: string; message?: string };
   if (r.status === 409 && err.code === 'turn_running') {
-    return {
-      restarted: false,
-      runningTurns: typeof body.runningTurns === 'number' ? body.runningTurns : 1,
-      message: err.message ?? 'a turn is running',
-    };
+    const busy = r.body as TurnRunningJson;
+    return { restarted: false, runningTurns: busy.runningTurns, message: busy.error.message };
   }
-  throw new Error(
-    `POST /api/app-server/restart: HTTP ${r.status} ${err.code ?? ''} ${err.message ?? ''}`,
+  throw new CodexSmError(
+    'service_error',
+    `restarting the app-server failed: HTTP ${r.status} ${err.code ?? ''} ${err.message ?? ''}`.trim(),
+    { hint: 'see `codex-sm logs`' },
   );
 }

@@ -5,13 +5,13 @@
  * (persist the setting, then restart only the app-server when the service runs). Each runs its
  * steps inside one engine session, under the one lifecycle lock.
  */
-import { restartAppServer, type ServiceStatusJson } from '../client.js';
+import { restartAppServer } from '../client.js';
 import { packageInfo } from '../package-info.js';
 import type { ServicePlan } from '../platform/types.js';
 import { readSettings, settingsFile, writeSettings } from '../settings.js';
 import { readTokenFile } from '../token.js';
 import type { LifecycleEngine } from './engine.js';
-import type { BootstrapOutput, RemoteControlOutput, RemoteControlReport } from './outputs.js';
+import type { BootstrapOutput, RemoteControlOutput } from './outputs.js';
 import type { InstallRecord } from './record.js';
 import { isRunning, serviceStatusVia } from './view.js';
 
@@ -21,20 +21,6 @@ function tokenOf(record: InstallRecord): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** What the running app-server says about remote control, from the service's /status. */
-export function remoteControlReport(
-  svc: ServiceStatusJson | undefined,
-): RemoteControlReport | null {
-  const rc = (svc?.appServer as { remoteControl?: Partial<RemoteControlReport> } | undefined)
-    ?.remoteControl;
-  if (!rc) return null;
-  return {
-    enabled: rc.enabled === true,
-    status: rc.status ?? null,
-    serverName: rc.serverName ?? null,
-  };
 }
 
 /** Persist remote control; true when the file changed. */
@@ -109,7 +95,7 @@ export function setRemoteControl(
     let appServerRestarted = false;
     let appServerPid = svc?.appServer.pid ?? null;
     // Restart when the setting changed, or when the running app-server does not run with it yet.
-    if (svc && (changed || remoteControlReport(svc)?.enabled !== enabled)) {
+    if (svc && (changed || svc.appServer.remoteControl?.enabled !== enabled)) {
       const r = await restartAppServer(record.endpoint, tokenOf(record), {
         force: true,
         waitIdleMs: 0,
@@ -136,7 +122,7 @@ export function setRemoteControl(
       mainPid: st.mainPid,
       appServerRestarted,
       appServerPid,
-      remoteControl: remoteControlReport(svc),
+      remoteControl: svc?.appServer.remoteControl ?? null,
       warnings,
     };
   });

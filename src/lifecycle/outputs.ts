@@ -3,6 +3,7 @@
  * backend: what only one backend knows sits under `native`, a value that does not apply is null.
  * The human forms are pure functions of the outputs.
  */
+import type { RemoteControlJson } from '../client.js';
 import type { Backend } from '../platform/types.js';
 import type { ActiveState, InstalledFile, Scope, UpdaterState } from './port.js';
 
@@ -95,12 +96,7 @@ export interface PlanOutput {
 }
 
 /** What the running app-server says about remote control (`remoteControl/status/changed`). */
-export interface RemoteControlReport {
-  /** Launched with `--remote-control`. */
-  enabled: boolean;
-  status: 'disabled' | 'connecting' | 'connected' | 'errored' | null;
-  serverName: string | null;
-}
+export type RemoteControlReport = RemoteControlJson;
 
 /** `bootstrap`: install-service with the updater (and remote control), for `ssh host codex-sm bootstrap --json`. */
 export type BootstrapOutput = ServiceView & {

@@ -138,7 +138,7 @@ describe('app-server restart and launch flags (real app-server, fake Responses A
     const client = await TestClient.connect(svc.wsUrl, { authorization: `Bearer ${svc.token}` });
     await client.initialize();
 
-    writeSettings(path.join(svc.dir, 'state'), { remoteControl: true });
+    writeSettings(path.join(svc.dir, 'state'), { remoteControl: true, pendingUpdate: null });
     const on = await restart({});
     expect(on.status, JSON.stringify(on.body)).to.equal(200);
     expect(on.body.restarted).to.equal(true);
@@ -157,7 +157,7 @@ describe('app-server restart and launch flags (real app-server, fake Responses A
     expect(s.appServer.remoteControl.serverName).to.be.a('string');
     expect((await fetch(`${svc.endpoint}/readyz`)).status).to.equal(200);
 
-    writeSettings(path.join(svc.dir, 'state'), { remoteControl: false });
+    writeSettings(path.join(svc.dir, 'state'), { remoteControl: false, pendingUpdate: null });
     const off = await restart();
     expect(off.status, JSON.stringify(off.body)).to.equal(200);
     const pid2 = off.body.appServer.pid as number;
