@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { bootstrap } from '../../src/lifecycle/daemon.js';
 import { LifecycleEngine } from '../../src/lifecycle/engine.js';
 import { humanOutput, type LifecycleOutput } from '../../src/lifecycle/outputs.js';
 import type { ServiceBackend } from '../../src/lifecycle/port.js';
@@ -48,6 +49,7 @@ const VIEW_KEYS = [
   'codexVersion',
   'appServerVersion',
   'linger',
+  'updater',
   'reason',
   'lastLogLines',
   'service',
@@ -793,5 +795,51 @@ describe('launchd backend under the lifecycle engine (simulation: fake launchctl
     const err = await rejection(w.engine.status());
     expect(err.code).to.equal('launchctl_missing');
     expect(err.hint).to.include('--dry-run');
+  });
+
+  it('simulation: the updater agent is loaded with the service (StartInterval, not at load), reported, booted out on uninstall', async () => {
+    const w = await simulate();
+    const updaterTarget = 'gui/501/dev.codex-sm.update';
+    const updaterPlist = path.join(w.home, 'Library', 'LaunchAgents', 'dev.codex-sm.update.plist');
+    const r = await w.engine.install({ ...w.plan, updater: true }, { start: true });
+    expectView(r);
+    expect(r.updater).to.deep.equal({ unit: updaterTarget, active: true, nextRun: null });
+    expect(fs.readFileSync(updaterPlist, 'utf8')).to.include('<key>StartInterval</key>');
+    const loaded = w.fake.read().services[updaterTarget];
+    expect(loaded?.runs, 'RunAtLoad is false: loading it runs nothing').to.equal(0);
+    w.fake.clearCalls();
+    const again = await w.engine.install({ ...w.plan, updater: true }, { start: true });
+    expect(again.action).to.equal('alreadyRunning');
+    expect(w.fake.calls().filter((c) => c[0] === 'bootstrap' || c[0] === 'bootout')).to.deep.equal(
+      [],
+    );
+    w.fake.clearCalls();
+    const u = await w.engine.uninstall({ purge: false });
+    expect(u.removed).to.include(updaterPlist);
+    expect(w.fake.calls()).to.deep.include(['bootout', updaterTarget]);
+    expect(w.fake.read().services[updaterTarget]).to.equal(undefined);
+  });
+
+  it('simulation: bootstrap installs the service and its updater, and a second run changes nothing', async () => {
+    const w = await simulate();
+    const first = await bootstrap(
+      w.engine,
+      { ...w.plan, updater: true },
+      {
+        remoteControl: false,
+        enableLinger: false,
+      },
+    );
+    expect(first).to.include({ status: 'bootstrapped', action: 'started', backend: 'launchd' });
+    expect(first.updater?.active).to.equal(true);
+    const again = await bootstrap(
+      w.engine,
+      { ...w.plan, updater: true },
+      {
+        remoteControl: false,
+        enableLinger: false,
+      },
+    );
+    expect(again).to.include({ status: 'alreadyBootstrapped', action: 'alreadyRunning' });
   });
 });
