@@ -407,3 +407,18 @@ export function expectStatusMatchesShow(
     unitFileState: show.UnitFileState,
   });
 }
+
+/**
+ * Skip the suite, loudly, when the lab cannot run here (not root, no systemd). CI runs as root
+ * on purpose: there, not running the system tier is a failure, not a skip.
+ */
+export function skipUnlessLab(ctx: Mocha.Context): void {
+  const why = unavailable();
+  if (!why) return;
+  if (process.env.CI === 'true' && process.getuid?.() === 0)
+    throw new Error(`CI=true as root but the systemd lab cannot run: ${why}`);
+  console.log(
+    `\n    !!! SYSTEM TESTS DID NOT RUN: the systemd --user lab ${why}.\n    !!! Run them as root: sudo make test-system\n`,
+  );
+  ctx.skip();
+}

@@ -10,7 +10,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import { packageInfo } from '../../src/package-info.js';
-import { freePort, SystemdUserLab, unavailable, waitFor } from './lab.js';
+import { freePort, SystemdUserLab, skipUnlessLab, waitFor } from './lab.js';
 
 const REAL_CODEX = `${packageInfo().root}/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex`;
 
@@ -36,16 +36,7 @@ describe('Codex daemon parity on systemd (real systemd --user + journald)', func
   let failed = false;
 
   before(async function () {
-    const why = unavailable();
-    if (why && process.env.CI === 'true' && process.getuid?.() === 0) {
-      throw new Error(`CI=true as root but the systemd lab cannot run: ${why}`);
-    }
-    if (why) {
-      console.log(
-        `\n    !!! SYSTEM TESTS DID NOT RUN: the systemd --user lab ${why}.\n    !!! Run them as root: sudo make test-system\n`,
-      );
-      this.skip();
-    }
+    skipUnlessLab(this);
     if (!fs.existsSync(REAL_CODEX)) throw new Error(`no codex binary at ${REAL_CODEX}`);
     lab = await SystemdUserLab.up();
     port = await freePort();

@@ -17,7 +17,7 @@ import {
   freePort,
   httpStatus,
   SystemdUserLab,
-  unavailable,
+  skipUnlessLab,
   waitFor,
 } from './lab.js';
 
@@ -45,17 +45,7 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
   let t = Date.now();
 
   before(async function () {
-    const why = unavailable();
-    // CI runs as root on purpose: there, not running the system tier is a failure, not a skip.
-    if (why && process.env.CI === 'true' && process.getuid?.() === 0) {
-      throw new Error(`CI=true as root but the systemd lab cannot run: ${why}`);
-    }
-    if (why) {
-      console.log(
-        `\n    !!! SYSTEM TESTS DID NOT RUN: the systemd --user lab ${why}.\n    !!! Run them as root: sudo make test-system\n`,
-      );
-      this.skip();
-    }
+    skipUnlessLab(this);
     lab = await SystemdUserLab.up();
     port = await freePort();
     // Short budgets keep the suite fast: the unit's TimeoutStopSec is derived from stopTimeoutMs.
