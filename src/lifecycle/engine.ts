@@ -17,7 +17,14 @@ import { packageInfo } from '../package-info.js';
 import type { Env } from '../paths.js';
 import { acquireLifecycleLock } from '../platform/lock.js';
 import type { ServicePlan } from '../platform/types.js';
-import { ensureSecrets, filesDiffer, purgeFiles, writeFiles, type Account } from './files.js';
+import {
+  ensureSecrets,
+  filesDiffer,
+  purgeFiles,
+  writeFiles,
+  type Account,
+  type WrittenFiles,
+} from './files.js';
 import type {
   InstallAction,
   InstallOutput,
@@ -200,13 +207,17 @@ export class LifecycleEngine {
     const retired = stale.filter((p) => fs.existsSync(p));
     if (retired.length) await s.disable(retired);
     const changed = filesDiffer(rendered.files, retired);
-    const written = writeFiles(rendered.files, retired);
+    let written: WrittenFiles | undefined;
     try {
-      if (changed) await s.reload();
+      written = writeFiles(rendered.files, retired);
+      // Always: a run killed between writing and reloading left files the manager has not read.
+      await s.reload();
       await s.enable(wanted);
     } catch (e) {
-      written.rollback();
+      // Put back what was there, jobs included, before anything else can go wrong.
+      written?.rollback();
       await s.reload().catch(() => undefined);
+      if (retired.length) await s.enable(retired).catch(() => undefined);
       throw e;
     }
     if (!sameInstall(previous, record)) this.records.write(record);
@@ -255,6 +266,9 @@ export class LifecycleEngine {
       );
       const files = [...new Set([...recorded, ...present])];
       const installed = present.length > 0 || st.loaded || record !== undefined;
+      // The record goes first: a run killed after it still finds the files (knownFiles), while
+      // a record left behind would name jobs the manager has already forgotten.
+      this.records.remove();
       const removed: string[] = [];
       if (installed) {
         await s.disable(files);
@@ -264,7 +278,6 @@ export class LifecycleEngine {
         }
         await s.reload();
       }
-      this.records.remove();
       const purge = purgeFiles({
         purge: opts.purge,
         tokenFile: ref.tokenFile,

@@ -24,6 +24,14 @@ function readOrUndefined(p: string): string | undefined {
   }
 }
 
+function modeOf(p: string): number | undefined {
+  try {
+    return fs.statSync(p).mode & 0o7777;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface WrittenFiles {
   /** Paths written or removed (unchanged files are left alone). */
   changed: string[];
@@ -48,14 +56,14 @@ export function writeFiles(
   for (const f of files) {
     const old = readOrUndefined(f.path);
     if (old === f.content) continue;
-    previous.set(f.path, { content: old, mode: f.mode });
+    previous.set(f.path, { content: old, mode: modeOf(f.path) ?? f.mode });
     writeFileAtomic(f.path, f.content, f.mode);
     changed.push(f.path);
   }
   for (const p of stale) {
     const old = readOrUndefined(p);
     if (old === undefined) continue;
-    previous.set(p, { content: old, mode: 0o644 });
+    previous.set(p, { content: old, mode: modeOf(p) ?? 0o644 });
     fs.rmSync(p, { force: true });
     changed.push(p);
   }

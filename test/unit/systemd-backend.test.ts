@@ -258,6 +258,20 @@ describe('systemd backend under the engine (FAKE SystemdApi at the D-Bus seam)',
     expect(r.updater).to.equal(null);
   });
 
+  it('uninstall after a run killed mid-way (record left, unit gone and forgotten) still succeeds and cleans up', async () => {
+    const { engine, world, plan, unitDir } = setup();
+    const r = await engine.install(plan(), { start: true });
+    await engine.stop();
+    fs.rmSync(r.unitPath);
+    world.units.clear(); // the manager reloaded: it no longer knows the unit
+    world.calls.length = 0;
+    const u = await engine.uninstall({ purge: false });
+    expect(u.status).to.equal('uninstalled');
+    expect(world.calls).to.not.include('stop codex-sm.service');
+    expect(fs.readdirSync(unitDir)).to.deep.equal([]);
+    expect((await engine.uninstall({ purge: false })).status).to.equal('notInstalled');
+  });
+
   it('status reports systemd-only facts under native, the rest in the shared keys', async () => {
     const { engine, plan } = setup();
     await engine.install(plan(), { start: true });

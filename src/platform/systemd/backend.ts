@@ -144,6 +144,8 @@ class SystemdSession implements BackendSession {
         await this.api.stop(u, JOB_MARGIN_MS * 2).catch(() => undefined);
         continue;
       }
+      // A unit the manager no longer knows has nothing to stop (a stop job would fail on it).
+      if ((await this.api.state(u)).loadState === 'not-found') continue;
       const job = await this.api.stop(u, JOB_MARGIN_MS * 2);
       if (job !== 'done') throw await this.stopFailure(job);
     }
