@@ -86,12 +86,12 @@ export const ERROR_CODES = {
   start_failed: {
     exit: EXIT.failure,
     area: 'lifecycle',
-    when: 'start/restart/install: the service did not become ready (systemd: the job failed or the unit is not active; launchd: no `/readyz` 200 in time, or it exited 78). Extra fields: `lastLogLines`, `activeState`, `subState`, `logCommand`',
+    when: 'start/restart/install: the service did not become ready (systemd: the job failed or the unit is not active; launchd: no `/readyz` 200 in time — exit 75 — or it exited 78 — exit 78). Extra fields: `lastLogLines`, `activeState`, `subState`, `logCommand`',
   },
   stop_failed: {
     exit: EXIT.failure,
     area: 'lifecycle',
-    when: 'the stop did not finish (systemd: the stop job did not end `done`; launchd: still loaded after bootout)',
+    when: 'the stop did not finish (systemd: the stop job did not end `done`; launchd: still loaded after bootout — exit 75)',
   },
   lock_timeout: {
     exit: EXIT.tempFail,

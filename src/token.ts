@@ -67,6 +67,15 @@ export function readTokenFile(file: string): string {
 }
 
 /** The token a client should send: CODEX_SM_TOKEN, else the token file (never created here). */
+/** The token in `file`, or undefined when it cannot be read (a request then goes without one). */
+export function readTokenOrUndefined(file: string): string | undefined {
+  try {
+    return readTokenFile(file);
+  } catch {
+    return undefined;
+  }
+}
+
 export function readToken(tokenFile: string, env: Env = process.env): string {
   return tokenFromEnv(env) ?? readTokenFile(tokenFile);
 }

@@ -5,6 +5,9 @@
  * message and hint on stderr.
  */
 import { toCodexSmError } from '../errors.js';
+import { table } from '../table.js';
+
+export { table };
 
 export interface OutputOptions {
   json?: boolean;
@@ -55,12 +58,4 @@ export async function runCommand<T extends object>(
 
 function ensureNewline(s: string): string {
   return s.endsWith('\n') ? s : s + '\n';
-}
-
-/** Two-column "key  value" lines for human output. */
-export function table(rows: [string, unknown][]): string {
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows
-    .map(([k, v]) => `${k.padEnd(width)}  ${v === undefined || v === null ? '-' : String(v)}`)
-    .join('\n');
 }

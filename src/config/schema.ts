@@ -188,8 +188,9 @@ export const configSchema = {
           default: [],
           ...LIVE,
         },
-        timeoutMs: { ...ms(1000, 3_600_000, 600_000), ...LIVE },
-        waitIdleMs: { ...ms(0, 86_400_000, 600_000), ...LIVE },
+        // Both bounded so that a whole run fits the updater unit's TimeoutStartSec=30min.
+        timeoutMs: { ...ms(1000, 840_000, 600_000), ...LIVE },
+        waitIdleMs: { ...ms(0, 840_000, 600_000), ...LIVE },
       },
       ...LIVE,
     },

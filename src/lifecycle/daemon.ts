@@ -6,22 +6,14 @@
  * steps inside one engine session, under the one lifecycle lock.
  */
 import { restartAppServer } from '../client.js';
+import { CodexSmError, toCodexSmError } from '../errors.js';
 import { packageInfo } from '../package-info.js';
 import type { ServicePlan } from '../platform/types.js';
 import { readSettings, settingsFile, writeSettings } from '../settings.js';
-import { readTokenFile } from '../token.js';
+import { readTokenOrUndefined } from '../token.js';
 import type { LifecycleEngine } from './engine.js';
 import type { BootstrapOutput, RemoteControlOutput } from './outputs.js';
-import type { InstallRecord } from './record.js';
 import { isRunning, serviceStatusVia } from './view.js';
-
-function tokenOf(record: InstallRecord): string | undefined {
-  try {
-    return readTokenFile(record.tokenFile);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Persist remote control; true when the file changed. */
 function persistRemoteControl(stateDir: string, enabled: boolean): boolean {
@@ -43,6 +35,12 @@ export function bootstrap(
   plan: ServicePlan,
   opts: BootstrapOptions,
 ): Promise<BootstrapOutput> {
+  if (plan.scope !== 'user') {
+    // Its settings, token and updater belong to the user whose Codex it serves.
+    throw new CodexSmError('usage', 'bootstrap sets up a user service: not with --system', {
+      hint: 'run it as that user over SSH; for a system unit use `install-service --system`',
+    });
+  }
   return engine.session(true, async (s) => {
     // The setting first: a service started below reads it when it spawns the app-server.
     const settingChanged = opts.remoteControl && persistRemoteControl(plan.stateDir, true);
@@ -52,18 +50,31 @@ export function bootstrap(
       ...(opts.warnings ? { warnings: opts.warnings } : {}),
     });
     const record = engine.records.require([]);
+    const warnings = [...installed.warnings];
+    const wanted = readSettings(plan.stateDir).remoteControl;
+    const svc =
+      installed.action === 'alreadyRunning'
+        ? await serviceStatusVia(record.endpoint, record.tokenFile)
+        : undefined;
     let appServerRestarted = false;
-    if (settingChanged && installed.action === 'alreadyRunning') {
-      // Untouched service, changed setting: apply it to the app-server alone.
-      const r = await restartAppServer(record.endpoint, tokenOf(record), {
-        force: true,
-        waitIdleMs: 0,
-      });
-      appServerRestarted = r.restarted;
+    // An untouched service whose app-server does not run with the setting (just changed, or a
+    // run killed after persisting it): apply it to the app-server alone.
+    if (svc && svc.appServer.remoteControl?.enabled !== wanted) {
+      try {
+        const r = await restartAppServer(record.endpoint, readTokenOrUndefined(record.tokenFile), {
+          force: true,
+          waitIdleMs: 0,
+        });
+        appServerRestarted = r.restarted;
+      } catch (e) {
+        warnings.push(
+          `remote control is ${wanted ? 'enabled' : 'disabled'} for the next start, but the app-server restart failed: ${toCodexSmError(e).message}`,
+        );
+      }
     }
     const { view } = appServerRestarted
-      ? await engine.view(s, record, installed.warnings, installed.linger)
-      : { view: installed };
+      ? await engine.view(s, record, warnings, installed.linger)
+      : { view: { ...installed, warnings } };
     const changed =
       installed.action !== 'alreadyRunning' || installed.unitChanged || settingChanged;
     return {
@@ -72,7 +83,7 @@ export function bootstrap(
       action: installed.action,
       unitChanged: installed.unitChanged,
       cliVersion: packageInfo().version,
-      remoteControlEnabled: readSettings(plan.stateDir).remoteControl,
+      remoteControlEnabled: wanted,
       appServerRestarted,
     };
   });
@@ -96,7 +107,7 @@ export function setRemoteControl(
     let appServerPid = svc?.appServer.pid ?? null;
     // Restart when the setting changed, or when the running app-server does not run with it yet.
     if (svc && (changed || svc.appServer.remoteControl?.enabled !== enabled)) {
-      const r = await restartAppServer(record.endpoint, tokenOf(record), {
+      const r = await restartAppServer(record.endpoint, readTokenOrUndefined(record.tokenFile), {
         force: true,
         waitIdleMs: 0,
       });

@@ -6,6 +6,7 @@
 import type { RemoteControlJson } from '../client.js';
 import type { Backend } from '../platform/types.js';
 import type { ActiveState, InstalledFile, Scope, UpdaterState } from './port.js';
+import { table } from '../table.js';
 
 /** The service's own GET /status, as the lifecycle outputs carry it. */
 export interface ServiceSelfReport {
@@ -155,14 +156,6 @@ export type LifecycleOutput =
   | UninstallOutput
   | PlanOutput
   | BootstrapOutput;
-
-/** Two-column "key  value" lines; null/undefined values show as "-". */
-export function table(rows: [string, unknown][]): string {
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows
-    .map(([k, v]) => `${k.padEnd(width)}  ${v === undefined || v === null ? '-' : String(v)}`)
-    .join('\n');
-}
 
 export function humanView(r: ServiceView & { status: string }): string {
   const rows: [string, unknown][] = [

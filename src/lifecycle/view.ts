@@ -5,7 +5,7 @@
  */
 import { codexVersion } from '../codex.js';
 import { fetchServiceStatus, type ServiceStatusJson } from '../client.js';
-import { readTokenFile } from '../token.js';
+import { readTokenOrUndefined } from '../token.js';
 import type { ServiceView } from './outputs.js';
 import type { BackendSession, JobState, ServiceBackend } from './port.js';
 import type { InstallRecord, InstallRecords } from './record.js';
@@ -31,13 +31,7 @@ export async function serviceStatusVia(
   endpoint: string,
   tokenFile: string,
 ): Promise<ServiceStatusJson | undefined> {
-  let token: string | undefined;
-  try {
-    token = readTokenFile(tokenFile);
-  } catch {
-    token = undefined;
-  }
-  return fetchServiceStatus(endpoint, token, 3000);
+  return fetchServiceStatus(endpoint, readTokenOrUndefined(tokenFile), 3000);
 }
 
 export async function describeService(

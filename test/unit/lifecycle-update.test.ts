@@ -2,7 +2,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { NPM_UPDATE, STANDALONE_UPDATE, updateCommandFor } from '../../src/lifecycle/update.js';
+import {
+  NPM_UPDATE,
+  STANDALONE_UPDATE,
+  updateCommandFor,
+  updateEnvironment,
+} from '../../src/lifecycle/update.js';
 import { parseSettings } from '../../src/settings.js';
 import { tempDir } from '../../harness/service.js';
 
@@ -59,6 +64,41 @@ describe('update: the command for the codex install', () => {
       .to.throw(/cannot tell how/)
       .with.property('hint')
       .that.matches(/update\.command/);
+  });
+
+  it('the update command sees no secret and no codex-sm config, only what installing needs', () => {
+    const env = updateEnvironment(
+      {
+        PATH: '/usr/bin',
+        HOME: '/home/a',
+        LANG: 'C.UTF-8',
+        HTTPS_PROXY: 'http://proxy:3128',
+        npm_config_prefix: '/home/a/.npm-global',
+        OPENAI_API_KEY: 'sk-secret',
+        CODEX_SM_TOKEN: 'tok',
+        CODEX_SM_PORT: '3100',
+        AWS_SECRET_ACCESS_KEY: 'x',
+      },
+      '/home/a/.codex',
+    );
+    expect(env).to.deep.equal({
+      PATH: '/usr/bin',
+      HOME: '/home/a',
+      LANG: 'C.UTF-8',
+      HTTPS_PROXY: 'http://proxy:3128',
+      npm_config_prefix: '/home/a/.npm-global',
+      CODEX_HOME: '/home/a/.codex',
+    });
+  });
+
+  it('a symlink into the standalone layout is a standalone install', () => {
+    const real = path.join(codexHome, 'packages', 'standalone', 'current', 'codex');
+    fs.mkdirSync(path.dirname(real), { recursive: true });
+    fs.writeFileSync(real, '');
+    const link = path.join(dir, 'local-bin', 'codex');
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(real, link);
+    expect(updateCommandFor(link, codexHome, [], pkgRoot).source).to.equal('standalone');
   });
 
   it('managed settings: defaults for a missing or broken file, a pending update kept', () => {

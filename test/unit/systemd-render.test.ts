@@ -138,7 +138,7 @@ describe('systemd unit rendering (golden files)', () => {
     expect(text).not.to.include('ExecReload=');
   });
 
-  it("the updater: a oneshot `update --json` with the service's environment and secrets, no Restart=, on an hourly persistent timer", () => {
+  it("the updater: a oneshot `update --json` with the service's environment but not its secrets, no Restart=, on an hourly persistent timer", () => {
     const p = VARIANTS['user-v252']!();
     const [service, timer] = renderUpdaterUnits(p);
     expect(service!.name).to.equal('codex-sm-update.service');
@@ -146,8 +146,12 @@ describe('systemd unit rendering (golden files)', () => {
     const serviceUnit = renderUnits(p)[0]!.content;
     const lines = (text: string, key: string) =>
       text.split('\n').filter((l) => l.startsWith(`${key}=`));
-    for (const key of ['Environment', 'EnvironmentFile', 'WorkingDirectory'])
+    for (const key of ['Environment', 'WorkingDirectory'])
       expect(lines(service!.content, key), key).to.deep.equal(lines(serviceUnit, key));
+    expect(
+      lines(service!.content, 'EnvironmentFile'),
+      'the installer never sees the secrets',
+    ).to.deep.equal([]);
     expect(service!.content).to.include(
       '\nExecStart=/usr/bin/node /opt/codex-sm/dist/src/cli/main.js update --json\n',
     );

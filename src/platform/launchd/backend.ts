@@ -23,7 +23,7 @@ import type {
 } from '../../lifecycle/port.js';
 import type { InstallRecord } from '../../lifecycle/record.js';
 import type { CommandRunner } from '../../runner.js';
-import { readTokenFile } from '../../token.js';
+import { readTokenOrUndefined } from '../../token.js';
 import type { ServicePlan } from '../types.js';
 import {
   definitionChanged,
@@ -174,12 +174,7 @@ class LaunchdSession implements BackendSession {
     record: InstallRecord,
     since: { pid?: number; runs: number },
   ): Promise<void> {
-    let token: string | undefined;
-    try {
-      token = readTokenFile(record.tokenFile);
-    } catch {
-      token = undefined;
-    }
+    const token = readTokenOrUndefined(record.tokenFile);
     const deadline = Date.now() + record.startTimeoutSec * 1000;
     for (;;) {
       const at = await this.jobs.locate();

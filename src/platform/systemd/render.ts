@@ -107,6 +107,11 @@ function processValues(plan: ServicePlan, argv: readonly string[]): Record<strin
   };
 }
 
+function withoutSecrets(values: Record<string, TemplateValue>): Record<string, TemplateValue> {
+  const { SECRETS_ENV_FILE: _secrets, ...rest } = values;
+  return rest;
+}
+
 /** codex-sm.service. */
 export function renderServiceUnit(plan: ServicePlan): string {
   if (plan.scope === 'system' && !plan.user) {
@@ -213,7 +218,8 @@ export function renderUpdaterUnits(plan: ServicePlan): RenderedUnit[] {
           ...headerValues(service, plan),
           DESCRIPTION: textValue(`${plan.name}: update Codex (started by ${timer})`),
           TIMER_UNIT: unitName(timer),
-          ...processValues(plan, [plan.nodePath, plan.cliScript, ...UPDATER_ARGS]),
+          // Not SECRETS_ENV_FILE: the update command (a downloaded installer) gets no secrets.
+          ...withoutSecrets(processValues(plan, [plan.nodePath, plan.cliScript, ...UPDATER_ARGS])),
           SYSLOG_IDENTIFIER: textValue(updaterName(plan)),
         },
       }),
