@@ -19,7 +19,8 @@ import { registerFeatures } from './features.js';
 import { appServerOpenApi, registerAppServerRoutes } from './app-server-api.js';
 import { openApiDocument } from './openapi.js';
 import { sessionsOpenApi } from './sessions/openapi.js';
-import { appServerGraceMs, type AppServerSupervisor } from './supervisor.js';
+import { appServerGraceMs } from './child-process.js';
+import type { AppServerSupervisor } from './supervisor.js';
 import { TurnActivity } from './turns.js';
 
 const GATEWAY_PATHS = new Set(['/', '/app-server']);

@@ -23,7 +23,8 @@ import { activationFd, boundAddress, checkExposure, clearActivationEnv, listen }
 import { logFilesFromEnv, startLogTruncation } from './logfile-truncate.js';
 import { createNotifier, monotonicUsec, watchdogIntervalMs, type Notifier } from './notify.js';
 import { serviceState, statusText } from './status.js';
-import { AppServerSupervisor, appServerGraceMs } from './supervisor.js';
+import { appServerGraceMs } from './child-process.js';
+import { AppServerSupervisor } from './supervisor.js';
 
 /** WebSocket close code for clients when the service stops. */
 const GOING_AWAY = 1001;

@@ -12,7 +12,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -34,6 +33,7 @@ import {
 // app-server is already booting while those modules load.
 import type { RpcClient, ServerRequest } from './rpc.js';
 import type { IncomingMessage } from './protocol.js';
+import { backoffDelay, canConnect, terminate } from './child-process.js';
 
 export type SupervisorState =
   'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'restarting' | 'stopping';
@@ -70,11 +70,6 @@ export class RestartFailedError extends Error {
   }
 }
 
-/** How long a stopping app-server gets after SIGTERM before SIGKILL: half the stop budget, ≤ 5 s. */
-export function appServerGraceMs(stopTimeoutMs: number): number {
-  return Math.min(5000, Math.floor(stopTimeoutMs / 2));
-}
-
 export interface SupervisorEvents {
   state: [snapshot: SupervisorSnapshot];
   /** The control connection is initialized; the app-server is usable. */
@@ -85,11 +80,6 @@ export interface SupervisorEvents {
   request: [request: ServerRequest];
   /** Still starting after a while: systemd's start timeout must be extended. */
   slowStart: [elapsedMs: number];
-}
-
-/** Delay before restart attempt n (0-based): initial·2ⁿ, capped. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
 }
 
 export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
@@ -438,25 +428,4 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     if (this.socketDir) fs.rmSync(this.socketDir, { recursive: true, force: true });
     this.socketDir = undefined;
   }
-}
-
-/** SIGTERM, SIGKILL after graceMs; resolves once the child is gone. */
-async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-function canConnect(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

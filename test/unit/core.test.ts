@@ -9,7 +9,7 @@ import { activationFd, checkExposure, clearActivationEnv } from '../../service/l
 import { formatNotify, watchdogIntervalMs } from '../../service/notify.js';
 import { statusText } from '../../service/status.js';
 import { childEnv, parseChildLogLine } from '../../service/app-server-launch.js';
-import { backoffDelay } from '../../service/supervisor.js';
+import { backoffDelay } from '../../service/child-process.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { tempDir } from '../../harness/service.js';
 
