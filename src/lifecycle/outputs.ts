@@ -3,7 +3,7 @@
  * backend: what only one backend knows sits under `native`, a value that does not apply is null.
  * The human forms are pure functions of the outputs.
  */
-import type { RemoteControlJson } from '../client.js';
+import type { RemoteControlJson, ServiceStatusJson } from '../client.js';
 import type { Backend } from '../platform/types.js';
 import type { ActiveState, InstalledFile, Scope, UpdaterState } from './port.js';
 import { table } from '../table.js';
@@ -14,7 +14,7 @@ export interface ServiceSelfReport {
   state: string;
   statusText: string;
   uptimeSec: number;
-  appServer: { state: string; pid?: number; version?: string; restarts: number };
+  appServer: ServiceStatusJson['appServer'];
   /** Config keys changed since start that only a restart applies (SIGHUP reload reports them). */
   pendingRestart: string[];
 }
@@ -174,6 +174,12 @@ export function humanView(r: ServiceView & { status: string }): string {
       `${r.updater.unit} ${r.updater.active ? 'active' : 'inactive'}${r.updater.nextRun ? `, next run ${r.updater.nextRun}` : ''}`,
     ]);
   if (r.reason) rows.push(['why', r.reason]);
+  const rc = r.service?.appServer.remoteControl;
+  if (rc)
+    rows.push([
+      'remote control',
+      `${rc.enabled ? 'enabled' : 'disabled'}${rc.status ? ` (${rc.status})` : ''}`,
+    ]);
   if (r.service?.pendingRestart.length)
     rows.push(['pending', `restart to apply ${r.service.pendingRestart.join(', ')}`]);
   const out = [table(rows)];
