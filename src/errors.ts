@@ -186,6 +186,17 @@ export const ERROR_CODES = {
     when: 'the service does not answer at its endpoint',
   },
   port_in_use: { exit: EXIT.unavailable, area: 'service', when: '`serve`: the address is in use' },
+  // Exit 78 for both: a restart cannot fix either, so systemd's RestartPreventExitStatus stops the loop.
+  store_too_new: {
+    exit: EXIT.config,
+    area: 'service',
+    when: '`serve`: the store (`<stateDir>/codex-sm.sqlite`) was written by a newer codex-sm; upgrade codex-sm (it is never downgraded in place)',
+  },
+  store_unreadable: {
+    exit: EXIT.config,
+    area: 'service',
+    when: '`serve`: the store cannot be opened, or is not an intact SQLite database; it is never deleted (it holds queued work): restore a backup or move it aside',
+  },
   // The HTTP API's codes (docs/api.md), relayed by the CLI's client commands as the service said them.
   service_error: {
     exit: EXIT.failure,
