@@ -17,14 +17,7 @@ import { packageInfo } from '../package-info.js';
 import type { Env } from '../paths.js';
 import { acquireLifecycleLock } from '../platform/lock.js';
 import type { ServicePlan } from '../platform/types.js';
-import {
-  ensureSecrets,
-  filesDiffer,
-  purgeFiles,
-  writeFiles,
-  type Account,
-  type WrittenFiles,
-} from './files.js';
+import { ensureSecrets, purgeFiles, writeFiles, type Account, type WrittenFiles } from './files.js';
 import type {
   InstallAction,
   InstallOutput,
@@ -206,7 +199,6 @@ export class LifecycleEngine {
     // was dropped) are stopped while their files still exist.
     const retired = stale.filter((p) => fs.existsSync(p));
     if (retired.length) await s.disable(retired);
-    const changed = filesDiffer(rendered.files, retired);
     let written: WrittenFiles | undefined;
     try {
       written = writeFiles(rendered.files, retired);
@@ -220,6 +212,7 @@ export class LifecycleEngine {
       if (retired.length) await s.enable(retired).catch(() => undefined);
       throw e;
     }
+    const changed = written.changed.length > 0;
     if (!sameInstall(previous, record)) this.records.write(record);
     const running = isRunning(before);
     // Running from these very files: nothing to do. Running from older ones (written by an

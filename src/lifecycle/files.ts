@@ -39,13 +39,6 @@ export interface WrittenFiles {
   rollback(): void;
 }
 
-/** Would writing `files` (and removing `stale`) change anything on disk? */
-export function filesDiffer(files: readonly InstalledFile[], stale: readonly string[]): boolean {
-  return (
-    files.some((f) => readOrUndefined(f.path) !== f.content) || stale.some((p) => fs.existsSync(p))
-  );
-}
-
 /** Write `files` and remove `stale` (files an earlier install wrote that this one does not). */
 export function writeFiles(
   files: readonly InstalledFile[],

@@ -96,9 +96,6 @@ export interface PlanOutput {
   warnings: string[];
 }
 
-/** What the running app-server says about remote control (`remoteControl/status/changed`). */
-export type RemoteControlReport = RemoteControlJson;
-
 /** `bootstrap`: install-service with the updater (and remote control), for `ssh host codex-sm bootstrap --json`. */
 export type BootstrapOutput = ServiceView & {
   status: 'bootstrapped' | 'alreadyBootstrapped';
@@ -122,8 +119,8 @@ export interface RemoteControlOutput {
   mainPid: number | null;
   appServerRestarted: boolean;
   appServerPid: number | null;
-  /** What the running app-server reports; null when the service is not running. */
-  remoteControl: RemoteControlReport | null;
+  /** What the running app-server reports (`remoteControl/status/changed`); null when not running. */
+  remoteControl: RemoteControlJson | null;
   warnings: string[];
 }
 
@@ -157,7 +154,7 @@ export type LifecycleOutput =
   | PlanOutput
   | BootstrapOutput;
 
-export function humanView(r: ServiceView & { status: string }): string {
+function humanView(r: ServiceView & { status: string }): string {
   const rows: [string, unknown][] = [
     ['status', r.status],
     ['unit', `${r.unit} (${r.unitPath})`],
@@ -189,7 +186,7 @@ export function humanView(r: ServiceView & { status: string }): string {
   return out.join('\n');
 }
 
-export function humanUninstall(r: UninstallOutput): string {
+function humanUninstall(r: UninstallOutput): string {
   return [
     `status  ${r.status}`,
     ...r.removed.map((p) => `removed: ${p}`),
@@ -198,7 +195,7 @@ export function humanUninstall(r: UninstallOutput): string {
   ].join('\n');
 }
 
-export function humanPlan(r: PlanOutput): string {
+function humanPlan(r: PlanOutput): string {
   return [
     ...r.files.map((x) => `# ${x.path} (mode ${x.mode.toString(8)})\n${x.content}`),
     '# commands:',

@@ -111,7 +111,7 @@ export function readInstallRecord(file: string): InstallRecord | undefined {
   }
 }
 
-export function writeInstallRecord(file: string, record: InstallRecord): void {
+function writeInstallRecord(file: string, record: InstallRecord): void {
   writeFileAtomic(file, JSON.stringify(record, null, 2) + '\n', 0o644);
 }
 
