@@ -5,7 +5,7 @@
  * (persist the setting, then restart only the app-server when the service runs). Each runs its
  * steps inside one engine session, under the one lifecycle lock.
  */
-import { restartAppServer } from '../client.js';
+import { restartAppServer, type ServiceStatusJson } from '../client.js';
 import { CodexSmError, toCodexSmError } from '../errors.js';
 import { packageInfo } from '../package-info.js';
 import type { ServicePlan } from '../platform/types.js';
@@ -13,6 +13,7 @@ import { readSettings, settingsFile, writeSettings } from '../settings.js';
 import { readTokenOrUndefined } from '../token.js';
 import type { LifecycleEngine } from './engine.js';
 import type { BootstrapOutput, RemoteControlOutput } from './outputs.js';
+import type { InstallRecord } from './record.js';
 import { isRunning, serviceStatusVia } from './view.js';
 
 /** Persist remote control; true when the file changed. */
@@ -21,6 +22,34 @@ function persistRemoteControl(stateDir: string, enabled: boolean): boolean {
   if (settings.remoteControl === enabled) return false;
   writeSettings(stateDir, { ...settings, remoteControl: enabled });
   return true;
+}
+
+/**
+ * Make a running app-server run with the remote-control setting: restart only it (force: the
+ * toggle is the user's explicit request) when it does not run with `wanted` yet — just changed,
+ * or persisted by a run that was killed before it restarted anything. A failed restart is a
+ * warning: the setting is saved and applies at the next start.
+ */
+async function applyRemoteControl(
+  record: InstallRecord,
+  svc: ServiceStatusJson | undefined,
+  wanted: boolean,
+  warnings: string[],
+): Promise<{ restarted: boolean; svc: ServiceStatusJson | undefined }> {
+  if (!svc || svc.appServer.remoteControl?.enabled === wanted) return { restarted: false, svc };
+  try {
+    const r = await restartAppServer(record.endpoint, readTokenOrUndefined(record.tokenFile), {
+      force: true,
+      waitIdleMs: 0,
+    });
+    if (!r.restarted) return { restarted: false, svc };
+    return { restarted: true, svc: await serviceStatusVia(record.endpoint, record.tokenFile) };
+  } catch (e) {
+    warnings.push(
+      `remote control is ${wanted ? 'enabled' : 'disabled'} for the next start, but the app-server restart failed: ${toCodexSmError(e).message}`,
+    );
+    return { restarted: false, svc };
+  }
 }
 
 export interface BootstrapOptions {
@@ -52,26 +81,17 @@ export function bootstrap(
     const record = engine.records.require([]);
     const warnings = [...installed.warnings];
     const wanted = readSettings(plan.stateDir).remoteControl;
-    const svc =
+    // A service (re)started just now read the setting at spawn; an untouched one may not run with it.
+    const applied =
       installed.action === 'alreadyRunning'
-        ? await serviceStatusVia(record.endpoint, record.tokenFile)
-        : undefined;
-    let appServerRestarted = false;
-    // An untouched service whose app-server does not run with the setting (just changed, or a
-    // run killed after persisting it): apply it to the app-server alone.
-    if (svc && svc.appServer.remoteControl?.enabled !== wanted) {
-      try {
-        const r = await restartAppServer(record.endpoint, readTokenOrUndefined(record.tokenFile), {
-          force: true,
-          waitIdleMs: 0,
-        });
-        appServerRestarted = r.restarted;
-      } catch (e) {
-        warnings.push(
-          `remote control is ${wanted ? 'enabled' : 'disabled'} for the next start, but the app-server restart failed: ${toCodexSmError(e).message}`,
-        );
-      }
-    }
+        ? await applyRemoteControl(
+            record,
+            await serviceStatusVia(record.endpoint, record.tokenFile),
+            wanted,
+            warnings,
+          )
+        : { restarted: false };
+    const appServerRestarted = applied.restarted;
     const { view } = appServerRestarted
       ? await engine.view(s, record, warnings, installed.linger)
       : { view: { ...installed, warnings } };
@@ -98,25 +118,15 @@ export function setRemoteControl(
     const record = engine.records.readOrFallback(warnings) ?? engine.records.fromConfig();
     const changed = persistRemoteControl(record.stateDir, enabled);
     const st = await s.state();
-    let svc = isRunning(st) ? await serviceStatusVia(record.endpoint, record.tokenFile) : undefined;
-    if (isRunning(st) && !svc)
+    const before = isRunning(st)
+      ? await serviceStatusVia(record.endpoint, record.tokenFile)
+      : undefined;
+    if (isRunning(st) && !before)
       warnings.push(
         `the service runs but does not answer at ${record.endpoint}: the setting applies at its next start`,
       );
-    let appServerRestarted = false;
-    let appServerPid = svc?.appServer.pid ?? null;
-    // Restart when the setting changed, or when the running app-server does not run with it yet.
-    if (svc && (changed || svc.appServer.remoteControl?.enabled !== enabled)) {
-      const r = await restartAppServer(record.endpoint, readTokenOrUndefined(record.tokenFile), {
-        force: true,
-        waitIdleMs: 0,
-      });
-      if (r.restarted) {
-        appServerRestarted = true;
-        appServerPid = r.appServer.pid ?? null;
-        svc = await serviceStatusVia(record.endpoint, record.tokenFile);
-      }
-    }
+    const applied = await applyRemoteControl(record, before, enabled, warnings);
+    const svc = applied.svc;
     const status: RemoteControlOutput['status'] = changed
       ? enabled
         ? 'enabled'
@@ -131,8 +141,8 @@ export function setRemoteControl(
       endpoint: record.endpoint,
       settingsFile: settingsFile(record.stateDir),
       mainPid: st.mainPid,
-      appServerRestarted,
-      appServerPid,
+      appServerRestarted: applied.restarted,
+      appServerPid: svc?.appServer.pid ?? null,
       remoteControl: svc?.appServer.remoteControl ?? null,
       warnings,
     };
