@@ -145,10 +145,14 @@ async function updateIn(
     runningTurns: 0,
     warnings,
   };
-  const running = isRunning(await s.state());
-  const svc = running ? await serviceStatusVia(record.endpoint, record.tokenFile) : undefined;
-  base.appServerVersion = svc?.appServer.version ?? null;
-  if (opts.check) return base;
+  /** Whether the service runs and what it says, read when it is needed (the command is slow). */
+  const service = async () => {
+    const running = isRunning(await s.state());
+    const svc = running ? await serviceStatusVia(record.endpoint, record.tokenFile) : undefined;
+    return { running, svc };
+  };
+  if (opts.check)
+    return { ...base, appServerVersion: (await service()).svc?.appServer.version ?? null };
 
   const [bin, ...args] = cmd.argv;
   if (bin === undefined) throw new CodexSmError('usage', 'update.command is empty');
@@ -186,7 +190,13 @@ async function updateIn(
     };
     writeSettings(record.stateDir, settings);
   }
-  const out: UpdateOutput = { ...base, versionAfter, status: changed ? 'updated' : 'upToDate' };
+  const { running, svc } = await service();
+  const out: UpdateOutput = {
+    ...base,
+    versionAfter,
+    appServerVersion: svc?.appServer.version ?? null,
+    status: changed ? 'updated' : 'upToDate',
+  };
   if (settings.pendingUpdate === null) return out;
   const clearPending = () => writeSettings(record.stateDir, { ...settings, pendingUpdate: null });
   if (!running) {
@@ -209,7 +219,7 @@ async function updateIn(
     );
     return { ...out, status: 'deferred', runningTurns: restart.runningTurns };
   }
-  if (settings.pendingUpdate) writeSettings(record.stateDir, { ...settings, pendingUpdate: null });
+  clearPending();
   return {
     ...out,
     status: 'updated',
