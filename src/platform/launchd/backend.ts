@@ -322,11 +322,10 @@ export function launchdBackend(opts: LaunchdBackendOptions): ServiceBackend {
   const name = 'codex-sm';
   const updaterPlan = { name, label: opts.label };
   const updaterPlist = launchAgentPath(opts.home, updaterLabel(updaterPlan));
-  const agents = () => ({
-    service: agent(opts.label, plistPath, name),
-    updater: agent(updaterLabel(updaterPlan), updaterPlist, updaterName(updaterPlan)),
-  });
-  const files = agent(opts.label, plistPath, name).files;
+  // Stateless wrappers over launchctl and the agents' files: one of each serves every session.
+  const service = agent(opts.label, plistPath, name);
+  const updater = agent(updaterLabel(updaterPlan), updaterPlist, updaterName(updaterPlan));
+  const files = service.files;
   const guiTarget = `gui/${opts.uid}/${opts.label}`;
   return {
     backend: 'launchd',
@@ -378,7 +377,6 @@ export function launchdBackend(opts: LaunchdBackendOptions): ServiceBackend {
     },
 
     async open() {
-      const { service, updater } = agents();
       return new LaunchdSession(service, updater, { ...opts, pollIntervalMs });
     },
 
