@@ -12,3 +12,14 @@ export async function rejection(p: Promise<unknown>): Promise<CodexSmError> {
   }
   throw new Error('expected a rejection');
 }
+
+/** The CodexSmError `fn` throws; fails the test when it returns or throws something else. */
+export function thrown(fn: () => unknown): CodexSmError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).to.be.instanceOf(CodexSmError);
+    return e as CodexSmError;
+  }
+  throw new Error('expected a throw');
+}

@@ -11,6 +11,7 @@ import { MIGRATIONS, type Migration } from '../../service/store/migrations.js';
 import { PROMPT_STATUSES, QUEUE_STATUSES } from '../../service/store/queue-schema.js';
 import { QueueRepo } from '../../service/store/queues.js';
 import { STORE_FILE, Store } from '../../service/store/store.js';
+import { thrown } from '../helpers/assertions.js';
 
 const CHILD = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -106,14 +107,7 @@ describe('store', () => {
     const raw = new Database(path.join(dir, STORE_FILE));
     raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     raw.close();
-    let err: unknown;
-    try {
-      Store.open(dir);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).to.be.instanceOf(CodexSmError);
-    const e = err as CodexSmError; // checked on the line above
+    const e = thrown(() => Store.open(dir));
     expect(e.code).to.equal('store_too_new');
     expect(e.exitCode).to.equal(78);
     expect(e.message).to.contain(path.join(dir, STORE_FILE));
@@ -127,14 +121,7 @@ describe('store', () => {
     const file = path.join(dir, STORE_FILE);
     const junk = Buffer.from('this is not sqlite, but it is somebody’s queued work\n'.repeat(100));
     fs.writeFileSync(file, junk, { mode: 0o600 });
-    let err: unknown;
-    try {
-      Store.open(dir);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).to.be.instanceOf(CodexSmError);
-    const e = err as CodexSmError; // checked on the line above
+    const e = thrown(() => Store.open(dir));
     expect(e.code).to.equal('store_unreadable');
     expect(e.message).to.contain(file);
     expect(e.hint).to.contain('move it aside');

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { CodexSmError } from '../../src/errors.js';
 import { LifecycleEngine } from '../../src/lifecycle/engine.js';
 import type { JobResult, SystemdApi, UnitState } from '../../src/platform/systemd/api.js';
 import { systemdBackend } from '../../src/platform/systemd/backend.js';
@@ -15,6 +14,7 @@ import type { ServicePlan } from '../../src/platform/types.js';
 import type { CommandRunner } from '../../src/runner.js';
 import { tempDir } from '../../harness/service.js';
 import { basePlan } from '../helpers/plans.js';
+import { rejection } from '../helpers/assertions.js';
 
 interface Unit {
   active: boolean;
@@ -192,10 +192,7 @@ describe('systemd backend under the engine (FAKE SystemdApi at the D-Bus seam)',
   it('a start that fails is start_failed with the reason and the journal lines, and the unit stays', async () => {
     const { engine, world, plan, unitDir } = setup();
     world.failStart = true;
-    let err: unknown;
-    await engine.install(plan(), { start: true }).catch((e: unknown) => (err = e));
-    expect(err).to.be.instanceOf(CodexSmError);
-    const e = err as CodexSmError;
+    const e = await rejection(engine.install(plan(), { start: true }));
     expect(e.code).to.equal('start_failed');
     expect(e.message).to.match(/exited with status 1/);
     expect(e.details).to.include({
