@@ -28,36 +28,12 @@ import {
   type FakeState,
 } from './launchd-fake.js';
 import { rejection } from '../helpers/assertions.js';
+import { VIEW_KEYS } from '../helpers/lifecycle-keys.js';
 
 const LABEL = 'dev.codex-sm.service';
 const GUI = `gui/501/${LABEL}`;
 const TOKEN = 'simulated-token-0123456789abcdef';
 
-/** The keys every command's service view has, on both backends (src/lifecycle/outputs.ts). */
-const VIEW_KEYS = [
-  'backend',
-  'scope',
-  'unit',
-  'unitPath',
-  'mainPid',
-  'activeState',
-  'subState',
-  'nRestarts',
-  'statusText',
-  'endpoint',
-  'codexPath',
-  'codexVersion',
-  'appServerVersion',
-  'linger',
-  'updater',
-  'reason',
-  'lastLogLines',
-  'service',
-  'configError',
-  'recordPath',
-  'warnings',
-  'native',
-];
 /** What only launchd knows, under `native`. */
 const NATIVE_KEYS = ['domain', 'runs', 'lastExitCode', 'lastSignal', 'lastExitReason', 'logFiles'];
 

@@ -15,6 +15,7 @@ import type { CommandRunner } from '../../src/runner.js';
 import { tempDir } from '../../harness/service.js';
 import { basePlan } from '../helpers/plans.js';
 import { rejection } from '../helpers/assertions.js';
+import { VIEW_KEYS } from '../helpers/lifecycle-keys.js';
 
 interface Unit {
   active: boolean;
@@ -273,6 +274,7 @@ describe('systemd backend under the engine (FAKE SystemdApi at the D-Bus seam)',
     const { engine, plan } = setup();
     await engine.install(plan(), { start: true });
     const st = await engine.status();
+    expect(st).to.have.all.keys(...VIEW_KEYS, 'status');
     expect(st).to.include({ status: 'running', mainPid: 4242, unit: 'codex-sm.service' });
     expect(st.native).to.deep.equal({
       loadState: 'loaded',
