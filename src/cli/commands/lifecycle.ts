@@ -13,7 +13,7 @@ import { serviceAccount, type ServiceAccount } from '../../lifecycle/account.js'
 import type { LifecycleEngine } from '../../lifecycle/engine.js';
 import { createEngine } from '../../lifecycle/index.js';
 import { humanOutput, type LifecycleOutput } from '../../lifecycle/outputs.js';
-import { defaultTokenFile, stateDir, type Env } from '../../paths.js';
+import { defaultTokenFile, stateDir } from '../../paths.js';
 import { selectBackend } from '../../platform/index.js';
 import { buildServicePlan, DEFAULT_TIMINGS, type PlanTimings } from '../../platform/plan.js';
 import type { ServicePlan } from '../../platform/types.js';
@@ -47,14 +47,14 @@ export const STATUS_NOT_RUNNING_EXIT = 3;
  */
 function configOrDefaults(
   f: LifecycleFlags,
-  env: Env,
+  env: NodeJS.ProcessEnv,
 ): {
   config: Pick<Config, 'host' | 'port' | 'tokenFile' | 'stateDir'> &
     Partial<Pick<Config, 'codexHome' | 'codexBin'>>;
   configError?: string;
 } {
   try {
-    return { config: loadConfig(f, env as NodeJS.ProcessEnv).config };
+    return { config: loadConfig(f, env).config };
   } catch (e) {
     const p = configSchema.properties;
     return {
@@ -267,7 +267,8 @@ export function registerLifecycle(program: Command): void {
       // A stream, not one result: readable lines unless --json, so `codex-sm logs | grep` works.
       const json = Boolean(f.json);
       try {
-        const lines = intFlag('--lines', f.lines) as number;
+        // commander's default '50' means --lines always has a value.
+        const lines = intFlag('--lines', f.lines) ?? 50;
         const engine = installedEngine(f);
         let written = 0;
         await engine.logs(
