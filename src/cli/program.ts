@@ -28,6 +28,8 @@ const MODULES: Record<string, () => Promise<Register>> = {
   status: lifecycle,
   logs: lifecycle,
   session: async () => (await import('./commands/session.js')).registerSession,
+  queue: async () => (await import('./commands/queue.js')).registerQueue,
+  group: async () => (await import('./commands/group.js')).registerGroup,
   bootstrap: daemon,
   'enable-remote-control': daemon,
   'disable-remote-control': daemon,

@@ -9,6 +9,7 @@ import { endpointFor, serviceRequest } from '../client.js';
 import { CodexSmError, EXIT, isErrorCode, type ErrorCode } from '../errors.js';
 import { readToken } from '../token.js';
 import { addClientFlags, loadConfig, type ConfigFlags } from './common.js';
+import { runCommand, type CommandResult } from './output.js';
 
 export interface ServiceConnection {
   endpoint: string;
@@ -133,4 +134,21 @@ export async function resolveListedId(
     given,
     kind,
   );
+}
+
+/** All of stdin, for the commands that take `-` for "the text is on stdin". */
+export async function readStdin(): Promise<string> {
+  let text = '';
+  process.stdin.setEncoding('utf8');
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text;
+}
+
+/** A client command's action: its flags, then one result printed by the output rule. */
+export function runClientCommand<F extends object = object>(
+  cmd: Command,
+  body: (f: ClientFlags & F) => Promise<CommandResult<object>>,
+): Promise<void> {
+  const f = clientFlags<F>(cmd);
+  return runCommand(f, () => body(f));
 }
