@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import type { PromptMode, PromptStatus, QueueStatus } from '../../service/store/queue-schema.js';
+import type { Prompt, PromptMode, PromptStatus, Queue } from '../../service/store/queue-schema.js';
 import { CodexSmError } from '../errors.js';
 import type { TurnSettingFlags } from './service-client.js';
 
@@ -14,39 +14,29 @@ export interface TurnResultJson {
   durationMs?: number;
 }
 
-export interface PromptJson {
-  id: string;
-  position: number;
-  text: string;
-  images: string[];
-  mode: PromptMode;
-  status: PromptStatus;
-  turnId: string | null;
-  attempts: number;
-  error: string | null;
-  result: TurnResultJson | null;
-}
+/**
+ * The API's prompt: the store's, less what the queue's path already says, with its result
+ * typed as far as the CLI reads it (times, which the API gives as ISO strings, are not read).
+ */
+export type PromptJson = Pick<
+  Prompt,
+  'id' | 'position' | 'text' | 'images' | 'mode' | 'status' | 'turnId' | 'attempts' | 'error'
+> & { result: TurnResultJson | null };
 
-export interface QueueSummaryJson {
-  id: string;
-  name: string;
-  cwd: string | null;
+/** The API's queue without its prompts: the store's, with its thread as `sessionId`. */
+export type QueueSummaryJson = Pick<
+  Queue,
+  'id' | 'name' | 'cwd' | 'status' | 'model' | 'sandbox' | 'approvalPolicy' | 'maxRetries'
+> & {
   sessionId: string | null;
-  status: QueueStatus;
-  model: string | null;
-  sandbox: string | null;
-  approvalPolicy: string | null;
-  maxRetries: number;
   createdAt: string;
   updatedAt: string;
   waitingFor: null | 'go-ahead' | 'approval';
   approvals: { id: string }[];
   counts: Record<PromptStatus, number>;
-}
+};
 
-export interface QueueJson extends QueueSummaryJson {
-  prompts: PromptJson[];
-}
+export type QueueJson = QueueSummaryJson & { prompts: PromptJson[] };
 
 export interface GroupRunSessionJson {
   sessionId: string;

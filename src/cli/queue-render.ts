@@ -5,7 +5,6 @@
  */
 import { clip, columns, minute, table } from '../table.js';
 import type {
-  DeletedJson,
   GroupJson,
   GroupRunJson,
   PromptJson,
@@ -108,10 +107,6 @@ export function queueLine(q: QueueSummaryJson): string {
 
 export function promptLine(p: PromptJson): string {
   return `prompt ${shortId(p.id)}: #${p.position} ${p.status} (${p.mode}) ${clip(p.text, 60)}`;
-}
-
-export function deletedLine(noun: string, r: DeletedJson): string {
-  return `deleted ${noun} ${r.id}`;
 }
 
 /** `running: 1 running, 2 completed, 0 failed, 1 pending (at most 2 at a time)`. */

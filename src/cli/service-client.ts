@@ -120,22 +120,6 @@ export function resolvePrefix(ids: readonly string[], given: string, kind: IdKin
   );
 }
 
-/** The full id of the record `given` names, from the list the service answers at `listPath`. */
-export async function resolveListedId(
-  conn: ServiceConnection,
-  listPath: string,
-  listKey: string,
-  given: string,
-  kind: IdKind,
-): Promise<string> {
-  const list = await call<Record<string, { id: string }[] | undefined>>(conn, listPath);
-  return resolvePrefix(
-    (list[listKey] ?? []).map((r) => r.id),
-    given,
-    kind,
-  );
-}
-
 /** All of stdin, for the commands that take `-` for "the text is on stdin". */
 export async function readStdin(): Promise<string> {
   let text = '';

@@ -10,30 +10,21 @@ import {
   groupRunBody,
   promptText,
   wholeNumber,
-  type DeletedJson,
   type GroupJson,
   type GroupRunFlags,
 } from '../queue-api.js';
-import { deletedLine, groupDetail, groupLine, groupList, shortId } from '../queue-render.js';
+import { groupDetail, groupLine, groupList, shortId } from '../queue-render.js';
+import { addRecordCommands, callOnRecord, type RecordKind } from '../record-commands.js';
 import {
   addTurnSettingFlags,
-  apiPath,
   call,
   clientCommand,
   connection,
   readStdin,
-  resolveListedId,
   runClientCommand,
-  type ServiceConnection,
 } from '../service-client.js';
 
-function groupId(conn: ServiceConnection, given: string): Promise<string> {
-  return resolveListedId(conn, '/api/groups', 'groups', given, {
-    noun: 'group',
-    code: 'group_not_found',
-    listedBy: 'codex-sm group list',
-  });
-}
+const GROUP: RecordKind = { noun: 'group', collection: 'groups', notFound: 'group_not_found' };
 
 export function registerGroup(program: Command): void {
   const group = program
@@ -52,31 +43,25 @@ export function registerGroup(program: Command): void {
       }),
     );
 
-  clientCommand(group.command('list').description('list groups')).action(
-    (_o: unknown, cmd: Command) =>
-      runClientCommand(cmd, async (f) => {
-        const r = await call<{ groups: GroupJson[] }>(connection(f), '/api/groups');
-        return { json: r, human: groupList(r.groups) };
-      }),
-  );
-
-  clientCommand(
-    group.command('show <group>').description('a group, its sessions and its latest run'),
-  ).action((given: string, _o: unknown, cmd: Command) =>
-    runClientCommand(cmd, async (f) => {
-      const conn = connection(f);
-      const g = await call<GroupJson>(conn, apiPath('groups', await groupId(conn, given)));
-      return { json: g, human: groupDetail(g) };
-    }),
+  addRecordCommands<GroupJson, GroupJson>(
+    group,
+    GROUP,
+    { list: groupList, show: groupDetail, changed: groupLine },
+    {
+      show: 'a group, its sessions and its latest run',
+      delete: 'delete a group (its sessions stay)',
+      verbs: [
+        ['pause', 'start no new turns of the current run (running ones finish)'],
+        ['resume', 'go on with the current run'],
+      ],
+    },
   );
 
   clientCommand(
     group.command('add <group> <sessionId>').description('add a session to a group'),
   ).action((given: string, sessionId: string, _o: unknown, cmd: Command) =>
     runClientCommand(cmd, async (f) => {
-      const conn = connection(f);
-      const id = await groupId(conn, given);
-      const g = await call<GroupJson>(conn, apiPath('groups', id, 'sessions'), {
+      const g = await callOnRecord<GroupJson>(f, GROUP, given, ['sessions'], {
         body: { sessionId },
       });
       return { json: g, human: groupLine(g) };
@@ -91,9 +76,7 @@ export function registerGroup(program: Command): void {
       ),
   ).action((given: string, sessionId: string, _o: unknown, cmd: Command) =>
     runClientCommand(cmd, async (f) => {
-      const conn = connection(f);
-      const id = await groupId(conn, given);
-      const g = await call<GroupJson>(conn, apiPath('groups', id, 'sessions', sessionId), {
+      const g = await callOnRecord<GroupJson>(f, GROUP, given, ['sessions', sessionId], {
         method: 'DELETE',
       });
       return { json: g, human: groupLine(g) };
@@ -112,38 +95,11 @@ export function registerGroup(program: Command): void {
     .action((given: string, prompt: string, _o: unknown, cmd: Command) =>
       runClientCommand<GroupRunFlags>(cmd, async (f) => {
         const body = groupRunBody(await promptText(prompt, readStdin), f, process.cwd());
-        const conn = connection(f);
-        const id = await groupId(conn, given);
-        const g = await call<GroupJson>(conn, apiPath('groups', id, 'run'), { body });
+        const g = await callOnRecord<GroupJson>(f, GROUP, given, ['run'], { body });
         return {
           json: g,
           human: `${groupLine(g)}\nfollow it: codex-sm group show ${shortId(g.id)}`,
         };
       }),
     );
-
-  for (const [verb, what] of [
-    ['pause', 'start no new turns of the current run (running ones finish)'],
-    ['resume', 'go on with the current run'],
-  ] as const)
-    clientCommand(group.command(`${verb} <group>`).description(what)).action(
-      (given: string, _o: unknown, cmd: Command) =>
-        runClientCommand(cmd, async (f) => {
-          const conn = connection(f);
-          const id = await groupId(conn, given);
-          const g = await call<GroupJson>(conn, apiPath('groups', id, verb), { body: {} });
-          return { json: g, human: groupLine(g) };
-        }),
-    );
-
-  clientCommand(
-    group.command('delete <group>').description('delete a group (its sessions stay)'),
-  ).action((given: string, _o: unknown, cmd: Command) =>
-    runClientCommand(cmd, async (f) => {
-      const conn = connection(f);
-      const id = await groupId(conn, given);
-      const r = await call<DeletedJson>(conn, apiPath('groups', id), { method: 'DELETE' });
-      return { json: r, human: deletedLine('group', r) };
-    }),
-  );
 }

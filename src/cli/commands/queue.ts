@@ -19,7 +19,6 @@ import {
   type QueueSummaryJson,
 } from '../queue-api.js';
 import {
-  deletedLine,
   promptLine,
   promptRows,
   queueDetail,
@@ -27,6 +26,7 @@ import {
   queueList,
   shortId,
 } from '../queue-render.js';
+import { addRecordCommands, callOnRecord, recordId, type RecordKind } from '../record-commands.js';
 import {
   addTurnSettingFlags,
   apiPath,
@@ -34,34 +34,30 @@ import {
   clientCommand,
   connection,
   readStdin,
-  resolveListedId,
   resolvePrefix,
   runClientCommand,
-  type ServiceConnection,
+  type ClientFlags,
 } from '../service-client.js';
 
-function queueId(conn: ServiceConnection, given: string): Promise<string> {
-  return resolveListedId(conn, '/api/queues', 'queues', given, {
-    noun: 'queue',
-    code: 'queue_not_found',
-    listedBy: 'codex-sm queue list',
-  });
-}
+const QUEUE: RecordKind = { noun: 'queue', collection: 'queues', notFound: 'queue_not_found' };
 
-/** The queue's id and the id of its prompt that `promptGiven` names. */
-async function promptTarget(
-  conn: ServiceConnection,
+/** One request on the prompt `promptGiven` (an id or a unique prefix) of a queue names. */
+async function callOnPrompt<T>(
+  f: ClientFlags,
   queueGiven: string,
   promptGiven: string,
-): Promise<{ queue: string; prompt: string }> {
-  const queue = await queueId(conn, queueGiven);
+  path: string[],
+  opts: { method?: string; body?: unknown } = {},
+): Promise<T> {
+  const conn = connection(f);
+  const queue = await recordId(conn, QUEUE, queueGiven);
   const q = await call<QueueJson>(conn, apiPath('queues', queue));
   const prompt = resolvePrefix(
     q.prompts.map((p) => p.id),
     promptGiven,
     { noun: 'prompt', code: 'prompt_not_found', listedBy: `codex-sm queue show ${shortId(queue)}` },
   );
-  return { queue, prompt };
+  return call<T>(conn, apiPath('queues', queue, 'prompts', prompt, ...path), opts);
 }
 
 export function registerQueue(program: Command): void {
@@ -104,54 +100,32 @@ export function registerQueue(program: Command): void {
     .action((given: string, prompt: string, _o: unknown, cmd: Command) =>
       runClientCommand<PromptFlags>(cmd, async (f) => {
         const body = promptInput(await promptText(prompt, readStdin), f, process.cwd());
-        const conn = connection(f);
-        const id = await queueId(conn, given);
-        const p = await call<PromptJson>(conn, apiPath('queues', id, 'prompts'), { body });
+        const p = await callOnRecord<PromptJson>(f, QUEUE, given, ['prompts'], { body });
         return { json: p, human: `added ${promptLine(p)}` };
       }),
     );
 
-  clientCommand(queue.command('list').description('list queues')).action(
-    (_o: unknown, cmd: Command) =>
-      runClientCommand(cmd, async (f) => {
-        const r = await call<{ queues: QueueSummaryJson[] }>(connection(f), '/api/queues');
-        return { json: r, human: queueList(r.queues) };
-      }),
+  addRecordCommands<QueueSummaryJson, QueueJson>(
+    queue,
+    QUEUE,
+    { list: queueList, show: queueDetail, changed: queueLine },
+    {
+      show: 'a queue and its prompts',
+      delete: 'delete a queue and its prompts',
+      verbs: [
+        ['start', 'start or continue a queue; also the go-ahead for a waiting manual prompt'],
+        ['pause', 'pause a queue after its current turn'],
+        ['resume', 'resume a paused queue'],
+      ],
+    },
   );
-
-  clientCommand(queue.command('show <queue>').description('a queue and its prompts')).action(
-    (given: string, _o: unknown, cmd: Command) =>
-      runClientCommand(cmd, async (f) => {
-        const conn = connection(f);
-        const q = await call<QueueJson>(conn, apiPath('queues', await queueId(conn, given)));
-        return { json: q, human: queueDetail(q) };
-      }),
-  );
-
-  for (const [verb, what] of [
-    ['start', 'start or continue a queue; also the go-ahead for a waiting manual prompt'],
-    ['pause', 'pause a queue after its current turn'],
-    ['resume', 'resume a paused queue'],
-  ] as const)
-    clientCommand(queue.command(`${verb} <queue>`).description(what)).action(
-      (given: string, _o: unknown, cmd: Command) =>
-        runClientCommand(cmd, async (f) => {
-          const conn = connection(f);
-          const id = await queueId(conn, given);
-          const q = await call<QueueJson>(conn, apiPath('queues', id, verb), { body: {} });
-          return { json: q, human: queueLine(q) };
-        }),
-    );
 
   clientCommand(queue.command('stop <queue>').description('stop a queue after its current turn'))
     .option('--now', 'interrupt the current turn instead (its prompt ends `interrupted`)')
     .action((given: string, _o: unknown, cmd: Command) =>
       runClientCommand<{ now?: boolean }>(cmd, async (f) => {
-        const conn = connection(f);
-        const id = await queueId(conn, given);
-        const q = await call<QueueJson>(conn, apiPath('queues', id, 'stop'), {
-          body: f.now ? { now: true } : {},
-        });
+        const body = f.now ? { now: true } : {};
+        const q = await callOnRecord<QueueJson>(f, QUEUE, given, ['stop'], { body });
         return { json: q, human: queueLine(q) };
       }),
     );
@@ -163,9 +137,7 @@ export function registerQueue(program: Command): void {
   ).action((given: string, promptGiven: string, text: string, _o: unknown, cmd: Command) =>
     runClientCommand(cmd, async (f) => {
       const body = { text: await promptText(text, readStdin) };
-      const conn = connection(f);
-      const t = await promptTarget(conn, given, promptGiven);
-      const p = await call<PromptJson>(conn, apiPath('queues', t.queue, 'prompts', t.prompt), {
+      const p = await callOnPrompt<PromptJson>(f, given, promptGiven, [], {
         method: 'PATCH',
         body,
       });
@@ -177,12 +149,8 @@ export function registerQueue(program: Command): void {
     queue.command('remove <queue> <promptId>').description('remove a pending prompt'),
   ).action((given: string, promptGiven: string, _o: unknown, cmd: Command) =>
     runClientCommand(cmd, async (f) => {
-      const conn = connection(f);
-      const t = await promptTarget(conn, given, promptGiven);
-      const r = await call<DeletedJson>(conn, apiPath('queues', t.queue, 'prompts', t.prompt), {
-        method: 'DELETE',
-      });
-      return { json: r, human: deletedLine('prompt', r) };
+      const r = await callOnPrompt<DeletedJson>(f, given, promptGiven, [], { method: 'DELETE' });
+      return { json: r, human: `deleted prompt ${r.id}` };
     }),
   );
 
@@ -193,13 +161,7 @@ export function registerQueue(program: Command): void {
       .argument('<position>', '1 = the next prompt to run', wholeNumber(1)),
   ).action((given: string, promptGiven: string, to: number, _o: unknown, cmd: Command) =>
     runClientCommand(cmd, async (f) => {
-      const conn = connection(f);
-      const t = await promptTarget(conn, given, promptGiven);
-      const q = await call<QueueJson>(
-        conn,
-        apiPath('queues', t.queue, 'prompts', t.prompt, 'move'),
-        { body: { to } },
-      );
+      const q = await callOnPrompt<QueueJson>(f, given, promptGiven, ['move'], { body: { to } });
       return { json: q, human: `${queueLine(q)}\n${promptRows(q.prompts)}` };
     }),
   );
@@ -211,25 +173,10 @@ export function registerQueue(program: Command): void {
       .addArgument(new Argument('<mode>').choices(PROMPT_MODES)),
   ).action((given: string, promptGiven: string, mode: PromptMode, _o: unknown, cmd: Command) =>
     runClientCommand(cmd, async (f) => {
-      const conn = connection(f);
-      const t = await promptTarget(conn, given, promptGiven);
-      const p = await call<PromptJson>(
-        conn,
-        apiPath('queues', t.queue, 'prompts', t.prompt, 'mode'),
-        { body: { mode } },
-      );
+      const p = await callOnPrompt<PromptJson>(f, given, promptGiven, ['mode'], {
+        body: { mode },
+      });
       return { json: p, human: promptLine(p) };
-    }),
-  );
-
-  clientCommand(
-    queue.command('delete <queue>').description('delete a queue and its prompts'),
-  ).action((given: string, _o: unknown, cmd: Command) =>
-    runClientCommand(cmd, async (f) => {
-      const conn = connection(f);
-      const id = await queueId(conn, given);
-      const r = await call<DeletedJson>(conn, apiPath('queues', id), { method: 'DELETE' });
-      return { json: r, human: deletedLine('queue', r) };
     }),
   );
 }
