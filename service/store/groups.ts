@@ -19,7 +19,7 @@ import {
 } from './group-schema.js';
 import { TurnJobs } from './jobs.js';
 import type { Json } from './queue-schema.js';
-import type { Store } from './store.js';
+import { StoreRepo } from './repo.js';
 
 export interface NewGroup {
   name: string;
@@ -41,36 +41,22 @@ export interface NewRun {
 const LATEST_RUN =
   'SELECT * FROM group_runs WHERE group_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1';
 
-export class GroupRepo {
-  private readonly jobs: TurnJobs<[string, string], RunSession>;
-
-  constructor(
-    private readonly store: Store,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.jobs = new TurnJobs<[string, string], RunSession>(store, now, {
-      table: 'group_run_sessions',
-      keyColumns: ['run_id', 'session_id'],
-      parent: { table: 'group_runs', fk: 'run_id' },
-      startable: ['pending', 'interrupted'],
-      read: ([runId, sessionId]) => this.getRunSession(runId, sessionId),
-    });
-  }
-
-  private get db() {
-    return this.store.db;
-  }
+export class GroupRepo extends StoreRepo {
+  private readonly jobs = new TurnJobs<[string, string], RunSession>(this.store, this.now, {
+    table: 'group_run_sessions',
+    keyColumns: ['run_id', 'session_id'],
+    parent: { table: 'group_runs', fk: 'run_id' },
+    startable: ['pending', 'interrupted'],
+    read: ([runId, sessionId]) => this.getRunSession(runId, sessionId),
+  });
 
   /** Session ids given twice are added once, at their first place. */
   createGroup(g: NewGroup): GroupWithRun {
     const id = randomUUID();
     const t = this.now();
     this.store.transaction(() => {
-      this.db
-        .prepare(
-          'INSERT INTO groups (id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-        )
-        .run(id, g.name, g.description ?? null, t, t);
+      const description = g.description ?? null;
+      this.insertRow('groups', { id, name: g.name, description, created_at: t, updated_at: t });
       for (const sessionId of new Set(g.sessionIds ?? [])) this.insertSession(id, sessionId, t);
     });
     return this.mustGetGroup(id);
@@ -90,9 +76,7 @@ export class GroupRepo {
 
   /** Deletes the group and (ON DELETE CASCADE) its sessions, runs and their items. */
   deleteGroup(id: string): boolean {
-    return this.store.transaction(
-      () => this.db.prepare('DELETE FROM groups WHERE id = ?').run(id).changes === 1,
-    );
+    return this.deleteRow('groups', id);
   }
 
   /** Appends the session; a session already in the group stays where it is. */
@@ -100,7 +84,7 @@ export class GroupRepo {
     const t = this.now();
     const found = this.store.transaction(() => {
       if (!this.groupExists(groupId)) return false;
-      if (this.insertSession(groupId, sessionId, t)) this.touchGroup(groupId, t);
+      if (this.insertSession(groupId, sessionId, t)) this.touchGroup(groupId);
       return true;
     });
     return found ? this.mustGetGroup(groupId) : undefined;
@@ -111,14 +95,13 @@ export class GroupRepo {
    * it has not started, is cancelled (one that started finishes and keeps its result).
    */
   removeSession(groupId: string, sessionId: string): GroupWithRun | undefined {
-    const t = this.now();
     const found = this.store.transaction(() => {
       if (!this.groupExists(groupId)) return false;
       const removed = this.db
         .prepare('DELETE FROM group_sessions WHERE group_id = ? AND session_id = ?')
         .run(groupId, sessionId).changes;
       if (!removed) return true;
-      this.touchGroup(groupId, t);
+      this.touchGroup(groupId);
       const run = this.db.prepare<[string], GroupRunRow>(LATEST_RUN).get(groupId);
       if (run?.status === 'running') this.jobs.cancel([run.id, sessionId], ['pending']);
       return true;
@@ -127,14 +110,8 @@ export class GroupRepo {
   }
 
   setPaused(groupId: string, paused: boolean): GroupWithRun | undefined {
-    const t = this.now();
-    const n = this.store.transaction(
-      () =>
-        this.db
-          .prepare('UPDATE groups SET paused = ?, updated_at = ? WHERE id = ?')
-          .run(paused ? 1 : 0, t, groupId).changes,
-    );
-    return n ? this.mustGetGroup(groupId) : undefined;
+    const changed = this.updateRow('groups', groupId, { paused: paused ? 1 : 0 });
+    return changed ? this.mustGetGroup(groupId) : undefined;
   }
 
   /**
@@ -152,28 +129,27 @@ export class GroupRepo {
       if (running) return 'busy';
       const sessionIds = this.sessionIdsOf(groupId);
       if (!sessionIds.length) return 'empty';
-      this.db
-        .prepare(
-          `INSERT INTO group_runs (id, group_id, prompt, images, model, sandbox, approval_policy, max_concurrent, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          groupId,
-          r.prompt,
-          JSON.stringify(r.images ?? []),
-          r.model ?? null,
-          r.sandbox ?? null,
-          r.approvalPolicy ?? null,
-          r.maxConcurrent,
-          t,
-          t,
-        );
-      const item = this.db.prepare(
-        'INSERT INTO group_run_sessions (run_id, session_id, position, updated_at) VALUES (?, ?, ?, ?)',
+      this.insertRow('group_runs', {
+        id,
+        group_id: groupId,
+        prompt: r.prompt,
+        images: JSON.stringify(r.images ?? []),
+        model: r.model ?? null,
+        sandbox: r.sandbox ?? null,
+        approval_policy: r.approvalPolicy ?? null,
+        max_concurrent: r.maxConcurrent,
+        created_at: t,
+        updated_at: t,
+      });
+      sessionIds.forEach((sessionId, i) =>
+        this.insertRow('group_run_sessions', {
+          run_id: id,
+          session_id: sessionId,
+          position: i + 1,
+          updated_at: t,
+        }),
       );
-      sessionIds.forEach((sessionId, i) => item.run(id, sessionId, i + 1, t));
-      this.touchGroup(groupId, t);
+      this.touchGroup(groupId);
       return 'created';
     });
     return outcome === 'created' ? this.getRun(id) : outcome;
@@ -290,8 +266,8 @@ export class GroupRepo {
     return this.db.prepare('SELECT 1 FROM groups WHERE id = ?').get(id) !== undefined;
   }
 
-  private touchGroup(id: string, t: number): void {
-    this.db.prepare('UPDATE groups SET updated_at = ? WHERE id = ?').run(t, id);
+  private touchGroup(id: string): void {
+    this.updateRow('groups', id, {});
   }
 
   private sessionIdsOf(groupId: string): string[] {

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TurnJobs } from './jobs.js';
-import type { Store } from './store.js';
+import { StoreRepo } from './repo.js';
 import {
   QUEUE_STATUSES,
   toPrompt,
@@ -48,48 +48,32 @@ const EDITABLE: readonly PromptStatus[] = ['pending', 'waiting'];
 
 export type QueueCounts = Record<QueueStatus, number> & { total: number };
 
-export class QueueRepo {
-  private readonly jobs: TurnJobs<[string], Prompt>;
-
-  constructor(
-    private readonly store: Store,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.jobs = new TurnJobs<[string], Prompt>(store, now, {
-      table: 'prompts',
-      keyColumns: ['id'],
-      parent: { table: 'queues', fk: 'queue_id' },
-      startable: ['pending', 'waiting', 'interrupted'],
-      read: ([id]) => this.getPrompt(id),
-    });
-  }
-
-  private get db() {
-    return this.store.db;
-  }
+export class QueueRepo extends StoreRepo {
+  private readonly jobs = new TurnJobs<[string], Prompt>(this.store, this.now, {
+    table: 'prompts',
+    keyColumns: ['id'],
+    parent: { table: 'queues', fk: 'queue_id' },
+    startable: ['pending', 'waiting', 'interrupted'],
+    read: ([id]) => this.getPrompt(id),
+  });
 
   createQueue(q: NewQueue): Queue {
     const id = randomUUID();
     const t = this.now();
-    this.store.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO queues (id, name, cwd, thread_id, model, sandbox, approval_policy, max_retries, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          q.name,
-          q.cwd ?? null,
-          q.threadId ?? null,
-          q.model ?? null,
-          q.sandbox ?? null,
-          q.approvalPolicy ?? null,
-          q.maxRetries ?? 0,
-          t,
-          t,
-        );
-    });
+    this.store.transaction(() =>
+      this.insertRow('queues', {
+        id,
+        name: q.name,
+        cwd: q.cwd ?? null,
+        thread_id: q.threadId ?? null,
+        model: q.model ?? null,
+        sandbox: q.sandbox ?? null,
+        approval_policy: q.approvalPolicy ?? null,
+        max_retries: q.maxRetries ?? 0,
+        created_at: t,
+        updated_at: t,
+      }),
+    );
     return this.mustGetQueue(id);
   }
 
@@ -98,7 +82,7 @@ export class QueueRepo {
     const id = randomUUID();
     const t = this.now();
     const added = this.store.transaction(() => {
-      if (!this.touchQueue(queueId, t)) return false;
+      if (!this.touchQueue(queueId)) return false;
       this.db
         .prepare(
           `INSERT INTO prompts (id, queue_id, position, text, images, mode, created_at, updated_at)
@@ -129,9 +113,7 @@ export class QueueRepo {
 
   /** Deletes the queue and (ON DELETE CASCADE) its prompts; false when there was none. */
   deleteQueue(id: string): boolean {
-    return this.store.transaction(
-      () => this.db.prepare('DELETE FROM queues WHERE id = ?').run(id).changes === 1,
-    );
+    return this.deleteRow('queues', id);
   }
 
   /** Sets the status; with `from`, only when the queue is in one of those. */
@@ -140,31 +122,22 @@ export class QueueRepo {
     status: QueueStatus,
     from?: readonly QueueStatus[],
   ): Queue | undefined {
-    const t = this.now();
     const changed = this.store.transaction(() => {
       const cur = this.db
         .prepare<[string], QueueStatus>('SELECT status FROM queues WHERE id = ?')
         .pluck()
         .get(id);
       if (cur === undefined || (from && !from.includes(cur))) return false;
-      this.db
-        .prepare('UPDATE queues SET status = ?, updated_at = ? WHERE id = ?')
-        .run(status, t, id);
-      return true;
+      return this.updateRow('queues', id, { status });
     });
     return changed ? this.mustGetQueue(id) : undefined;
   }
 
   /** The thread a cwd queue started (recorded before its first turn/start). */
   setQueueThread(id: string, threadId: string): Queue | undefined {
-    const t = this.now();
-    const n = this.store.transaction(
-      () =>
-        this.db
-          .prepare('UPDATE queues SET thread_id = ?, updated_at = ? WHERE id = ?')
-          .run(threadId, t, id).changes,
-    );
-    return n ? this.mustGetQueue(id) : undefined;
+    return this.updateRow('queues', id, { thread_id: threadId })
+      ? this.mustGetQueue(id)
+      : undefined;
   }
 
   /** Committed right before turn/start (see TurnJobs.recordAttempt). */
@@ -231,7 +204,6 @@ export class QueueRepo {
 
   /** Removes a prompt that has not run; the others keep their positions (a gap is harmless). */
   deletePrompt(promptId: string): boolean {
-    const t = this.now();
     return this.store.transaction(() => {
       const row = this.db
         .prepare<[string], { queue_id: string; status: PromptStatus }>(
@@ -240,7 +212,7 @@ export class QueueRepo {
         .get(promptId);
       if (!row || !EDITABLE.includes(row.status)) return false;
       this.db.prepare('DELETE FROM prompts WHERE id = ?').run(promptId);
-      return this.touchQueue(row.queue_id, t);
+      return this.touchQueue(row.queue_id);
     });
   }
 
@@ -269,7 +241,7 @@ export class QueueRepo {
       const place = this.db.prepare('UPDATE prompts SET position = ?, updated_at = ? WHERE id = ?');
       for (const c of changes) place.run(-c.from, t, c.id);
       for (const c of changes) place.run(c.to, t, c.id);
-      this.touchQueue(moved.queueId, t);
+      this.touchQueue(moved.queueId);
       return moved.queueId;
     });
     return queueId === undefined ? undefined : this.getQueue(queueId);
@@ -306,10 +278,8 @@ export class QueueRepo {
     return { ...counts, total: rows.reduce((sum, r) => sum + r.n, 0) };
   }
 
-  private touchQueue(id: string, t: number): boolean {
-    return (
-      this.db.prepare('UPDATE queues SET updated_at = ? WHERE id = ?').run(t, id).changes === 1
-    );
+  private touchQueue(id: string): boolean {
+    return this.updateRow('queues', id, {});
   }
 
   private promptsOf(queueId: string): Prompt[] {
