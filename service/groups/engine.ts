@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import { HttpError } from '../http.js';
 import type { Approval } from '../sessions/approvals.js';
 import { toUserInput } from '../sessions/ops.js';
-import type { GroupRepo, GroupRun, GroupWithRun, RunSession } from '../store/groups.js';
+import type { GroupRun, GroupWithRun, RunSession } from '../store/group-schema.js';
+import type { GroupRepo } from '../store/groups.js';
 import {
   attemptId,
   settle,

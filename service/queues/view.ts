@@ -1,6 +1,6 @@
 /** The API's JSON for queues and groups (ISO times, counts, what a queue waits for). Pure. */
 import type { Approval } from '../sessions/approvals.js';
-import type { GroupRun, GroupWithRun, RunSession } from '../store/groups.js';
+import type { GroupRun, GroupWithRun, RunSession } from '../store/group-schema.js';
 import { PROMPT_STATUSES, type Prompt, type PromptStatus } from '../store/queue-schema.js';
 import type { QueueWithPrompts } from '../store/queues.js';
 

@@ -205,6 +205,11 @@ export class GroupRepo extends StoreRepo {
     return this.jobs.fail([runId, sessionId], error, result);
   }
 
+  /** turn/start was refused: failed, with no turn. */
+  rejectSession(runId: string, sessionId: string, error: string): RunSession | undefined {
+    return this.jobs.reject([runId, sessionId], error);
+  }
+
   interruptSession(
     runId: string,
     sessionId: string,

@@ -103,6 +103,16 @@ export class TurnJobs<K extends readonly string[], T> {
     return this.finish(key, 'interrupted', result, error);
   }
 
+  /** The app-server refused its turn/start: failed without a turn (from a startable status). */
+  reject(key: K, error: string): T | undefined {
+    return this.transition(
+      key,
+      this.spec.startable,
+      "status = 'failed', error = ?, finished_at = ?",
+      [error, this.now()],
+    );
+  }
+
   /** Never started, never will be: from a status that has no turn. */
   cancel(key: K, from: readonly PromptStatus[]): T | undefined {
     return this.transition(key, from, "status = 'cancelled', finished_at = ?", [this.now()]);

@@ -77,6 +77,15 @@ export class QueueRepo extends StoreRepo {
     return this.mustGetQueue(id);
   }
 
+  /** A queue and its first prompts in one transaction: a crash leaves all of it or none. */
+  createQueueWithPrompts(q: NewQueue, prompts: readonly NewPrompt[]): Queue {
+    return this.store.transaction(() => {
+      const created = this.createQueue(q);
+      for (const p of prompts) this.addPrompt(created.id, p);
+      return created;
+    });
+  }
+
   /** Appends after the last prompt of the queue; undefined when the queue does not exist. */
   addPrompt(queueId: string, p: NewPrompt): Prompt | undefined {
     const id = randomUUID();
@@ -196,6 +205,11 @@ export class QueueRepo extends StoreRepo {
   /** `queue start` on a queue whose next prompt is manual: it may run now. */
   giveGoAhead(promptId: string): Prompt | undefined {
     return this.jobs.transition([promptId], EDITABLE, 'go_ahead_at = ?', [this.now()]);
+  }
+
+  /** turn/start was refused: failed, with no turn. */
+  rejectPrompt(promptId: string, error: string): Prompt | undefined {
+    return this.jobs.reject([promptId], error);
   }
 
   cancelPrompt(promptId: string): Prompt | undefined {
