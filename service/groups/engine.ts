@@ -231,6 +231,9 @@ export class GroupEngine {
   private async runSession(run: GroupRun, s: RunSession): Promise<void> {
     const o = { model: run.model, sandbox: run.sandbox, approvalPolicy: run.approvalPolicy };
     try {
+      // A turn someone else runs on the session (a person in the TUI, say) finishes first.
+      const busy = await this.d.driver.attach(s.sessionId, o);
+      if (busy) await this.d.driver.wait(busy.id);
       const attempt = this.d.repo.recordSessionAttempt(run.id, s.sessionId);
       if (!attempt) return;
       const turnId = await this.d.driver.startTurn(
@@ -275,7 +278,7 @@ export class GroupEngine {
       for (const s of run.sessions.filter(unsettled)) {
         try {
           const job = jobId(run.id, s.sessionId);
-          const done = settle(s, job, await this.d.driver.turnsOf(s.sessionId));
+          const done = settle(s, job, await this.d.driver.settledTurns(s.sessionId));
           if (
             !done ||
             (done.adopt && !this.d.repo.markSessionRunning(run.id, s.sessionId, done.turnId))

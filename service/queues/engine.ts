@@ -23,6 +23,7 @@ import {
   unsettled,
   type TurnDriver,
   type TurnEnd,
+  type TurnRecord,
 } from '../work/driver.js';
 import type { EventLog } from '../work/events.js';
 import { promptJson, queueJson } from './view.js';
@@ -303,30 +304,25 @@ export class QueueEngine {
         threadId = await this.d.driver.startThread(q.cwd, o);
         this.d.repo.setQueueThread(q.id, threadId);
       }
-      const attempt = this.d.repo.recordAttempt(p.id);
-      if (!attempt) return true; // edited or removed meanwhile: look again
-      let turnId: string;
+      let busy: TurnRecord | undefined;
       try {
-        turnId = await this.d.driver.startTurn(
-          threadId,
-          toUserInput(p.text, p.images),
-          attemptId(p.id, attempt.attempts),
-          o,
-        );
+        busy = await this.d.driver.attach(threadId, o);
       } catch (e) {
         // A cwd queue whose thread never got a turn has no rollout, so it cannot be resumed
         // after a restart: start it afresh (nothing of it is lost).
         if (!(e instanceof ThreadGone) || !q.cwd || q.prompts.some((x) => x.turnId)) throw e;
-        const fresh = await this.d.driver.startThread(q.cwd, o);
-        this.d.repo.setQueueThread(q.id, fresh);
-        threadId = fresh;
-        turnId = await this.d.driver.startTurn(
-          threadId,
-          toUserInput(p.text, p.images),
-          attemptId(p.id, attempt.attempts),
-          o,
-        );
+        threadId = await this.d.driver.startThread(q.cwd, o);
+        this.d.repo.setQueueThread(q.id, threadId);
       }
+      if (busy) return await this.waitOut(q, busy);
+      const attempt = this.d.repo.recordAttempt(p.id);
+      if (!attempt) return true; // edited or removed meanwhile: look again
+      const turnId = await this.d.driver.startTurn(
+        threadId,
+        toUserInput(p.text, p.images),
+        attemptId(p.id, attempt.attempts),
+        o,
+      );
       const running = this.d.repo.markPromptRunning(p.id, turnId);
       if (running) this.emit(q.id, 'prompt_started', running);
       this.current.set(q.id, { threadId, turnId });
@@ -349,6 +345,16 @@ export class QueueEngine {
     } finally {
       this.current.delete(q.id);
     }
+  }
+
+  /** A turn someone else runs on the queue's thread (a person in the TUI, say) ends first. */
+  private async waitOut(q: QueueWithPrompts, turn: TurnRecord): Promise<boolean> {
+    this.d.log.info(
+      { queueId: q.id, turnId: turn.id },
+      'waiting for a turn codex-sm did not start',
+    );
+    await this.d.driver.wait(turn.id);
+    return true;
   }
 
   /** Commit a turn's end; a failed prompt fails the queue (later prompts usually build on it). */
@@ -390,7 +396,7 @@ export class QueueEngine {
   private async reconcileQueue(q: QueueWithPrompts): Promise<void> {
     const open = q.prompts.filter(unsettled);
     if (!open.length || !q.threadId) return;
-    const turns = await this.d.driver.turnsOf(q.threadId);
+    const turns = await this.d.driver.settledTurns(q.threadId);
     for (const p of open) {
       const s = settle(p, p.id, turns);
       if (!s || (s.adopt && !this.d.repo.markPromptRunning(p.id, s.turnId))) continue;

@@ -31,6 +31,7 @@ export function registerWork(ctx: ServiceContext, sessions: SessionsHandle): Wor
     client: () => supervisor.client,
     ops: sessions.ops,
     timeoutMs: ctx.config.appServer.requestTimeoutMs,
+    log,
   });
   const queueEvents = new EventLog();
   const groupEvents = new EventLog();
