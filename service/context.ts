@@ -10,6 +10,7 @@ import type WebSocket from 'ws';
 import type { Config } from '../src/config/schema.js';
 import type { AppServerSupervisor } from './supervisor.js';
 import type { TurnActivity } from './turns.js';
+import type { EventLog } from './work/events.js';
 
 export type SocketHandler = (ws: WebSocket, req: IncomingMessage) => void;
 
@@ -23,6 +24,10 @@ export interface ServiceContext {
   readonly sockets: Map<string, SocketHandler>;
   /** Features that see turns report them here; an app-server restart waits for them. */
   readonly turns: TurnActivity;
+  /** Event logs other features offer on `/ws` by kind (`subscribe_<kind>` with `<kind>Id`). */
+  readonly channels: Map<string, EventLog>;
+  /** Add a key to `/status` (e.g. queue counts), computed at each request. */
+  addStatus(key: string, part: () => unknown): void;
   /** Run on graceful stop, before the app-server is stopped. */
   onShutdown(fn: () => Promise<void> | void): void;
 }

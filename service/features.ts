@@ -3,9 +3,10 @@
  * ServiceContext and registers its routes, sockets and shutdown hooks.
  */
 import type { ServiceContext } from './context.js';
+import { registerWork } from './queues/index.js';
 import { registerSessions } from './sessions/index.js';
 
 export function registerFeatures(ctx: ServiceContext): void {
-  // Feature registrations are added here as they land.
-  registerSessions(ctx);
+  const sessions = registerSessions(ctx);
+  registerWork(ctx, sessions);
 }

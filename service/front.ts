@@ -19,6 +19,7 @@ import { registerFeatures } from './features.js';
 import { appServerOpenApi, registerAppServerRoutes } from './app-server-api.js';
 import { openApiDocument } from './openapi.js';
 import { sessionsOpenApi } from './sessions/openapi.js';
+import { workOpenApi } from './queues/openapi.js';
 import { appServerGraceMs } from './child-process.js';
 import type { AppServerSupervisor } from './supervisor.js';
 import { TurnActivity } from './turns.js';
@@ -61,6 +62,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   const sockets = new Map<string, SocketHandler>();
   const shutdownHooks: (() => Promise<void> | void)[] = [];
   const turns = new TurnActivity();
+  const statusParts = new Map<string, () => unknown>();
   const ctx: ServiceContext = {
     get config() {
       return opts.config();
@@ -71,16 +73,26 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     router,
     sockets,
     turns,
+    channels: new Map(),
+    addStatus: (key, part) => statusParts.set(key, part),
     onShutdown: (fn) => shutdownHooks.push(fn),
   };
-  registerCoreRoutes(router, { ...opts.routes, clients: () => gateway.clientCount });
+  registerCoreRoutes(router, {
+    ...opts.routes,
+    clients: () => gateway.clientCount,
+    parts: () => Object.fromEntries([...statusParts].map(([k, part]) => [k, part()])),
+  });
   registerAppServerRoutes(router, {
     logger,
     supervisor,
     turns,
     graceMs: () => appServerGraceMs(opts.config().stopTimeoutMs),
   });
-  const openApi = openApiDocument(opts.version, [sessionsOpenApi(), appServerOpenApi()]);
+  const openApi = openApiDocument(opts.version, [
+    sessionsOpenApi(),
+    workOpenApi(),
+    appServerOpenApi(),
+  ]);
   router.get('/openapi.json', (c) => {
     c.body = openApi;
   });

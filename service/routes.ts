@@ -11,6 +11,8 @@ export interface CoreRouteDeps {
   clients(): number;
   /** Config keys changed on reload that only a restart applies (empty when none). */
   pendingRestart(): readonly string[];
+  /** What features add to /status (queue and group counts, ...). */
+  parts?(): Record<string, unknown>;
 }
 
 export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
@@ -36,6 +38,7 @@ export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
       appServer: app,
       clients: deps.clients(),
       pendingRestart: deps.pendingRestart(),
+      ...deps.parts?.(),
     };
   });
 }

@@ -275,6 +275,55 @@ export const ERROR_CODES = {
     area: 'api',
     when: 'the restarted app-server did not answer `initialize` (the supervisor keeps retrying)',
   },
+  // Queues and groups (docs/queues.md). The CLI also answers the *_not_found codes itself when
+  // an id prefix names no record, or more than one.
+  queue_not_found: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'no such queue (404), or an id prefix that names none or several',
+  },
+  prompt_not_found: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'no such prompt in the queue (404), or an id prefix that names none or several',
+  },
+  group_not_found: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'no such group (404), or an id prefix that names none or several',
+  },
+  prompt_not_editable: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'editing, moving or removing a prompt that ran or is running (409)',
+  },
+  // Exit 75 (try again later) like turn_running: both end by themselves when the turns do.
+  queue_running: {
+    exit: EXIT.tempFail,
+    area: 'api',
+    when: 'deleting a queue while a turn of it runs (409)',
+  },
+  queue_not_running: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'pause or stop of a queue that is not running (409)',
+  },
+  queue_not_paused: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'resume of a queue that is not paused (409)',
+  },
+  group_busy: {
+    exit: EXIT.tempFail,
+    area: 'api',
+    when: 'a group run, or deleting the group, while its run is unfinished (409)',
+  },
+  group_empty: { exit: EXIT.failure, area: 'api', when: 'running a group with no sessions (409)' },
+  invalid_cwd: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'a queue `cwd` that is not an absolute path of an existing directory (400)',
+  },
 } as const satisfies Record<string, { exit: number; area: string; when: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

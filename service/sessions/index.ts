@@ -147,6 +147,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
       indexer,
       hub,
       maxBufferedBytes: () => ctx.config.maxClientBufferBytes,
+      channels: ctx.channels,
     }),
   );
 

@@ -4,6 +4,8 @@
  * `subscribe_new_sessions`. Server → client: `subscribed`, `session_event` (a new rollout line,
  * or `{type:"notification",method,params}` / `{type:"approval",approval}` from the live hub),
  * `new_session` (`{path, sessionId}`), `error`.
+ * Other features' event logs (`channels`: queues, groups) are offered the same way:
+ * `{type:"subscribe_queue",queueId}` → `{type:"queue_event",queueId,event}`.
  */
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -13,6 +15,7 @@ import { insideRoot } from './follow.js';
 import type { IndexChange, SessionIndexer } from './indexer.js';
 import type { LiveEvent, LiveHub } from './live.js';
 import { isSessionId, splitLines } from './rollout.js';
+import type { EventLog, WorkEvent } from '../work/events.js';
 
 export interface WsDeps {
   codexHome: string;
@@ -21,6 +24,8 @@ export interface WsDeps {
   /** Disconnect a client that does not read (bytes queued); the current limit. */
   maxBufferedBytes: () => number;
   maxSubscriptions?: number;
+  /** Event logs by kind (read at each message: features register after sessions). */
+  channels?: ReadonlyMap<string, EventLog>;
 }
 
 /** The bytes [from, to) of a file as parsed lines (unparseable ones are skipped). */
@@ -85,12 +90,36 @@ export function createEventsSocketHandler(
     };
     d.indexer.on('change', onChange);
     d.hub.on('event', onLive);
+    /** Per channel kind, the ids subscribed and the listener on its log. */
+    const topics = new Map<
+      string,
+      { ids: Set<string>; log: EventLog; on: (e: WorkEvent) => void }
+    >();
+    const subscribe = (kind: string, id: unknown): void => {
+      const log = d.channels?.get(kind);
+      if (!log || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id))
+        return send({ type: 'error', message: `subscribe_${kind} needs a valid ${kind}Id` });
+      let t = topics.get(kind);
+      if (!t) {
+        const ids = new Set<string>();
+        const on = (e: WorkEvent) => {
+          if (ids.has(e.key)) send({ type: `${kind}_event`, [`${kind}Id`]: e.key, event: e.data });
+        };
+        log.on('event', on);
+        topics.set(kind, (t = { ids, log, on }));
+      }
+      if (t.ids.size >= (d.maxSubscriptions ?? 1000))
+        return send({ type: 'error', message: 'too many subscriptions' });
+      t.ids.add(id.toLowerCase());
+      send({ type: 'subscribed', channel: `${kind}:${id.toLowerCase()}` });
+    };
     ws.on('close', () => {
       d.indexer.off('change', onChange);
       d.hub.off('event', onLive);
+      for (const t of topics.values()) t.log.off('event', t.on);
     });
     ws.on('message', (data, isBinary) => {
-      let msg: { type?: unknown; sessionId?: unknown };
+      let msg: { type?: unknown; sessionId?: unknown; [key: string]: unknown };
       try {
         if (isBinary) throw new Error('binary');
         msg = JSON.parse(data.toString()) as typeof msg;
@@ -113,11 +142,20 @@ export function createEventsSocketHandler(
         case 'subscribe_new_sessions':
           newSessions = true;
           return send({ type: 'subscribed', channel: 'new_sessions' });
-        default:
+        default: {
+          const m = /^(un)?subscribe_([a-z]+)$/.exec(typeof msg.type === 'string' ? msg.type : '');
+          if (m && d.channels?.has(m[2] as string)) {
+            const kind = m[2] as string;
+            if (!m[1]) return subscribe(kind, msg[`${kind}Id`]);
+            const id = String(msg[`${kind}Id`] ?? '').toLowerCase();
+            topics.get(kind)?.ids.delete(id);
+            return send({ type: 'unsubscribed', channel: `${kind}:${id}` });
+          }
           return send({
             type: 'error',
             message: `unknown message type ${JSON.stringify(msg.type)}`,
           });
+        }
       }
     });
   };

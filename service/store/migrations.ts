@@ -4,6 +4,7 @@
  * never between. A migration, once released, is history: never edit it, add the next one.
  */
 import type Database from 'better-sqlite3';
+import { GROUP_RUN_STATUSES } from './group-schema.js';
 import { PROMPT_MODES, PROMPT_STATUSES, QUEUE_STATUSES, sqlIn } from './queue-schema.js';
 
 export interface Migration {
@@ -56,6 +57,62 @@ CREATE TABLE prompts (
 -- Unique: the order of a queue is never ambiguous (a move goes through a free position).
 CREATE UNIQUE INDEX prompts_queue_position ON prompts(queue_id, position);
 CREATE INDEX prompts_status ON prompts(status);
+`);
+    },
+  },
+  {
+    version: 2,
+    name: 'go-ahead of manual prompts; groups and their runs',
+    up(db) {
+      // A group's sessions are app-server thread ids, not rows of ours: no foreign key to them.
+      // group_run_sessions carries the same turn-job columns and crash rule as prompts.
+      db.exec(`
+ALTER TABLE prompts ADD COLUMN go_ahead_at INTEGER;
+CREATE TABLE groups (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  description TEXT,
+  paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE group_sessions (
+  group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+  session_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  added_at INTEGER NOT NULL,
+  PRIMARY KEY (group_id, session_id)
+) STRICT;
+CREATE TABLE group_runs (
+  id TEXT PRIMARY KEY,
+  group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+  prompt TEXT NOT NULL,
+  images TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(images) AND json_type(images) = 'array'),
+  model TEXT,
+  sandbox TEXT,
+  approval_policy TEXT,
+  max_concurrent INTEGER NOT NULL CHECK (max_concurrent BETWEEN 1 AND 64),
+  status TEXT NOT NULL DEFAULT 'running' CHECK (${sqlIn('status', GROUP_RUN_STATUSES)}),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  finished_at INTEGER
+) STRICT;
+CREATE INDEX group_runs_group_created ON group_runs(group_id, created_at);
+CREATE TABLE group_run_sessions (
+  run_id TEXT NOT NULL REFERENCES group_runs(id) ON DELETE CASCADE,
+  session_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (${sqlIn('status', PROMPT_STATUSES)}),
+  turn_id TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  result TEXT CHECK (result IS NULL OR json_valid(result)),
+  error TEXT,
+  updated_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  PRIMARY KEY (run_id, session_id),
+  CHECK (status <> 'running' OR turn_id IS NOT NULL)
+) STRICT;
 `);
     },
   },

@@ -5,6 +5,7 @@
  * Changing an array is a schema change: a database migrated before it keeps its old CHECK, so
  * add a migration that rebuilds the table (SQLite cannot ALTER a CHECK) in the same commit.
  */
+import { toJobFields, type JobFields, type JobRow } from './jobs.js';
 
 export const QUEUE_STATUSES = [
   'idle',
@@ -54,22 +55,15 @@ export interface QueueRow {
   updated_at: number;
 }
 
-export interface PromptRow {
+export interface PromptRow extends JobRow {
   id: string;
   queue_id: string;
   position: number;
   text: string;
   images: string;
   mode: PromptMode;
-  status: PromptStatus;
-  turn_id: string | null;
-  attempts: number;
-  result: string | null;
-  error: string | null;
+  go_ahead_at: number | null;
   created_at: number;
-  updated_at: number;
-  started_at: number | null;
-  finished_at: number | null;
 }
 
 /** What the repository hands out (the API's camelCase shapes). */
@@ -88,23 +82,17 @@ export interface Queue {
   updatedAt: number;
 }
 
-export interface Prompt {
+export interface Prompt extends JobFields {
   id: string;
   queueId: string;
   position: number;
   text: string;
   images: string[];
   mode: PromptMode;
-  status: PromptStatus;
-  turnId: string | null;
-  /** turn/start calls made for it (committed before each call: see QueueRepo.recordAttempt). */
-  attempts: number;
-  result: Json | null;
-  error: string | null;
+  /** When `queue start` gave a manual prompt its go-ahead (null: not given). */
+  goAheadAt: number | null;
   createdAt: number;
   updatedAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
 }
 
 export function toQueue(r: QueueRow): Queue {
@@ -129,16 +117,11 @@ export function toPrompt(r: PromptRow): Prompt {
     queueId: r.queue_id,
     position: r.position,
     text: r.text,
-    images: JSON.parse(r.images) as string[], // CHECK(json_valid) and only ever written by addPrompt
+    images: JSON.parse(r.images) as string[], // CHECK(json array), written by addPrompt/updatePrompt
     mode: r.mode,
-    status: r.status,
-    turnId: r.turn_id,
-    attempts: r.attempts,
-    result: r.result === null ? null : (JSON.parse(r.result) as Json),
-    error: r.error,
+    goAheadAt: r.go_ahead_at,
+    ...toJobFields(r),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
   };
 }

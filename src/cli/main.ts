@@ -5,7 +5,7 @@ import { EXIT } from '../errors.js';
 import { buildProgram } from './program.js';
 
 async function main(): Promise<void> {
-  const program = (await buildProgram()).exitOverride();
+  const program = await buildProgram();
   try {
     await program.parseAsync(process.argv);
   } catch (e) {

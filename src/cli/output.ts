@@ -5,9 +5,9 @@
  * message and hint on stderr.
  */
 import { toCodexSmError } from '../errors.js';
-import { table } from '../table.js';
+import { clip, columns, minute, table } from '../table.js';
 
-export { table };
+export { clip, columns, minute, table };
 
 export interface OutputOptions {
   json?: boolean;

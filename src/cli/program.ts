@@ -28,6 +28,8 @@ const MODULES: Record<string, () => Promise<Register>> = {
   status: lifecycle,
   logs: lifecycle,
   session: async () => (await import('./commands/session.js')).registerSession,
+  queue: async () => (await import('./commands/queue.js')).registerQueue,
+  group: async () => (await import('./commands/group.js')).registerGroup,
   bootstrap: daemon,
   'enable-remote-control': daemon,
   'disable-remote-control': daemon,
@@ -55,7 +57,9 @@ export async function buildProgram(
       'config file (default $XDG_CONFIG_HOME/codex-sm/config.json; env CODEX_SM_CONFIG)',
     )
     .showHelpAfterError('(run with --help for usage)')
-    .enablePositionalOptions(false);
+    .enablePositionalOptions(false)
+    // Before the subcommands exist: they copy it, so their usage errors reach main's exit 64 too.
+    .exitOverride();
   const wanted = MODULES[requestedCommand(args) ?? ''];
   const loaders = wanted ? [wanted] : [...new Set(Object.values(MODULES))];
   for (const register of await Promise.all(loaders.map((load) => load()))) register(program);

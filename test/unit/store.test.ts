@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { tempDir } from '../../harness/service.js';
 import { CodexSmError } from '../../src/errors.js';
+import { GroupRepo } from '../../service/store/groups.js';
 import { MIGRATIONS, type Migration } from '../../service/store/migrations.js';
 import { PROMPT_STATUSES, QUEUE_STATUSES } from '../../service/store/queue-schema.js';
 import { QueueRepo } from '../../service/store/queues.js';
@@ -73,6 +74,31 @@ describe('store', () => {
       expect(new QueueRepo(b).listQueues().map((q) => q.name)).to.deep.equal(['kept']);
     } finally {
       b.close();
+    }
+  });
+
+  it('migrates a version 1 store to 2: its prompts survive (no go-ahead yet) and groups can be kept', () => {
+    const dir = tempDir();
+    const v1 = Store.open(dir, { migrations: MIGRATIONS.slice(0, 1) });
+    const old = new QueueRepo(v1);
+    const q = old.createQueue({ name: 'before', cwd: '/w', maxRetries: 2 });
+    old.addPrompt(q.id, { text: 'kept', images: ['/a.png'], mode: 'manual' });
+    const before = v1.db.prepare('SELECT * FROM prompts').all();
+    expect(v1.schemaVersion).to.equal(1);
+    v1.close();
+
+    const v2 = Store.open(dir);
+    try {
+      expect(v2.schemaVersion).to.equal(2);
+      const [row] = v2.db.prepare<[], Record<string, unknown>>('SELECT * FROM prompts').all();
+      expect(row).to.deep.equal({ ...(before[0] as object), go_ahead_at: null });
+      const [p] = new QueueRepo(v2).getQueue(q.id)?.prompts ?? [];
+      expect(p).to.include({ text: 'kept', mode: 'manual', status: 'pending', goAheadAt: null });
+      const g = new GroupRepo(v2).createGroup({ name: 'g', sessionIds: ['s1'] });
+      expect(g.sessionIds).to.deep.equal(['s1']);
+      expect(v2.integrityCheck()).to.deep.equal(['ok']);
+    } finally {
+      v2.close();
     }
   });
 

@@ -7,58 +7,18 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Command } from 'commander';
-import { endpointFor, serviceRequest } from '../../client.js';
-import { CodexSmError, EXIT, isErrorCode, type ErrorCode } from '../../errors.js';
-import { readToken } from '../../token.js';
-import { addClientFlags, loadConfig, type ConfigFlags } from '../common.js';
-import { runCommand, table, wantsJson } from '../output.js';
-
-interface Conn {
-  endpoint: string;
-  token: string;
-}
-
-type Flags = ConfigFlags & { json?: boolean } & Record<string, unknown>;
-
-function connection(flags: ConfigFlags): Conn {
-  const { config } = loadConfig(flags);
-  const token = readToken(config.tokenFile);
-  return { endpoint: endpointFor(config.host, config.port, Boolean(config.tls)), token };
-}
-
-async function call<T>(
-  conn: Conn,
-  path: string,
-  opts: { method?: string; body?: unknown; timeoutMs?: number } = {},
-): Promise<T> {
-  let r;
-  try {
-    r = await serviceRequest(conn.endpoint, conn.token, path, { timeoutMs: 30_000, ...opts });
-  } catch (e) {
-    throw new CodexSmError(
-      'service_unreachable',
-      `cannot reach codex-sm at ${conn.endpoint}: ${(e as Error).message}`,
-      {
-        hint: 'is it running? `codex-sm status`, `codex-sm start`',
-        exitCode: EXIT.unavailable,
-      },
-    );
-  }
-  if (r.status >= 400) {
-    const err = (
-      r.body as { error?: { code?: string; message?: string; hint?: string } } | undefined
-    )?.error;
-    throw new CodexSmError(relayedCode(err?.code), err?.message ?? `HTTP ${r.status}`, {
-      hint: err?.hint,
-    });
-  }
-  return r.body as T;
-}
-
-/** The service's own error code when it is one we know, else service_error. */
-function relayedCode(code: string | undefined): ErrorCode {
-  return isErrorCode(code) ? code : 'service_error';
-}
+import { clip, columns, minute, runCommand, table, wantsJson } from '../output.js';
+import {
+  addTurnSettingFlags,
+  call,
+  clientCommand as client,
+  clientFlags,
+  connection,
+  relayedError,
+  unreachable,
+  type ServiceConnection as Conn,
+  type TurnSettingFlags,
+} from '../service-client.js';
 
 interface Session {
   id: string;
@@ -74,29 +34,17 @@ interface Session {
   [k: string]: unknown;
 }
 
-const short = (s: string | null | undefined, n: number) =>
-  !s ? '-' : s.length > n ? s.slice(0, n - 1) + '…' : s;
-const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
-
-/** Columns padded to the widest cell. */
-function columns(head: string[], rows: string[][]): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) =>
-    r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i] ?? 0))).join('  ');
-  return [line(head), ...rows.map(line)].join('\n');
-}
-
 function sessionRows(list: Session[]): string {
   if (!list.length) return 'no sessions';
   return columns(
     ['ID', 'UPDATED', 'SOURCE', 'BRANCH', 'CWD', 'TITLE'],
     list.map((s) => [
       s.id,
-      when(s.updatedAt),
+      minute(s.updatedAt),
       s.source ?? '-',
-      short(s.git?.branch, 16),
-      short(s.cwd, 32),
-      short(s.title, 60) + (s.archived ? ' [archived]' : ''),
+      clip(s.git?.branch, 16),
+      clip(s.cwd, 32),
+      clip(s.title, 60) + (s.archived ? ' [archived]' : ''),
     ]),
   );
 }
@@ -125,8 +73,8 @@ function qs(params: Record<string, unknown>): string {
   return s ? `?${s}` : '';
 }
 
-const opts = (cmd: Command) => cmd.optsWithGlobals<Flags>();
-const client = (cmd: Command) => addClientFlags(cmd).option('--json', 'print one JSON object');
+type Flags = Record<string, unknown>;
+const opts = (cmd: Command) => clientFlags<Flags>(cmd);
 
 /** Follow the SSE stream; resolves when `until` says so or the stream ends. */
 function follow(
@@ -145,14 +93,13 @@ function follow(
           let t = '';
           res.on('data', (d: Buffer) => (t += d.toString()));
           res.on('end', () => {
-            const err = (
-              JSON.parse(t || '{}') as { error?: { code: string; message: string; hint?: string } }
-            ).error;
-            reject(
-              new CodexSmError(relayedCode(err?.code), err?.message ?? `HTTP ${res.statusCode}`, {
-                hint: err?.hint,
-              }),
-            );
+            let body: unknown;
+            try {
+              body = JSON.parse(t);
+            } catch {
+              /* not JSON: the status says it */
+            }
+            reject(relayedError(res.statusCode ?? 0, body));
           });
           return;
         }
@@ -186,15 +133,7 @@ function follow(
         res.on('end', () => resolve());
       },
     );
-    req.on('error', (e) =>
-      reject(
-        new CodexSmError(
-          'service_unreachable',
-          `cannot reach codex-sm at ${conn.endpoint}: ${e.message}`,
-          { exitCode: EXIT.unavailable },
-        ),
-      ),
-    );
+    req.on('error', (e) => reject(unreachable(conn, e)));
   });
 }
 
@@ -342,7 +281,7 @@ export function registerSession(program: Command): void {
           ? r.results
               .map(
                 (x) =>
-                  `${x.sessionId}  ${short(x.session?.title, 60)}\n${x.matches.map((m) => `    ${m.role}: ${m.snippet}`).join('\n')}`,
+                  `${x.sessionId}  ${clip(x.session?.title, 60)}\n${x.matches.map((m) => `    ${m.role}: ${m.snippet}`).join('\n')}`,
               )
               .join('\n') +
             `\n${r.results.length} session(s) in ${r.elapsedMs} ms${r.truncated ? ' (budget reached: narrow the query for more)' : ''}`
@@ -365,12 +304,8 @@ export function registerSession(program: Command): void {
   });
 
   const threadFlags = (c: Command) =>
-    c
-      .option('--cwd <dir>', 'working directory')
-      .option('--model <model>', 'model')
-      .option('--sandbox <mode>', 'read-only | workspace-write | danger-full-access')
-      .option('--approval-policy <policy>', 'untrusted | on-request | never');
-  const threadBody = (f: Flags) => ({
+    addTurnSettingFlags(c.option('--cwd <dir>', 'working directory'));
+  const threadBody = (f: Flags & TurnSettingFlags) => ({
     cwd: f.cwd,
     model: f.model,
     sandbox: f.sandbox,
@@ -497,8 +432,8 @@ export function registerSession(program: Command): void {
                   a.id,
                   a.threadId,
                   a.method.split('/')[1] ?? a.method,
-                  when(a.expiresAt),
-                  short(a.params?.command ?? a.params?.reason ?? '', 60),
+                  minute(a.expiresAt),
+                  clip(a.params?.command ?? a.params?.reason ?? '', 60),
                 ]),
               )
             : 'no pending approvals';

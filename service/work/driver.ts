@@ -1,0 +1,339 @@
+/**
+ * Turns run by codex-sm itself (queued prompts, group runs) on the supervisor's control
+ * connection: start a turn tagged with a client id, wait for its `turn/completed`, and — after a
+ * crash — find out from the thread's recorded turns what became of an attempt.
+ *
+ * The one rule the engines build on: an error here is either `TurnLost` (the outcome is unknown:
+ * the connection dropped or the app-server did not answer in time; commit nothing, reconcile
+ * later) or `TurnRejected` (the app-server said no: the attempt definitely did not start).
+ * Shapes are from `codex app-server generate-ts` 0.169.0 (v2/Turn.ts, TurnStartParams.ts).
+ */
+import { RpcClosedError, RpcError, RpcTimeoutError, type RpcClient } from '../rpc.js';
+import type { SessionOps } from '../sessions/ops.js';
+
+export class TurnLost extends Error {
+  override name = 'TurnLost';
+}
+export class TurnRejected extends Error {
+  override name = 'TurnRejected';
+}
+/** The thread cannot be loaded (no rollout: it never had a turn, or it was deleted). */
+export class ThreadGone extends TurnRejected {
+  override name = 'ThreadGone';
+}
+
+// Type aliases, not interfaces: they must be assignable to the store's Json.
+export type Usage = {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  reasoningOutputTokens: number;
+  totalTokens: number;
+};
+
+/** What a prompt or a group session keeps of its turn. */
+export type TurnResult = {
+  message: string | null;
+  usage: Usage | null;
+  durationMs: number | null;
+};
+
+export interface TurnEnd {
+  status: 'completed' | 'failed' | 'interrupted';
+  result: TurnResult;
+  error: string | null;
+}
+
+/** The slice of v2/Turn codex-sm reads. */
+export interface TurnRecord {
+  id: string;
+  status: string;
+  items?: { type: string; text?: string; clientId?: string | null }[];
+  error?: { message?: string } | null;
+  durationMs?: number | null;
+}
+
+export interface TurnOverrides {
+  model?: string | null;
+  sandbox?: string | null;
+  approvalPolicy?: string | null;
+}
+
+/** The client id of an attempt: the app-server stores it on the turn's user message. */
+export function attemptId(jobId: string, attempt: number): string {
+  return `${jobId}#${attempt}`;
+}
+
+/** The turn that carries an attempt's client id, if the app-server ever got it. Pure. */
+export function findAttempt(
+  turns: readonly TurnRecord[],
+  clientId: string,
+): TurnRecord | undefined {
+  return turns.find((t) =>
+    t.items?.some((i) => i.type === 'userMessage' && i.clientId === clientId),
+  );
+}
+
+/**
+ * A recorded turn as a job's end. A turn still `inProgress` when we look is one the previous
+ * app-server was running when it died (we only look before starting anything): interrupted.
+ */
+export function endOf(turn: TurnRecord, usage: Usage | null = null): TurnEnd {
+  const messages = (turn.items ?? []).filter((i) => i.type === 'agentMessage');
+  const result: TurnResult = {
+    message: messages.length ? (messages[messages.length - 1]?.text ?? null) : null,
+    usage,
+    durationMs: turn.durationMs ?? null,
+  };
+  if (turn.status === 'completed') return { status: 'completed', result, error: null };
+  if (turn.status === 'failed')
+    return { status: 'failed', result, error: turn.error?.message ?? 'the turn failed' };
+  return {
+    status: 'interrupted',
+    result,
+    error:
+      turn.error?.message ?? (turn.status === 'interrupted' ? 'interrupted' : 'stopped unfinished'),
+  };
+}
+
+/** The part of a prompt or group session that reconciliation reads. */
+export interface JobState {
+  status: string;
+  turnId: string | null;
+  attempts: number;
+}
+
+/** What reconciliation does with one job: adopt a turn it never recorded, then end it. */
+export interface Settlement {
+  turnId: string;
+  /** The attempt reached the app-server but its turn id was never committed. */
+  adopt: boolean;
+  end: TurnEnd;
+}
+
+/**
+ * After a crash, what became of a job's last attempt, from its thread's recorded turns. Pure.
+ * undefined: nothing to settle (no attempt, or it never reached the app-server and runs again).
+ */
+export function settle(
+  job: JobState,
+  jobId: string,
+  turns: readonly TurnRecord[],
+): Settlement | undefined {
+  if (job.status === 'running' && job.turnId) {
+    const t = turns.find((x) => x.id === job.turnId);
+    return {
+      turnId: job.turnId,
+      adopt: false,
+      end: t
+        ? endOf(t)
+        : {
+            status: 'interrupted',
+            result: { message: null, usage: null, durationMs: null },
+            error: 'the turn is not in the thread',
+          },
+    };
+  }
+  if (job.attempts === 0 || !['pending', 'waiting', 'interrupted'].includes(job.status))
+    return undefined;
+  const t = findAttempt(turns, attemptId(jobId, job.attempts));
+  if (!t || t.id === job.turnId) return undefined;
+  return { turnId: t.id, adopt: true, end: endOf(t) };
+}
+
+/** Whether a job may have a turn whose end the store does not know. */
+export function unsettled(job: JobState): boolean {
+  return (
+    job.status === 'running' ||
+    (job.attempts > 0 && ['pending', 'waiting', 'interrupted'].includes(job.status))
+  );
+}
+
+function usageOf(v: unknown): Usage | null {
+  const u = (v as { tokenUsage?: { last?: Record<string, unknown> } } | null)?.tokenUsage?.last;
+  if (!u) return null;
+  const n = (k: string) => (typeof u[k] === 'number' ? u[k] : 0);
+  return {
+    inputTokens: n('inputTokens'),
+    cachedInputTokens: n('cachedInputTokens'),
+    outputTokens: n('outputTokens'),
+    reasoningOutputTokens: n('reasoningOutputTokens'),
+    totalTokens: n('totalTokens'),
+  };
+}
+
+/** Whether an app-server error means "the outcome is unknown" rather than "no". */
+function classify(e: unknown, what: string): Error {
+  if (e instanceof TurnLost || e instanceof TurnRejected) return e;
+  if (e instanceof RpcClosedError || e instanceof RpcTimeoutError)
+    return new TurnLost(`${what}: ${e.message}`);
+  if (e instanceof RpcError) {
+    if (/no rollout found|not found|unknown thread|invalid thread/i.test(e.message))
+      return new ThreadGone(`${what}: ${e.message}`);
+    return new TurnRejected(`${what}: ${e.message}`);
+  }
+  // SessionOps' HttpErrors: 503/504 are the connection, the rest a refusal.
+  const status = (e as { status?: number }).status;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (status === 503 || status === 504) return new TurnLost(`${what}: ${msg}`);
+  if (status === 404) return new ThreadGone(`${what}: ${msg}`);
+  return new TurnRejected(`${what}: ${msg}`);
+}
+
+interface Waiter {
+  resolve(end: TurnEnd): void;
+  reject(e: Error): void;
+}
+
+/** Keep at most this many finished-but-unclaimed turns and usages (a bound, not a cache). */
+const KEEP = 1000;
+
+export class TurnDriver {
+  private readonly waiters = new Map<string, Waiter>();
+  /** turn/completed that arrived before anyone waited (bounded). */
+  private readonly early = new Map<string, TurnEnd>();
+  private readonly usage = new Map<string, Usage>();
+
+  constructor(
+    private readonly d: {
+      client(): RpcClient | undefined;
+      ops: SessionOps;
+      timeoutMs: number;
+    },
+  ) {}
+
+  /** Feed every control-connection notification here. */
+  notification(method: string, params: unknown): void {
+    const p = params as { turnId?: string; turn?: TurnRecord } | null;
+    if (method === 'thread/tokenUsage/updated' && p?.turnId) {
+      const u = usageOf(params);
+      if (u) remember(this.usage, p.turnId, u);
+    } else if (method === 'turn/completed' && p?.turn?.id) {
+      const id = p.turn.id;
+      const end = endOf(p.turn, this.usage.get(id) ?? null);
+      this.usage.delete(id);
+      const w = this.waiters.get(id);
+      if (w) {
+        this.waiters.delete(id);
+        w.resolve(end);
+      } else remember(this.early, id, end);
+    }
+  }
+
+  /** The app-server went away: nobody will hear of these turns again from this connection. */
+  down(reason: string): void {
+    for (const w of this.waiters.values()) w.reject(new TurnLost(`app-server down: ${reason}`));
+    this.waiters.clear();
+    this.early.clear();
+    this.usage.clear();
+  }
+
+  private rpc(): RpcClient {
+    const c = this.d.client();
+    if (!c) throw new TurnLost('the app-server is not ready');
+    return c;
+  }
+
+  /** thread/start in a working directory (the index learns of it through SessionOps). */
+  async startThread(cwd: string, o: TurnOverrides): Promise<string> {
+    try {
+      const r = await this.d.ops.start({
+        cwd,
+        model: o.model ?? undefined,
+        sandbox: o.sandbox ?? undefined,
+        approvalPolicy: o.approvalPolicy ?? undefined,
+      });
+      return r.thread.id;
+    } catch (e) {
+      throw classify(e, 'start thread');
+    }
+  }
+
+  /**
+   * turn/start with the attempt's client id; a thread this app-server has not loaded (after a
+   * restart, or a session started elsewhere) is resumed first, with the overrides.
+   */
+  async startTurn(
+    threadId: string,
+    input: unknown[],
+    clientId: string,
+    o: TurnOverrides,
+  ): Promise<string> {
+    const params = {
+      threadId,
+      input,
+      clientUserMessageId: clientId,
+      ...(o.model ? { model: o.model } : {}),
+    };
+    const start = async () =>
+      (
+        await this.rpc().request<{ turn: { id: string } }>('turn/start', params, {
+          timeoutMs: this.d.timeoutMs,
+        })
+      ).turn.id;
+    try {
+      return await start();
+    } catch (e) {
+      if (!(e instanceof RpcError) || !/not loaded|not found|unknown thread/i.test(e.message))
+        throw classify(e, 'start turn');
+    }
+    try {
+      await this.d.ops.resume(threadId, {
+        model: o.model ?? undefined,
+        sandbox: o.sandbox ?? undefined,
+        approvalPolicy: o.approvalPolicy ?? undefined,
+      });
+    } catch (e) {
+      throw classify(e, 'resume thread');
+    }
+    try {
+      return await start();
+    } catch (e) {
+      throw classify(e, 'start turn');
+    }
+  }
+
+  /** Resolves on the turn's `turn/completed`; rejects with TurnLost if the app-server goes first. */
+  wait(turnId: string): Promise<TurnEnd> {
+    const done = this.early.get(turnId);
+    if (done) {
+      this.early.delete(turnId);
+      return Promise.resolve(done);
+    }
+    if (!this.d.client()) return Promise.reject(new TurnLost('the app-server is not ready'));
+    return new Promise((resolve, reject) => this.waiters.set(turnId, { resolve, reject }));
+  }
+
+  async interrupt(threadId: string, turnId: string): Promise<void> {
+    try {
+      await this.rpc().request(
+        'turn/interrupt',
+        { threadId, turnId },
+        { timeoutMs: this.d.timeoutMs },
+      );
+    } catch (e) {
+      throw classify(e, 'interrupt turn');
+    }
+  }
+
+  /** Every turn the thread has recorded, with items (thread/read works on unloaded threads too). */
+  async turnsOf(threadId: string): Promise<TurnRecord[]> {
+    try {
+      const r = await this.rpc().request<{ thread: { turns?: TurnRecord[] } }>(
+        'thread/read',
+        { threadId, includeTurns: true },
+        { timeoutMs: this.d.timeoutMs },
+      );
+      return r.thread.turns ?? [];
+    } catch (e) {
+      const err = classify(e, 'read thread');
+      if (err instanceof ThreadGone) return []; // no rollout: no turn ever reached it
+      throw err;
+    }
+  }
+}
+
+function remember<V>(m: Map<string, V>, k: string, v: V): void {
+  m.set(k, v);
+  if (m.size > KEEP) m.delete(m.keys().next().value as string);
+}
