@@ -280,11 +280,14 @@ export function cliJson<T>(r: CliRun): T {
   return JSON.parse(r.stdout) as T;
 }
 
-/** The error code of a failed CLI run: non-zero exit, one JSON error object on stderr. */
+/**
+ * The error code of a failed CLI run: non-zero exit, one JSON error object on stdout — the
+ * project's one output rule (src/cli/output.ts), which docs/queues.md misstates as stderr.
+ */
 export function cliError(r: CliRun): string {
   expect(r.code, r.stdout + r.stderr).to.not.equal(0);
-  const line = r.stderr.trim().split('\n').pop() ?? '';
-  const parsed = JSON.parse(line) as ApiError;
+  expect(r.stdout.trim().split('\n'), r.stderr).to.have.length(1);
+  const parsed = JSON.parse(r.stdout) as ApiError;
   expect(parsed.error.message).to.be.a('string');
   return parsed.error.code;
 }
