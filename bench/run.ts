@@ -24,7 +24,7 @@ import {
 } from './lib.js';
 
 /** Known suites, in run order; each is `bench/<name>.ts`, loaded only if it was built. */
-const SUITES = ['serve', 'sessions'] as const;
+const SUITES = ['serve', 'sessions', 'queues'] as const;
 
 async function loadSuite(name: string): Promise<BenchSuite | undefined> {
   const file = fileURLToPath(new URL(`./${name}.js`, import.meta.url));

@@ -1,25 +1,66 @@
 /**
  * FAKE OpenAI Responses API (the one thing that cannot run here): a local SSE server the real
  * app-server is pointed at with `-c model_provider="mock"` overrides. Each POST /v1/responses
- * takes the next scripted reply; when the script runs out it answers with a plain text reply.
- * Event sequence as observed from the real server (see shared/reference/codex-app-server.md).
+ * takes the next scripted reply; when the script runs out it asks `fallback` (default: a plain
+ * text reply). Event sequence as observed from the real server (see
+ * shared/reference/codex-app-server.md).
+ *
+ * For tests that must control when a turn ends (queues, groups, crashes) without sleeping:
+ * a `held` reply opens the stream and waits for `release()`; every request is recorded as it
+ * arrives (`waitForRequest`), with the prompt it is for; open responses are counted live
+ * (`inFlight`, and the peak in `maxInFlight`).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Recorder } from './recorder.js';
+
+/** A reply that completes the response (what a `held` reply sends once released). */
+export type CompleteReply =
+  | { kind: 'text'; text: string; chunks?: number }
+  | { kind: 'exec'; command: string[]; callId?: string };
 
 export type FakeReply =
-  | { kind: 'text'; text: string; chunks?: number }
-  | { kind: 'exec'; command: string[]; callId?: string }
+  | CompleteReply
   | { kind: 'status'; status: number }
   /** Keep the stream open without completing (for interrupt tests); ends when the server closes. */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Open the stream, then wait until the test calls `release()` on the request; then send `then` (default a text reply). */
+  | { kind: 'held'; then?: CompleteReply };
+
+/** One POST /v1/responses as the fake saw it. */
+export interface FakeRequest {
+  /** 1-based arrival order. */
+  seq: number;
+  body: unknown;
+  /**
+   * The text of the LAST user message of `input`: each request carries the whole thread
+   * history, so this is the prompt the request is for ('' when there is none).
+   */
+  prompt: string;
+  reply: FakeReply;
+  /** Whether the response is still open (a held reply not yet released, or a hung one). */
+  readonly open: boolean;
+  /** Sends the rest of a held reply; a no-op for other replies, or once released or closed. */
+  release(): void;
+}
 
 export interface FakeResponsesServer {
   url: string;
   port: number;
   /** Request bodies received, in order. */
   requests: unknown[];
+  /** Every request as it arrived, in order. */
+  arrivals: readonly FakeRequest[];
   enqueue(...replies: FakeReply[]): void;
+  /** The reply when nothing is enqueued (default: `{kind: 'text', text: 'ok'}`). */
+  fallback: (req: { prompt: string; body: unknown }) => FakeReply;
+  /** The first request (already arrived or coming) that matches. */
+  waitForRequest(pred: (r: FakeRequest) => boolean, timeoutMs?: number): Promise<FakeRequest>;
+  /** Responses open right now. */
+  readonly inFlight: number;
+  /** The largest `inFlight` seen since start or the last `resetMaxInFlight()`. */
+  readonly maxInFlight: number;
+  resetMaxInFlight(): void;
   /** `-c` overrides that point codex at this server. */
   codexArgs(): string[];
   close(): Promise<void>;
@@ -39,13 +80,12 @@ function usage() {
   };
 }
 
-export function replyEvents(
-  reply: Exclude<FakeReply, { kind: 'status' } | { kind: 'hang' }>,
-): string {
-  const id = `resp_${++seq}`;
-  let out = sse('response.created', { response: { id } });
+/** The whole SSE body of a completing reply; `responseId` continues a held reply's stream. */
+export function replyEvents(reply: CompleteReply, responseId?: string): string {
+  const id = responseId ?? `resp_${++seq}`;
+  let out = responseId ? '' : sse('response.created', { response: { id } });
   if (reply.kind === 'text') {
-    const itemId = `msg_${seq}`;
+    const itemId = `msg_${++seq}`;
     out += sse('response.output_item.added', {
       output_index: 0,
       item: { type: 'message', role: 'assistant', id: itemId, content: [] },
@@ -70,12 +110,13 @@ export function replyEvents(
       },
     });
   } else {
-    const callId = reply.callId ?? `call_${seq}`;
+    const n = ++seq;
+    const callId = reply.callId ?? `call_${n}`;
     out += sse('response.output_item.done', {
       output_index: 0,
       item: {
         type: 'function_call',
-        id: `fc_${seq}`,
+        id: `fc_${n}`,
         call_id: callId,
         name: 'exec_command',
         arguments: JSON.stringify({ cmd: reply.command.join(' '), workdir: undefined }),
@@ -86,10 +127,78 @@ export function replyEvents(
   return out;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The text of the last `role: user` message in a Responses request's `input`. */
+export function lastUserText(body: unknown): string {
+  if (!isRecord(body) || !Array.isArray(body.input)) return '';
+  for (let i = body.input.length - 1; i >= 0; i--) {
+    const item: unknown = body.input[i];
+    if (!isRecord(item) || item.role !== 'user') continue;
+    if (typeof item.content === 'string') return item.content;
+    if (!Array.isArray(item.content)) return '';
+    return item.content
+      .map((c: unknown) => (isRecord(c) && typeof c.text === 'string' ? c.text : ''))
+      .join('');
+  }
+  return '';
+}
+
 export async function startFakeResponses(): Promise<FakeResponsesServer> {
   const queue: FakeReply[] = [];
   const requests: unknown[] = [];
-  const hanging = new Set<http.ServerResponse>();
+  const arrivals = new Recorder<FakeRequest>();
+  const open = new Set<http.ServerResponse>();
+  let maxInFlight = 0;
+  const state: Pick<FakeResponsesServer, 'fallback'> = {
+    fallback: () => ({ kind: 'text', text: 'ok' }),
+  };
+
+  const handle = (res: http.ServerResponse, body: unknown, n: number): void => {
+    const prompt = lastUserText(body);
+    const reply = queue.shift() ?? state.fallback({ prompt, body });
+    let release = (): void => {};
+    const req: FakeRequest = {
+      seq: n,
+      body,
+      prompt,
+      reply,
+      get open() {
+        return open.has(res);
+      },
+      release: () => release(),
+    };
+    if (reply.kind === 'status') {
+      res
+        .writeHead(reply.status, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'fake error' } }));
+      arrivals.push(req);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    open.add(res);
+    maxInFlight = Math.max(maxInFlight, open.size);
+    // A client that goes away (an app-server killed mid-turn) ends the response too.
+    res.once('close', () => open.delete(res));
+    if (reply.kind === 'hang' || reply.kind === 'held') {
+      const id = `resp_${++seq}`;
+      res.write(sse('response.created', { response: { id } }));
+      if (reply.kind === 'held')
+        release = () => {
+          release = () => {};
+          if (!open.has(res)) return;
+          open.delete(res);
+          res.end(replyEvents(reply.then ?? { kind: 'text', text: 'ok' }, id));
+        };
+      arrivals.push(req);
+      return;
+    }
+    open.delete(res);
+    res.end(replyEvents(reply));
+    arrivals.push(req);
+  };
+
   const server = http.createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8').on('data', (d: string) => (body += d));
@@ -98,25 +207,14 @@ export async function startFakeResponses(): Promise<FakeResponsesServer> {
         res.writeHead(404).end();
         return;
       }
+      let parsed: unknown = body;
       try {
-        requests.push(JSON.parse(body));
+        parsed = JSON.parse(body);
       } catch {
-        requests.push(body);
+        /* recorded as the raw text */
       }
-      const reply = queue.shift() ?? { kind: 'text', text: 'ok' };
-      if (reply.kind === 'status') {
-        res
-          .writeHead(reply.status, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ error: { message: 'fake error' } }));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      if (reply.kind === 'hang') {
-        hanging.add(res);
-        res.write(sse('response.created', { response: { id: `resp_${++seq}` } }));
-        return;
-      }
-      res.end(replyEvents(reply));
+      requests.push(parsed);
+      handle(res, parsed, requests.length);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -126,7 +224,32 @@ export async function startFakeResponses(): Promise<FakeResponsesServer> {
     url,
     port,
     requests,
+    arrivals: arrivals.items,
     enqueue: (...r) => queue.push(...r),
+    get fallback() {
+      return state.fallback;
+    },
+    set fallback(f) {
+      state.fallback = f;
+    },
+    waitForRequest: (pred, timeoutMs = 30_000) =>
+      arrivals.waitFor(
+        pred,
+        timeoutMs,
+        () =>
+          `requests so far (prompt, open): ${arrivals.items
+            .map((r) => `${JSON.stringify(r.prompt.slice(0, 40))}${r.open ? ' open' : ''}`)
+            .join(', ')}`,
+      ),
+    get inFlight() {
+      return open.size;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    resetMaxInFlight: () => {
+      maxInFlight = open.size;
+    },
     codexArgs: () => [
       '-c',
       'model_provider="mock"',
@@ -137,7 +260,7 @@ export async function startFakeResponses(): Promise<FakeResponsesServer> {
     ],
     close: () =>
       new Promise<void>((r) => {
-        for (const res of hanging) res.destroy();
+        for (const res of open) res.destroy();
         server.closeAllConnections();
         server.close(() => r());
       }),
