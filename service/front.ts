@@ -102,7 +102,11 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     { token: opts.token, allowedHosts: () => opts.config().allowedHosts },
     router,
   );
-  app.on('error', (e: Error) => logger.error({ err: e.message, stack: e.stack }, 'request failed'));
+  app.on('error', (e: Error & { code?: string }) => {
+    // A client that closes an event stream is not a failure of ours.
+    if (e.code === 'ERR_STREAM_PREMATURE_CLOSE') return logger.debug('client closed a stream');
+    logger.error({ err: e.message, stack: e.stack }, 'request failed');
+  });
   const server = createServer(initial, app.callback());
   server.headersTimeout = 30_000;
   server.requestTimeout = 0; // SSE and long polls
