@@ -59,7 +59,8 @@ const WORDS = (
   'improve logging rename module extract function review diff explain stack trace deploy service bump version'
 ).split(' ');
 
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small seedable random, so generated homes and test schedules can be rerun. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -3,6 +3,7 @@
  * rebinding), bearer auth, JSON bodies. Route modules register on the shared router.
  */
 import net from 'node:net';
+import { PassThrough } from 'node:stream';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { tokensEqual } from '../src/token.js';
@@ -149,6 +150,21 @@ export async function readJsonBody(ctx: Koa.Context, limitBytes = 1024 * 1024): 
   } catch (e) {
     throw new HttpError(400, 'invalid_json', `body is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** Answer with `text/event-stream`: the returned stream is the body; write events into it. */
+export function eventStream(ctx: Koa.Context): PassThrough {
+  const out = new PassThrough();
+  ctx.status = 200;
+  ctx.set({
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-accel-buffering': 'no', // proxies must not buffer it
+  });
+  ctx.req.socket.setTimeout(0);
+  ctx.req.socket.setNoDelay(true);
+  ctx.body = out;
+  return out;
 }
 
 export function createApp(sec: AppSecurity, router: Router): Koa {

@@ -12,8 +12,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type Koa from 'koa';
+import { eventStream } from '../http.js';
 import type { Approvals } from './approvals.js';
 import type { IndexChange, SessionIndexer } from './indexer.js';
 import type { LiveEvent, LiveHub } from './live.js';
@@ -62,16 +62,7 @@ export function insideRoot(p: string, root: string): boolean {
 const CHUNK = 256 * 1024;
 
 export function streamSessionEvents(ctx: Koa.Context, deps: FollowDeps, req: FollowRequest): void {
-  const out = new PassThrough();
-  ctx.status = 200;
-  ctx.set({
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    'x-accel-buffering': 'no',
-  });
-  ctx.req.socket.setTimeout(0);
-  ctx.req.socket.setNoDelay(true);
-  ctx.body = out;
+  const out = eventStream(ctx);
 
   let file = req.rolloutPath;
   let offset = req.offset;

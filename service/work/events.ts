@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { PassThrough } from 'node:stream';
 import type Koa from 'koa';
+import { eventStream } from '../http.js';
 
 export interface WorkEvent {
   id: string;
@@ -91,16 +91,7 @@ export interface StreamOptions {
 
 /** `text/event-stream` of one queue's or group's events until the client goes away. */
 export function streamEvents(ctx: Koa.Context, o: StreamOptions): void {
-  const out = new PassThrough();
-  ctx.status = 200;
-  ctx.set({
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    'x-accel-buffering': 'no',
-  });
-  ctx.req.socket.setTimeout(0);
-  ctx.req.socket.setNoDelay(true);
-  ctx.body = out;
+  const out = eventStream(ctx);
   let closed = false;
   const write = (id: string, type: string, data: unknown) => {
     if (!closed) out.write(`event: ${type}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`);

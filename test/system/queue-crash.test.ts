@@ -12,6 +12,7 @@
  * Needs root. Without it the suite says loudly that it did not run, and why.
  */
 import { expect } from 'chai';
+import { mulberry32 } from '../../harness/gen-home.js';
 import fs from 'node:fs';
 import {
   startFakeResponses,
@@ -35,18 +36,6 @@ const QUEUE_DONE: readonly QueueStatus[] = ['completed', 'failed'];
 
 type KillPoint = 'before-turn' | 'mid-turn' | 'after-completion';
 const POINTS: readonly KillPoint[] = ['before-turn', 'mid-turn', 'after-completion'];
-
-/** mulberry32: small, seedable, good enough to pick kill points reproducibly. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const answer = (prompt: string) => `answer to ${prompt}`;
 
@@ -177,7 +166,7 @@ describe('queues survive SIGKILL (real systemd --user + journald, fake Responses
 
   it(`SIGKILL of the service at random points of a ${PROMPTS}-prompt queue, ${ROUNDS} rounds: every prompt ends once, nothing runs twice silently`, async function () {
     this.timeout(ROUNDS * 30_000);
-    const rand = seeded(SEED);
+    const rand = mulberry32(SEED);
     const tally: Record<string, number> = {};
     for (let round = 1; round <= ROUNDS; round++) {
       const point = POINTS[Math.floor(rand() * POINTS.length)] as KillPoint;
