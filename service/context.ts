@@ -11,6 +11,7 @@ import type { Config } from '../src/config/schema.js';
 import type { AppServerSupervisor } from './supervisor.js';
 import type { TurnActivity } from './turns.js';
 import type { EventLog } from './work/events.js';
+import type { Store } from './store/store.js';
 
 export type SocketHandler = (ws: WebSocket, req: IncomingMessage) => void;
 
@@ -19,6 +20,8 @@ export interface ServiceContext {
   readonly logger: Logger;
   readonly supervisor: AppServerSupervisor;
   readonly version: string;
+  /** The durable store (queues, groups, tokens); the front end opens and closes it. */
+  readonly store: Store;
   readonly router: Router;
   /** WebSocket channels by exact path (e.g. "/ws"); "/" and "/app-server" belong to the gateway. */
   readonly sockets: Map<string, SocketHandler>;

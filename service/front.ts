@@ -12,7 +12,19 @@ import { WebSocketServer } from 'ws';
 import type { Config } from '../src/config/schema.js';
 import type { ServiceContext, SocketHandler } from './context.js';
 import { CLOSE, Gateway, rejectUpgrade } from './gateway.js';
-import { authorized, createApp, errorBody, hostAllowed } from './http.js';
+import { createApp, errorBody, hostAllowed } from './http.js';
+import {
+  Authenticator,
+  authMiddleware,
+  forbiddenBody,
+  isRefusal,
+  refusalBody,
+  requestScopes,
+} from './auth/auth.js';
+import { registerTokenRoutes } from './auth/routes.js';
+import { allows, socketScope } from './auth/scopes.js';
+import { Store } from './store/store.js';
+import { TokenRepo } from './store/tokens.js';
 import { createServer } from './listen.js';
 import { registerCoreRoutes, type CoreRouteDeps } from './routes.js';
 import { registerFeatures } from './features.js';
@@ -58,6 +70,12 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     logger.warn({ reason }, 'app-server down; clients closed with 1012');
   });
 
+  // The durable store (queues, groups, tokens): opened here, closed after every feature stopped.
+  const store = Store.open(initial.stateDir);
+  const tokens = new TokenRepo(store);
+  const auth = new Authenticator({ ownerToken: opts.token, tokens, logger });
+  const expirySweep = setInterval(() => auth.cutExpired(), 60_000);
+  expirySweep.unref();
   const router = new Router();
   const sockets = new Map<string, SocketHandler>();
   const shutdownHooks: (() => Promise<void> | void)[] = [];
@@ -70,6 +88,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     logger,
     supervisor,
     version: opts.version,
+    store,
     router,
     sockets,
     turns,
@@ -96,10 +115,11 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   router.get('/openapi.json', (c) => {
     c.body = openApi;
   });
+  registerTokenRoutes(router, { tokens, auth });
   registerFeatures(ctx);
 
   const app = createApp(
-    { token: opts.token, allowedHosts: () => opts.config().allowedHosts },
+    { allowedHosts: () => opts.config().allowedHosts, auth: authMiddleware(auth) },
     router,
   );
   app.on('error', (e: Error & { code?: string }) => {
@@ -129,14 +149,27 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
         errorBody('host_not_allowed', `Host "${req.headers.host ?? ''}" is not allowed`),
       );
     }
-    if (!authorized(req.headers.authorization, opts.token())) {
-      return rejectUpgrade(
-        socket,
-        401,
-        errorBody('unauthorized', 'missing or wrong bearer token'),
-        { 'WWW-Authenticate': 'Bearer realm="codex-sm"' },
-      );
+    const who = auth.authenticate(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
+    if (isRefusal(who)) {
+      auth.audit(undefined, {
+        route: `UPGRADE ${path}`,
+        status: who.status,
+        why: who.why,
+        peer: req.socket.remoteAddress,
+      });
+      return rejectUpgrade(socket, who.status, refusalBody(who), {
+        ...(who.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="codex-sm"' } : {}),
+        ...(who.retryAfterSec !== undefined ? { 'Retry-After': String(who.retryAfterSec) } : {}),
+      });
     }
+    const need = socketScope(path);
+    if (!allows(who.scopes, need)) {
+      auth.audit(who, { route: `UPGRADE ${path}`, status: 403, missingScope: need });
+      return rejectUpgrade(socket, 403, forbiddenBody(need));
+    }
+    auth.track(who, req.socket);
+    requestScopes.set(req, who.scopes);
+    if (need === 'app-server') auth.audit(who, { route: `UPGRADE ${path}`, status: 101 });
     if (GATEWAY_PATHS.has(path)) return gateway.handleUpgrade(req, socket, head);
     const handler = sockets.get(path);
     if (!handler) {
@@ -158,6 +191,8 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
           .then(hook)
           .catch((e: Error) => logger.warn({ err: e.message }, 'shutdown hook failed'));
       }
+      clearInterval(expirySweep);
+      store.close();
     },
   };
 }

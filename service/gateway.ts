@@ -167,6 +167,7 @@ export function rejectUpgrade(
       401: 'Unauthorized',
       403: 'Forbidden',
       404: 'Not Found',
+      429: 'Too Many Requests',
       503: 'Service Unavailable',
     }[status] ?? 'Error';
   const extra = Object.entries(headers)

@@ -6,7 +6,6 @@ import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import Koa from 'koa';
 import Router from '@koa/router';
-import { tokensEqual } from '../src/token.js';
 import type { ErrorCode } from '../src/errors.js';
 
 /** An error a handler throws to answer 4xx/5xx with `{"error":{code,message,hint?}}`. */
@@ -31,9 +30,6 @@ export function errorBody(
   return { error: { code, message, ...(hint ? { hint } : {}), ...(extra ?? {}) } };
 }
 
-/** Paths served without a token (liveness/readiness probes carry no data). */
-export const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
-
 /** Names that can never be a DNS-rebinding attack: loopback names and IP literals. */
 export function hostAllowed(hostHeader: string | undefined, extra: readonly string[]): boolean {
   if (!hostHeader) return false;
@@ -51,15 +47,11 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return m?.[1];
 }
 
-export function authorized(authorization: string | undefined, token: string): boolean {
-  const given = bearerToken(authorization);
-  return given !== undefined && tokensEqual(given, token);
-}
-
 export interface AppSecurity {
-  /** Current token and extra allowed hosts (a reload may change them). */
-  token(): string;
+  /** Extra allowed hosts (a reload may change them). */
   allowedHosts(): readonly string[];
+  /** Authentication and scopes (service/auth): runs after the Host check. */
+  auth: Koa.Middleware;
 }
 
 export function errorMiddleware(): Koa.Middleware {
@@ -101,22 +93,6 @@ export function hostCheckMiddleware(sec: AppSecurity): Koa.Middleware {
         'host_not_allowed',
         `Host "${ctx.get('host')}" is not allowed`,
         'add it to allowedHosts in the config',
-      );
-      return;
-    }
-    await next();
-  };
-}
-
-export function authMiddleware(sec: AppSecurity): Koa.Middleware {
-  return async (ctx, next) => {
-    if (!PUBLIC_PATHS.has(ctx.path) && !authorized(ctx.get('authorization'), sec.token())) {
-      ctx.status = 401;
-      ctx.set('WWW-Authenticate', 'Bearer realm="codex-sm"');
-      ctx.body = errorBody(
-        'unauthorized',
-        'missing or wrong bearer token',
-        'send Authorization: Bearer <token> (see `codex-sm config show`)',
       );
       return;
     }
@@ -173,7 +149,7 @@ export function createApp(sec: AppSecurity, router: Router): Koa {
   app.silent = true; // errors are logged by the owner through app.on('error')
   app.use(errorMiddleware());
   app.use(hostCheckMiddleware(sec));
-  app.use(authMiddleware(sec));
+  app.use(sec.auth);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -209,6 +209,22 @@ export const ERROR_CODES = {
     when: 'no bearer token, or not the right one (401)',
   },
   stopping: { exit: EXIT.failure, area: 'api', when: 'the service is stopping (503)' },
+  forbidden: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'the token lacks the scope the route needs (403; `missingScope` names it)',
+  },
+  rate_limited: {
+    exit: EXIT.tempFail,
+    area: 'api',
+    when: 'too many failed authentications from this address (429 with Retry-After)',
+  },
+  token_not_found: { exit: EXIT.failure, area: 'api', when: 'no such token (404)' },
+  invalid_scope: {
+    exit: EXIT.usage,
+    area: 'api',
+    when: 'a scope that does not exist (400); `codex-sm token create --help` lists them',
+  },
   invalid_body: { exit: EXIT.failure, area: 'api', when: 'the body does not match its schema' },
   invalid_query: {
     exit: EXIT.failure,

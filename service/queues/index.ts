@@ -9,7 +9,7 @@ import { GroupEngine } from '../groups/engine.js';
 import type { SessionsHandle } from '../sessions/index.js';
 import { GroupRepo } from '../store/groups.js';
 import { QueueRepo } from '../store/queues.js';
-import { Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { TurnDriver } from '../work/driver.js';
 import { EventLog } from '../work/events.js';
 import { QueueEngine } from './engine.js';
@@ -26,7 +26,7 @@ export interface WorkHandle {
 export function registerWork(ctx: ServiceContext, sessions: SessionsHandle): WorkHandle {
   const { supervisor } = ctx;
   const log = ctx.logger.child({ component: 'queues' });
-  const store = Store.open(ctx.config.stateDir);
+  const { store } = ctx;
   const driver = new TurnDriver({
     client: () => supervisor.client,
     ops: sessions.ops,
@@ -87,7 +87,6 @@ export function registerWork(ctx: ServiceContext, sessions: SessionsHandle): Wor
     for (const end of [...open]) end();
     queues.down();
     groups.down();
-    store.close();
   });
   return { store, queues, groups };
 }

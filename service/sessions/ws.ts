@@ -16,6 +16,8 @@ import type { IndexChange, SessionIndexer } from './indexer.js';
 import type { LiveEvent, LiveHub } from './live.js';
 import { isSessionId, splitLines } from './rollout.js';
 import type { EventLog, WorkEvent } from '../work/events.js';
+import { requestScopes } from '../auth/auth.js';
+import { allows, isScope } from '../auth/scopes.js';
 
 export interface WsDeps {
   codexHome: string;
@@ -51,7 +53,7 @@ function readRange(file: string, from: number, to: number): unknown[] {
 export function createEventsSocketHandler(
   d: WsDeps,
 ): (ws: WebSocket, req: IncomingMessage) => void {
-  return (ws) => {
+  return (ws, req) => {
     const sessions = new Set<string>();
     let newSessions = false;
     const send = (msg: object) => {
@@ -99,6 +101,10 @@ export function createEventsSocketHandler(
       const log = d.channels?.get(kind);
       if (!log || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id))
         return send({ type: 'error', message: `subscribe_${kind} needs a valid ${kind}Id` });
+      const need = `${kind}s`;
+      const granted = requestScopes.get(req);
+      if (granted && isScope(need) && !allows(granted, need))
+        return send({ type: 'error', message: `subscribe_${kind} needs the ${need} scope` });
       let t = topics.get(kind);
       if (!t) {
         const ids = new Set<string>();

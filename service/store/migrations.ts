@@ -116,4 +116,25 @@ CREATE TABLE group_run_sessions (
 `);
     },
   },
+  {
+    version: 3,
+    name: 'scoped tokens',
+    up(db) {
+      // Only a SHA-256 of the secret is kept: the secret is 256 random bits, so a plain hash is
+      // as good as a slow one and lets every request check it cheaply.
+      db.exec(`
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  secret_sha256 TEXT NOT NULL,
+  scopes TEXT NOT NULL CHECK (json_valid(scopes) AND json_type(scopes) = 'array'),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER,
+  last_used_at INTEGER
+) STRICT;
+`);
+    },
+  },
 ];

@@ -30,6 +30,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   session: async () => (await import('./commands/session.js')).registerSession,
   queue: async () => (await import('./commands/queue.js')).registerQueue,
   group: async () => (await import('./commands/group.js')).registerGroup,
+  token: async () => (await import('./commands/token.js')).registerToken,
   bootstrap: daemon,
   'enable-remote-control': daemon,
   'disable-remote-control': daemon,

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { codexCandidates, resolveCodexBin, versionFromUserAgent } from '../../src/codex.js';
 import { createLogger, syslogPriority, withPriorityPrefix } from '../../src/logging.js';
 import { loadOrCreateToken, tokensEqual } from '../../src/token.js';
-import { authorized, hostAllowed } from '../../service/http.js';
+import { bearerToken, hostAllowed } from '../../service/http.js';
 import { activationFd, checkExposure, clearActivationEnv } from '../../service/listen.js';
 import { formatNotify, watchdogIntervalMs } from '../../service/notify.js';
 import { statusText } from '../../service/status.js';
@@ -94,10 +94,10 @@ describe('token (unit)', () => {
     expect(tokensEqual('abc', 'abc')).to.equal(true);
     expect(tokensEqual('abc', 'abd')).to.equal(false);
     expect(tokensEqual('', 'abc')).to.equal(false);
-    expect(authorized('Bearer abc', 'abc')).to.equal(true);
-    expect(authorized('bearer abc', 'abc')).to.equal(true);
-    expect(authorized('Basic abc', 'abc')).to.equal(false);
-    expect(authorized(undefined, 'abc')).to.equal(false);
+    expect(bearerToken('Bearer abc')).to.equal('abc');
+    expect(bearerToken('bearer abc')).to.equal('abc');
+    expect(bearerToken('Basic abc')).to.equal(undefined);
+    expect(bearerToken(undefined)).to.equal(undefined);
   });
 });
 

@@ -1,0 +1,199 @@
+/**
+ * Who is asking, and may they: the owner's token (the token file: every scope) or a scoped
+ * token from the store; failures rate-limited per peer; every refusal and every use that
+ * changes something written to the journal as an `audit` line (token id, never a secret);
+ * and the sockets each scoped token holds open, so that revoking or rotating it ends its
+ * WebSocket and SSE streams at once.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import { tokensEqual } from '../../src/token.js';
+import { bearerToken, errorBody } from '../http.js';
+import type { TokenRepo } from '../store/tokens.js';
+import { allows, requiredScope, SCOPES, type Need, type Scope } from './scopes.js';
+
+export interface Principal {
+  /** `owner` for the token file's token, else the scoped token's id. */
+  id: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+export type AuthRefusal = {
+  status: 401 | 429;
+  code: 'unauthorized' | 'rate_limited';
+  message: string;
+  /** For the audit line: missing, unknown, revoked, expired or rate limited. */
+  why: string;
+  retryAfterSec?: number;
+};
+
+const OWNER: Principal = { id: 'owner', scopes: new Set(SCOPES) };
+
+export interface AuthOptions {
+  ownerToken: () => string;
+  tokens: TokenRepo;
+  logger: Logger;
+  /** Failed attempts a peer may make per window before it is refused with 429. */
+  maxFailures?: number;
+  windowMs?: number;
+}
+
+/** Peers remembered for rate limiting at most (oldest forgotten first): memory stays bounded. */
+const MAX_PEERS = 10_000;
+
+export class Authenticator {
+  private readonly failures = new Map<string, { count: number; since: number }>();
+  private readonly sockets = new Map<string, Set<Socket>>();
+  private readonly log: Logger;
+
+  constructor(private readonly o: AuthOptions) {
+    this.log = o.logger.child({ component: 'auth' });
+  }
+
+  /** The principal behind an Authorization header, or the refusal to send. */
+  authenticate(authorization: string | undefined, peer: string): Principal | AuthRefusal {
+    const windowMs = this.o.windowMs ?? 60_000;
+    const f = this.failures.get(peer);
+    const now = Date.now();
+    if (f && now - f.since < windowMs && f.count >= (this.o.maxFailures ?? 10))
+      return {
+        status: 429,
+        code: 'rate_limited',
+        message: 'too many failed authentications from this address',
+        why: 'rate limited',
+        retryAfterSec: Math.ceil((f.since + windowMs - now) / 1000),
+      };
+    const given = bearerToken(authorization);
+    let why = 'missing';
+    if (given !== undefined) {
+      if (tokensEqual(given, this.o.ownerToken())) return OWNER;
+      const v = this.o.tokens.verify(given);
+      if ('info' in v) return { id: v.info.id, scopes: new Set(v.info.scopes) };
+      why = v.refused;
+    }
+    this.fail(peer, now, windowMs);
+    return {
+      status: 401,
+      code: 'unauthorized',
+      message: given === undefined ? 'missing bearer token' : 'wrong, revoked or expired token',
+      why,
+    };
+  }
+
+  private fail(peer: string, now: number, windowMs: number): void {
+    const f = this.failures.get(peer);
+    if (f && now - f.since < windowMs) f.count++;
+    else {
+      this.failures.delete(peer);
+      if (this.failures.size >= MAX_PEERS)
+        this.failures.delete(this.failures.keys().next().value as string);
+      this.failures.set(peer, { count: 1, since: now });
+    }
+  }
+
+  /**
+   * Remember a scoped token's long-lived stream (a WebSocket, an SSE response) until it ends:
+   * the socket is the stream's alone meanwhile, so cutting it ends nothing else. (A plain
+   * request is not tracked: its keep-alive socket may carry another token's next request.)
+   */
+  track(p: Principal, socket: Socket, ends: EventEmitter = socket): void {
+    if (p === OWNER) return;
+    let set = this.sockets.get(p.id);
+    if (!set) this.sockets.set(p.id, (set = new Set()));
+    if (set.has(socket)) return;
+    set.add(socket);
+    const forget = () => {
+      set.delete(socket);
+      if (!set.size) this.sockets.delete(p.id);
+    };
+    socket.once('close', forget);
+    if (ends !== socket) ends.once('close', forget);
+  }
+
+  /** The token was revoked or rotated: end everything it holds open. */
+  cut(tokenId: string): number {
+    const set = this.sockets.get(tokenId);
+    for (const s of set ?? []) s.destroy();
+    this.sockets.delete(tokenId);
+    return set?.size ?? 0;
+  }
+
+  /** Tokens that expired while connected lose their connections too. */
+  cutExpired(now = Date.now()): void {
+    for (const id of this.sockets.keys()) {
+      const t = this.o.tokens.get(id);
+      if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) this.cut(id);
+    }
+  }
+
+  audit(p: Principal | undefined, what: Record<string, unknown>): void {
+    this.log.info({ audit: true, token: p?.id ?? null, ...what }, 'audit');
+  }
+}
+
+export function isRefusal(r: Principal | AuthRefusal): r is AuthRefusal {
+  return 'status' in r;
+}
+
+export function refusalBody(r: AuthRefusal): object {
+  return errorBody(
+    r.code,
+    r.message,
+    r.status === 429
+      ? 'wait, then send the right token'
+      : 'send Authorization: Bearer <token> (see `codex-sm config show`)',
+  );
+}
+
+export function forbiddenBody(need: Scope): object {
+  return errorBody(
+    'forbidden',
+    `this token lacks the ${need} scope`,
+    'create one that has it: `codex-sm token create --scope …`',
+    {
+      missingScope: need,
+    },
+  );
+}
+
+/** The scopes behind each upgraded WebSocket's request (for per-message checks on `/ws`). */
+export const requestScopes = new WeakMap<IncomingMessage, ReadonlySet<Scope>>();
+
+/** Paths served without a token (liveness/readiness probes carry no data). */
+export const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Koa middleware: authenticate (401/429), check the route's scope (403), and audit refusals and
+ * every request that may change something. The principal is `ctx.state.principal`.
+ */
+export function authMiddleware(auth: Authenticator): Koa.Middleware {
+  return async (ctx, next) => {
+    if (PUBLIC_PATHS.has(ctx.path)) return next();
+    const route = `${ctx.method} ${ctx.path}`;
+    const r = auth.authenticate(ctx.get('authorization'), ctx.ip || 'unknown');
+    if (isRefusal(r)) {
+      ctx.status = r.status;
+      if (r.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="codex-sm"');
+      if (r.retryAfterSec !== undefined) ctx.set('Retry-After', String(r.retryAfterSec));
+      ctx.body = refusalBody(r);
+      auth.audit(undefined, { route, status: r.status, why: r.why, peer: ctx.ip });
+      return;
+    }
+    const need: Need = requiredScope(ctx.method, ctx.path);
+    if (!allows(r.scopes, need)) {
+      ctx.status = 403;
+      ctx.body = forbiddenBody(need as Scope);
+      auth.audit(r, { route, status: 403, missingScope: need });
+      return;
+    }
+    ctx.state.principal = r;
+    await next();
+    if (ctx.response.type === 'text/event-stream') auth.track(r, ctx.req.socket, ctx.res);
+    if (!READS.has(ctx.method)) auth.audit(r, { route, status: ctx.status });
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * Scoped tokens at rest: name, scopes, expiry, revocation, last use, and a SHA-256 of the
+ * secret — never the secret. A token is `<id>.<secret>`; the id names it in lists, logs and
+ * `token revoke`, the secret is shown once, at creation or rotation.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Scope } from '../auth/scopes.js';
+import { StoreRepo } from './repo.js';
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+interface TokenRow {
+  id: string;
+  name: string;
+  secret_sha256: string;
+  scopes: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function toInfo(r: TokenRow): TokenInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    scopes: JSON.parse(r.scopes) as Scope[], // CHECK(json array); written only by create()
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    lastUsedAt: r.last_used_at,
+  };
+}
+
+/** `<id>.<secret>` → its parts, or undefined for anything else (the owner token, garbage). */
+export function splitToken(token: string): { id: string; secret: string } | undefined {
+  const m = /^(cst_[0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  return m ? { id: m[1] as string, secret: m[2] as string } : undefined;
+}
+
+/** How often a token's `last used` is written at most (a write per request would be waste). */
+const LAST_USED_EVERY_MS = 60_000;
+
+export class TokenRepo extends StoreRepo {
+  /** A new token; the returned secret is the only copy there will ever be. */
+  create(t: { name: string; scopes: Scope[]; expiresAt: number | null }): {
+    info: TokenInfo;
+    token: string;
+  } {
+    const id = `cst_${randomBytes(8).toString('hex')}`;
+    const secret = randomBytes(32).toString('base64url');
+    const now = this.now();
+    this.store.transaction(() =>
+      this.insertRow('tokens', {
+        id,
+        name: t.name,
+        secret_sha256: sha256(secret),
+        scopes: JSON.stringify(t.scopes),
+        created_at: now,
+        updated_at: now,
+        expires_at: t.expiresAt,
+        revoked_at: null,
+        last_used_at: null,
+      }),
+    );
+    return { info: this.mustGet(id), token: `${id}.${secret}` };
+  }
+
+  /** A new secret for the same token (the old one stops working at once); undefined: no such live token. */
+  rotate(id: string): { info: TokenInfo; token: string } | undefined {
+    const secret = randomBytes(32).toString('base64url');
+    const cur = this.get(id);
+    if (!cur || cur.revokedAt !== null) return undefined;
+    this.updateRow('tokens', id, { secret_sha256: sha256(secret) });
+    return { info: this.mustGet(id), token: `${id}.${secret}` };
+  }
+
+  revoke(id: string): TokenInfo | undefined {
+    const cur = this.get(id);
+    if (!cur) return undefined;
+    if (cur.revokedAt === null) this.updateRow('tokens', id, { revoked_at: this.now() });
+    return this.get(id);
+  }
+
+  get(id: string): TokenInfo | undefined {
+    const row = this.db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?').get(id);
+    return row && toInfo(row);
+  }
+
+  list(): TokenInfo[] {
+    return this.db
+      .prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at, id')
+      .all()
+      .map(toInfo);
+  }
+
+  /**
+   * The live token this bearer string is, or why not. The hash is compared in constant time;
+   * `last used` is written at most once a minute per token.
+   */
+  verify(token: string): { info: TokenInfo } | { refused: 'unknown' | 'revoked' | 'expired' } {
+    const parts = splitToken(token);
+    const row =
+      parts &&
+      this.db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?').get(parts.id);
+    if (!parts || !row) return { refused: 'unknown' };
+    const want = Buffer.from(row.secret_sha256, 'hex');
+    if (!timingSafeEqual(want, Buffer.from(sha256(parts.secret), 'hex')))
+      return { refused: 'unknown' };
+    if (row.revoked_at !== null) return { refused: 'revoked' };
+    const now = this.now();
+    if (row.expires_at !== null && row.expires_at <= now) return { refused: 'expired' };
+    if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_EVERY_MS) {
+      this.store.transaction(() =>
+        this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(now, row.id),
+      );
+      row.last_used_at = now;
+    }
+    return { info: toInfo(row) };
+  }
+
+  private mustGet(id: string): TokenInfo {
+    const t = this.get(id);
+    if (!t) throw new Error(`token ${id} vanished`);
+    return t;
+  }
+}
