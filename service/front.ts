@@ -21,7 +21,7 @@ import {
   refusalBody,
   requestScopes,
 } from './auth/auth.js';
-import { registerTokenRoutes } from './auth/routes.js';
+import { registerTokenRoutes, tokensOpenApi } from './auth/routes.js';
 import { allows, socketScope } from './auth/scopes.js';
 import { Store } from './store/store.js';
 import { TokenRepo } from './store/tokens.js';

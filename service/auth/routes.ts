@@ -6,6 +6,7 @@ import type Router from '@koa/router';
 import { HttpError, readJsonBody } from '../http.js';
 import { validateBodyWith } from '../sessions/schemas.js';
 import type { TokenInfo, TokenRepo } from '../store/tokens.js';
+import type { OpenApiPart } from '../openapi.js';
 import type { Authenticator } from './auth.js';
 import { parseScopes, SCOPES } from './scopes.js';
 
@@ -94,4 +95,36 @@ export function registerTokenRoutes(
     const closed = d.auth.cut(id);
     ctx.body = { ...tokenJson(r.info), token: r.token, closedConnections: closed };
   });
+}
+
+/** The `/api/tokens` part of `/openapi.json`. */
+export function tokensOpenApi(): OpenApiPart {
+  const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+  const op = (summary: string, extra: object = {}) => ({
+    summary: `${summary} (scope: admin)`,
+    security: [{ bearer: [] }],
+    responses: { '200': { description: 'ok', ...json({ type: 'object' }) } },
+    ...extra,
+  });
+  const id = {
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+  };
+  return {
+    paths: {
+      '/api/tokens': {
+        get: op('List scoped tokens (never their secrets)'),
+        post: op('Create a scoped token; the answer holds it, once', {
+          requestBody: {
+            required: true,
+            ...json({ $ref: '#/components/schemas/tokens.CreateToken' }),
+          },
+        }),
+      },
+      '/api/tokens/{id}': { delete: op('Revoke a token; its open streams end', id) },
+      '/api/tokens/{id}/rotate': {
+        post: op('A new secret for a token; the old one stops working', id),
+      },
+    },
+    components: { schemas: { 'tokens.CreateToken': tokenBodies.CreateToken } },
+  };
 }
