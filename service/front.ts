@@ -110,6 +110,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   const openApi = openApiDocument(opts.version, [
     sessionsOpenApi(),
     workOpenApi(),
+    tokensOpenApi(),
     appServerOpenApi(),
   ]);
   router.get('/openapi.json', (c) => {
