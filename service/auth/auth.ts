@@ -53,19 +53,12 @@ export class Authenticator {
     this.log = o.logger.child({ component: 'auth' });
   }
 
-  /** The principal behind an Authorization header, or the refusal to send. */
+  /**
+   * The principal behind an Authorization header, or the refusal to send. A right token always
+   * passes: the limit slows down guessing (and keeps a local script with a stale token from
+   * flooding the journal) without locking out the other clients of the same address.
+   */
   authenticate(authorization: string | undefined, peer: string): Principal | AuthRefusal {
-    const windowMs = this.o.windowMs ?? 60_000;
-    const f = this.failures.get(peer);
-    const now = Date.now();
-    if (f && now - f.since < windowMs && f.count >= (this.o.maxFailures ?? 10))
-      return {
-        status: 429,
-        code: 'rate_limited',
-        message: 'too many failed authentications from this address',
-        why: 'rate limited',
-        retryAfterSec: Math.ceil((f.since + windowMs - now) / 1000),
-      };
     const given = bearerToken(authorization);
     let why = 'missing';
     if (given !== undefined) {
@@ -74,6 +67,17 @@ export class Authenticator {
       if ('info' in v) return { id: v.info.id, scopes: new Set(v.info.scopes) };
       why = v.refused;
     }
+    const windowMs = this.o.windowMs ?? 60_000;
+    const now = Date.now();
+    const f = this.failures.get(peer);
+    if (f && now - f.since < windowMs && f.count >= (this.o.maxFailures ?? 10))
+      return {
+        status: 429,
+        code: 'rate_limited',
+        message: 'too many failed authentications from this address',
+        why: `rate limited (${why})`,
+        retryAfterSec: Math.ceil((f.since + windowMs - now) / 1000),
+      };
     this.fail(peer, now, windowMs);
     return {
       status: 401,

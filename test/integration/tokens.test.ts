@@ -4,6 +4,7 @@
  * but cannot run a turn or open the relay; revoking it ends its open streams at once; wrong
  * tokens are rate-limited; every refusal and change is audited without a secret.
  */
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
@@ -166,5 +167,26 @@ describe('scoped tokens against the real service (fake Responses API)', function
     const text = JSON.stringify(svc.logs);
     expect(text).to.not.include('A'.repeat(43));
     expect(text).to.not.include(svc.token);
+  });
+  it('every documented route but the probes refuses a request without a token, before anything runs', async () => {
+    const doc = await api<{ paths: Record<string, Record<string, unknown>> }>(
+      svc.token,
+      'GET',
+      '/openapi.json',
+    );
+    const routes = Object.entries(doc.body.paths).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => [m.toUpperCase(), p.replace(/\{[^}]+\}/g, crypto.randomUUID())]),
+    );
+    expect(routes.length).to.be.greaterThan(40);
+    for (const [method, p] of [...routes, ['GET', '/status']] as [string, string][]) {
+      const r = await fetch(svc.endpoint + p, { method });
+      // 429 once this peer's failures reach the limit (the test before saw to that): a refusal too.
+      expect([401, 429], `${method} ${p}`).to.include(r.status);
+      expect(((await r.json()) as ErrorJson).error.code).to.be.oneOf([
+        'unauthorized',
+        'rate_limited',
+      ]);
+    }
+    expect((await fetch(`${svc.endpoint}/healthz`)).status).to.equal(200);
   });
 });

@@ -127,9 +127,11 @@ describe('authenticator', () => {
       expect(isRefusal(scoped) ? null : [...scoped.scopes]).to.deep.equal(['groups']);
       for (let i = 0; i < 3; i++)
         expect(auth.authenticate('Bearer wrong', 'b')).to.include({ status: 401 });
-      const limited = auth.authenticate(`Bearer ${'o'.repeat(40)}`, 'b');
+      const limited = auth.authenticate('Bearer wrong again', 'b');
       expect(limited).to.include({ status: 429, code: 'rate_limited' });
       expect(isRefusal(limited) && limited.retryAfterSec).to.be.greaterThan(0);
+      const owner2 = auth.authenticate(`Bearer ${'o'.repeat(40)}`, 'b');
+      expect(isRefusal(owner2), 'a right token still passes').to.equal(false);
       expect(isRefusal(auth.authenticate(`Bearer ${token}`, 'c')), 'other peers are not').to.equal(
         false,
       );
