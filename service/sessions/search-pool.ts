@@ -136,7 +136,7 @@ export class SearchPool {
     const data: SearchWorkerData = { file: this.opts.file };
     const slot: Slot = { worker: new Worker(WORKER_URL, { workerData: data }) };
     slot.worker.on('message', (reply: SearchReply) => this.finish(slot, reply));
-    slot.worker.on('error', (e) => this.lose(slot, e));
+    slot.worker.on('error', (e: unknown) => this.lose(slot, workerError(e)));
     slot.worker.on('exit', (code) => this.lose(slot, new Error(`search worker exited (${code})`)));
     this.slots.push(slot);
     return slot;
@@ -176,4 +176,12 @@ export class SearchPool {
     const job = this.waiting.shift();
     if (job) this.dispatch(slot, job);
   }
+}
+
+/** An error thrown in a worker arrives cloned: a native one (SqliteError) as a plain object. */
+function workerError(e: unknown): Error {
+  if (e instanceof Error) return e;
+  const o = (typeof e === 'object' && e !== null ? e : {}) as { message?: unknown; code?: unknown };
+  const what = [o.code, o.message].filter((x) => typeof x === 'string').join(': ');
+  return new Error(`search worker failed: ${what || String(e)}`);
 }
