@@ -184,7 +184,7 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       return await d.search.runner.run(o, gone.signal);
     } catch (e) {
       if (e instanceof SearchBusy) {
-        // A running search holds its worker at most its time budget.
+        // A running search frees its worker after about its time budget (checked between chunks).
         ctx.set('Retry-After', String(Math.max(1, Math.ceil(d.search.timeoutMs / 1000))));
         throw new HttpError(
           503,
