@@ -8,7 +8,9 @@
  * - search: `GET /api/sessions/search?q=…` (full text over user + assistant messages) vs
  *           `thread/list {searchTerm}` (title-only substring) and vs a naive grep of every file;
  * - cold:   a fresh index of the home (files/s, in-process) vs the naive first-line scan;
- * - append: a turn appended to a rollout → visible in `GET /api/sessions?sort=updated`.
+ * - append: a turn appended to a rollout → visible in `GET /api/sessions?sort=updated`;
+ * - healthz under search: `/healthz` latency while 16 clients search back to back, vs idle
+ *           (searches run in worker threads, so the ratio should stay near 1).
  *
  * Targets from issue 6: list p50 ≤ 5 ms warm; search p50 ≤ 200 ms; cold ≥ 5,000 files/s;
  * append visible ≤ 1 s. The app-server's first start on a fresh big home backfills its SQLite
@@ -278,6 +280,56 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       threadListSearchTerm: summarize(tlSearch),
       naiveGrep: summarize(naiveGrep),
       rareHits: hitCount,
+    };
+
+    // --- /healthz while searches run (issue 12): searches are in worker threads, so a client
+    // hammering search must not stretch the main thread's answers. 16 clients stay within the
+    // default search.workers + search.queue (18), so none is refused.
+    const healthz = async () => {
+      const r = await fetch(svc.endpoint + '/healthz');
+      await r.arrayBuffer();
+    };
+    await timeIt(20, healthz);
+    const healthzIdle = await timeIt(rounds, healthz);
+    let loading = true;
+    const searchLoad = { done: 0, refused: 0 };
+    const searcher = async () => {
+      while (loading) {
+        const r = await fetch(`${svc.endpoint}/api/sessions/search?q=${rare}&limit=50`, {
+          headers: auth,
+        });
+        await r.arrayBuffer();
+        if (r.status === 200) searchLoad.done++;
+        else searchLoad.refused++;
+      }
+    };
+    const searchers = Array.from({ length: 16 }, searcher);
+    const healthzLoaded = await timeIt(rounds, healthz);
+    loading = false;
+    await Promise.all(searchers);
+    rows.push(
+      ratioRow(
+        '/healthz p50 under 16 concurrent searches',
+        'ms',
+        median(healthzLoaded),
+        '/healthz p50 idle',
+        median(healthzIdle),
+      ),
+    );
+    rows.push(
+      ratioRow(
+        '/healthz max under 16 concurrent searches',
+        'ms',
+        Math.max(...healthzLoaded),
+        '/healthz max idle',
+        Math.max(...healthzIdle),
+      ),
+    );
+    data.healthzUnderSearch = {
+      idle: summarize(healthzIdle),
+      loaded: summarize(healthzLoaded),
+      clients: 16,
+      ...searchLoad,
     };
 
     // --- append → visible in the list (sorted by update time)

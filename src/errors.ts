@@ -273,6 +273,11 @@ export const ERROR_CODES = {
   not_ready: { exit: EXIT.failure, area: 'api', when: 'the app-server is not ready yet' },
   invalid_session_id: { exit: EXIT.failure, area: 'api', when: 'a session id that is not one' },
   session_not_found: { exit: EXIT.failure, area: 'api', when: 'no such session' },
+  search_busy: {
+    exit: EXIT.tempFail,
+    area: 'api',
+    when: 'every search worker is busy and the search queue is full (503 with `Retry-After`)',
+  },
   invalid_cursor: { exit: EXIT.failure, area: 'api', when: 'a paging cursor that is not one' },
   invalid_approval_id: { exit: EXIT.failure, area: 'api', when: 'an approval id that is not one' },
   approval_not_found: { exit: EXIT.failure, area: 'api', when: 'no such pending approval' },

@@ -23,6 +23,7 @@ import {
   type SessionPatch,
   type SessionRow,
 } from './db-schema.js';
+import { MessageScan } from './message-scan.js';
 
 export {
   ROLE_NAME,
@@ -37,6 +38,7 @@ export {
 export class IndexDb {
   readonly db: Database.Database;
   private readonly stmts;
+  private readonly scan: MessageScan;
 
   constructor(file: string, codexHome: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -51,6 +53,7 @@ export class IndexDb {
     this.setMeta('codexHome', codexHome);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     const d = this.db;
+    this.scan = new MessageScan(d);
     this.stmts = {
       getFile: d.prepare<
         [string],
@@ -105,12 +108,6 @@ export class IndexDb {
           has_meta = max(has_meta, excluded.has_meta),
           ${META_COLS.map((c) => `${c} = CASE WHEN has_meta = 0 AND excluded.has_meta = 1 THEN excluded.${c} ELSE ${c} END`).join(', ')}`),
       putName: d.prepare('INSERT OR REPLACE INTO names (id, name, updated_at) VALUES (?, ?, ?)'),
-      maxMessageId: d.prepare<[], number | null>('SELECT max(id) FROM messages').pluck(),
-      chunkBytes: d
-        .prepare<[number, number], number>(
-          'SELECT total(len) FROM messages WHERE id > ? AND id <= ?',
-        )
-        .pluck(),
     };
   }
 
@@ -320,43 +317,21 @@ export class IndexDb {
     return { sessions: c('sessions'), messages: c('messages'), files: c('files') };
   }
 
+  // The search queries live in MessageScan, shared with the search worker's own connection.
   maxMessageId(): number {
-    return this.stmts.maxMessageId.get() ?? 0;
+    return this.scan.maxMessageId();
   }
 
-  /** Bytes of message text with lo < id <= hi (what a search chunk costs). */
   chunkBytes(lo: number, hi: number): number {
-    return this.stmts.chunkBytes.get(lo, hi) ?? 0;
+    return this.scan.chunkBytes(lo, hi);
   }
 
-  /** Matches among messages lo < id <= hi, newest first. */
-  matchChunk(
-    lo: number,
-    hi: number,
-    needle: string,
-    caseSensitive: boolean,
-    roles: MessageRole[],
-    sessionId?: string,
-  ): MessageHit[] {
-    const cond = caseSensitive ? 'instr(text, ?) > 0' : "text LIKE ? ESCAPE '\\'";
-    const arg = caseSensitive ? needle : `%${needle.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    const roleCond = roles.length === 2 ? '' : `AND role = ${ROLE_CODE[roles[0] as MessageRole]}`;
-    const sess = sessionId ? 'AND session_id = ?' : '';
-    const sql = `SELECT id, session_id, role, ts, offset, text FROM messages WHERE id > ? AND id <= ? ${roleCond} ${sess} AND ${cond} ORDER BY id DESC`;
-    const params: (string | number)[] = [lo, hi];
-    if (sessionId) params.push(sessionId);
-    params.push(arg);
-    return this.db.prepare<(string | number)[], MessageHit>(sql).all(...params);
+  matchChunk(...a: Parameters<MessageScan['matchChunk']>): MessageHit[] {
+    return this.scan.matchChunk(...a);
   }
 
-  /** Message id range of one session (an in-session search scans only that). */
   sessionMessageRange(id: string): { lo: number; hi: number } {
-    const r = this.db
-      .prepare<[string], { lo: number | null; hi: number | null }>(
-        'SELECT min(id) AS lo, max(id) AS hi FROM messages WHERE session_id = ?',
-      )
-      .get(id);
-    return { lo: (r?.lo ?? 1) - 1, hi: r?.hi ?? 0 };
+    return this.scan.sessionMessageRange(id);
   }
 
   close(): void {

@@ -16,6 +16,7 @@ import { LiveHub } from './live.js';
 import { sessionsOpenApi } from './openapi.js';
 import { SessionOps, type ThreadInfo } from './ops.js';
 import { registerSessionRoutes } from './routes.js';
+import { SearchPool } from './search-pool.js';
 import { IndexWatcher } from './watch.js';
 import { createEventsSocketHandler } from './ws.js';
 
@@ -37,6 +38,9 @@ export interface SessionsOptions {
   rescanMs?: number;
   searchMaxBytes?: number;
   searchTimeoutMs?: number;
+  /** Search worker threads and queue length (default: config `search.workers`, `search.queue`). */
+  searchWorkers?: number;
+  searchQueue?: number;
 }
 
 export const INDEX_FILE = 'sessions-index.sqlite';
@@ -119,6 +123,14 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     ctx.turns.changed();
   });
 
+  // Each worker opens the index file itself (read-only), so a search never runs on this thread.
+  const searchPool = new SearchPool({
+    file: db.db.name,
+    workers: opts.searchWorkers ?? config.search.workers,
+    queue: opts.searchQueue ?? config.search.queue,
+    onWorkerLost: (e) => log.error({ err: e.message }, 'search worker lost; starting another'),
+  });
+
   const follow: FollowDeps = {
     codexHome: config.codexHome,
     indexer,
@@ -137,6 +149,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     search: {
       maxBytes: opts.searchMaxBytes ?? 512 * 1024 * 1024,
       timeoutMs: opts.searchTimeoutMs ?? 2000,
+      runner: searchPool,
     },
   });
   registerOpenApiIfMissing(ctx.router, ctx.version);
@@ -174,6 +187,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
       closed = true;
       for (const end of [...(follow.open ?? [])]) end();
       watcher.close();
+      void searchPool.close(); // fails what is queued or running (503) and ends the threads
       approvals.close();
       db.close();
     },

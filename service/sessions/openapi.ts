@@ -73,6 +73,23 @@ function op(
 
 const sessionOut = { type: 'object', properties: { session: ref('Session') } };
 
+/** A search operation: its 503 is also the refusal of a full search queue. */
+function searchOp(summary: string, o: Parameters<typeof op>[1]): Json {
+  const base = op(summary, o);
+  return {
+    ...base,
+    responses: {
+      ...(base.responses as Json),
+      '503': {
+        description:
+          'search_busy: every search worker is busy and the queue is full (retry after Retry-After seconds); or the app-server is not ready',
+        headers: { 'Retry-After': { schema: { type: 'integer', minimum: 1 } } },
+        ...json(ref('Error')),
+      },
+    },
+  };
+}
+
 export function sessionsOpenApi(): { paths: Json; components: { schemas: Json } } {
   return {
     paths: {
@@ -88,14 +105,14 @@ export function sessionsOpenApi(): { paths: Json; components: { schemas: Json } 
         }),
       },
       '/api/sessions/search': {
-        get: op('Full-text search over user/assistant messages (byte and time bounded)', {
+        get: searchOp('Full-text search over user/assistant messages (byte and time bounded)', {
           query: 'Search',
           ok: ref('SearchResult'),
         }),
       },
       '/api/sessions/{id}': { get: op('One session', { id: true, ok: ref('Session') }) },
       '/api/sessions/{id}/search': {
-        get: op('Search inside one session', {
+        get: searchOp('Search inside one session', {
           id: true,
           query: 'Search',
           ok: ref('SearchResult'),

@@ -19,7 +19,8 @@ import type { LiveHub } from './live.js';
 import { toUserInput, type InputItem, type SessionOps, type ThreadInfo } from './ops.js';
 import { isSessionId, type MessageRole } from './rollout.js';
 import { truthy, validateBody, validateQuery, type BodyName } from './schemas.js';
-import { searchMessages } from './search.js';
+import { SearchAborted, SearchBusy, SearchPoolClosed, type SearchRunner } from './search-pool.js';
+import type { SearchOptions, SearchOutcome } from './search.js';
 import { decodeCursor, encodeCursor, sessionJson, type SessionJson } from './view.js';
 
 export interface RouteDeps {
@@ -31,7 +32,8 @@ export interface RouteDeps {
   /** Answer a held server request on the control connection. */
   respond(requestId: string | number, result: unknown): void;
   bodyLimitBytes: number;
-  search: { maxBytes: number; timeoutMs: number };
+  /** Searches run in worker threads (search-pool.ts), bounded by these budgets. */
+  search: { maxBytes: number; timeoutMs: number; runner: SearchRunner };
 }
 
 type Ctx = RouterContext;
@@ -135,7 +137,7 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
     };
   });
 
-  const search = (ctx: Ctx, sessionId?: string) => {
+  const search = async (ctx: Ctx, sessionId?: string) => {
     const q = validateQuery<{
       q: string;
       role: MessageRole | 'both';
@@ -145,7 +147,7 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       timeoutMs?: number;
     }>('Search', ctx.query);
     const caseSensitive = truthy(q.caseSensitive);
-    const r = searchMessages(d.db, {
+    const r = await runSearch(ctx, {
       q: q.q,
       role: q.role,
       caseSensitive,
@@ -170,6 +172,36 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       elapsedMs: r.elapsedMs,
     };
   };
+
+  /** The search in a worker; a full pool is a 503 the client can retry, never a stalled service. */
+  const runSearch = async (ctx: Ctx, o: SearchOptions): Promise<SearchOutcome> => {
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    // ServerResponse 'close' before the answer is sent = the client went away: a queued search
+    // gives its place up. (IncomingMessage 'close' also fires for a request simply fully read.)
+    ctx.res.once('close', onClose);
+    try {
+      return await d.search.runner.run(o, gone.signal);
+    } catch (e) {
+      if (e instanceof SearchBusy) {
+        // A running search frees its worker after about its time budget (checked between chunks).
+        ctx.set('Retry-After', String(Math.max(1, Math.ceil(d.search.timeoutMs / 1000))));
+        throw new HttpError(
+          503,
+          'search_busy',
+          `too many searches at once (${e.running} running, ${e.waiting} waiting)`,
+          'retry after the seconds in Retry-After; the limits are search.workers and search.queue in the config',
+        );
+      }
+      if (e instanceof SearchPoolClosed)
+        throw new HttpError(503, 'stopping', 'codex-sm is stopping; the search did not run');
+      // Nobody reads this answer; it only keeps a client's leaving from being logged as a 500.
+      if (e instanceof SearchAborted) throw new HttpError(400, 'bad_request', e.message);
+      throw e;
+    } finally {
+      ctx.res.off('close', onClose);
+    }
+  };
   router.get('/api/sessions/search', (ctx) => search(ctx));
 
   router.get('/api/sessions/:id', async (ctx) => {
@@ -185,7 +217,7 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
   router.get('/api/sessions/:id/search', async (ctx) => {
     const id = sessionIdParam(ctx);
     await findSession(id);
-    search(ctx, id);
+    await search(ctx, id);
   });
 
   router.get('/api/sessions/:id/events', async (ctx) => {

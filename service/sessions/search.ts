@@ -2,8 +2,12 @@
  * Full-text search over indexed user/assistant messages, newest first, bounded: it stops at the
  * byte budget, the time budget, or once `limit` sessions have matched — and says so
  * (`truncated`), so a caller knows an empty answer from an unfinished one.
+ *
+ * Synchronous by design (SQLite through better-sqlite3): the service never calls it on its main
+ * thread but in a worker (search-pool.ts), so a long scan cannot stall `/healthz` or the watchdog.
  */
-import { ROLE_NAME, type IndexDb, type MessageHit } from './db.js';
+import { ROLE_NAME, type MessageHit } from './db-schema.js';
+import type { MessageSource } from './message-scan.js';
 import type { MessageRole } from './rollout.js';
 import { snippet } from './view.js';
 
@@ -35,7 +39,7 @@ export interface SearchOutcome {
 
 const CHUNK_ROWS = 4000;
 
-export function searchMessages(db: IndexDb, o: SearchOptions): SearchOutcome {
+export function searchMessages(db: MessageSource, o: SearchOptions): SearchOutcome {
   const t0 = performance.now();
   const roles: MessageRole[] = o.role === 'both' ? ['user', 'assistant'] : [o.role];
   const per = o.perSession ?? 3;

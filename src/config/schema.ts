@@ -39,6 +39,13 @@ export interface UpdateConfig {
   waitIdleMs: number;
 }
 
+export interface SearchConfig {
+  /** Searches that run at once, each in its own worker thread. */
+  workers: number;
+  /** Searches that may wait for a worker; beyond that a search is refused with 503. */
+  queue: number;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -59,6 +66,7 @@ export interface Config {
   appServer: AppServerConfig;
   approvals: ApprovalsConfig;
   update: UpdateConfig;
+  search: SearchConfig;
 }
 
 /** Deep-partial shape of one layer (file, env, flags). */
@@ -193,6 +201,16 @@ export const configSchema = {
         waitIdleMs: { ...ms(0, 840_000, 600_000), ...LIVE },
       },
       ...LIVE,
+    },
+    search: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        workers: { type: 'integer', minimum: 1, maximum: 64, default: 2, ...RESTART },
+        queue: { type: 'integer', minimum: 0, maximum: 10_000, default: 16, ...RESTART },
+      },
+      ...RESTART,
     },
   },
 } as const;
