@@ -16,6 +16,7 @@ import type { IndexChange, SessionIndexer } from './indexer.js';
 import type { LiveEvent, LiveHub } from './live.js';
 import { isSessionId, splitLines } from './rollout.js';
 import type { EventLog, WorkEvent } from '../work/events.js';
+import { describeIllFormed, findIllFormedString } from '../well-formed.js';
 
 export interface WsDeps {
   codexHome: string;
@@ -127,6 +128,8 @@ export function createEventsSocketHandler(
       } catch {
         return send({ type: 'error', message: 'messages must be JSON objects' });
       }
+      const bad = findIllFormedString(msg);
+      if (bad) return send({ type: 'error', message: describeIllFormed(bad, 'message') });
       const sid = typeof msg.sessionId === 'string' ? msg.sessionId.toLowerCase() : undefined;
       switch (msg.type) {
         case 'subscribe_session':
