@@ -124,9 +124,10 @@ export class Gateway {
           return closeBoth(CLOSE.tryAgain, 'app-server not keeping up');
         sendFragmented(upstream, data, binary);
       } else {
-        earlyBytes += rawLength(data);
+        // As above, checked before adding: the first message may be as big as allowed.
         if (earlyBytes > this.opts.maxClientBufferBytes())
           return closeBoth(CLOSE.policy, 'too much data before upstream was ready');
+        earlyBytes += rawLength(data);
         early.push({ data, binary });
       }
     });

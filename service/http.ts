@@ -283,12 +283,13 @@ export function clientErrorAnswer(code: string | undefined): { status: number; b
 
 /**
  * The server's 'clientError' listener: answer in JSON what Node would answer in bare text, unless
- * the peer is gone or a response is already on the wire (keep-alive), where bytes would garble it.
+ * the peer is gone or a request on this connection is still being answered (its handler answers,
+ * and our bytes would garble its response).
  */
 export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
-  // Node's own default handler checks the same private field; it is not in the typings.
-  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+  // Node's own default handler reads the same private field; it is not in the typings.
+  const inFlight = (socket as { _httpMessage?: unknown })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight) {
     socket.destroy();
     return;
   }
