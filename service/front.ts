@@ -11,8 +11,8 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../src/config/schema.js';
 import type { ServiceContext, SocketHandler } from './context.js';
-import { CLOSE, Gateway, rejectUpgrade } from './gateway.js';
-import { createApp, errorBody, hostAllowed } from './http.js';
+import { answerHandshakeErrorsInJson, CLOSE, Gateway, rejectUpgrade } from './gateway.js';
+import { answerClientError, createApp, errorBody, hostAllowed, upgradeRefusal } from './http.js';
 import {
   Authenticator,
   authMiddleware,
@@ -37,6 +37,8 @@ import type { AppServerSupervisor } from './supervisor.js';
 import { TurnActivity } from './turns.js';
 
 const GATEWAY_PATHS = new Set(['/', '/app-server']);
+/** Largest message a client may send on a feature channel such as `/ws` (docs/api.md). */
+export const CHANNEL_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export interface FrontEndOptions {
   config: () => Config;
@@ -63,6 +65,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     logger,
     maxFrameBytes: initial.maxFrameBytes,
     maxClientBufferBytes: () => opts.config().maxClientBufferBytes,
+    maxClients: () => opts.config().maxGatewayClients,
     upstream: () => supervisor.upstreamEndpoint,
   });
   supervisor.on('down', (reason) => {
@@ -126,16 +129,23 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   app.on('error', (e: Error & { code?: string }) => {
     // A client that closes an event stream is not a failure of ours.
     if (e.code === 'ERR_STREAM_PREMATURE_CLOSE') return logger.debug('client closed a stream');
+    if (e.code === 'request_aborted') return logger.debug('client aborted its request');
     logger.error({ err: e.message, stack: e.stack }, 'request failed');
   });
   const server = createServer(initial, app.callback());
   server.headersTimeout = 30_000;
   server.requestTimeout = 0; // SSE and long polls
+  // Requests Node's parser refuses (431, unknown methods, ...) and CONNECT get the JSON shape too.
+  server.on('clientError', answerClientError);
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) =>
+    rejectUpgrade(socket, 501, errorBody('not_implemented', 'CONNECT is not implemented')),
+  );
   const channels = new WebSocketServer({
     noServer: true,
-    maxPayload: 1024 * 1024,
+    maxPayload: CHANNEL_MAX_MESSAGE_BYTES,
     perMessageDeflate: false,
   });
+  answerHandshakeErrorsInJson(channels);
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
@@ -168,6 +178,8 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
       auth.audit(who, { route: `UPGRADE ${path}`, status: 403, missingScope: need });
       return rejectUpgrade(socket, 403, forbiddenBody(need));
     }
+    const refusal = upgradeRefusal(req);
+    if (refusal) return rejectUpgrade(socket, refusal.status, refusal.body, refusal.headers);
     auth.track(who, req.socket);
     requestScopes.set(req, who.scopes);
     if (need === 'app-server') auth.audit(who, { route: `UPGRADE ${path}`, status: 101 });
@@ -176,7 +188,12 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     if (!handler) {
       return rejectUpgrade(socket, 404, errorBody('not_found', `no WebSocket endpoint at ${path}`));
     }
-    channels.handleUpgrade(req, socket, head, (ws) => handler(ws, req));
+    channels.handleUpgrade(req, socket, head, (ws) => {
+      // A bad frame or an oversized message is an 'error' on the socket; unheard, it kills the
+      // process. `ws` closes the connection itself (1002/1007/1009).
+      ws.on('error', (e) => logger.debug({ err: e.message, path }, 'WebSocket client error'));
+      handler(ws, req);
+    });
   });
 
   return {

@@ -6,12 +6,20 @@
  * A client that stops reading is cut off once its unsent backlog passes a bound, instead of
  * growing our memory. When the app-server restarts, clients are closed with 1012 so they
  * reconnect (the Codex TUI does, and resumes its thread).
+ * Limits: a client message may be up to `maxFrameBytes` (64 MiB, the app-server's own message
+ * limit); the app-server refuses any single frame over 16 MiB, so bigger messages are relayed
+ * upstream as fragments. At most `maxGatewayClients` clients at once (each holds an app-server
+ * connection and its memory); the next upgrade is refused with a JSON 503.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import { errorBody, rawErrorResponse } from './http.js';
 import { wsAddress } from './rpc.js';
+
+/** Fragment size for messages sent upstream: well under the app-server's 16 MiB frame limit. */
+export const UPSTREAM_FRAGMENT_BYTES = 4 * 1024 * 1024;
 
 export const CLOSE = {
   goingAway: 1001,
@@ -27,6 +35,8 @@ export interface GatewayOptions {
   maxFrameBytes: number;
   /** Read at each check, so a reload applies to connected clients too. */
   maxClientBufferBytes: () => number;
+  /** Clients at once; read at each upgrade (a reload applies to the next one). */
+  maxClients: () => number;
   /** The current app-server endpoint, or undefined when it is not ready. */
   upstream(): string | undefined;
 }
@@ -51,6 +61,7 @@ export class Gateway {
       perMessageDeflate: false,
       clientTracking: false,
     });
+    answerHandshakeErrorsInJson(this.wss);
   }
 
   get clientCount(): number {
@@ -59,14 +70,27 @@ export class Gateway {
 
   /** Complete the upgrade (auth and Host were checked by the caller) and start relaying. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const endpoint = this.opts.upstream();
-    if (!endpoint) {
+    // The handshake below completes synchronously, so no upgrade is in flight between checks.
+    const max = this.opts.maxClients();
+    if (this.pairs.size >= max) {
+      this.log.warn({ clients: this.pairs.size, max }, 'gateway full; upgrade refused');
       rejectUpgrade(
         socket,
         503,
-        { error: { code: 'not_ready', message: 'app-server is not ready; retry shortly' } },
-        { 'Retry-After': '1' },
+        errorBody(
+          'too_many_clients',
+          `${max} app-server clients are connected, the most allowed`,
+          'retry after one disconnects, or raise maxGatewayClients',
+        ),
+        { 'Retry-After': '5' },
       );
+      return;
+    }
+    const endpoint = this.opts.upstream();
+    if (!endpoint) {
+      rejectUpgrade(socket, 503, errorBody('not_ready', 'app-server is not ready; retry shortly'), {
+        'Retry-After': '1',
+      });
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (client) =>
@@ -95,18 +119,20 @@ export class Gateway {
 
     client.on('message', (data, binary) => {
       if (upstream.readyState === WebSocket.OPEN) {
-        upstream.send(data, { binary });
+        // The backlog is checked before the send, so one message of any allowed size always goes.
         if (upstream.bufferedAmount > this.opts.maxClientBufferBytes())
-          closeBoth(CLOSE.tryAgain, 'app-server not keeping up');
+          return closeBoth(CLOSE.tryAgain, 'app-server not keeping up');
+        sendFragmented(upstream, data, binary);
       } else {
-        earlyBytes += rawLength(data);
+        // As above, checked before adding: the first message may be as big as allowed.
         if (earlyBytes > this.opts.maxClientBufferBytes())
           return closeBoth(CLOSE.policy, 'too much data before upstream was ready');
+        earlyBytes += rawLength(data);
         early.push({ data, binary });
       }
     });
     upstream.on('open', () => {
-      for (const m of early.splice(0)) upstream.send(m.data, { binary: m.binary });
+      for (const m of early.splice(0)) sendFragmented(upstream, m.data, m.binary);
     });
     upstream.on('message', (data, binary) => {
       if (client.readyState !== WebSocket.OPEN) return;
@@ -153,28 +179,41 @@ function rawLength(data: RawData): number {
   return (data as Buffer | ArrayBuffer).byteLength;
 }
 
-/** Answer an upgrade request with a plain HTTP error before any WebSocket handshake. */
+function asBuffer(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.isBuffer(data) ? data : Buffer.from(data);
+}
+
+/**
+ * Send one message as frames of at most UPSTREAM_FRAGMENT_BYTES (one frame when it fits, as the
+ * client sent it). A split inside a UTF-8 sequence is fine: text is validated per message.
+ */
+export function sendFragmented(ws: WebSocket, data: RawData, binary: boolean): void {
+  if (rawLength(data) <= UPSTREAM_FRAGMENT_BYTES) return ws.send(data, { binary });
+  const buf = asBuffer(data);
+  for (let at = 0; at < buf.length; at += UPSTREAM_FRAGMENT_BYTES) {
+    const end = Math.min(at + UPSTREAM_FRAGMENT_BYTES, buf.length);
+    ws.send(buf.subarray(at, end), { binary, fin: end === buf.length });
+  }
+}
+
+/**
+ * `ws` answers a handshake it cannot complete in text/html; with a listener it leaves the answer
+ * to us. front.ts checks what `ws` checks first (upgradeRefusal), so this is the backstop.
+ */
+export function answerHandshakeErrorsInJson(wss: WebSocketServer): void {
+  wss.on('wsClientError', (err, socket) =>
+    rejectUpgrade(socket, 400, errorBody('bad_request', `WebSocket handshake: ${err.message}`)),
+  );
+}
+
+/** Answer an upgrade request with a JSON HTTP error before any WebSocket handshake. */
 export function rejectUpgrade(
   socket: Duplex,
   status: number,
   body: object,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body);
-  const reason =
-    {
-      400: 'Bad Request',
-      401: 'Unauthorized',
-      403: 'Forbidden',
-      404: 'Not Found',
-      429: 'Too Many Requests',
-      503: 'Service Unavailable',
-    }[status] ?? 'Error';
-  const extra = Object.entries(headers)
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join('');
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}Connection: close\r\n\r\n${text}`,
-  );
   socket.on('error', () => {});
+  socket.end(rawErrorResponse(status, body, headers));
 }

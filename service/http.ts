@@ -2,11 +2,13 @@
  * The Koa app and its small middleware, each with one job: JSON errors, Host allowlist (DNS
  * rebinding), bearer auth, JSON bodies. Route modules register on the shared router.
  */
+import http from 'node:http';
 import net from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { ErrorCode } from '../src/errors.js';
+import { describeIllFormed, findIllFormedString } from './well-formed.js';
 
 /** An error a handler throws to answer 4xx/5xx with `{"error":{code,message,hint?}}`. */
 export class HttpError extends Error {
@@ -54,22 +56,53 @@ export interface AppSecurity {
   auth: Koa.Middleware;
 }
 
+/**
+ * The error code a status answers with when nothing more specific said one (Koa and the router
+ * set 404/405/501 themselves; `ctx.throw` and body parsers set others).
+ */
+export function codeForStatus(status: number): ErrorCode {
+  const codes: Record<number, ErrorCode> = {
+    400: 'bad_request',
+    401: 'unauthorized',
+    404: 'not_found',
+    405: 'method_not_allowed',
+    408: 'request_timeout',
+    413: 'body_too_large',
+    415: 'unsupported_media_type',
+    431: 'headers_too_large',
+    501: 'not_implemented',
+  };
+  return codes[status] ?? (status >= 500 ? 'internal' : 'bad_request');
+}
+
+/** The JSON error for a status some layer set without a body (the router's 404/405/501). */
+function bodyForBareStatus(ctx: Koa.Context) {
+  const code = codeForStatus(ctx.status);
+  if (ctx.status === 404)
+    return errorBody(code, `no route for ${ctx.method} ${ctx.path}`, 'see /openapi.json');
+  const allow = ctx.response.get('allow');
+  if (ctx.status === 405)
+    return errorBody(code, `${ctx.method} is not allowed on ${ctx.path}`, `allowed: ${allow}`);
+  if (ctx.status === 501)
+    return errorBody(code, `method ${ctx.method} is not implemented`, 'see /openapi.json');
+  return errorBody(code, ctx.message);
+}
+
 export function errorMiddleware(): Koa.Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404;
-        ctx.body = errorBody(
-          'not_found',
-          `no route for ${ctx.method} ${ctx.path}`,
-          'see /openapi.json',
-        );
+      if (ctx.status >= 400 && ctx.body == null) {
+        const status = ctx.status;
+        ctx.body = bodyForBareStatus(ctx);
+        ctx.status = status; // Koa turns a body on an unset (404) status into a 200
       }
     } catch (e) {
       if (e instanceof HttpError) {
         ctx.status = e.status;
         ctx.body = errorBody(e.code, e.message, e.hint, e.extra);
+        // The owner's error listener logs this one at debug level (nobody is left to answer).
+        if (e.code === 'request_aborted') ctx.app.emit('error', e, ctx);
         return;
       }
       const err = e as { status?: number; expose?: boolean; message?: string; type?: string };
@@ -77,8 +110,8 @@ export function errorMiddleware(): Koa.Middleware {
         typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
       ctx.status = status;
       ctx.body = errorBody(
-        status === 500 ? 'internal' : 'bad_request',
-        status === 500 ? 'internal error' : String(err.message),
+        codeForStatus(status),
+        status >= 500 && !err.expose ? 'internal error' : String(err.message),
       );
       if (status === 500) ctx.app.emit('error', e, ctx);
     }
@@ -100,7 +133,11 @@ export function hostCheckMiddleware(sec: AppSecurity): Koa.Middleware {
   };
 }
 
-/** Read a JSON request body with a byte limit; 400/413/415 on bad input. */
+/**
+ * Read a JSON request body with a byte limit; 400/413/415 on bad input, 400 for a string with a
+ * lone UTF-16 surrogate (before any handler acts on it), 400 `request_aborted` when the client
+ * goes away mid-upload (its doing, not a server error: nothing is logged).
+ */
 export async function readJsonBody(ctx: Koa.Context, limitBytes = 1024 * 1024): Promise<unknown> {
   const type = ctx.get('content-type');
   if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
@@ -111,21 +148,41 @@ export async function readJsonBody(ctx: Koa.Context, limitBytes = 1024 * 1024): 
     throw new HttpError(413, 'body_too_large', `body exceeds ${limitBytes} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) {
-      ctx.req.destroy();
-      throw new HttpError(413, 'body_too_large', `body exceeds ${limitBytes} bytes`);
+  try {
+    for await (const chunk of ctx.req) {
+      size += (chunk as Buffer).length;
+      if (size > limitBytes) {
+        ctx.req.destroy();
+        throw new HttpError(413, 'body_too_large', `body exceeds ${limitBytes} bytes`);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
+    throw new HttpError(
+      400,
+      'request_aborted',
+      'the client closed the request before its body ended',
+    );
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw new HttpError(400, 'invalid_json', `body is not valid JSON: ${(e as Error).message}`);
   }
+  const bad = findIllFormedString(value);
+  if (bad)
+    throw new HttpError(
+      400,
+      'invalid_body',
+      describeIllFormed(bad, 'body'),
+      'send Unicode text: a \\uD800–\\uDFFF escape must be half of a surrogate pair',
+      { instancePath: bad.pointer },
+    );
+  return value;
 }
 
 /** Answer with `text/event-stream`: the returned stream is the body; write events into it. */
@@ -153,4 +210,95 @@ export function createApp(sec: AppSecurity, router: Router): Koa {
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
+}
+
+/**
+ * A whole HTTP/1.1 error response as text, for answers written straight to a socket (refused
+ * WebSocket upgrades, requests Node's parser rejected): the same JSON body as every route.
+ */
+export function rawErrorResponse(
+  status: number,
+  body: object,
+  headers: Record<string, string> = {},
+): string {
+  const text = JSON.stringify(body);
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  return (
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\n` +
+    `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
+    `${extra}Connection: close\r\n\r\n${text}`
+  );
+}
+
+/** Status and body for a request Node's HTTP parser refused (the server's 'clientError'). */
+export function clientErrorAnswer(code: string | undefined): { status: number; body: object } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        body: errorBody('headers_too_large', 'request headers are too large', 'send under 16 KiB'),
+      };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        status: 408,
+        body: errorBody('request_timeout', 'the request was not received in time'),
+      };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, body: errorBody('body_too_large', 'chunk extensions are too large') };
+    case 'HPE_INVALID_METHOD':
+      return {
+        status: 501,
+        body: errorBody('not_implemented', 'unknown HTTP method', 'see /openapi.json'),
+      };
+    default:
+      return { status: 400, body: errorBody('bad_request', 'malformed HTTP request') };
+  }
+}
+
+/**
+ * The server's 'clientError' listener: answer in JSON what Node would answer in bare text, unless
+ * the peer is gone or a request on this connection is still being answered (its handler answers,
+ * and our bytes would garble its response).
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  // Node's own default handler reads the same private field; it is not in the typings.
+  const inFlight = (socket as { _httpMessage?: unknown })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight) {
+    socket.destroy();
+    return;
+  }
+  const { status, body } = clientErrorAnswer(err.code);
+  socket.end(rawErrorResponse(status, body));
+}
+
+/**
+ * Why a WebSocket upgrade request cannot complete, checked before `ws` sees it (the checks `ws`
+ * makes, which it would answer in text/html), or undefined.
+ */
+export function upgradeRefusal(
+  req: http.IncomingMessage,
+): { status: number; body: object; headers?: Record<string, string> } | undefined {
+  if (req.method !== 'GET')
+    return {
+      status: 405,
+      body: errorBody('method_not_allowed', `a WebSocket upgrade must be GET, not ${req.method}`),
+      headers: { Allow: 'GET' },
+    };
+  const bad = (message: string, headers?: Record<string, string>) => ({
+    status: 400,
+    body: errorBody('bad_request', message),
+    ...(headers ? { headers } : {}),
+  });
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
+    return bad('the Upgrade header must be "websocket"');
+  if (!/^[+/0-9A-Za-z]{22}==$/.test(req.headers['sec-websocket-key'] ?? ''))
+    return bad('missing or invalid Sec-WebSocket-Key header');
+  const version = Number(req.headers['sec-websocket-version']);
+  if (version !== 13 && version !== 8)
+    return bad('missing or invalid Sec-WebSocket-Version header', {
+      'Sec-WebSocket-Version': '13, 8',
+    });
+  return undefined;
 }

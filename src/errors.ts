@@ -345,6 +345,43 @@ export const ERROR_CODES = {
     area: 'api',
     when: 'a queue `cwd` that is not an absolute path of an existing directory (400)',
   },
+  // Hostile or malformed requests (docs/api.md, "Errors"): every status has the JSON shape.
+  method_not_allowed: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'the route exists but not with this method (405, `Allow` lists the ones it has)',
+  },
+  not_implemented: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'an HTTP method no route uses (TRACE, CONNECT, an unknown name; 501)',
+  },
+  headers_too_large: { exit: EXIT.failure, area: 'api', when: 'request headers over 16 KiB (431)' },
+  request_timeout: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'the request (headers or body) did not arrive in time (408)',
+  },
+  request_aborted: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'the client closed the connection before its request body ended (400; nobody reads it)',
+  },
+  too_many_clients: {
+    exit: EXIT.tempFail,
+    area: 'api',
+    when: 'a WebSocket upgrade on `/` or `/app-server` while `maxGatewayClients` are connected (503)',
+  },
+  session_archived: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'archiving a session that is already archived (409)',
+  },
+  session_not_archived: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'unarchiving a session that is not archived (409)',
+  },
 } as const satisfies Record<string, { exit: number; area: string; when: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -275,8 +275,26 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
     });
   };
   simple('resume', 'ResumeSession', (id, b) => d.ops.resume(id, b).then(() => undefined));
-  simple('archive', 'Empty', (id) => d.ops.archive(id));
-  simple('unarchive', 'Empty', (id) => d.ops.unarchive(id));
+  /**
+   * Archiving an archived session and unarchiving one that is not are refused alike (409), from
+   * the index (kept in step by each archive): the app-server answers them with unrelated errors
+   * ("no rollout found", "already has an active writer").
+   */
+  const refuseSameArchiveState = (id: string, archive: boolean): void => {
+    const archived = d.db.getSession(id)?.archived === 1;
+    if (archive && archived)
+      throw new HttpError(409, 'session_archived', `session ${id} is already archived`);
+    if (!archive && !archived)
+      throw new HttpError(409, 'session_not_archived', `session ${id} is not archived`);
+  };
+  simple('archive', 'Empty', (id) => {
+    refuseSameArchiveState(id, true);
+    return d.ops.archive(id);
+  });
+  simple('unarchive', 'Empty', (id) => {
+    refuseSameArchiveState(id, false);
+    return d.ops.unarchive(id);
+  });
   simple('name', 'SetName', (id, b) => d.ops.setName(id, b.name as string));
 
   router.post('/api/sessions/:id/fork', async (ctx) => {

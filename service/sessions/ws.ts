@@ -18,6 +18,7 @@ import { isSessionId, splitLines } from './rollout.js';
 import type { EventLog, WorkEvent } from '../work/events.js';
 import { requestScopes } from '../auth/auth.js';
 import { allows, isScope } from '../auth/scopes.js';
+import { describeIllFormed, findIllFormedString } from '../well-formed.js';
 
 export interface WsDeps {
   codexHome: string;
@@ -133,6 +134,8 @@ export function createEventsSocketHandler(
       } catch {
         return send({ type: 'error', message: 'messages must be JSON objects' });
       }
+      const bad = findIllFormedString(msg);
+      if (bad) return send({ type: 'error', message: describeIllFormed(bad, 'message') });
       const sid = typeof msg.sessionId === 'string' ? msg.sessionId.toLowerCase() : undefined;
       switch (msg.type) {
         case 'subscribe_session':

@@ -62,7 +62,10 @@ export interface Config {
   stopTimeoutMs: number;
   /** Bytes a WebSocket client may leave unread before it is disconnected. */
   maxClientBufferBytes: number;
+  /** Largest WebSocket message a gateway client may send (the app-server's own limit caps it). */
   maxFrameBytes: number;
+  /** WebSocket clients of the gateway (`/`, `/app-server`) at once; each costs app-server memory. */
+  maxGatewayClients: number;
   appServer: AppServerConfig;
   approvals: ApprovalsConfig;
   update: UpdateConfig;
@@ -157,7 +160,9 @@ export const configSchema = {
     },
     stopTimeoutMs: { ...ms(1000, 600_000, 10_000), ...LIVE },
     maxClientBufferBytes: { ...ms(65_536, 1 << 30, 16 * 1024 * 1024), ...LIVE },
-    maxFrameBytes: { ...ms(1024, 1 << 30, 64 * 1024 * 1024), ...RESTART },
+    // At most 64 MiB: the app-server drops a connection whose message is bigger.
+    maxFrameBytes: { ...ms(1024, 64 * 1024 * 1024, 64 * 1024 * 1024), ...RESTART },
+    maxGatewayClients: { ...ms(1, 100_000, 256), ...LIVE },
     appServer: {
       type: 'object',
       additionalProperties: false,
