@@ -207,9 +207,26 @@ export function createApp(sec: AppSecurity, router: Router): Koa {
   app.use(errorMiddleware());
   app.use(hostCheckMiddleware(sec));
   app.use(sec.auth);
+  app.use(unusedMethodMiddleware(router));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
+}
+
+/**
+ * The router answers a method no route uses at all (PROPFIND, TRACE) with a bare 501. A client
+ * did that, not the server: 405 with the path's `Allow` when the path exists, else 404.
+ */
+function unusedMethodMiddleware(router: Router): Koa.Middleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.status !== 501 || ctx.body !== undefined) return;
+    const layers = router.match(ctx.path, 'GET').path;
+    const allow = [...new Set(layers.flatMap((l) => l.methods))];
+    if (!allow.length) return void (ctx.status = 404);
+    ctx.set('Allow', allow.join(', '));
+    ctx.status = 405;
+  };
 }
 
 /**

@@ -192,7 +192,7 @@ describe('hostile input: frames, surrogates, error shapes (real app-server)', fu
         405,
         'method_not_allowed',
       ],
-      ['TRACE', req('TRACE', '/api/sessions'), 501, 'not_implemented'],
+      ['TRACE (a method no route uses)', req('TRACE', '/api/sessions'), 405, 'method_not_allowed'],
       ['an unknown method', req('FOO', '/api/sessions'), 501, 'not_implemented'],
       [
         'a body over the limit',
