@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import { startService, waitReady, type ServiceProcess } from '../../harness/service.js';
+import { frame, rawWebSocket } from '../helpers/raw-ws.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
@@ -276,5 +277,37 @@ describe('hostile input at random (fast-check; real app-server, fake Responses A
     expect(health.status).to.equal(200);
     expect(svc.child.exitCode).to.equal(null);
     expect(answers.length, 'malformed ones are answered with an error').to.be.greaterThan(0);
+  });
+
+  it('random frames, well-formed or not, on /ws, / and /app-server never take the service down', async () => {
+    const port = Number(new URL(svc.endpoint).port);
+    const frameArb = fc.record({
+      opcode: fc.integer({ min: 0, max: 15 }),
+      rsv: fc.integer({ min: 0, max: 7 }),
+      fin: fc.boolean(),
+      masked: fc.boolean(),
+      payload: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+      lie: fc.option(fc.integer({ min: 0, max: 70_000 }), { freq: 4 }),
+    });
+    const plans = fc.sample(
+      fc.record({
+        path: fc.constantFrom('/ws', '/', '/app-server'),
+        frames: fc.array(frameArb, { minLength: 1, maxLength: 4 }),
+      }),
+      { numRuns: Math.min(RUNS, 150), seed: SEED },
+    );
+    for (const plan of plans) {
+      const { conn } = await rawWebSocket(port, plan.path, svc.token);
+      for (const f of plan.frames)
+        conn.write(frame({ ...f, declaredLength: f.lie === null ? undefined : f.lie }));
+      conn.socket.destroy();
+    }
+    const health = await fetch(`${svc.endpoint}/healthz`);
+    expect(health.status).to.equal(200);
+    expect(svc.child.exitCode, 'still running').to.equal(null);
+    expect(
+      svc.logs.filter((l) => l.level >= 50).map((l) => l.msg),
+      'no error logged',
+    ).to.deep.equal([]);
   });
 });
