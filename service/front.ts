@@ -107,9 +107,8 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     if (e.code === 'ERR_STREAM_PREMATURE_CLOSE') return logger.debug('client closed a stream');
     logger.error({ err: e.message, stack: e.stack }, 'request failed');
   });
-  const server = createServer(initial, app.callback());
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0; // SSE and long polls
+  // Timeouts and connection caps (limits.*) are applied by createServer, read at each connection.
+  const server = createServer(initial, app.callback(), () => opts.config().limits);
   const channels = new WebSocketServer({
     noServer: true,
     maxPayload: 1024 * 1024,

@@ -39,6 +39,25 @@ export interface UpdateConfig {
   waitIdleMs: number;
 }
 
+/** Bounds on what one client can hold open (docs/serve.md, "Timeouts and connection caps"). */
+export interface LimitsConfig {
+  /** The request line and headers must arrive within this (slowloris). */
+  headersTimeoutMs: number;
+  /** A whole request, body included, must arrive within this (an authenticated upload). */
+  requestTimeoutMs: number;
+  /** A connection with no request in progress and no bytes for this long is closed. */
+  idleTimeoutMs: number;
+  /** Open connections (HTTP, SSE, WebSocket) in total; over it a new one gets a JSON 503. */
+  maxConnections: number;
+  /** Open connections from one peer address. */
+  maxConnectionsPerPeer: number;
+}
+
+export interface ImagesConfig {
+  /** Directories (absolute) whose image files any prompt may name, besides its session's cwd. */
+  allowedDirs: string[];
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -56,6 +75,8 @@ export interface Config {
   /** Bytes a WebSocket client may leave unread before it is disconnected. */
   maxClientBufferBytes: number;
   maxFrameBytes: number;
+  limits: LimitsConfig;
+  images: ImagesConfig;
   appServer: AppServerConfig;
   approvals: ApprovalsConfig;
   update: UpdateConfig;
@@ -150,6 +171,36 @@ export const configSchema = {
     stopTimeoutMs: { ...ms(1000, 600_000, 10_000), ...LIVE },
     maxClientBufferBytes: { ...ms(65_536, 1 << 30, 16 * 1024 * 1024), ...LIVE },
     maxFrameBytes: { ...ms(1024, 1 << 30, 64 * 1024 * 1024), ...RESTART },
+    // Read at each new connection (service/listen.ts). maxConnections stays far below the units'
+    // LimitNOFILE=65536: a gateway client costs two fds (its socket and its app-server link).
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        headersTimeoutMs: { ...ms(100, 600_000, 30_000), ...LIVE },
+        requestTimeoutMs: { ...ms(100, 3_600_000, 120_000), ...LIVE },
+        idleTimeoutMs: { ...ms(100, 3_600_000, 60_000), ...LIVE },
+        maxConnections: { ...ms(1, 16_384, 1024), ...LIVE },
+        maxConnectionsPerPeer: { ...ms(1, 16_384, 256), ...LIVE },
+      },
+      ...LIVE,
+    },
+    // Which local files a prompt may hand to the model (service/sessions/images.ts).
+    images: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        allowedDirs: {
+          type: 'array',
+          items: { type: 'string', pattern: '^/' },
+          default: [],
+          ...LIVE,
+        },
+      },
+      ...LIVE,
+    },
     appServer: {
       type: 'object',
       additionalProperties: false,
