@@ -3,11 +3,13 @@
  * connection caps and a graceful stop with uploads half sent, against the real service with
  * test-sized limits from its config. Every wait is for a socket event, never for time.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
-import { startService, waitReady, type ServiceProcess } from '../../harness/service.js';
+import { startService, tempDir, waitReady, type ServiceProcess } from '../../harness/service.js';
 
 interface RawConnection {
   socket: net.Socket;
@@ -227,5 +229,22 @@ describe('codex-sm serve: connection caps and graceful stop', function () {
     expect(exit.code).to.equal(0);
     expect(await rejected.closed).to.match(/^HTTP\/1\.1 401 /);
     await arriving.closed;
+  });
+});
+
+describe('codex-sm serve: a token file others can read', function () {
+  this.timeout(30_000);
+
+  it('is refused like ssh refuses a key: exit 78, one line with the chmod hint', async () => {
+    const dir = tempDir();
+    const tokenFile = path.join(dir, 'token');
+    fs.writeFileSync(tokenFile, 'a-token-that-is-long-enough-to-use\n', { mode: 0o644 });
+    fs.chmodSync(tokenFile, 0o644); // whatever the umask
+    const svc = await startService({ dir, noWait: true });
+    const exit = await svc.exited;
+    expect(exit.code).to.equal(78);
+    const said = svc.stderr.join('\n') + JSON.stringify(svc.logs);
+    expect(said).to.include(`chmod 600 ${tokenFile}`);
+    expect(said).to.not.include('a-token-that-is-long-enough-to-use');
   });
 });

@@ -1,0 +1,77 @@
+/** The pure parts of service/limits.ts and of the session list cursor (issue 12, findings 2, 7). */
+import { expect } from 'chai';
+import {
+  ConnectionCounter,
+  clientErrorResponse,
+  peerKey,
+  rawErrorResponse,
+  serverTimeoutOptions,
+} from '../../service/limits.js';
+import { decodeCursor, encodeCursor } from '../../service/sessions/view.js';
+
+describe('connection limits (unit)', () => {
+  it('admits up to the per-peer and the total cap, and frees a slot on release', () => {
+    const c = new ConnectionCounter();
+    const caps = { maxConnections: 3, maxConnectionsPerPeer: 2 };
+    expect(c.admit('a', caps)).to.equal('ok');
+    expect(c.admit('a', caps)).to.equal('ok');
+    expect(c.admit('a', caps)).to.equal('peer');
+    expect(c.admit('b', caps)).to.equal('ok');
+    expect(c.admit('c', caps)).to.equal('total');
+    c.release('a');
+    expect(c.admit('c', caps)).to.equal('ok');
+    expect(c.open).to.equal(3);
+  });
+
+  it('counts an IPv4-mapped address as its IPv4 peer', () => {
+    expect(peerKey('::ffff:127.0.0.1')).to.equal('127.0.0.1');
+    expect(peerKey('::1')).to.equal('::1');
+    expect(peerKey(undefined)).to.equal('unknown');
+  });
+
+  it('never gives node a headers timeout above the request timeout (it would throw)', () => {
+    const o = serverTimeoutOptions({
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 1000,
+      idleTimeoutMs: 100,
+      maxConnections: 1,
+      maxConnectionsPerPeer: 1,
+    });
+    expect(o).to.deep.include({
+      headersTimeout: 1000,
+      requestTimeout: 1000,
+      keepAliveTimeout: 100,
+    });
+    expect(o.connectionsCheckingInterval).to.equal(250);
+  });
+
+  it('answers refusals and client errors as complete HTTP responses with a JSON error body', () => {
+    const r = rawErrorResponse(503, 'too_many_connections', 'full', { 'Retry-After': '5' });
+    const [head, body] = r.split('\r\n\r\n') as [string, string];
+    expect(head).to.match(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(head).to.include(`Content-Length: ${Buffer.byteLength(body)}`);
+    expect(head).to.include('Connection: close');
+    expect(JSON.parse(body)).to.deep.equal({
+      error: { code: 'too_many_connections', message: 'full' },
+    });
+    const timeout = Object.assign(new Error('t'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+    expect(clientErrorResponse(timeout)).to.match(/^HTTP\/1\.1 408 /);
+    expect(clientErrorResponse(Object.assign(new Error('r'), { code: 'ECONNRESET' }))).to.equal(
+      undefined,
+    );
+  });
+});
+
+describe('session list cursor (unit)', () => {
+  const cursor = { v: 1, id: 'x', n: 50, s: 'created', o: 'desc' } as const;
+  it('decodes a cursor it issued', () => {
+    expect(decodeCursor(encodeCursor(cursor), 'created', 'desc')).to.deep.equal(cursor);
+  });
+  it('refuses a hand-made cursor with a negative, fractional or infinite offset or value', () => {
+    const made = (c: Record<string, unknown>) =>
+      Buffer.from(JSON.stringify({ ...cursor, ...c })).toString('base64url');
+    for (const bad of [{ n: -1 }, { n: 1.5 }, { n: 1e300 }, { v: null }])
+      expect(decodeCursor(made(bad), 'created', 'desc'), JSON.stringify(bad)).to.equal(undefined);
+    expect(decodeCursor(encodeCursor(cursor), 'updated', 'desc')).to.equal(undefined);
+  });
+});
