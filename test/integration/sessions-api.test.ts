@@ -400,6 +400,21 @@ describe('sessions API against the real app-server (fake Responses API)', functi
         undefined,
       ],
       ['GET', '/api/sessions/search', 400, 'invalid_query', undefined],
+      // Images a client may name (docs/api.md#images): refused before a thread is created.
+      [
+        'POST',
+        '/api/sessions',
+        400,
+        'invalid_image',
+        JSON.stringify({ input: 'x', images: ['/etc/shadow'] }),
+      ],
+      [
+        'POST',
+        '/api/sessions',
+        400,
+        'invalid_image',
+        JSON.stringify({ input: [{ type: 'localImage', path: '/etc/passwd' }] }),
+      ],
       [
         'POST',
         '/api/approvals/not-an-id',

@@ -1,5 +1,9 @@
 /** The pure parts of service/limits.ts and of the session list cursor (issue 12, findings 2, 7). */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
+import { HttpError } from '../../service/http.js';
 import {
   ConnectionCounter,
   clientErrorResponse,
@@ -7,6 +11,7 @@ import {
   rawErrorResponse,
   serverTimeoutOptions,
 } from '../../service/limits.js';
+import { checkPromptImages, localImageRefusal } from '../../service/sessions/images.js';
 import { decodeCursor, encodeCursor } from '../../service/sessions/view.js';
 
 describe('connection limits (unit)', () => {
@@ -73,5 +78,63 @@ describe('session list cursor (unit)', () => {
     for (const bad of [{ n: -1 }, { n: 1.5 }, { n: 1e300 }, { v: null }])
       expect(decodeCursor(made(bad), 'created', 'desc'), JSON.stringify(bad)).to.equal(undefined);
     expect(decodeCursor(encodeCursor(cursor), 'updated', 'desc')).to.equal(undefined);
+  });
+});
+
+describe('which images a prompt may name (unit, real files)', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'codex-sm-images-'));
+  const cwd = path.join(root, 'project');
+  const outside = path.join(root, 'elsewhere');
+  fs.mkdirSync(path.join(cwd, 'shots'), { recursive: true });
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(cwd, 'shots', 'a.png'), 'png');
+  fs.writeFileSync(path.join(outside, 'b.png'), 'png');
+  fs.writeFileSync(path.join(cwd, 'notes.txt'), 'text');
+  fs.symlinkSync(path.join(outside, 'b.png'), path.join(cwd, 'link.png'));
+  fs.symlinkSync('/etc/passwd', path.join(cwd, 'passwd.png'));
+  fs.mkdirSync(path.join(cwd, 'dir.png'));
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('takes an image file under the cwd or an allowed dir, and URLs of http(s) or data', () => {
+    expect(localImageRefusal(path.join(cwd, 'shots', 'a.png'), [cwd])).to.equal(undefined);
+    expect(localImageRefusal(path.join(outside, 'b.png'), [cwd, outside])).to.equal(undefined);
+    expect(() =>
+      checkPromptImages(
+        [{ type: 'image', url: 'https://example.com/x.png' }],
+        ['data:image/png;base64,AAAA', path.join(cwd, 'shots', 'a.png')],
+        [cwd],
+      ),
+    ).to.not.throw();
+  });
+
+  it('refuses system files, escapes, links out of the tree, non-images and other schemes with 400 invalid_image', () => {
+    const refused = (input: Parameters<typeof checkPromptImages>[0], images: string[]) => {
+      try {
+        checkPromptImages(input, images, [cwd]);
+        return undefined;
+      } catch (e) {
+        return e as HttpError;
+      }
+    };
+    for (const img of [
+      '/etc/shadow',
+      'shots/a.png',
+      path.join(cwd, '..', 'elsewhere', 'b.png'),
+      path.join(cwd, 'link.png'),
+      path.join(cwd, 'passwd.png'),
+      path.join(cwd, 'notes.txt'),
+      path.join(cwd, 'dir.png'),
+      path.join(cwd, 'missing.png'),
+    ]) {
+      const e = refused(undefined, [img]);
+      expect(e, img).to.be.instanceOf(HttpError);
+      expect(e).to.include({ status: 400, code: 'invalid_image' });
+    }
+    expect(refused([{ type: 'localImage', path: '/etc/shadow' }], [])).to.include({
+      code: 'invalid_image',
+    });
+    expect(refused([{ type: 'image', url: 'file:///etc/shadow' }], [])).to.include({
+      code: 'invalid_image',
+    });
   });
 });
