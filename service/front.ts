@@ -12,7 +12,7 @@ import { WebSocketServer } from 'ws';
 import type { Config } from '../src/config/schema.js';
 import type { ServiceContext, SocketHandler } from './context.js';
 import { answerHandshakeErrorsInJson, CLOSE, Gateway, rejectUpgrade } from './gateway.js';
-import { answerClientError, createApp, errorBody, hostAllowed, upgradeRefusal } from './http.js';
+import { createApp, errorBody, hostAllowed, upgradeRefusal } from './http.js';
 import {
   Authenticator,
   authMiddleware,
@@ -132,11 +132,8 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     if (e.code === 'request_aborted') return logger.debug('client aborted its request');
     logger.error({ err: e.message, stack: e.stack }, 'request failed');
   });
-  const server = createServer(initial, app.callback());
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0; // SSE and long polls
-  // Requests Node's parser refuses (431, unknown methods, ...) and CONNECT get the JSON shape too.
-  server.on('clientError', answerClientError);
+  // Timeouts and connection caps (limits.*) are applied by createServer, read at each connection.
+  const server = createServer(initial, app.callback(), () => opts.config().limits);
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) =>
     rejectUpgrade(socket, 501, errorBody('not_implemented', 'CONNECT is not implemented')),
   );

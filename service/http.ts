@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { PassThrough, type Duplex } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { ErrorCode } from '../src/errors.js';
@@ -272,22 +272,6 @@ export function clientErrorAnswer(code: string | undefined): { status: number; b
     default:
       return { status: 400, body: errorBody('bad_request', 'malformed HTTP request') };
   }
-}
-
-/**
- * The server's 'clientError' listener: answer in JSON what Node would answer in bare text, unless
- * the peer is gone or a request on this connection is still being answered (its handler answers,
- * and our bytes would garble its response).
- */
-export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
-  // Node's own default handler reads the same private field; it is not in the typings.
-  const inFlight = (socket as { _httpMessage?: unknown })._httpMessage;
-  if (err.code === 'ECONNRESET' || !socket.writable || inFlight) {
-    socket.destroy();
-    return;
-  }
-  const { status, body } = clientErrorAnswer(err.code);
-  socket.end(rawErrorResponse(status, body));
 }
 
 /**

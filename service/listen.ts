@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import type { Config } from '../src/config/schema.js';
+import type { Config, LimitsConfig } from '../src/config/schema.js';
 import { CodexSmError, configError, EXIT } from '../src/errors.js';
+import { guardRequests, guardServer, serverTimeoutOptions } from './limits.js';
 
 export const SD_LISTEN_FDS_START = 3;
 
@@ -49,20 +50,39 @@ export function checkExposure(config: Config): void {
   );
 }
 
-export function createServer(config: Config, handler: http.RequestListener): http.Server {
-  if (!config.tls) return http.createServer(handler);
+/**
+ * The HTTP(S) server with the limits of service/limits.ts applied; `limits` is read again at
+ * each new connection (a reload changes them for the next one).
+ */
+export function createServer(
+  config: Config,
+  handler: http.RequestListener,
+  limits: () => LimitsConfig = () => config.limits,
+): http.Server {
+  const refused = new WeakSet<net.Socket>();
+  const open = new Set<http.IncomingMessage>();
+  const guarded = guardRequests(refused, open, handler);
+  const options = serverTimeoutOptions(limits());
+  const server = config.tls
+    ? https.createServer({ ...tlsFiles(config.tls), ...options }, guarded)
+    : http.createServer(options, guarded);
+  guardServer(server, limits, { tls: Boolean(config.tls), refused, open });
+  return server;
+}
+
+function tlsFiles(tls: NonNullable<Config['tls']>): { cert: Buffer; key: Buffer } {
   let cert: Buffer;
   let key: Buffer;
   try {
-    cert = fs.readFileSync(config.tls.cert);
-    key = fs.readFileSync(config.tls.key);
+    cert = fs.readFileSync(tls.cert);
+    key = fs.readFileSync(tls.key);
   } catch (e) {
     throw configError(
       `cannot read TLS files: ${(e as Error).message}`,
       'check tls.cert and tls.key',
     );
   }
-  return https.createServer({ cert, key }, handler);
+  return { cert, key };
 }
 
 export type ListenTarget = { fd: number; name?: string } | { host: string; port: number };

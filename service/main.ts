@@ -15,11 +15,12 @@ import { toCodexSmError } from '../src/errors.js';
 import { createLogger, underJournal, type Logger } from '../src/logging.js';
 import { packageInfo } from '../src/package-info.js';
 import { readSettings } from '../src/settings.js';
-import { loadOrCreateToken } from '../src/token.js';
+import { assertTokenFilePrivate, loadOrCreateToken, type TokenInfo } from '../src/token.js';
 import type { ServiceContext } from './context.js';
 import type { FrontEnd } from './front.js';
 import type { Gateway } from './gateway.js';
 import { activationFd, boundAddress, checkExposure, clearActivationEnv, listen } from './listen.js';
+import { closeUnfinishedUploads } from './limits.js';
 import { logFilesFromEnv, startLogTruncation } from './logfile-truncate.js';
 import { createNotifier, monotonicUsec, watchdogIntervalMs, type Notifier } from './notify.js';
 import { serviceState, statusText } from './status.js';
@@ -58,7 +59,7 @@ export async function startService(
   const activation = activationFd(env);
   clearActivationEnv(env); // before any child is spawned
   checkExposure(config);
-  let token = loadOrCreateToken(config.tokenFile, env);
+  let token = loadServiceToken(config.tokenFile, env);
   const codex = resolveCodexBin({ codexBin: config.codexBin, codexHome: config.codexHome, env });
   const version = packageInfo().version;
   const notifier = createNotifier(env, logger);
@@ -195,6 +196,10 @@ export async function startService(
     if (watchdog) clearInterval(watchdog);
     truncation?.stop();
     const closed = new Promise<void>((r) => server.close(() => r())); // stop accepting; in-flight requests finish
+    // Uploads still arriving were not acted on yet: close them rather than wait for a slow client.
+    const cut = closeUnfinishedUploads(server);
+    if (cut) logger.info({ connections: cut }, 'closed unfinished uploads');
+    server.closeIdleConnections();
     await frontEnd.shutdown(GOING_AWAY, 'codex-sm stopping');
     await supervisor.stop(appServerGraceMs(budget));
     server.closeIdleConnections();
@@ -218,7 +223,7 @@ export async function startService(
       // Live keys are read through `config` wherever they are used (ctx.config, the getters the
       // front end and features were given); the logger level and the token are held here.
       const plan = planReload(config, loadConfig(flags, env).config);
-      token = loadOrCreateToken(plan.effective.tokenFile, env); // first: if it throws, nothing changed
+      token = loadServiceToken(plan.effective.tokenFile, env); // first: if it throws, nothing changed
       logger.level = plan.effective.logLevel;
       config = plan.effective;
       pendingRestart = plan.needsRestart;
@@ -238,11 +243,18 @@ export async function startService(
   return { ctx: frontEnd.ctx, server, gateway: frontEnd.gateway, notifier, stop, reload };
 }
 
+/** The service's token; a token file others may read is refused (exit 78), as ssh refuses a key. */
+function loadServiceToken(tokenFile: string, env: NodeJS.ProcessEnv): TokenInfo {
+  const token = loadOrCreateToken(tokenFile, env);
+  if (token.source === 'file') assertTokenFilePrivate(tokenFile);
+  return token;
+}
+
 /** Tell a person running `codex-sm serve` in a terminal how to connect. Never into the journal. */
 function announce(
   config: Config,
   endpoint: string,
-  token: ReturnType<typeof loadOrCreateToken>,
+  token: TokenInfo,
   env: NodeJS.ProcessEnv,
 ): void {
   if (underJournal(env) || config.logLevel === 'silent') return;

@@ -186,6 +186,11 @@ export const ERROR_CODES = {
     when: 'the service does not answer at its endpoint',
   },
   port_in_use: { exit: EXIT.unavailable, area: 'service', when: '`serve`: the address is in use' },
+  token_file_open: {
+    exit: EXIT.config,
+    area: 'service',
+    when: '`serve`: the token file is readable or writable by group or others (like ssh, it is refused); `chmod 600` it',
+  },
   // Exit 78 for both: a restart cannot fix either, so systemd's RestartPreventExitStatus stops the loop.
   store_too_new: {
     exit: EXIT.config,
@@ -340,6 +345,26 @@ export const ERROR_CODES = {
     when: 'a group run, or deleting the group, while its run is unfinished (409)',
   },
   group_empty: { exit: EXIT.failure, area: 'api', when: 'running a group with no sessions (409)' },
+  too_many_connections: {
+    exit: EXIT.tempFail,
+    area: 'api',
+    when: 'a new connection over `limits.maxConnections` or `limits.maxConnectionsPerPeer` (503, then closed)',
+  },
+  request_timeout: {
+    exit: EXIT.tempFail,
+    area: 'api',
+    when: 'the request headers or body did not arrive within `limits.headersTimeoutMs` / `limits.requestTimeoutMs` (408, then closed)',
+  },
+  headers_too_large: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'the request headers are over node’s limit (431, then closed)',
+  },
+  invalid_image: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'an image a prompt names that the service will not read: not an http(s) or data URL, nor an absolute path of an image file under the session’s cwd or `images.allowedDirs` (400)',
+  },
   invalid_cwd: {
     exit: EXIT.failure,
     area: 'api',
@@ -355,12 +380,6 @@ export const ERROR_CODES = {
     exit: EXIT.failure,
     area: 'api',
     when: 'an HTTP method no route uses (TRACE, CONNECT, an unknown name; 501)',
-  },
-  headers_too_large: { exit: EXIT.failure, area: 'api', when: 'request headers over 16 KiB (431)' },
-  request_timeout: {
-    exit: EXIT.failure,
-    area: 'api',
-    when: 'the request (headers or body) did not arrive in time (408)',
   },
   request_aborted: {
     exit: EXIT.failure,

@@ -115,6 +115,25 @@ export function tokensEqual(given: string, expected: string): boolean {
   return crypto.timingSafeEqual(a, b);
 }
 
+/**
+ * What `serve` does with the token file (ssh does the same with a private key): a file that
+ * group or others may read or write is refused, exit 78, before the service accepts anything.
+ */
+export function assertTokenFilePrivate(file: string): void {
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+  } catch {
+    return; // a missing file is created 0600; an unreadable one fails when it is read
+  }
+  if ((mode & 0o077) === 0) return;
+  throw new CodexSmError(
+    'token_file_open',
+    `token file ${file} is accessible by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')})`,
+    { hint: `chmod 600 ${file}`, exitCode: EXIT.config },
+  );
+}
+
 /** Group/world-accessible token files are a leak waiting to happen. */
 export function tokenFileTooOpen(file: string): boolean {
   try {

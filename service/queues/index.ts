@@ -78,6 +78,7 @@ export function registerWork(ctx: ServiceContext, sessions: SessionsHandle): Wor
     groupEvents,
     open,
     bodyLimitBytes: 4 * 1024 * 1024,
+    imageDirs: () => ctx.config.images.allowedDirs,
   });
   ctx.channels.set('queue', queueEvents);
   ctx.channels.set('group', groupEvents);

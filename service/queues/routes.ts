@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
+import { checkPromptImages } from '../sessions/images.js';
 import { HttpError, readJsonBody } from '../http.js';
 import { validateBodyWith } from '../sessions/schemas.js';
 import type { NewPrompt, NewQueue } from '../store/queues.js';
@@ -24,6 +25,8 @@ export interface WorkRouteDeps {
   /** Open SSE streams, ended at shutdown. */
   open: Set<() => void>;
   bodyLimitBytes: number;
+  /** images.allowedDirs, read per request (live on reload). */
+  imageDirs(): readonly string[];
 }
 
 type Ctx = RouterContext;
@@ -68,6 +71,12 @@ function checkCwd(cwd: string): string {
 export function registerWorkRoutes(router: Router, d: WorkRouteDeps): void {
   const limit = d.bodyLimitBytes;
   const q = d.queues;
+  // A queue's images may come from its cwd; one queued into a session only from images.allowedDirs.
+  const imageRoots = (cwd: string | null | undefined) => [cwd, ...d.imageDirs()];
+  const queueImageRoots = (id: string) => {
+    const cwd = q.view(id, false).cwd;
+    return imageRoots(typeof cwd === 'string' ? cwd : null);
+  };
   const g = d.groups;
   /** A POST that takes no body (an empty or `{}` one) and names its queue or group. */
   const command = (route: string, fn: (id: string) => unknown) =>
@@ -128,8 +137,10 @@ export function registerWorkRoutes(router: Router, d: WorkRouteDeps): void {
       approvalPolicy: b.approvalPolicy ?? null,
       maxRetries: b.maxRetries ?? 0,
     };
+    const prompts = (b.prompts ?? []).map(newPrompt);
+    for (const p of prompts) checkPromptImages(undefined, p.images, imageRoots(spec.cwd));
     ctx.status = 201;
-    ctx.body = q.create(spec, (b.prompts ?? []).map(newPrompt));
+    ctx.body = q.create(spec, prompts);
   });
   router.get('/api/queues/:id', (ctx) => {
     ctx.body = q.view(param(ctx, 'id'));
@@ -142,11 +153,13 @@ export function registerWorkRoutes(router: Router, d: WorkRouteDeps): void {
     const base = `/api/queues/:id/${seg}`;
     router.post(base, async (ctx) => {
       const b = await body<PromptBody>(ctx, 'PromptInput', limit);
+      checkPromptImages(undefined, b.images, queueImageRoots(param(ctx, 'id')));
       ctx.status = 201;
       ctx.body = q.addPrompt(param(ctx, 'id'), newPrompt(b));
     });
     router.patch(`${base}/:pid`, async (ctx) => {
       const b = await body<PromptBody>(ctx, 'UpdatePrompt', limit);
+      checkPromptImages(undefined, b.images, queueImageRoots(param(ctx, 'id')));
       const text = b.text ?? b.prompt;
       ctx.body = q.updatePrompt(param(ctx, 'id'), param(ctx, 'pid'), {
         ...(text !== undefined ? { text } : {}),
@@ -211,6 +224,8 @@ export function registerWorkRoutes(router: Router, d: WorkRouteDeps): void {
       sandbox?: string;
       approvalPolicy?: string;
     }>(ctx, 'RunGroup', limit);
+    // One run spans sessions with different cwds: its images come from images.allowedDirs only.
+    checkPromptImages(undefined, b.images, d.imageDirs());
     ctx.status = 202;
     ctx.body = g.run(param(ctx, 'id'), {
       prompt: (b.prompt ?? b.text) as string,

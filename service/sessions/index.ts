@@ -146,6 +146,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     follow,
     respond,
     bodyLimitBytes: 4 * 1024 * 1024,
+    imageDirs: () => ctx.config.images.allowedDirs,
     search: {
       maxBytes: opts.searchMaxBytes ?? 512 * 1024 * 1024,
       timeoutMs: opts.searchTimeoutMs ?? 2000,

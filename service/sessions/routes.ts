@@ -16,6 +16,7 @@ import {
 import type { IndexDb, SessionRow } from './db.js';
 import { parseLastEventId, streamSessionEvents, type FollowDeps } from './follow.js';
 import type { LiveHub } from './live.js';
+import { checkPromptImages } from './images.js';
 import { toUserInput, type InputItem, type SessionOps, type ThreadInfo } from './ops.js';
 import { isSessionId, type MessageRole } from './rollout.js';
 import { truthy, validateBody, validateQuery, type BodyName } from './schemas.js';
@@ -34,6 +35,8 @@ export interface RouteDeps {
   bodyLimitBytes: number;
   /** Searches run in worker threads (search-pool.ts), bounded by these budgets. */
   search: { maxBytes: number; timeoutMs: number; runner: SearchRunner };
+  /** images.allowedDirs, read per request (live on reload). */
+  imageDirs(): readonly string[];
 }
 
 type Ctx = RouterContext;
@@ -244,6 +247,7 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       input?: string | InputItem[];
       images?: string[];
     }>(ctx, 'StartSession', d.bodyLimitBytes);
+    checkPromptImages(b.input, b.images, [b.cwd, ...d.imageDirs()]); // before anything is created
     const { thread, model } = await d.ops.start(b);
     if (b.name) await d.ops.setName(thread.id, b.name);
     const turn = b.input
@@ -314,7 +318,8 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       model?: string;
       effort?: string;
     }>(ctx, 'StartTurn', d.bodyLimitBytes);
-    await findSession(id);
+    const found = await findSession(id);
+    checkPromptImages(b.input, b.images, [found.row?.cwd ?? found.thread?.cwd, ...d.imageDirs()]);
     const turn = await d.ops.startTurn(id, toUserInput(b.input, b.images), {
       model: b.model,
       effort: b.effort,
@@ -335,7 +340,8 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       'Steer',
       d.bodyLimitBytes,
     );
-    await findSession(id);
+    const found = await findSession(id);
+    checkPromptImages(b.input, [], [found.row?.cwd ?? found.thread?.cwd, ...d.imageDirs()]);
     ctx.body = {
       sessionId: id,
       ...(await d.ops.steer(id, toUserInput(b.input), b.expectedTurnId)),

@@ -79,10 +79,14 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(s: string, sort: Cursor['s'], order: Cursor['o']): Cursor | undefined {
   try {
     const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Partial<Cursor>;
+    // A hand-made cursor must not put a negative or fractional offset into the answer.
     if (
       typeof c.v !== 'number' ||
+      !Number.isFinite(c.v) ||
       typeof c.id !== 'string' ||
       typeof c.n !== 'number' ||
+      !Number.isSafeInteger(c.n) ||
+      c.n < 0 ||
       c.s !== sort ||
       c.o !== order
     )

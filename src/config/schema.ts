@@ -46,6 +46,25 @@ export interface SearchConfig {
   queue: number;
 }
 
+/** Bounds on what one client can hold open (docs/serve.md, "Timeouts and connection caps"). */
+export interface LimitsConfig {
+  /** The request line and headers must arrive within this (slowloris). */
+  headersTimeoutMs: number;
+  /** A whole request, body included, must arrive within this (an authenticated upload). */
+  requestTimeoutMs: number;
+  /** A connection with no request in progress and no bytes for this long is closed. */
+  idleTimeoutMs: number;
+  /** Open connections (HTTP, SSE, WebSocket) in total; over it a new one gets a JSON 503. */
+  maxConnections: number;
+  /** Open connections from one peer address. */
+  maxConnectionsPerPeer: number;
+}
+
+export interface ImagesConfig {
+  /** Directories (absolute) whose image files any prompt may name, besides its session's cwd. */
+  allowedDirs: string[];
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -66,6 +85,8 @@ export interface Config {
   maxFrameBytes: number;
   /** WebSocket clients of the gateway (`/`, `/app-server`) at once; each costs app-server memory. */
   maxGatewayClients: number;
+  limits: LimitsConfig;
+  images: ImagesConfig;
   appServer: AppServerConfig;
   approvals: ApprovalsConfig;
   update: UpdateConfig;
@@ -163,6 +184,36 @@ export const configSchema = {
     // At most 64 MiB: the app-server drops a connection whose message is bigger.
     maxFrameBytes: { ...ms(1024, 64 * 1024 * 1024, 64 * 1024 * 1024), ...RESTART },
     maxGatewayClients: { ...ms(1, 100_000, 256), ...LIVE },
+    // Read at each new connection (service/listen.ts). maxConnections stays far below the units'
+    // LimitNOFILE=65536: a gateway client costs two fds (its socket and its app-server link).
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        headersTimeoutMs: { ...ms(100, 600_000, 30_000), ...LIVE },
+        requestTimeoutMs: { ...ms(100, 3_600_000, 120_000), ...LIVE },
+        idleTimeoutMs: { ...ms(100, 3_600_000, 60_000), ...LIVE },
+        maxConnections: { ...ms(1, 16_384, 1024), ...LIVE },
+        maxConnectionsPerPeer: { ...ms(1, 16_384, 256), ...LIVE },
+      },
+      ...LIVE,
+    },
+    // Which local files a prompt may hand to the model (service/sessions/images.ts).
+    images: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        allowedDirs: {
+          type: 'array',
+          items: { type: 'string', pattern: '^/' },
+          default: [],
+          ...LIVE,
+        },
+      },
+      ...LIVE,
+    },
     appServer: {
       type: 'object',
       additionalProperties: false,

@@ -391,7 +391,30 @@ describe('sessions API against the real app-server (fake Responses API)', functi
       ['GET', '/api/sessions?limit=0', 400, 'invalid_query', undefined],
       ['GET', '/api/sessions?sort=sideways', 400, 'invalid_query', undefined],
       ['GET', '/api/sessions?cursor=garbage', 400, 'invalid_cursor', undefined],
+      // A well-formed cursor for this sort order, but hand-made with a negative offset.
+      [
+        'GET',
+        `/api/sessions?cursor=${Buffer.from(JSON.stringify({ v: 0, id: 'x', n: -5, s: 'created', o: 'desc' })).toString('base64url')}`,
+        400,
+        'invalid_cursor',
+        undefined,
+      ],
       ['GET', '/api/sessions/search', 400, 'invalid_query', undefined],
+      // Images a client may name (docs/api.md#images): refused before a thread is created.
+      [
+        'POST',
+        '/api/sessions',
+        400,
+        'invalid_image',
+        JSON.stringify({ input: 'x', images: ['/etc/shadow'] }),
+      ],
+      [
+        'POST',
+        '/api/sessions',
+        400,
+        'invalid_image',
+        JSON.stringify({ input: [{ type: 'localImage', path: '/etc/passwd' }] }),
+      ],
       [
         'POST',
         '/api/approvals/not-an-id',

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { codexCandidates, resolveCodexBin, versionFromUserAgent } from '../../src/codex.js';
 import { createLogger, syslogPriority, withPriorityPrefix } from '../../src/logging.js';
-import { loadOrCreateToken, tokensEqual } from '../../src/token.js';
+import { assertTokenFilePrivate, loadOrCreateToken, tokensEqual } from '../../src/token.js';
 import { bearerToken, hostAllowed } from '../../service/http.js';
 import { activationFd, checkExposure, clearActivationEnv } from '../../service/listen.js';
 import { formatNotify, watchdogIntervalMs } from '../../service/notify.js';
@@ -89,6 +89,18 @@ describe('token (unit)', () => {
       token: 'x'.repeat(20),
     });
     expect(() => loadOrCreateToken(file, { CODEX_SM_TOKEN: 'short' })).to.throw(/too short/);
+  });
+  it('refuses a token file that group or others may read or write (exit 78, chmod hint)', () => {
+    const file = path.join(tempDir(), 'token');
+    loadOrCreateToken(file, {});
+    expect(() => assertTokenFilePrivate(file)).to.not.throw();
+    for (const mode of [0o640, 0o604, 0o620]) {
+      fs.chmodSync(file, mode);
+      expect(() => assertTokenFilePrivate(file))
+        .to.throw(/accessible by other users/)
+        .with.property('exitCode', 78);
+    }
+    expect(() => assertTokenFilePrivate(path.join(tempDir(), 'missing'))).to.not.throw();
   });
   it('compares tokens in constant time and checks bearer headers', () => {
     expect(tokensEqual('abc', 'abc')).to.equal(true);

@@ -1,0 +1,250 @@
+/**
+ * What a client can hold open (issue 12, findings 2 and 7): idle connections, trickled bodies,
+ * connection caps and a graceful stop with uploads half sent, against the real service with
+ * test-sized limits from its config. Every wait is for a socket event, never for time.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { expect } from 'chai';
+import WebSocket from 'ws';
+import { startService, tempDir, waitReady, type ServiceProcess } from '../../harness/service.js';
+
+interface RawConnection {
+  socket: net.Socket;
+  /** Everything received so far. */
+  text(): string;
+  /** Resolves with everything received once the service closed the connection. */
+  closed: Promise<string>;
+}
+
+function connect(port: number, localAddress = '127.0.0.1'): Promise<RawConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress });
+    let out = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const closed = new Promise<string>((r) => socket.on('close', () => r(out)));
+    socket.on('error', () => {}); // a reset after the answer still ends in 'close'
+    socket.once('connect', () => resolve({ socket, text: () => out, closed }));
+    socket.once('error', reject);
+  });
+}
+
+/** Send one byte at a time while the connection is open: a client that never finishes. */
+function trickle(c: RawConnection): void {
+  const timer = setInterval(() => {
+    if (c.socket.writable) c.socket.write('x');
+  }, 20);
+  void c.closed.then(() => clearInterval(timer));
+}
+
+function jsonBody(response: string): { error: { code: string; message: string } } {
+  return JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as {
+    error: { code: string; message: string };
+  };
+}
+
+function openWs(svc: ServiceProcess, localAddress: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${svc.wsUrl}/ws`, {
+      headers: { authorization: `Bearer ${svc.token}` },
+      localAddress,
+    });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+    );
+    ws.once('error', reject);
+  });
+}
+
+const portOf = (svc: ServiceProcess) => Number(new URL(svc.endpoint).port);
+
+describe('codex-sm serve: timeouts (limits.*)', function () {
+  this.timeout(60_000);
+  let svc: ServiceProcess;
+  let port: number;
+
+  before(async () => {
+    svc = await startService({
+      config: { limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, idleTimeoutMs: 300 } },
+    });
+    await waitReady(svc);
+    port = portOf(svc);
+  });
+  after(async () => {
+    await svc?.stop();
+  });
+
+  it('closes a connection that sends nothing (limits.idleTimeoutMs)', async () => {
+    const c = await connect(port);
+    expect(await c.closed).to.equal('');
+  });
+
+  it('closes a keep-alive connection idle after its request', async () => {
+    const c = await connect(port);
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const out = await c.closed;
+    expect(out).to.match(/^HTTP\/1\.1 200 /);
+  });
+
+  it('answers an unauthenticated upload without waiting for its trickled body, and closes it', async () => {
+    const c = await connect(port);
+    c.socket.write(
+      'POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{',
+    );
+    trickle(c);
+    const out = await c.closed;
+    expect(out).to.match(/^HTTP\/1\.1 401 /);
+    expect(jsonBody(out).error.code).to.equal('unauthorized');
+  });
+
+  it('closes an authenticated upload trickled past limits.requestTimeoutMs with a JSON 408', async () => {
+    const c = await connect(port);
+    c.socket.write(
+      `POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${svc.token}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{',
+    );
+    trickle(c);
+    const out = await c.closed;
+    expect(out).to.match(/^HTTP\/1\.1 408 /);
+    expect(jsonBody(out).error.code).to.equal('request_timeout');
+  });
+
+  it('closes headers that never end with a JSON 408 (limits.headersTimeoutMs)', async () => {
+    const c = await connect(port);
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    trickle(c); // header bytes keep coming, the header block never ends
+    const out = await c.closed;
+    expect(out).to.match(/^HTTP\/1\.1 408 /);
+    expect(jsonBody(out).error.code).to.equal('request_timeout');
+  });
+
+  it('does not cut a WebSocket that outlives the idle timeout', async () => {
+    const ws = await openWs(svc, '127.0.0.1');
+    const wsClosed = new Promise<void>((r) => ws.once('close', () => r()));
+    let cut = false;
+    void wsClosed.then(() => (cut = true));
+    // An idle connection opened after the WebSocket is closed after idleTimeoutMs: by then the
+    // WebSocket has been idle longer than that.
+    await (
+      await connect(port)
+    ).closed;
+    const pong = new Promise<void>((r) => ws.once('pong', () => r()));
+    ws.ping();
+    await pong;
+    expect(cut).to.equal(false);
+    ws.close();
+    await wsClosed;
+  });
+});
+
+describe('codex-sm serve: connection caps and graceful stop', function () {
+  this.timeout(60_000);
+  let svc: ServiceProcess;
+  let port: number;
+  const held: WebSocket[] = [];
+
+  before(async () => {
+    svc = await startService({
+      // A stop budget no test run would wait out: a stop that waited for a client would time out.
+      config: { limits: { maxConnectionsPerPeer: 3, maxConnections: 8 }, stopTimeoutMs: 600_000 },
+    });
+    await waitReady(svc);
+    port = portOf(svc);
+  });
+  after(async () => {
+    for (const ws of held) ws.terminate();
+    await svc?.stop();
+  });
+
+  it('refuses a connection over limits.maxConnectionsPerPeer with a JSON 503; /healthz from another peer answers', async () => {
+    for (let i = 0; i < 3; i++) held.push(await openWs(svc, '127.0.0.2'));
+    const c = await connect(port, '127.0.0.2');
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const out = await c.closed;
+    expect(out).to.match(/^HTTP\/1\.1 503 /);
+    expect(out).to.match(/\r\nRetry-After: 5\r\n/i);
+    const body = jsonBody(out);
+    expect(body.error.code).to.equal('too_many_connections');
+    expect(body.error.message).to.include('maxConnectionsPerPeer');
+    // A WebSocket upgrade from the same peer is refused too.
+    const refused = await openWs(svc, '127.0.0.2').catch((e: Error & { status?: number }) => e);
+    expect(refused).to.be.instanceOf(Error);
+
+    const other = await connect(port, '127.0.0.1');
+    other.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    expect(await other.closed).to.match(/^HTTP\/1\.1 200 /);
+  });
+
+  it('refuses new connections over limits.maxConnections; a kept-alive connection still reaches /healthz', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const healthz = () =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+      });
+    expect((await healthz()).status).to.equal(200);
+    // Fill the rest from peers of their own until the service refuses (the per-peer cap is 3).
+    let refusal: (Error & { status?: number }) | undefined;
+    for (let i = 10; i < 30 && !refusal; i++) {
+      const r = await openWs(svc, `127.0.0.${i}`).catch((e: Error & { status?: number }) => e);
+      if (r instanceof WebSocket) held.push(r);
+      else refusal = r;
+    }
+    expect(refusal?.status).to.equal(503);
+    const c = await connect(port, '127.0.0.99');
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const out = await c.closed;
+    expect(jsonBody(out).error.message).to.include('limits.maxConnections =');
+    const again = await healthz();
+    expect(again).to.deep.equal({ status: 200, reused: true });
+    agent.destroy();
+  });
+
+  it('a graceful stop does not wait for uploads half sent (rejected or still arriving)', async () => {
+    for (const ws of held.splice(0)) ws.terminate();
+    // Rejected: answered 401 before its body; the client keeps the connection open, sends nothing more.
+    const rejected = await connect(port, '127.0.0.50');
+    rejected.socket.write(
+      'POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n{',
+    );
+    // Still arriving: authenticated, its headers taken (100 Continue), half of its body sent.
+    const arriving = await connect(port, '127.0.0.51');
+    arriving.socket.write(
+      `POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${svc.token}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n',
+    );
+    await new Promise<void>((r) => {
+      const check = () => (arriving.text().includes('100 Continue') ? r() : undefined);
+      arriving.socket.on('data', check);
+      check();
+    });
+    arriving.socket.write('{"cwd":');
+    const exit = await svc.stop('SIGTERM');
+    expect(exit.code).to.equal(0);
+    expect(await rejected.closed).to.match(/^HTTP\/1\.1 401 /);
+    await arriving.closed;
+  });
+});
+
+describe('codex-sm serve: a token file others can read', function () {
+  this.timeout(30_000);
+
+  it('is refused like ssh refuses a key: exit 78, one line with the chmod hint', async () => {
+    const dir = tempDir();
+    const tokenFile = path.join(dir, 'token');
+    fs.writeFileSync(tokenFile, 'a-token-that-is-long-enough-to-use\n', { mode: 0o644 });
+    fs.chmodSync(tokenFile, 0o644); // whatever the umask
+    const svc = await startService({ dir, noWait: true });
+    const exit = await svc.exited;
+    expect(exit.code).to.equal(78);
+    const said = svc.stderr.join('\n') + JSON.stringify(svc.logs);
+    expect(said).to.include(`chmod 600 ${tokenFile}`);
+    expect(said).to.not.include('a-token-that-is-long-enough-to-use');
+  });
+});
