@@ -76,6 +76,8 @@ export function rpcToHttp(e: unknown, what: string): HttpError {
     const msg = e.message.replace(/^[^:]+: /, '');
     if (/no rollout found|not found|thread not loaded|unknown thread/i.test(msg))
       return new HttpError(404, 'session_not_found', `${what}: ${msg}`);
+    if (/is archived/i.test(msg))
+      return new HttpError(409, 'session_archived', `${what}: ${msg}`, 'unarchive it first');
     if (/no active turn|expected turn|turn .*mismatch|not running/i.test(msg))
       return new HttpError(409, 'turn_conflict', `${what}: ${msg}`);
     return new HttpError(502, 'app_server_error', `${what}: ${msg}`);
