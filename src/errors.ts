@@ -189,7 +189,7 @@ export const ERROR_CODES = {
   token_file_open: {
     exit: EXIT.config,
     area: 'service',
-    when: '`serve`: the token file is readable or writable by group or others (like ssh, it is refused); `chmod 600` it',
+    when: '`serve` and `install-service`: the token file is readable or writable by group or others (like ssh, it is refused); `chmod 600` it',
   },
   // Exit 78 for both: a restart cannot fix either, so systemd's RestartPreventExitStatus stops the loop.
   store_too_new: {

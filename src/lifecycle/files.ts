@@ -6,7 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultConfigFile, type Env } from '../paths.js';
-import { loadOrCreateToken, tokenFileTooOpen, writeFileAtomic } from '../token.js';
+import {
+  assertTokenFilePrivate,
+  loadOrCreateToken,
+  tokenFileTooOpen,
+  writeFileAtomic,
+} from '../token.js';
 import type { LeftBehind } from './outputs.js';
 import type { InstalledFile } from './port.js';
 
@@ -77,7 +82,8 @@ const SECRETS_HEADER = `# codex-sm secrets (mode 0600), read by the service mana
 
 /**
  * The token and the secrets file the service reads, created 0600 when missing (owned by the
- * service account for a root install of a system unit); warnings when they are readable by others.
+ * service account for a root install of a system unit). A token file others can read is refused
+ * (`token_file_open`); a secrets file others can read is warned about.
  */
 export function ensureSecrets(
   f: { tokenFile: string; secretsFile: string; account?: Account },
@@ -93,13 +99,14 @@ export function ensureSecrets(
       own(d);
     }
   };
+  // `serve` refuses a token file others can read (exit 78): installing a unit over one would
+  // leave a service that cannot start, so refuse here, first, with the same error and hint.
+  assertTokenFilePrivate(f.tokenFile);
   ownedDir(path.dirname(f.tokenFile));
   ownedDir(path.dirname(f.secretsFile));
   // The empty env: the service reads the file, so a CODEX_SM_TOKEN in this shell must not stand in for it.
   const token = loadOrCreateToken(f.tokenFile, {});
   if (token.created) own(f.tokenFile);
-  if (tokenFileTooOpen(f.tokenFile))
-    warnings.push(`${f.tokenFile} is readable by other users: chmod 600 ${f.tokenFile}`);
   if (!fs.existsSync(f.secretsFile)) {
     writeFileAtomic(f.secretsFile, SECRETS_HEADER, 0o600);
     own(f.secretsFile);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { ensureSecrets } from '../../src/lifecycle/files.js';
 import { codexCandidates, resolveCodexBin, versionFromUserAgent } from '../../src/codex.js';
 import { createLogger, syslogPriority, withPriorityPrefix } from '../../src/logging.js';
 import { assertTokenFilePrivate, loadOrCreateToken, tokensEqual } from '../../src/token.js';
@@ -101,6 +102,19 @@ describe('token (unit)', () => {
         .with.property('exitCode', 78);
     }
     expect(() => assertTokenFilePrivate(path.join(tempDir(), 'missing'))).to.not.throw();
+  });
+  it('install-service refuses a token file others can read, as serve would (nothing written)', () => {
+    const dir = tempDir();
+    const tokenFile = path.join(dir, 'token');
+    const secretsFile = path.join(dir, 'secrets', 'env');
+    fs.writeFileSync(tokenFile, 'x'.repeat(43), { mode: 0o644 });
+    fs.chmodSync(tokenFile, 0o644);
+    expect(() => ensureSecrets({ tokenFile, secretsFile }, []))
+      .to.throw()
+      .with.property('code', 'token_file_open');
+    expect(fs.existsSync(secretsFile), 'nothing written').to.equal(false);
+    fs.chmodSync(tokenFile, 0o600);
+    expect(ensureSecrets({ tokenFile, secretsFile }, [])).to.deep.equal({ tokenCreated: false });
   });
   it('compares tokens in constant time and checks bearer headers', () => {
     expect(tokensEqual('abc', 'abc')).to.equal(true);
