@@ -107,7 +107,15 @@ export function guardRequests(
       req.once('close', done);
     }
     res.once('finish', () => {
-      if (!req.complete) req.socket.destroy();
+      if (req.complete) return;
+      // Answered before the body arrived (401, 404, 413...): read and drop the rest, so the
+      // client reads the answer (closing with its bytes unread would reset the connection); a
+      // body still not in after a moment (a trickled upload) is not waited for: close.
+      const socket = req.socket;
+      req.resume();
+      const cut = setTimeout(() => req.complete || socket.destroy(), REFUSAL_LINGER_MS);
+      cut.unref();
+      req.once('end', () => clearTimeout(cut));
     });
     handler(req, res);
   };
