@@ -6,7 +6,7 @@
  * WebSocket upgrades that send random messages. The service must answer every one with a JSON
  * body and no 5xx, and still be the same process at the end.
  *
- * FUZZ_RUNS sets the number of requests (CI: 400; the issue's full run is FUZZ_RUNS=10000),
+ * FUZZ_RUNS sets the number of requests (CI: 2000; the issue's full run is FUZZ_RUNS=10000),
  * FUZZ_SEED replays a failing run.
  */
 import http from 'node:http';
@@ -17,7 +17,7 @@ import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake
 import { startService, waitReady, type ServiceProcess } from '../../harness/service.js';
 import { frame, rawWebSocket } from '../helpers/raw-ws.js';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 
 interface Answer {
