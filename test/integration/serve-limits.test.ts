@@ -219,11 +219,15 @@ describe('codex-sm serve: connection caps and graceful stop', function () {
       `POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${svc.token}\r\n` +
         'Content-Type: application/json\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n',
     );
-    await new Promise<void>((r) => {
-      const check = () => (arriving.text().includes('100 Continue') ? r() : undefined);
-      arriving.socket.on('data', check);
-      check();
-    });
+    // Both answered before the stop (else the stop, not the limits, would answer them).
+    const answered = (c: typeof arriving, what: string) =>
+      new Promise<void>((r) => {
+        const check = () => (c.text().includes(what) ? r() : undefined);
+        c.socket.on('data', check);
+        check();
+      });
+    await answered(rejected, 'HTTP/1.1 401 ');
+    await answered(arriving, '100 Continue');
     arriving.socket.write('{"cwd":');
     const exit = await svc.stop('SIGTERM');
     expect(exit.code).to.equal(0);
