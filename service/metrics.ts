@@ -41,6 +41,11 @@ export interface MetricsSources {
 
 /** Endpoints a client can hold open; always exported (0 when none) so a rule never sees a gap. */
 const ENDPOINTS = ['/', '/app-server', '/ws', 'sse'] as const;
+const NOT_COUNTERS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const TURN_STATUSES = new Set(['completed', 'failed', 'interrupted']);
 
@@ -93,6 +98,9 @@ export class ServiceMetrics {
   constructor(private readonly src: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters, which `promtool check metrics` rejects; each is the sum of
+    // the per-type gauge without the suffix (sum(nodejs_active_handles)).
+    for (const name of NOT_COUNTERS) this.registry.removeSingleMetric(name);
     const { supervisor, gateway } = src;
 
     new Gauge({
