@@ -5,10 +5,17 @@
  * create new series (the route label is the router's pattern).
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
-import { startService, TestClient, waitReady, type ServiceProcess } from '../../harness/service.js';
+import {
+  REPO_ROOT,
+  startService,
+  TestClient,
+  waitReady,
+  type ServiceProcess,
+} from '../../harness/service.js';
 import { runCli } from '../helpers/queues-api.js';
 import { methodOf, SseClient } from '../helpers/sessions-sse.js';
 
@@ -103,6 +110,14 @@ describe('/metrics against the real service (fake Responses API)', function () {
     const check = spawnSync('promtool', ['check', 'metrics'], { input: r.text, encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).to.equal(0);
     expect(check.stdout + check.stderr, 'no lint findings').to.equal('');
+  });
+
+  it('docs/metrics.md describes every codex_sm_ metric served', async () => {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'metrics.md'), 'utf8');
+    const text = (await api(metricsToken, 'GET', '/metrics')).text;
+    const names = [...text.matchAll(/^# TYPE (codex_sm_\w+) /gm)].map((m) => m[1]);
+    expect(names).to.have.length.above(15);
+    for (const name of names) expect(doc, name).to.include(`| \`${name}\` |`);
   });
 
   it('counts a real turn, its approval, the SSE stream, the relay and the HTTP requests', async () => {
