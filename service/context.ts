@@ -8,6 +8,7 @@ import type Router from '@koa/router';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import type { Config } from '../src/config/schema.js';
+import type { ServiceMetrics, WebhookStats } from './metrics.js';
 import type { AppServerSupervisor } from './supervisor.js';
 import type { TurnActivity } from './turns.js';
 import type { EventLog } from './work/events.js';
@@ -33,4 +34,8 @@ export interface ServiceContext {
   addStatus(key: string, part: () => unknown): void;
   /** Run on graceful stop, before the app-server is stopped. */
   onShutdown(fn: () => Promise<void> | void): void;
+  /** `/metrics`: features hand it what they count (watchSessions, watchWork). */
+  readonly metrics: ServiceMetrics;
+  /** Set by the webhooks feature; `/metrics` reads it at each scrape. */
+  webhookStats?: () => WebhookStats;
 }

@@ -8,5 +8,7 @@ import { registerSessions } from './sessions/index.js';
 
 export function registerFeatures(ctx: ServiceContext): void {
   const sessions = registerSessions(ctx);
-  registerWork(ctx, sessions);
+  const work = registerWork(ctx, sessions);
+  ctx.metrics.watchSessions(sessions);
+  ctx.metrics.watchWork(work);
 }

@@ -35,6 +35,7 @@ import { workOpenApi } from './queues/openapi.js';
 import { appServerGraceMs } from './child-process.js';
 import type { AppServerSupervisor } from './supervisor.js';
 import { TurnActivity } from './turns.js';
+import { ServiceMetrics } from './metrics.js';
 
 const GATEWAY_PATHS = new Set(['/', '/app-server']);
 /** Largest message a client may send on a feature channel such as `/ws` (docs/api.md). */
@@ -84,6 +85,11 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   const shutdownHooks: (() => Promise<void> | void)[] = [];
   const turns = new TurnActivity();
   const statusParts = new Map<string, () => unknown>();
+  const metrics = new ServiceMetrics({
+    supervisor,
+    gateway,
+    webhookStats: () => ctx.webhookStats?.(),
+  });
   const ctx: ServiceContext = {
     get config() {
       return opts.config();
@@ -98,6 +104,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     channels: new Map(),
     addStatus: (key, part) => statusParts.set(key, part),
     onShutdown: (fn) => shutdownHooks.push(fn),
+    metrics,
   };
   registerCoreRoutes(router, {
     ...opts.routes,
@@ -119,12 +126,18 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   router.get('/openapi.json', (c) => {
     c.body = openApi;
   });
+  router.get('/metrics', async (c) => {
+    const { contentType, body } = await metrics.scrape();
+    c.type = contentType;
+    c.body = body;
+  });
   registerTokenRoutes(router, { tokens, auth });
   registerFeatures(ctx);
 
   const app = createApp(
     { allowedHosts: () => opts.config().allowedHosts, auth: authMiddleware(auth) },
     router,
+    metrics.httpMiddleware(router),
   );
   app.on('error', (e: Error & { code?: string }) => {
     // A client that closes an event stream is not a failure of ours.
@@ -189,6 +202,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
       // A bad frame or an oversized message is an 'error' on the socket; unheard, it kills the
       // process. `ws` closes the connection itself (1002/1007/1009).
       ws.on('error', (e) => logger.debug({ err: e.message, path }, 'WebSocket client error'));
+      ws.once('close', metrics.connectionOpened(path));
       handler(ws, req);
     });
   });

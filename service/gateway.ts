@@ -48,10 +48,21 @@ function sendableCode(code: number): number {
     : code;
 }
 
+/** Messages and bytes relayed, by direction: plain numbers, read by /metrics at each scrape. */
+export interface RelayCounts {
+  toAppServer: { messages: number; bytes: number };
+  toClient: { messages: number; bytes: number };
+}
+
 export class Gateway {
   private readonly wss: WebSocketServer;
-  private readonly pairs = new Set<{ client: WebSocket; upstream: WebSocket }>();
+  private readonly pairs = new Set<{ client: WebSocket; upstream: WebSocket; path: string }>();
   private readonly log: Logger;
+  /** Only ever increased (a counter): the relay's hot path pays two additions per message. */
+  readonly relayed: RelayCounts = {
+    toAppServer: { messages: 0, bytes: 0 },
+    toClient: { messages: 0, bytes: 0 },
+  };
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = opts.logger.child({ component: 'gateway' });
@@ -66,6 +77,13 @@ export class Gateway {
 
   get clientCount(): number {
     return this.pairs.size;
+  }
+
+  /** Connected clients by the path they upgraded on (`/` or `/app-server`). */
+  clientsByPath(): Map<string, number> {
+    const by = new Map<string, number>();
+    for (const { path } of this.pairs) by.set(path, (by.get(path) ?? 0) + 1);
+    return by;
   }
 
   /** Complete the upgrade (auth and Host were checked by the caller) and start relaying. */
@@ -93,18 +111,20 @@ export class Gateway {
       });
       return;
     }
+    const path = (req.url ?? '/').split('?')[0] === '/app-server' ? '/app-server' : '/';
     this.wss.handleUpgrade(req, socket, head, (client) =>
-      this.relay(client, endpoint, req.socket.remoteAddress),
+      this.relay(client, endpoint, req.socket.remoteAddress, path),
     );
   }
 
-  private relay(client: WebSocket, endpoint: string, peer: string | undefined): void {
+  private relay(client: WebSocket, endpoint: string, peer: string | undefined, path: string): void {
     const { maxFrameBytes } = this.opts;
     const upstream = new WebSocket(wsAddress(endpoint), {
       perMessageDeflate: false,
       maxPayload: maxFrameBytes,
     });
-    const pair = { client, upstream };
+    const pair = { client, upstream, path };
+    const { toAppServer, toClient } = this.relayed;
     this.pairs.add(pair);
     this.log.debug({ peer, clients: this.pairs.size }, 'client connected');
     const early: { data: RawData; binary: boolean }[] = [];
@@ -118,6 +138,8 @@ export class Gateway {
     };
 
     client.on('message', (data, binary) => {
+      toAppServer.messages++;
+      toAppServer.bytes += rawLength(data);
       if (upstream.readyState === WebSocket.OPEN) {
         // The backlog is checked before the send, so one message of any allowed size always goes.
         if (upstream.bufferedAmount > this.opts.maxClientBufferBytes())
@@ -136,6 +158,8 @@ export class Gateway {
     });
     upstream.on('message', (data, binary) => {
       if (client.readyState !== WebSocket.OPEN) return;
+      toClient.messages++;
+      toClient.bytes += rawLength(data);
       client.send(data, { binary });
       if (client.bufferedAmount > this.opts.maxClientBufferBytes()) {
         // The client stopped reading: a close frame would queue behind the backlog, so cut it.

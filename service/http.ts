@@ -200,10 +200,12 @@ export function eventStream(ctx: Koa.Context): PassThrough {
   return out;
 }
 
-export function createApp(sec: AppSecurity, router: Router): Koa {
+/** `outer` runs first and sees every answer as sent, errors included (request metrics). */
+export function createApp(sec: AppSecurity, router: Router, outer?: Koa.Middleware): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errors are logged by the owner through app.on('error')
+  if (outer) app.use(outer);
   app.use(errorMiddleware());
   app.use(hostCheckMiddleware(sec));
   app.use(sec.auth);

@@ -73,6 +73,8 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
   readonly nameFile: string;
   private readonly maxChars: number;
   private buf = Buffer.alloc(0);
+  /** When the last completed full scan began (ms since the epoch): the index is at least that current. */
+  lastScanStartedAt: number | undefined;
 
   constructor(
     readonly db: IndexDb,
@@ -110,6 +112,7 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
   /** The scan as a generator: it pauses after each batch so a caller can yield in between. */
   private *scanSteps(): Generator<void, ScanStats> {
     const t0 = performance.now();
+    const startedAt = Date.now();
     const files = walkRollouts(this.sessionsDir);
     walkRollouts(this.archivedDir, files);
     const seen = new Set(files);
@@ -142,6 +145,7 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
       changes.push(...this.processNames());
     });
     stats.ms = performance.now() - t0;
+    this.lastScanStartedAt = startedAt;
     if (changes.length) this.emit('change', changes);
     return stats;
   }
