@@ -29,6 +29,11 @@ export interface ServiceContext {
   readonly turns: TurnActivity;
   /** Event logs other features offer on `/ws` by kind (`subscribe_<kind>` with `<kind>Id`). */
   readonly channels: Map<string, EventLog>;
+  /**
+   * Webhook delivery counts for /metrics, set by service/notify when it is registered:
+   * delivered/failed since start (counters), pending in the outbox now (a gauge).
+   */
+  webhookStats?: () => { delivered: number; failed: number; pending: number };
   /** Add a key to `/status` (e.g. queue counts), computed at each request. */
   addStatus(key: string, part: () => unknown): void;
   /** Run on graceful stop, before the app-server is stopped. */

@@ -3,10 +3,12 @@
  * ServiceContext and registers its routes, sockets and shutdown hooks.
  */
 import type { ServiceContext } from './context.js';
+import { registerNotify } from './notify/index.js';
 import { registerWork } from './queues/index.js';
 import { registerSessions } from './sessions/index.js';
 
 export function registerFeatures(ctx: ServiceContext): void {
   const sessions = registerSessions(ctx);
-  registerWork(ctx, sessions);
+  const work = registerWork(ctx, sessions);
+  registerNotify(ctx, sessions, work);
 }

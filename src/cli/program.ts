@@ -31,6 +31,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   queue: async () => (await import('./commands/queue.js')).registerQueue,
   group: async () => (await import('./commands/group.js')).registerGroup,
   token: async () => (await import('./commands/token.js')).registerToken,
+  notify: async () => (await import('./commands/notify.js')).registerNotify,
   bootstrap: daemon,
   'enable-remote-control': daemon,
   'disable-remote-control': daemon,
