@@ -85,6 +85,7 @@ export function registerNotify(
   const orphans = repo.failOrphans([...targets.keys()]);
   if (orphans)
     log.warn({ events: orphans }, 'undelivered webhook events of removed targets marked failed');
+  repo.retryNow();
   repo.prune(Date.now() - KEEP_FINISHED_MS);
   const pruner = setInterval(() => repo.prune(Date.now() - KEEP_FINISHED_MS), 3_600_000);
   pruner.unref();

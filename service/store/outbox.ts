@@ -90,6 +90,16 @@ export class OutboxRepo extends StoreRepo {
     else this.finishAttempt(seq, 'pending', error, nextAt);
   }
 
+  /** Every pending row is due now (at start: a target that was down may be back). */
+  retryNow(): void {
+    const now = this.now();
+    this.store.transaction(() =>
+      this.db
+        .prepare(`UPDATE webhook_outbox SET next_at = ? WHERE status = 'pending' AND next_at > ?`)
+        .run(now, now),
+    );
+  }
+
   /** Pending rows of targets no longer configured: nobody will send them. */
   failOrphans(targets: readonly string[]): number {
     const marks = targets.map(() => '?').join(', ');
