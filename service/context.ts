@@ -36,6 +36,9 @@ export interface ServiceContext {
   onShutdown(fn: () => Promise<void> | void): void;
   /** `/metrics`: features hand it what they count (watchSessions, watchWork). */
   readonly metrics: ServiceMetrics;
-  /** Set by the webhooks feature; `/metrics` reads it at each scrape. */
+  /**
+   * Webhook delivery counts, set by service/notify when it is registered; `/metrics` reads it
+   * at each scrape: delivered/failed since start (counters), pending in the outbox now (a gauge).
+   */
   webhookStats?: () => WebhookStats;
 }

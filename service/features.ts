@@ -3,6 +3,7 @@
  * ServiceContext and registers its routes, sockets and shutdown hooks.
  */
 import type { ServiceContext } from './context.js';
+import { registerNotify } from './notify/index.js';
 import { registerWork } from './queues/index.js';
 import { registerSessions } from './sessions/index.js';
 
@@ -11,4 +12,5 @@ export function registerFeatures(ctx: ServiceContext): void {
   const work = registerWork(ctx, sessions);
   ctx.metrics.watchSessions(sessions);
   ctx.metrics.watchWork(work);
+  registerNotify(ctx, sessions, work);
 }

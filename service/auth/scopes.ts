@@ -36,6 +36,7 @@ const ROUTES: readonly [string, Need, Need][] = [
   ['/api/groups', 'groups', 'groups'],
   ['/api/tokens', 'admin', 'admin'],
   ['/api/app-server', 'admin', 'admin'],
+  ['/api/notify', 'admin', 'admin'],
 ];
 
 /** WebSocket endpoints: the relay is full power over Codex; `/ws` reads events. */

@@ -137,4 +137,30 @@ CREATE TABLE tokens (
 `);
     },
   },
+  {
+    version: 4,
+    name: 'webhook outbox',
+    up(db) {
+      // One row per event and target, committed before any delivery is tried: a crash between
+      // the event and its delivery leaves the row pending, and the next start sends it.
+      // seq orders a target's events (each target is delivered in order).
+      db.exec(`
+CREATE TABLE webhook_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL,
+  target TEXT NOT NULL,
+  type TEXT NOT NULL,
+  event TEXT NOT NULL CHECK (json_valid(event)),
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  next_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (event_id, target)
+) STRICT;
+CREATE INDEX webhook_outbox_target_pending ON webhook_outbox(target, status, seq);
+`);
+    },
+  },
 ];

@@ -32,6 +32,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   group: async () => (await import('./commands/group.js')).registerGroup,
   token: async () => (await import('./commands/token.js')).registerToken,
   completion: async () => (await import('./commands/completion.js')).registerCompletion,
+  notify: async () => (await import('./commands/notify.js')).registerNotify,
   bootstrap: daemon,
   'enable-remote-control': daemon,
   'disable-remote-control': daemon,

@@ -65,6 +65,40 @@ export interface ImagesConfig {
   allowedDirs: string[];
 }
 
+/** What a webhook may be sent for (docs/notify.md). */
+export const NOTIFY_EVENTS = [
+  'approval.requested',
+  'approval.timedOut',
+  'turn.completed',
+  'turn.failed',
+  'queue.completed',
+  'queue.failed',
+  'group.completed',
+  'appServer.restarted',
+  'appServer.failed',
+  'service.started',
+] as const;
+export type NotifyEventType = (typeof NOTIFY_EVENTS)[number];
+
+export interface WebhookConfig {
+  url: string;
+  /** The events sent to this target; all of them when absent. */
+  events?: NotifyEventType[];
+  /** File holding the HMAC secret (read at each send, never logged); no signature without it. */
+  secretFile?: string;
+  format: 'json' | 'ntfy';
+}
+
+export interface NotifyConfig {
+  webhooks: WebhookConfig[];
+  /** One delivery attempt's time limit. */
+  requestTimeoutMs: number;
+  /** An event still undelivered this long after it happened is marked failed. */
+  retryForMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -91,6 +125,7 @@ export interface Config {
   approvals: ApprovalsConfig;
   update: UpdateConfig;
   search: SearchConfig;
+  notify: NotifyConfig;
 }
 
 /** Deep-partial shape of one layer (file, env, flags). */
@@ -265,6 +300,44 @@ export const configSchema = {
       properties: {
         workers: { type: 'integer', minimum: 1, maximum: 64, default: 2, ...RESTART },
         queue: { type: 'integer', minimum: 0, maximum: 10_000, default: 16, ...RESTART },
+      },
+      ...RESTART,
+    },
+    // Webhooks (service/notify): the targets are read at start (a worker each); the secret files
+    // at each send, so a rotated secret needs no restart.
+    notify: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        webhooks: {
+          type: 'array',
+          default: [],
+          maxItems: 32,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['url'],
+            properties: {
+              url: { type: 'string', pattern: '^https?://', ...RESTART },
+              events: {
+                type: 'array',
+                items: { enum: NOTIFY_EVENTS },
+                minItems: 1,
+                uniqueItems: true,
+                ...RESTART,
+              },
+              secretFile: { type: 'string', minLength: 1, ...RESTART },
+              format: { enum: ['json', 'ntfy'], default: 'json', ...RESTART },
+            },
+            ...RESTART,
+          },
+          ...RESTART,
+        },
+        requestTimeoutMs: { ...ms(100, 120_000, 10_000), ...RESTART },
+        retryForMs: { ...ms(1000, 7 * 86_400_000, 86_400_000), ...RESTART },
+        backoffInitialMs: { ...ms(10, 600_000, 1000), ...RESTART },
+        backoffMaxMs: { ...ms(10, 3_600_000, 300_000), ...RESTART },
       },
       ...RESTART,
     },
