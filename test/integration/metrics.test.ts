@@ -157,7 +157,13 @@ describe('/metrics against the real service (fake Responses API)', function () {
     sse.close();
     await sse.ended;
 
-    const after = await scrape();
+    // The server notices the closed stream a moment after the client: scrape until it has (a
+    // gauge has no event to wait for).
+    let after = await scrape();
+    while (get(after, 'codex_sm_clients{endpoint="sse"}') !== 0) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await scrape();
+    }
     const moved = (k: string) => get(after, k) - get(before, k);
     expect(moved('codex_sm_turns_finished_total{status="completed"}')).to.equal(1);
     expect(get(after, 'codex_sm_approvals_pending')).to.equal(0);
