@@ -56,3 +56,7 @@ bench: build
 
 clean:
 	rm -rf dist node_modules
+
+# dist/pkg/codex-sm_<version>_<arch>.deb (dpkg-deb; packaging/deb/build.sh, docs/install.md).
+package-deb: build
+	NODE=$(NODE) NPM=$(NPM) packaging/deb/build.sh
