@@ -73,16 +73,15 @@ describe('npm package: pack, npm install -g into a prefix, run from its bin (rea
       version: string;
     }
   ).version;
-  // A user with Codex installed globally: codex on PATH, nothing of this checkout's node_modules.
+  const binPath = `${path.join(prefix, 'bin')}:${path.join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`;
+  // npm keeps the caller's environment: its user config (~/.npmrc: registry, nodedir for the
+  // native builds, CA certificates) is what makes an install work where only the registry is reachable.
+  const npmEnv: NodeJS.ProcessEnv = { ...process.env, PATH: binPath, npm_config_fund: 'false' };
+  // codex-sm runs as a user with Codex installed globally (codex on PATH), in a fresh HOME.
   const env: NodeJS.ProcessEnv = {
-    PATH: `${path.join(prefix, 'bin')}:${path.join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+    PATH: binPath,
     HOME: home,
     XDG_CONFIG_HOME: path.join(home, '.config'),
-    XDG_RUNTIME_DIR: '',
-    npm_config_cache: process.env.npm_config_cache ?? path.join(process.env.HOME ?? dir, '.npm'),
-    npm_config_update_notifier: 'false',
-    npm_config_fund: 'false',
-    npm_config_audit: 'false',
   };
   let tgz = '';
 
@@ -95,7 +94,12 @@ describe('npm package: pack, npm install -g into a prefix, run from its bin (rea
       this.skip();
     }
     fs.mkdirSync(home, { recursive: true });
-    const packed = await sh('npm', ['pack', '--json', '--pack-destination', dir], env, REPO_ROOT);
+    const packed = await sh(
+      'npm',
+      ['pack', '--json', '--pack-destination', dir],
+      npmEnv,
+      REPO_ROOT,
+    );
     expect(packed.code, packed.stderr).to.equal(0);
     const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     tgz = path.join(dir, info!.filename);
@@ -120,7 +124,7 @@ describe('npm package: pack, npm install -g into a prefix, run from its bin (rea
   });
 
   it('npm install -g of the tarball succeeds (native modules built from source with node-gyp 12)', async () => {
-    const r = await sh('npm', ['install', '-g', tgz, '--prefix', prefix], env);
+    const r = await sh('npm', ['install', '-g', tgz, '--prefix', prefix], npmEnv);
     expect(r.code, `npm install -g failed:\n${r.stderr.slice(-4000)}`).to.equal(0);
     const gyp = JSON.parse(
       fs.readFileSync(path.join(installedRoot, 'node_modules', 'node-gyp', 'package.json'), 'utf8'),
@@ -166,7 +170,7 @@ describe('npm package: pack, npm install -g into a prefix, run from its bin (rea
     expect(execStart.startsWith(`ExecStart=${process.execPath} `)).to.equal(true);
 
     const next = await withVersion(tgz, `${version}-next.1`, dir);
-    const up = await sh('npm', ['install', '-g', next, '--prefix', prefix], env);
+    const up = await sh('npm', ['install', '-g', next, '--prefix', prefix], npmEnv);
     expect(up.code, `upgrade failed:\n${up.stderr.slice(-4000)}`).to.equal(0);
 
     // The unit written before the upgrade names a script that is still there, now the new version.
