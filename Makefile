@@ -57,6 +57,18 @@ bench: build
 clean:
 	rm -rf dist node_modules
 
+# Release artifacts, all into dist/pkg/ (packaging/).
+.PHONY: package package-npm package-deb
+package: package-npm package-deb
+
+# dist/pkg/codex-sm-<version>.tgz: what `npm install -g` takes (packaging/npm/README.md).
+# A clean build first, so no stale file from a deleted source ends up in the tarball.
+package-npm: setup
+	rm -rf dist/src dist/service
+	$(MAKE) build
+	mkdir -p dist/pkg
+	$(NPM) pack --pack-destination dist/pkg
+
 # dist/pkg/codex-sm_<version>_<arch>.deb (dpkg-deb; packaging/deb/build.sh, docs/install.md).
 package-deb: build
 	NODE=$(NODE) NPM=$(NPM) packaging/deb/build.sh
