@@ -5,6 +5,7 @@
 import type Router from '@koa/router';
 import { HttpError, readJsonBody } from '../http.js';
 import { validateBodyWith } from '../sessions/schemas.js';
+import { iso } from '../sessions/view.js';
 import type { TokenInfo, TokenRepo } from '../store/tokens.js';
 import type { OpenApiPart } from '../openapi.js';
 import type { Authenticator } from './auth.js';
@@ -34,8 +35,6 @@ export function durationMs(s: string): number {
   const unit = s.slice(-1) as keyof typeof UNIT_MS;
   return Number(s.slice(0, -1)) * UNIT_MS[unit];
 }
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function tokenJson(t: TokenInfo): Record<string, unknown> {
   return {

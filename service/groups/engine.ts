@@ -20,7 +20,7 @@ import {
   type TurnEnd,
 } from '../work/driver.js';
 import type { EventLog } from '../work/events.js';
-import { groupJson } from '../queues/view.js';
+import { groupJson } from './view.js';
 
 export interface GroupEngineDeps {
   repo: GroupRepo;

@@ -25,7 +25,8 @@ export interface SessionJson {
   activeTurnId?: string | null;
 }
 
-const iso = (ms: number | null): string | null =>
+/** Epoch milliseconds as the API's ISO 8601 string (null stays null). */
+export const iso = (ms: number | null): string | null =>
   ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
 
 export function sessionJson(

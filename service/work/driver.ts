@@ -9,6 +9,7 @@
  * Shapes are from `codex app-server generate-ts` 0.169.0 (v2/Turn.ts, TurnStartParams.ts).
  */
 import type { Logger } from 'pino';
+import { HttpError } from '../http.js';
 import { RpcClosedError, RpcError, RpcTimeoutError, type RpcClient } from '../rpc.js';
 import type { SessionOps } from '../sessions/ops.js';
 
@@ -174,7 +175,7 @@ function classify(e: unknown, what: string): Error {
     return new TurnRejected(`${what}: ${e.message}`);
   }
   // SessionOps' HttpErrors: 503/504 are the connection, the rest a refusal.
-  const status = (e as { status?: number }).status;
+  const status = e instanceof HttpError ? e.status : undefined;
   const msg = e instanceof Error ? e.message : String(e);
   if (status === 503 || status === 504) return new TurnLost(`${what}: ${msg}`);
   if (status === 404) return new ThreadGone(`${what}: ${msg}`);

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import { CLI } from '../../harness/service.js';
 import { SseClient } from './sessions-sse.js';
+import { serviceFetch } from './http.js';
 
 export type PromptStatus =
   'pending' | 'waiting' | 'running' | 'completed' | 'failed' | 'interrupted' | 'cancelled';
@@ -132,15 +133,8 @@ export class ServiceApi {
     p: string,
     body?: unknown,
   ): Promise<Res<T>> {
-    const r = await fetch(this.endpoint + p, {
-      method,
-      headers: {
-        ...this.auth,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
+    const r = await serviceFetch(this.endpoint, this.token, method, p, body);
+    const text = r.text;
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : undefined;

@@ -16,6 +16,7 @@ import {
   waitReady,
   type ServiceProcess,
 } from '../../harness/service.js';
+import { serviceFetch } from '../helpers/http.js';
 import { runCli } from '../helpers/queues-api.js';
 import { methodOf, SseClient } from '../helpers/sessions-sse.js';
 
@@ -40,18 +41,8 @@ describe('/metrics against the real service (fake Responses API)', function () {
   let svc: ServiceProcess;
   let metricsToken: string;
 
-  const api = async (token: string, method: string, p: string, body?: unknown) => {
-    const r = await fetch(svc.endpoint + p, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    return { status: r.status, headers: r.headers, text };
-  };
+  const api = (token: string, method: string, p: string, body?: unknown) =>
+    serviceFetch(svc.endpoint, token, method, p, body);
   const scrape = async () => {
     const r = await api(metricsToken, 'GET', '/metrics');
     expect(r.status).to.equal(200);

@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import { startService, waitReady, type ServiceProcess } from '../../harness/service.js';
+import { serviceFetch } from '../helpers/http.js';
 import { runCli } from '../helpers/queues-api.js';
 import { SseClient } from '../helpers/sessions-sse.js';
 
@@ -31,16 +32,8 @@ describe('scoped tokens against the real service (fake Responses API)', function
     p: string,
     body?: unknown,
   ): Promise<Res<T>> => {
-    const r = await fetch(svc.endpoint + p, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    return { status: r.status, headers: r.headers, body: (text ? JSON.parse(text) : {}) as T };
+    const r = await serviceFetch(svc.endpoint, token, method, p, body);
+    return { status: r.status, headers: r.headers, body: (r.text ? JSON.parse(r.text) : {}) as T };
   };
   /** The CLI's one JSON object (an error object too: it is printed on stdout). */
   const cli = async (...args: string[]) => {
