@@ -11,14 +11,8 @@ import type { Approval } from '../sessions/approvals.js';
 import { toUserInput } from '../sessions/ops.js';
 import type { GroupRun, GroupWithRun, RunSession } from '../store/group-schema.js';
 import type { GroupRepo } from '../store/groups.js';
-import {
-  attemptId,
-  settle,
-  TurnLost,
-  unsettled,
-  type TurnDriver,
-  type TurnEnd,
-} from '../work/driver.js';
+import { TurnLost, type TurnDriver } from '../work/driver.js';
+import { attemptId, settle, unsettled, type TurnEnd } from '../work/turn-records.js';
 import type { EventLog } from '../work/events.js';
 import { groupJson } from './view.js';
 

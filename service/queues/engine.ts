@@ -15,16 +15,14 @@ import type { Approval, Approvals } from '../sessions/approvals.js';
 import { toUserInput } from '../sessions/ops.js';
 import type { Prompt, QueueStatus } from '../store/queue-schema.js';
 import type { NewPrompt, NewQueue, QueueRepo, QueueWithPrompts } from '../store/queues.js';
+import { ThreadGone, TurnLost, type TurnDriver } from '../work/driver.js';
 import {
   attemptId,
   settle,
-  ThreadGone,
-  TurnLost,
   unsettled,
-  type TurnDriver,
   type TurnEnd,
   type TurnRecord,
-} from '../work/driver.js';
+} from '../work/turn-records.js';
 import type { EventLog } from '../work/events.js';
 import { promptJson, queueJson } from './view.js';
 

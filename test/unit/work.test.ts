@@ -10,7 +10,7 @@ import {
   settle,
   unsettled,
   type TurnRecord,
-} from '../../service/work/driver.js';
+} from '../../service/work/turn-records.js';
 import { EventLog } from '../../service/work/events.js';
 
 const turn = (id: string, status: string, clientId: string | null, reply?: string): TurnRecord => ({
