@@ -37,7 +37,18 @@ const ROUTES: readonly [string, Need, Need][] = [
   ['/api/tokens', 'admin', 'admin'],
   ['/api/app-server', 'admin', 'admin'],
   ['/api/notify', 'admin', 'admin'],
+  // The dashboard's login (service/auth/ui-routes.ts): minting a login code hands out the
+  // caller's scopes, so only admin; who-am-I and logout concern only the caller's own session.
+  ['/api/ui/login-codes', 'admin', 'admin'],
+  ['/api/ui/session', null, null],
+  ['/api/ui/logout', null, null],
 ];
+
+/**
+ * Served without a credential, by path prefix: the probes (no data) and the login exchange
+ * (it is where a credential is presented; it counts failures like any other refusal).
+ */
+const PUBLIC: readonly string[] = ['/healthz', '/readyz', '/api/ui/login'];
 
 /** WebSocket endpoints: the relay is full power over Codex; `/ws` reads events. */
 const SOCKETS: Readonly<Record<string, Scope>> = {
@@ -55,6 +66,11 @@ export function requiredScope(method: string, path: string): Need {
   const row = ROUTES.find(([prefix]) => under(path, prefix));
   if (!row) return 'admin';
   return READ.has(method.toUpperCase()) ? row[1] : row[2];
+}
+
+/** Whether a request to this path needs no credential at all. */
+export function isPublic(path: string): boolean {
+  return PUBLIC.some((prefix) => under(path, prefix));
 }
 
 /** Whether the table names this route (the route-table test's question). */

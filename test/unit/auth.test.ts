@@ -7,10 +7,12 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import pino from 'pino';
 import { registerAppServerRoutes } from '../../service/app-server-api.js';
-import { Authenticator, isRefusal, PUBLIC_PATHS } from '../../service/auth/auth.js';
+import { Authenticator, isRefusal } from '../../service/auth/auth.js';
 import { durationMs, registerTokenRoutes } from '../../service/auth/routes.js';
+import { registerUiAuthRoutes } from '../../service/auth/ui-routes.js';
 import {
   allows,
+  isPublic,
   parseScopes,
   requiredScope,
   routeKnown,
@@ -33,6 +35,7 @@ function allRoutes(): { path: string; methods: string[] }[] {
   registerCoreRoutes(router, unused);
   registerAppServerRoutes(router, unused);
   registerTokenRoutes(router, unused);
+  registerUiAuthRoutes(router, unused);
   registerSessionRoutes(router, unused);
   registerWorkRoutes(router, unused);
   router.get('/openapi.json', () => undefined);
@@ -40,11 +43,26 @@ function allRoutes(): { path: string; methods: string[] }[] {
 }
 
 describe('scopes', () => {
-  it('every route but the probes is in the scope table (nothing falls to the default)', () => {
+  it('every route but the public ones is in the scope table (nothing falls to the default)', () => {
     const routes = allRoutes();
     expect(routes.length).to.be.greaterThan(40);
-    const missing = routes.filter((r) => !PUBLIC_PATHS.has(r.path) && !routeKnown(r.path));
+    const missing = routes.filter((r) => !isPublic(r.path) && !routeKnown(r.path));
     expect(missing.map((r) => r.path)).to.deep.equal([]);
+    const open = routes.filter((r) => isPublic(r.path)).map((r) => r.path);
+    expect(open, 'only the probes and the login exchange need no credential').to.have.members([
+      '/healthz',
+      '/readyz',
+      '/api/ui/login',
+    ]);
+  });
+
+  it("the dashboard's login routes: login public, login codes admin, session and logout any credential", () => {
+    expect(isPublic('/api/ui/login')).to.equal(true);
+    expect(isPublic('/api/ui/login-codes'), 'a prefix is a path segment').to.equal(false);
+    expect(isPublic('/api/ui/session')).to.equal(false);
+    expect(requiredScope('POST', '/api/ui/login-codes')).to.equal('admin');
+    expect(requiredScope('GET', '/api/ui/session')).to.equal(null);
+    expect(requiredScope('POST', '/api/ui/logout')).to.equal(null);
   });
 
   it('reads and writes need their own scopes; admin may do everything', () => {
