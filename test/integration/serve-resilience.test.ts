@@ -160,6 +160,11 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
     process.kill(before.appServer.pid, 'SIGKILL');
     const closed = await c.closed;
     expect(closed.code).to.equal(1012);
+    // The relay can see the upstream socket close before the supervisor reaps the child, so
+    // /readyz may still say ready for a moment: wait for the new app-server itself.
+    await svc.waitForLog(
+      (l) => l.msg === 'app-server ready' && l.childPid !== before.appServer.pid,
+    );
     await waitReady(svc);
     const after = await getStatus(svc);
     expect(after.appServer.pid).to.not.equal(before.appServer.pid);
