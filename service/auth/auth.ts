@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { tokensEqual } from '../../src/token.js';
 import { bearerToken, errorBody } from '../http.js';
 import type { TokenRepo } from '../store/tokens.js';
-import { allows, requiredScope, SCOPES, type Need, type Scope } from './scopes.js';
+import { allows, publicPath, requiredScope, SCOPES, type Need, type Scope } from './scopes.js';
 
 export interface Principal {
   /** `owner` for the token file's token, else the scoped token's id. */
@@ -177,7 +177,7 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function authMiddleware(auth: Authenticator): Koa.Middleware {
   return async (ctx, next) => {
-    if (PUBLIC_PATHS.has(ctx.path)) return next();
+    if (PUBLIC_PATHS.has(ctx.path) || publicPath(ctx.path)) return next();
     const route = `${ctx.method} ${ctx.path}`;
     const r = auth.authenticate(ctx.get('authorization'), ctx.ip || 'unknown');
     if (isRefusal(r)) {

@@ -39,6 +39,18 @@ const ROUTES: readonly [string, Need, Need][] = [
   ['/api/notify', 'admin', 'admin'],
 ];
 
+/**
+ * Served without a token: the dashboard's static shell (index.html, JS, CSS: no data; what the
+ * page shows comes from the routes above) and `/`, which only redirects a browser to it. The
+ * WebSocket relay on `/` is an upgrade, authenticated with SOCKETS below, never this.
+ */
+const PUBLIC: readonly string[] = ['/ui'];
+
+/** Whether a request path needs no token at all (the probes are in auth.ts's PUBLIC_PATHS). */
+export function publicPath(path: string): boolean {
+  return path === '/' || PUBLIC.some((prefix) => under(path, prefix));
+}
+
 /** WebSocket endpoints: the relay is full power over Codex; `/ws` reads events. */
 const SOCKETS: Readonly<Record<string, Scope>> = {
   '/': 'app-server',

@@ -13,6 +13,7 @@ import {
   allows,
   parseScopes,
   requiredScope,
+  publicPath,
   routeKnown,
   socketScope,
   type Scope,
@@ -20,6 +21,7 @@ import {
 import { registerWorkRoutes } from '../../service/queues/routes.js';
 import { registerCoreRoutes } from '../../service/routes.js';
 import { registerSessionRoutes } from '../../service/sessions/routes.js';
+import { registerUi } from '../../service/ui.js';
 import { splitToken, TokenRepo } from '../../service/store/tokens.js';
 import { withStore } from '../helpers/store.js';
 
@@ -35,16 +37,31 @@ function allRoutes(): { path: string; methods: string[] }[] {
   registerTokenRoutes(router, unused);
   registerSessionRoutes(router, unused);
   registerWorkRoutes(router, unused);
+  registerUi(router);
   router.get('/openapi.json', () => undefined);
-  return router.stack.map((l) => ({ path: String(l.path), methods: l.methods }));
+  // An optional group (`/ui{/*rest}`) is checked by the path it starts with.
+  return router.stack.map((l) => ({
+    path: String(l.path).replace(/\{[^}]*\}/g, ''),
+    methods: l.methods,
+  }));
 }
 
 describe('scopes', () => {
   it('every route but the probes is in the scope table (nothing falls to the default)', () => {
     const routes = allRoutes();
     expect(routes.length).to.be.greaterThan(40);
-    const missing = routes.filter((r) => !PUBLIC_PATHS.has(r.path) && !routeKnown(r.path));
+    const missing = routes.filter(
+      (r) => !PUBLIC_PATHS.has(r.path) && !publicPath(r.path) && !routeKnown(r.path),
+    );
     expect(missing.map((r) => r.path)).to.deep.equal([]);
+  });
+
+  it('only the dashboard shell and the redirect on / are public, nothing under /api', () => {
+    const open = allRoutes().filter((r) => publicPath(r.path) && !PUBLIC_PATHS.has(r.path));
+    expect(open.map((r) => r.path).sort()).to.deep.equal(['/', '/ui']);
+    for (const r of open) expect(r.methods.filter((m) => m !== 'HEAD')).to.deep.equal(['GET']);
+    expect(publicPath('/uix'), 'a prefix is a path segment').to.equal(false);
+    expect(publicPath('/api/sessions')).to.equal(false);
   });
 
   it('reads and writes need their own scopes; admin may do everything', () => {
