@@ -1,6 +1,6 @@
 /**
  * The service's front end: the Koa app (core routes + feature modules), the HTTP(S) server, the
- * WebSocket upgrade dispatcher (Host check, bearer auth, then the app-server gateway on `/` and
+ * WebSocket upgrade dispatcher (Host check, auth, then the app-server gateway on `/` and
  * `/app-server` or a feature channel such as `/ws`). Loaded by main.ts only after the
  * app-server has been spawned, so the two start up in parallel.
  */
@@ -18,10 +18,14 @@ import {
   authMiddleware,
   forbiddenBody,
   isRefusal,
+  originMismatchBody,
   refusalBody,
   requestScopes,
 } from './auth/auth.js';
+import { clearedSessionCookie, sameOrigin } from './auth/cookies.js';
+import { LoginCodes } from './auth/login-codes.js';
 import { registerTokenRoutes, tokensOpenApi } from './auth/routes.js';
+import { registerUiAuthRoutes, uiAuthOpenApi } from './auth/ui-routes.js';
 import { allows, socketScope } from './auth/scopes.js';
 import { Store } from './store/store.js';
 import { TokenRepo } from './store/tokens.js';
@@ -122,6 +126,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     sessionsOpenApi(),
     workOpenApi(),
     tokensOpenApi(),
+    uiAuthOpenApi(),
     appServerOpenApi(),
   ]);
   router.get('/openapi.json', (c) => {
@@ -133,6 +138,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     c.body = body;
   });
   registerTokenRoutes(router, { tokens, auth });
+  registerUiAuthRoutes(router, { tokens, auth, codes: new LoginCodes() });
   registerFeatures(ctx);
   registerUi(router);
 
@@ -172,7 +178,11 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
         errorBody('host_not_allowed', `Host "${req.headers.host ?? ''}" is not allowed`),
       );
     }
-    const who = auth.authenticate(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
+    // The relay is `codex --remote`'s, never a browser's: a session cookie does not open it.
+    const who = auth.authenticateRequest(req.headers, req.socket.remoteAddress ?? 'unknown', {
+      cookie: !GATEWAY_PATHS.has(path),
+    });
+    const tls = 'encrypted' in req.socket && req.socket.encrypted === true;
     if (isRefusal(who)) {
       auth.audit(undefined, {
         route: `UPGRADE ${path}`,
@@ -183,7 +193,14 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
       return rejectUpgrade(socket, who.status, refusalBody(who), {
         ...(who.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="codex-sm"' } : {}),
         ...(who.retryAfterSec !== undefined ? { 'Retry-After': String(who.retryAfterSec) } : {}),
+        ...(who.via === 'cookie' ? { 'Set-Cookie': clearedSessionCookie(tls) } : {}),
       });
+    }
+    // Any page may open a WebSocket to us and the browser sends our cookie with it (no CORS,
+    // SameSite aside): only our own page's Origin is taken with the cookie.
+    if (who.via === 'cookie' && !sameOrigin(req.headers.origin, req.headers.host, tls)) {
+      auth.audit(who, { route: `UPGRADE ${path}`, status: 403, why: 'origin mismatch' });
+      return rejectUpgrade(socket, 403, originMismatchBody(req.headers.origin));
     }
     const need = socketScope(path);
     if (!allows(who.scopes, need)) {

@@ -200,12 +200,31 @@ export function eventStream(ctx: Koa.Context): PassThrough {
   return out;
 }
 
+/**
+ * Headers every answer carries, errors and raw socket answers included: no MIME sniffing (a
+ * JSON body must never run as a script or page), no Referer leaving the dashboard, and no
+ * framing (clickjacking an approve button).
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+};
+
+export function securityHeadersMiddleware(): Koa.Middleware {
+  return async (ctx, next) => {
+    ctx.set(SECURITY_HEADERS);
+    await next();
+  };
+}
+
 /** `outer` runs first and sees every answer as sent, errors included (request metrics). */
 export function createApp(sec: AppSecurity, router: Router, outer?: Koa.Middleware): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errors are logged by the owner through app.on('error')
   if (outer) app.use(outer);
+  app.use(securityHeadersMiddleware());
   app.use(errorMiddleware());
   app.use(hostCheckMiddleware(sec));
   app.use(sec.auth);
@@ -241,7 +260,7 @@ export function rawErrorResponse(
   headers: Record<string, string> = {},
 ): string {
   const text = JSON.stringify(body);
-  const extra = Object.entries(headers)
+  const extra = Object.entries({ ...SECURITY_HEADERS, ...headers })
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
   return (

@@ -224,6 +224,11 @@ export const ERROR_CODES = {
     area: 'api',
     when: 'the token lacks the scope the route needs (403; `missingScope` names it)',
   },
+  origin_mismatch: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: "a request authenticated by the dashboard session cookie that may change something (or opens a WebSocket) has no Origin, or not the service's own (403; nothing changed)",
+  },
   rate_limited: {
     exit: EXIT.tempFail,
     area: 'api',

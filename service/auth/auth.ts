@@ -1,24 +1,39 @@
 /**
  * Who is asking, and may they: the owner's token (the token file: every scope) or a scoped
- * token from the store; failures rate-limited per peer; every refusal and every use that
+ * token from the store, in the Authorization header or — for the dashboard, when there is no
+ * such header — a browser session's token in its cookie (whose state-changing requests must
+ * come from our own origin); failures rate-limited per peer; every refusal and every use that
  * changes something written to the journal as an `audit` line (token id, never a secret);
  * and the sockets each scoped token holds open, so that revoking or rotating it ends its
  * WebSocket and SSE streams at once.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { tokensEqual } from '../../src/token.js';
 import { bearerToken, errorBody } from '../http.js';
-import type { TokenRepo } from '../store/tokens.js';
-import { allows, publicPath, requiredScope, SCOPES, type Need, type Scope } from './scopes.js';
+import type { TokenInfo, TokenRepo } from '../store/tokens.js';
+import {
+  changesState,
+  clearedSessionCookie,
+  readCookie,
+  sameOrigin,
+  SESSION_COOKIE,
+} from './cookies.js';
+import { allows, isPublic, requiredScope, SCOPES, type Need, type Scope } from './scopes.js';
+
+/** How the credential came: the Authorization header, or the dashboard's session cookie. */
+export type Via = 'bearer' | 'cookie';
 
 export interface Principal {
   /** `owner` for the token file's token, else the scoped token's id. */
   id: string;
   scopes: ReadonlySet<Scope>;
+  via: Via;
+  /** The scoped token's record (absent for the owner). */
+  token?: TokenInfo;
 }
 
 export type AuthRefusal = {
@@ -28,9 +43,11 @@ export type AuthRefusal = {
   /** For the audit line: missing, unknown, revoked, expired or rate limited. */
   why: string;
   retryAfterSec?: number;
+  /** Set when a session cookie was refused (the answer tells the browser to drop it). */
+  via?: Via;
 };
 
-const OWNER: Principal = { id: 'owner', scopes: new Set(SCOPES) };
+const OWNER: Principal = { id: 'owner', scopes: new Set(SCOPES), via: 'bearer' };
 
 export interface AuthOptions {
   ownerToken: () => string;
@@ -60,13 +77,47 @@ export class Authenticator {
    */
   authenticate(authorization: string | undefined, peer: string): Principal | AuthRefusal {
     const given = bearerToken(authorization);
-    let why = 'missing';
-    if (given !== undefined) {
-      if (tokensEqual(given, this.o.ownerToken())) return OWNER;
-      const v = this.o.tokens.verify(given);
-      if ('info' in v) return { id: v.info.id, scopes: new Set(v.info.scopes) };
-      why = v.refused;
-    }
+    if (given === undefined) return this.refuse(peer, 'missing', 'missing bearer token');
+    const p = this.principal(given);
+    if ('why' in p) return this.refuse(peer, p.why, 'wrong, revoked or expired token');
+    return p;
+  }
+
+  /**
+   * The principal behind a request's headers: the Authorization header when there is one
+   * (a bearer always wins), else — where `cookie` allows it — the session cookie, which only a
+   * browser session's token may fill (a long-lived token pasted into a cookie is refused).
+   */
+  authenticateRequest(
+    headers: IncomingHttpHeaders,
+    peer: string,
+    opts: { cookie: boolean } = { cookie: true },
+  ): Principal | AuthRefusal {
+    const session = opts.cookie ? readCookie(headers.cookie, SESSION_COOKIE) : undefined;
+    if (headers.authorization !== undefined || session === undefined)
+      return this.authenticate(headers.authorization, peer);
+    const p = this.principal(session);
+    const why = 'why' in p ? p.why : p.token?.kind !== 'browser' ? 'not a session' : undefined;
+    if (why === undefined && !('why' in p)) return { ...p, via: 'cookie' };
+    return {
+      ...this.refuse(peer, `${why} session`, 'the session ended: log in again'),
+      via: 'cookie',
+    };
+  }
+
+  /** The owner or the live scoped token this string is (`via` bearer), or why not. */
+  principal(given: string): Principal | { why: string } {
+    if (tokensEqual(given, this.o.ownerToken())) return OWNER;
+    const v = this.o.tokens.verify(given);
+    if ('refused' in v) return { why: v.refused };
+    return { id: v.info.id, scopes: new Set(v.info.scopes), via: 'bearer', token: v.info };
+  }
+
+  /**
+   * A credential that did not work (`why`, for the audit line): 401, or 429 once this peer has
+   * failed too often in the window. Counts the failure.
+   */
+  refuse(peer: string, why: string, message: string): AuthRefusal {
     const windowMs = this.o.windowMs ?? 60_000;
     const now = Date.now();
     const f = this.failures.get(peer);
@@ -79,12 +130,7 @@ export class Authenticator {
         retryAfterSec: Math.ceil((f.since + windowMs - now) / 1000),
       };
     this.fail(peer, now, windowMs);
-    return {
-      status: 401,
-      code: 'unauthorized',
-      message: given === undefined ? 'missing bearer token' : 'wrong, revoked or expired token',
-      why,
-    };
+    return { status: 401, code: 'unauthorized', message, why };
   }
 
   private fail(peer: string, now: number, windowMs: number): void {
@@ -104,7 +150,7 @@ export class Authenticator {
    * request is not tracked: its keep-alive socket may carry another token's next request.)
    */
   track(p: Principal, socket: Socket, ends: EventEmitter = socket): void {
-    if (p === OWNER) return;
+    if (p.id === OWNER.id) return;
     let set = this.sockets.get(p.id);
     if (!set) this.sockets.set(p.id, (set = new Set()));
     if (set.has(socket)) return;
@@ -148,7 +194,20 @@ export function refusalBody(r: AuthRefusal): object {
     r.message,
     r.status === 429
       ? 'wait, then send the right token'
-      : 'send Authorization: Bearer <token> (see `codex-sm config show`)',
+      : r.via === 'cookie'
+        ? 'log in again (`codex-sm open`, or paste a token at /ui/)'
+        : 'send Authorization: Bearer <token> (see `codex-sm config show`)',
+  );
+}
+
+/** A cookie-authenticated change (or WebSocket) from a page that is not ours. */
+export function originMismatchBody(origin: string | undefined): object {
+  return errorBody(
+    'origin_mismatch',
+    origin
+      ? `Origin ${JSON.stringify(origin)} is not this service's own origin`
+      : 'a request with the session cookie that may change something needs an Origin header',
+    'send it from the dashboard itself, or use Authorization: Bearer <token>',
   );
 }
 
@@ -166,27 +225,33 @@ export function forbiddenBody(need: Scope): object {
 /** The scopes behind each upgraded WebSocket's request (for per-message checks on `/ws`). */
 export const requestScopes = new WeakMap<IncomingMessage, ReadonlySet<Scope>>();
 
-/** Paths served without a token (liveness/readiness probes carry no data). */
-export const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
-
-const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 /**
- * Koa middleware: authenticate (401/429), check the route's scope (403), and audit refusals and
- * every request that may change something. The principal is `ctx.state.principal`.
+ * Koa middleware: authenticate (401/429), hold cookie-authenticated changes to our own origin
+ * (403), check the route's scope (403), and audit refusals and every request that may change
+ * something. The principal is `ctx.state.principal`.
  */
 export function authMiddleware(auth: Authenticator): Koa.Middleware {
   return async (ctx, next) => {
-    if (PUBLIC_PATHS.has(ctx.path) || publicPath(ctx.path)) return next();
+    if (isPublic(ctx.path)) return next();
     const route = `${ctx.method} ${ctx.path}`;
-    const r = auth.authenticate(ctx.get('authorization'), ctx.ip || 'unknown');
+    const r = auth.authenticateRequest(ctx.req.headers, ctx.ip || 'unknown');
     if (isRefusal(r)) {
       ctx.status = r.status;
       if (r.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="codex-sm"');
       if (r.retryAfterSec !== undefined) ctx.set('Retry-After', String(r.retryAfterSec));
+      if (r.via === 'cookie') ctx.set('Set-Cookie', clearedSessionCookie(ctx.secure));
       ctx.body = refusalBody(r);
       auth.audit(undefined, { route, status: r.status, why: r.why, peer: ctx.ip });
       return;
+    }
+    if (r.via === 'cookie' && changesState(ctx.method)) {
+      const origin = ctx.get('origin') || undefined;
+      if (!sameOrigin(origin, ctx.get('host'), ctx.secure)) {
+        ctx.status = 403;
+        ctx.body = originMismatchBody(origin);
+        auth.audit(r, { route, status: 403, why: 'origin mismatch', origin: origin ?? null });
+        return;
+      }
     }
     const need: Need = requiredScope(ctx.method, ctx.path);
     if (!allows(r.scopes, need)) {
@@ -198,6 +263,6 @@ export function authMiddleware(auth: Authenticator): Koa.Middleware {
     ctx.state.principal = r;
     await next();
     if (ctx.response.type === 'text/event-stream') auth.track(r, ctx.req.socket, ctx.res);
-    if (!READS.has(ctx.method)) auth.audit(r, { route, status: ctx.status });
+    if (changesState(ctx.method)) auth.audit(r, { route, status: ctx.status, via: r.via });
   };
 }

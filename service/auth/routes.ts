@@ -1,6 +1,7 @@
 /**
  * `/api/tokens` (scope `admin`): create a scoped token (its secret is in this answer only),
- * list, revoke and rotate. Revoking or rotating ends the token's open connections at once.
+ * list, revoke and rotate. Revoking or rotating ends the token's open connections at once, and
+ * revokes the dashboard sessions logged in with it (their streams end too).
  */
 import type Router from '@koa/router';
 import { HttpError, readJsonBody } from '../http.js';
@@ -40,6 +41,8 @@ export function tokenJson(t: TokenInfo): Record<string, unknown> {
   return {
     id: t.id,
     name: t.name,
+    kind: t.kind,
+    parentId: t.parentId,
     scopes: t.scopes,
     createdAt: iso(t.createdAt),
     expiresAt: iso(t.expiresAt),
@@ -52,6 +55,9 @@ export function registerTokenRoutes(
   router: Router,
   d: { tokens: TokenRepo; auth: Authenticator },
 ): void {
+  /** End what the token holds open, and its browser sessions with theirs. */
+  const cutWithSessions = (id: string): number =>
+    d.tokens.revokeSessionsOf(id).reduce((n, s) => n + d.auth.cut(s), d.auth.cut(id));
   const notFound = (id: string) =>
     new HttpError(404, 'token_not_found', `no token ${id}`, 'list them with `codex-sm token list`');
 
@@ -84,14 +90,14 @@ export function registerTokenRoutes(
     const id = ctx.params.id ?? '';
     const t = d.tokens.revoke(id);
     if (!t) throw notFound(id);
-    const closed = d.auth.cut(id);
+    const closed = cutWithSessions(id);
     ctx.body = { ...tokenJson(t), closedConnections: closed };
   });
   router.post('/api/tokens/:id/rotate', (ctx) => {
     const id = ctx.params.id ?? '';
     const r = d.tokens.rotate(id);
     if (!r) throw notFound(id);
-    const closed = d.auth.cut(id);
+    const closed = cutWithSessions(id);
     ctx.body = { ...tokenJson(r.info), token: r.token, closedConnections: closed };
   });
 }

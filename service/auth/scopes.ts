@@ -37,19 +37,21 @@ const ROUTES: readonly [string, Need, Need][] = [
   ['/api/tokens', 'admin', 'admin'],
   ['/api/app-server', 'admin', 'admin'],
   ['/api/notify', 'admin', 'admin'],
+  // The dashboard's login (service/auth/ui-routes.ts): minting a login code hands out the
+  // caller's scopes, so only admin; who-am-I and logout concern only the caller's own session.
+  ['/api/ui/login-codes', 'admin', 'admin'],
+  ['/api/ui/session', null, null],
+  ['/api/ui/logout', null, null],
 ];
 
 /**
- * Served without a token: the dashboard's static shell (index.html, JS, CSS: no data; what the
- * page shows comes from the routes above) and `/`, which only redirects a browser to it. The
- * WebSocket relay on `/` is an upgrade, authenticated with SOCKETS below, never this.
+ * Served without a credential, by path prefix: the probes (no data), the login exchange (it is
+ * where a credential is presented; it counts failures like any other refusal) and the
+ * dashboard's static shell (index.html, JS, CSS: no data; what the page shows comes from the
+ * routes above). And `/` exactly, which only redirects a browser to the shell: the WebSocket
+ * relay on `/` is an upgrade, authenticated with SOCKETS below, never by this.
  */
-const PUBLIC: readonly string[] = ['/ui'];
-
-/** Whether a request path needs no token at all (the probes are in auth.ts's PUBLIC_PATHS). */
-export function publicPath(path: string): boolean {
-  return path === '/' || PUBLIC.some((prefix) => under(path, prefix));
-}
+const PUBLIC: readonly string[] = ['/healthz', '/readyz', '/api/ui/login', '/ui'];
 
 /** WebSocket endpoints: the relay is full power over Codex; `/ws` reads events. */
 const SOCKETS: Readonly<Record<string, Scope>> = {
@@ -67,6 +69,11 @@ export function requiredScope(method: string, path: string): Need {
   const row = ROUTES.find(([prefix]) => under(path, prefix));
   if (!row) return 'admin';
   return READ.has(method.toUpperCase()) ? row[1] : row[2];
+}
+
+/** Whether a request to this path needs no credential at all. */
+export function isPublic(path: string): boolean {
+  return path === '/' || PUBLIC.some((prefix) => under(path, prefix));
 }
 
 /** Whether the table names this route (the route-table test's question). */

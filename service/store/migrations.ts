@@ -163,4 +163,18 @@ CREATE INDEX webhook_outbox_target_pending ON webhook_outbox(target, status, seq
 `);
     },
   },
+  {
+    version: 5,
+    name: 'browser sessions',
+    up(db) {
+      // A dashboard login is a token of its own (kind 'browser'), so scopes, expiry, revocation
+      // and audit lines apply to it unchanged. parent_id names the scoped token it was logged in
+      // with (NULL: the owner's), so revoking or rotating that token revokes its sessions too.
+      db.exec(`
+ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'token' CHECK (kind IN ('token', 'browser'));
+ALTER TABLE tokens ADD COLUMN parent_id TEXT;
+CREATE INDEX tokens_parent ON tokens(parent_id) WHERE parent_id IS NOT NULL;
+`);
+    },
+  },
 ];

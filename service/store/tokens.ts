@@ -1,15 +1,23 @@
 /**
  * Scoped tokens at rest: name, scopes, expiry, revocation, last use, and a SHA-256 of the
  * secret — never the secret. A token is `<id>.<secret>`; the id names it in lists, logs and
- * `token revoke`, the secret is shown once, at creation or rotation.
+ * `token revoke`, the secret is shown once, at creation or rotation. A dashboard login is a
+ * token too (kind `browser`, its secret only ever in an HttpOnly cookie), tied to the token it
+ * was logged in with: revoking or rotating that one revokes it.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Scope } from '../auth/scopes.js';
 import { StoreRepo } from './repo.js';
 
+/** `token`: made by `token create`; `browser`: a dashboard login's session (the cookie). */
+export type TokenKind = 'token' | 'browser';
+
 export interface TokenInfo {
   id: string;
   name: string;
+  kind: TokenKind;
+  /** The scoped token a browser session was logged in with; null: the owner's, or not a session. */
+  parentId: string | null;
   scopes: Scope[];
   createdAt: number;
   expiresAt: number | null;
@@ -22,6 +30,8 @@ interface TokenRow {
   name: string;
   secret_sha256: string;
   scopes: string;
+  kind: string;
+  parent_id: string | null;
   created_at: number;
   updated_at: number;
   expires_at: number | null;
@@ -35,6 +45,8 @@ function toInfo(r: TokenRow): TokenInfo {
   return {
     id: r.id,
     name: r.name,
+    kind: r.kind === 'browser' ? 'browser' : 'token', // CHECK(kind IN ...)
+    parentId: r.parent_id,
     scopes: JSON.parse(r.scopes) as Scope[], // CHECK(json array); written only by create()
     createdAt: r.created_at,
     expiresAt: r.expires_at,
@@ -54,7 +66,13 @@ const LAST_USED_EVERY_MS = 60_000;
 
 export class TokenRepo extends StoreRepo {
   /** A new token; the returned secret is the only copy there will ever be. */
-  create(t: { name: string; scopes: Scope[]; expiresAt: number | null }): {
+  create(t: {
+    name: string;
+    scopes: Scope[];
+    expiresAt: number | null;
+    kind?: TokenKind;
+    parentId?: string | null;
+  }): {
     info: TokenInfo;
     token: string;
   } {
@@ -67,6 +85,8 @@ export class TokenRepo extends StoreRepo {
         name: t.name,
         secret_sha256: sha256(secret),
         scopes: JSON.stringify(t.scopes),
+        kind: t.kind ?? 'token',
+        parent_id: t.parentId ?? null,
         created_at: now,
         updated_at: now,
         expires_at: t.expiresAt,
@@ -91,6 +111,37 @@ export class TokenRepo extends StoreRepo {
     if (!cur) return undefined;
     if (cur.revokedAt === null) this.updateRow('tokens', id, { revoked_at: this.now() });
     return this.get(id);
+  }
+
+  /** Revoke the live browser sessions logged in with this token; their ids (to cut their streams). */
+  revokeSessionsOf(parentId: string): string[] {
+    const now = this.now();
+    return this.store.transaction(() =>
+      this.db
+        .prepare<[number, number, string], { id: string }>(
+          `UPDATE tokens SET revoked_at = ?, updated_at = ?
+           WHERE parent_id = ? AND kind = 'browser' AND revoked_at IS NULL RETURNING id`,
+        )
+        .all(now, now, parentId)
+        .map((r) => r.id),
+    );
+  }
+
+  /**
+   * Forget browser sessions that ended (expired or revoked) over `keepMs` ago: every login adds
+   * one, and a dead one is only worth keeping for a while in `token list`.
+   */
+  pruneSessions(keepMs: number): number {
+    const before = this.now() - keepMs;
+    return this.store.transaction(
+      () =>
+        this.db
+          .prepare(
+            `DELETE FROM tokens WHERE kind = 'browser'
+             AND (revoked_at < ? OR (expires_at IS NOT NULL AND expires_at < ?))`,
+          )
+          .run(before, before).changes,
+    );
   }
 
   get(id: string): TokenInfo | undefined {

@@ -31,6 +31,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   queue: async () => (await import('./commands/queue.js')).registerQueue,
   group: async () => (await import('./commands/group.js')).registerGroup,
   token: async () => (await import('./commands/token.js')).registerToken,
+  open: async () => (await import('./commands/open.js')).registerOpen,
   completion: async () => (await import('./commands/completion.js')).registerCompletion,
   notify: async () => (await import('./commands/notify.js')).registerNotify,
   bootstrap: daemon,

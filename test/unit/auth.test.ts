@@ -7,13 +7,14 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import pino from 'pino';
 import { registerAppServerRoutes } from '../../service/app-server-api.js';
-import { Authenticator, isRefusal, PUBLIC_PATHS } from '../../service/auth/auth.js';
+import { Authenticator, isRefusal } from '../../service/auth/auth.js';
 import { durationMs, registerTokenRoutes } from '../../service/auth/routes.js';
+import { registerUiAuthRoutes } from '../../service/auth/ui-routes.js';
 import {
   allows,
+  isPublic,
   parseScopes,
   requiredScope,
-  publicPath,
   routeKnown,
   socketScope,
   type Scope,
@@ -35,6 +36,7 @@ function allRoutes(): { path: string; methods: string[] }[] {
   registerCoreRoutes(router, unused);
   registerAppServerRoutes(router, unused);
   registerTokenRoutes(router, unused);
+  registerUiAuthRoutes(router, unused);
   registerSessionRoutes(router, unused);
   registerWorkRoutes(router, unused);
   registerUi(router);
@@ -47,21 +49,33 @@ function allRoutes(): { path: string; methods: string[] }[] {
 }
 
 describe('scopes', () => {
-  it('every route but the probes is in the scope table (nothing falls to the default)', () => {
+  it('every route but the public ones is in the scope table (nothing falls to the default)', () => {
     const routes = allRoutes();
     expect(routes.length).to.be.greaterThan(40);
-    const missing = routes.filter(
-      (r) => !PUBLIC_PATHS.has(r.path) && !publicPath(r.path) && !routeKnown(r.path),
-    );
+    const missing = routes.filter((r) => !isPublic(r.path) && !routeKnown(r.path));
     expect(missing.map((r) => r.path)).to.deep.equal([]);
+    const open = routes.filter((r) => isPublic(r.path)).map((r) => r.path);
+    expect(
+      open,
+      'only the probes, the login exchange and the dashboard shell need no credential',
+    ).to.have.members(['/healthz', '/readyz', '/api/ui/login', '/', '/ui']);
   });
 
-  it('only the dashboard shell and the redirect on / are public, nothing under /api', () => {
-    const open = allRoutes().filter((r) => publicPath(r.path) && !PUBLIC_PATHS.has(r.path));
-    expect(open.map((r) => r.path).sort()).to.deep.equal(['/', '/ui']);
-    for (const r of open) expect(r.methods.filter((m) => m !== 'HEAD')).to.deep.equal(['GET']);
-    expect(publicPath('/uix'), 'a prefix is a path segment').to.equal(false);
-    expect(publicPath('/api/sessions')).to.equal(false);
+  it("the dashboard's login routes: login public, login codes admin, session and logout any credential", () => {
+    expect(isPublic('/api/ui/login')).to.equal(true);
+    expect(isPublic('/api/ui/login-codes'), 'a prefix is a path segment').to.equal(false);
+    expect(isPublic('/api/ui/session')).to.equal(false);
+    expect(requiredScope('POST', '/api/ui/login-codes')).to.equal('admin');
+    expect(requiredScope('GET', '/api/ui/session')).to.equal(null);
+    expect(requiredScope('POST', '/api/ui/logout')).to.equal(null);
+  });
+
+  it('the dashboard shell and the redirect on / are public for GET only', () => {
+    const shell = allRoutes().filter((r) => r.path === '/' || r.path === '/ui');
+    expect(shell.map((r) => r.path).sort()).to.deep.equal(['/', '/ui']);
+    for (const r of shell) expect(r.methods.filter((m) => m !== 'HEAD')).to.deep.equal(['GET']);
+    expect(isPublic('/uix'), 'a prefix is a path segment').to.equal(false);
+    expect(isPublic('/ui/main-ABCDEFGH.js')).to.equal(true);
   });
 
   it('reads and writes need their own scopes; admin may do everything', () => {

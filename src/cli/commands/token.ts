@@ -11,6 +11,10 @@ import { apiPath, call, clientCommand, connection, runClientCommand } from '../s
 interface TokenJson {
   id: string;
   name: string;
+  /** `browser`: a dashboard login (`codex-sm open`); absent from services before it. */
+  kind?: 'token' | 'browser';
+  /** The token a browser session was logged in with (null: the owner's). */
+  parentId?: string | null;
   scopes: string[];
   createdAt: string;
   expiresAt: string | null;
@@ -36,9 +40,10 @@ function shownOnce(t: TokenJson): string {
 export function tokenTable(tokens: TokenJson[]): string {
   if (!tokens.length) return 'no tokens (the owner token in the token file always works)';
   return columns(
-    ['ID', 'NAME', 'SCOPES', 'EXPIRES', 'LAST USED', 'STATE'],
+    ['ID', 'KIND', 'NAME', 'SCOPES', 'EXPIRES', 'LAST USED', 'STATE'],
     tokens.map((t) => [
       t.id,
+      t.kind === 'browser' ? `browser (via ${t.parentId ?? 'owner'})` : (t.kind ?? 'token'),
       t.name,
       t.scopes.join(','),
       t.expiresAt ?? 'never',

@@ -1,0 +1,182 @@
+/**
+ * The dashboard's login, the pure parts and the repositories under it: the session cookie
+ * (read, written, cleared), the same-origin rule, the one-time login codes (expiry, one use,
+ * the bound on pending codes), and browser sessions at rest (a real store): the cookie takes
+ * only a browser session, and revoking the token it came from revokes it.
+ */
+import { inspect } from 'node:util';
+import { expect } from 'chai';
+import pino from 'pino';
+import { Authenticator, isRefusal } from '../../service/auth/auth.js';
+import {
+  changesState,
+  clearedSessionCookie,
+  readCookie,
+  requestOrigin,
+  sameOrigin,
+  sessionCookie,
+  SESSION_COOKIE,
+} from '../../service/auth/cookies.js';
+import { LoginCodes } from '../../service/auth/login-codes.js';
+import { grantOf } from '../../service/auth/ui-routes.js';
+import { TokenRepo } from '../../service/store/tokens.js';
+import { withStore } from '../helpers/store.js';
+
+describe('session cookie (pure)', () => {
+  it('reads the named cookie among others, the first when sent twice, quoted or not', () => {
+    expect(readCookie('a=1; codex_sm_session=cst_x.y; b=2', SESSION_COOKIE)).to.equal('cst_x.y');
+    expect(readCookie('codex_sm_session="q"', SESSION_COOKIE)).to.equal('q');
+    expect(readCookie('codex_sm_session=1;codex_sm_session=2', SESSION_COOKIE)).to.equal('1');
+    expect(readCookie('xcodex_sm_session=1', SESSION_COOKIE), 'not a suffix match').to.equal(
+      undefined,
+    );
+    expect(readCookie('codex_sm_session=', SESSION_COOKIE), 'empty is none').to.equal(undefined);
+    expect(readCookie(undefined, SESSION_COOKIE)).to.equal(undefined);
+    expect(readCookie('garbage;;=;', SESSION_COOKIE)).to.equal(undefined);
+  });
+
+  it('is HttpOnly, SameSite=Strict, for the whole origin; Secure only over TLS', () => {
+    expect(sessionCookie('cst_0.abc', 3600.7, false)).to.equal(
+      'codex_sm_session=cst_0.abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600',
+    );
+    expect(sessionCookie('v', 60, true)).to.match(/; Secure$/);
+    expect(clearedSessionCookie(false)).to.equal(
+      'codex_sm_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0',
+    );
+    expect(() => sessionCookie('a;b', 1, false), 'no header injection').to.throw();
+    expect(() => sessionCookie('a\r\nSet-Cookie: x', 1, false)).to.throw();
+  });
+});
+
+describe('same-origin rule (pure)', () => {
+  it("takes only the request's own scheme, host and port", () => {
+    expect(sameOrigin('http://127.0.0.1:3100', '127.0.0.1:3100', false)).to.equal(true);
+    expect(sameOrigin('https://box.lan', 'box.lan:443', true), 'default port').to.equal(true);
+    expect(sameOrigin('HTTP://LOCALHOST:3100', 'localhost:3100', false)).to.equal(true);
+    expect(sameOrigin('http://[::1]:3100', '[::1]:3100', false)).to.equal(true);
+    expect(sameOrigin('http://evil.example', '127.0.0.1:3100', false)).to.equal(false);
+    expect(sameOrigin('http://127.0.0.1:3101', '127.0.0.1:3100', false), 'port').to.equal(false);
+    expect(sameOrigin('http://box.lan', 'box.lan', true), 'scheme').to.equal(false);
+    expect(sameOrigin(undefined, '127.0.0.1:3100', false), 'missing').to.equal(false);
+    expect(sameOrigin('null', '127.0.0.1:3100', false), 'opaque').to.equal(false);
+    expect(sameOrigin('http://127.0.0.1:3100', undefined, false), 'no Host').to.equal(false);
+    expect(sameOrigin('http://a@127.0.0.1:3100', '127.0.0.1:3100', false)).to.equal(false);
+    expect(requestOrigin('evil.example/x', false), 'a Host with a path').to.equal(undefined);
+    expect(requestOrigin('Box.LAN:80', false)).to.equal('http://box.lan');
+  });
+
+  it('GET, HEAD and OPTIONS change nothing; every other method may', () => {
+    expect(['GET', 'head', 'OPTIONS'].map(changesState)).to.deep.equal([false, false, false]);
+    expect(['POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND'].map(changesState)).to.deep.equal([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+  });
+});
+
+describe('login codes (pure, in memory)', () => {
+  const grant = { scopes: ['sessions:read' as const], parentId: null, notAfter: null };
+
+  it('works once, keeps only a hash, and expires after its time', () => {
+    let t = 0;
+    const codes = new LoginCodes(() => t, 120_000);
+    const { code, expiresAt } = codes.issue(grant);
+    expect(code).to.match(/^[A-Za-z0-9_-]{22}$/);
+    expect(expiresAt).to.equal(120_000);
+    expect(inspect(codes, { depth: 10, showHidden: true }), 'only a hash').to.not.include(code);
+    expect(codes.redeem(code)).to.deep.equal(grant);
+    expect(codes.redeem(code), 'used up').to.deep.equal({ refused: 'unknown' });
+    const late = codes.issue(grant).code;
+    t = 240_000;
+    expect(codes.redeem(late)).to.deep.equal({ refused: 'expired' });
+    expect(codes.redeem('nonsense')).to.deep.equal({ refused: 'unknown' });
+  });
+
+  it('keeps at most the bound pending, dropping the oldest; expired ones leave on their own', () => {
+    let t = 0;
+    const codes = new LoginCodes(() => t, 1_000, 3);
+    const made = [1, 2, 3, 4].map(() => codes.issue(grant).code);
+    expect(codes.size).to.equal(3);
+    expect(codes.redeem(made[0] ?? '')).to.deep.equal({ refused: 'unknown' });
+    expect(codes.redeem(made[3] ?? '')).to.deep.equal(grant);
+    t = 1_000;
+    expect(codes.size).to.equal(0);
+  });
+});
+
+describe('browser sessions at rest and the cookie (real SQLite)', () => {
+  it('the cookie takes only a browser session; revoking its token revokes the session', () =>
+    withStore((store, now) => {
+      const tokens = new TokenRepo(store, now);
+      const auth = new Authenticator({
+        ownerToken: () => 'o'.repeat(40),
+        tokens,
+        logger: pino({ level: 'silent' }),
+      });
+      const phone = tokens.create({ name: 'phone', scopes: ['sessions:read'], expiresAt: 9e12 });
+      const p = auth.principal(phone.token);
+      if ('why' in p) throw new Error(p.why);
+      const g = grantOf(p);
+      expect(g).to.deep.equal({
+        scopes: ['sessions:read'],
+        parentId: phone.info.id,
+        notAfter: 9e12,
+      });
+      const s = tokens.create({ name: 'browser session', ...g, expiresAt: 1e12, kind: 'browser' });
+      expect(s.info).to.include({ kind: 'browser', parentId: phone.info.id });
+
+      const cookie = (v: string) => ({ cookie: `${SESSION_COOKIE}=${v}` });
+      const viaCookie = auth.authenticateRequest(cookie(s.token), 'a');
+      expect(isRefusal(viaCookie) ? viaCookie.why : viaCookie.via).to.equal('cookie');
+      const sp = isRefusal(viaCookie) ? undefined : viaCookie;
+      expect(sp && grantOf(sp), 'a session passes its tie on').to.deep.include({
+        parentId: phone.info.id,
+      });
+      expect(auth.authenticateRequest(cookie(phone.token), 'a'), 'not a session').to.include({
+        status: 401,
+        via: 'cookie',
+      });
+      const bearerWins = auth.authenticateRequest(
+        { ...cookie(s.token), authorization: `Bearer ${'o'.repeat(40)}` },
+        'a',
+      );
+      expect(isRefusal(bearerWins) ? null : bearerWins.id).to.equal('owner');
+      const relay = auth.authenticateRequest(cookie(s.token), 'a', { cookie: false });
+      expect(relay, 'no cookie where it is not taken').to.include({ status: 401, why: 'missing' });
+
+      expect(tokens.revokeSessionsOf(phone.info.id)).to.deep.equal([s.info.id]);
+      expect(auth.authenticateRequest(cookie(s.token), 'a')).to.include({
+        status: 401,
+        why: 'revoked session',
+      });
+      expect(tokens.revokeSessionsOf(phone.info.id), 'once').to.deep.equal([]);
+    }));
+
+  it('forgets sessions that ended long ago, and nothing else', () =>
+    withStore((store) => {
+      let t = 1_000_000;
+      const tokens = new TokenRepo(store, () => t);
+      const kept = tokens.create({ name: 'ci', scopes: ['queues'], expiresAt: 2_000_000 });
+      const old = tokens.create({
+        name: 'browser session',
+        scopes: ['queues'],
+        expiresAt: 2_000_000,
+        kind: 'browser',
+      });
+      const live = tokens.create({
+        name: 'browser session',
+        scopes: ['queues'],
+        expiresAt: 9_000_000,
+        kind: 'browser',
+      });
+      t = 3_000_000;
+      expect(tokens.pruneSessions(2_000_000), 'not yet long enough').to.equal(0);
+      t = 5_000_000;
+      expect(tokens.pruneSessions(2_000_000)).to.equal(1);
+      expect(tokens.list().map((x) => x.id)).to.deep.equal([kept.info.id, live.info.id]);
+      expect(tokens.get(old.info.id)).to.equal(undefined);
+    }));
+});
