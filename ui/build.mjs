@@ -24,7 +24,7 @@ const result = await esbuild.build({
   bundle: true,
   minify: true,
   format: 'esm',
-  target: ['es2020', 'chrome90', 'firefox90', 'safari14'],
+  target: 'es2020', // Safari 14, Chrome and Firefox of 2020 on
   jsx: 'automatic',
   jsxImportSource: 'preact',
   entryNames: '[name]-[hash]',
