@@ -200,11 +200,90 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await page.goto(sessionUrl);
     const timeline = page.getByTestId('timeline');
     await timeline.locator('.msg.agent', { hasText: 'the marker is in place' }).waitFor();
-    expect(fs.existsSync(marker), 'the approved command ran').to.equal(true);
     const answered = JSON.parse(
-      (await serviceFetch(svc.endpoint, svc.token, 'GET', '/api/approvals?status=answered')).text,
-    ) as { approvals: { decision: string; params: { command: string } }[] };
-    expect(answered.approvals.map((a) => a.decision)).to.deep.equal(['accept']);
+      (await serviceFetch(svc.endpoint, svc.token, 'GET', '/api/approvals?status=all')).text,
+    ) as { approvals: { status: string; decision: string; answeredBy: string }[] };
+    expect(answered.approvals.map((a) => [a.status, a.decision, a.answeredBy])).to.deep.equal([
+      ['answered', 'accept', 'http'],
+    ]);
+    // A declined command would get the same closing reply from the fake: the file tells.
+    const shown = await timeline.textContent();
+    expect(fs.existsSync(marker), `the approved command ran; the page shows: ${shown}`).to.equal(
+      true,
+    );
+  });
+
+  it('runs a queue from its page: edit a pending prompt, start, pause after the turn, resume to the end', async () => {
+    const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/queues', {
+      name: 'nightly',
+      cwd: svc.dir,
+      approvalPolicy: 'never',
+      prompts: [{ text: 'first queued prompt' }, { text: 'second queued prompt' }],
+    });
+    expect(made.status, made.text).to.equal(201);
+    const queue = JSON.parse(made.text) as { id: string; prompts: { id: string }[] };
+    await page.getByRole('link', { name: 'Queues' }).click();
+    await page
+      .getByTestId('queues')
+      .getByRole('link', { name: /nightly/ })
+      .click();
+    const prompts = page.getByTestId('prompts');
+    const second = prompts.locator(`li[data-prompt="${queue.prompts[1]!.id}"]`);
+    await second.getByRole('button', { name: 'Edit' }).click();
+    await second
+      .getByRole('textbox', { name: 'prompt text' })
+      .fill('second prompt, edited on a phone');
+    await second.getByRole('button', { name: 'Save' }).click();
+    await prompts.getByText('second prompt, edited on a phone').waitFor();
+
+    fake.enqueue({ kind: 'held', then: { kind: 'text', text: 'first one done' } });
+    await page.getByRole('button', { name: 'Start' }).click();
+    const first = await fake.waitForRequest((r) => r.prompt === 'first queued prompt');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    first.release();
+    await prompts.locator('li').first().getByText('first one done').waitFor();
+    await shot(page, 'queue');
+    expect(
+      fake.arrivals.some((r) => r.prompt.includes('edited on a phone')),
+      'paused',
+    ).to.equal(false);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('.card-head .badge', { hasText: 'completed' }).waitFor();
+    const done = await fake.waitForRequest((r) => r.prompt === 'second prompt, edited on a phone');
+    expect(done.prompt).to.equal('second prompt, edited on a phone');
+    expect(await noSideways(page)).to.be.at.most(0);
+  });
+
+  it("runs a prompt across a group's sessions from its page and shows the progress", async () => {
+    const list = JSON.parse(
+      (
+        await serviceFetch(
+          svc.endpoint,
+          svc.token,
+          'GET',
+          `/api/sessions?cwd=${encodeURIComponent(svc.dir)}&limit=2`,
+        )
+      ).text,
+    ) as { sessions: { id: string }[] };
+    expect(list.sessions).to.have.length(2);
+    const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/groups', {
+      name: 'both dashboard sessions',
+      sessionIds: list.sessions.map((x) => x.id),
+    });
+    expect(made.status, made.text).to.equal(201);
+    await page.getByRole('link', { name: 'Groups' }).click();
+    await page
+      .getByTestId('groups')
+      .getByRole('link', { name: /both dashboard sessions/ })
+      .click();
+    await page.getByRole('textbox', { name: 'prompt for the group' }).fill('report in, group');
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.locator('.card-head .badge', { hasText: 'completed' }).waitFor();
+    expect(await page.getByRole('progressbar').getAttribute('aria-valuenow')).to.equal('2');
+    expect(fake.arrivals.filter((r) => r.prompt === 'report in, group')).to.have.length(2);
+    expect(await noSideways(page)).to.be.at.most(0);
+    await shot(page, 'group');
   });
 
   it('refuses a cross-origin form POST that carries the cookie (403 origin_mismatch), changing nothing', async () => {
