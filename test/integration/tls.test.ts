@@ -21,6 +21,34 @@ function get(url: string, ca: string, token?: string): Promise<{ status: number;
   });
 }
 
+/** POST a JSON body; the answer's status, Set-Cookie and body. */
+function post(
+  url: string,
+  ca: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; setCookie: string[]; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      url,
+      { method: 'POST', ca, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            setCookie: res.headers['set-cookie'] ?? [],
+            body: text,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
 describe('TLS and exposure (integration)', function () {
   this.timeout(60_000);
   let svc: ServiceProcess | undefined;
@@ -89,5 +117,28 @@ describe('TLS and exposure (integration)', function () {
     const reply = await new Promise<string>((r) => ws.once('message', (d) => r(d.toString())));
     expect(JSON.parse(reply)).to.have.nested.property('result.userAgent');
     ws.close();
+
+    // The dashboard's session cookie is Secure over TLS, and our https Origin opens /ws with it.
+    const login = await post(`${svc.endpoint}/api/ui/login`, ca, { token: svc.token });
+    expect(login.status, login.body).to.equal(200);
+    const [setCookie = ''] = login.setCookie;
+    expect(setCookie).to.match(/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+    const cookie = setCookie.split(';')[0] as string;
+    const channel = new WebSocket(`${svc.wsUrl}/ws`, {
+      ca,
+      headers: { cookie, origin: svc.endpoint },
+    });
+    await new Promise((r, j) => (channel.once('open', r), channel.once('error', j)));
+    channel.close();
+    const plainOrigin = await post(
+      `${svc.endpoint}/api/ui/logout`,
+      ca,
+      {},
+      {
+        cookie,
+        origin: svc.endpoint.replace('https:', 'http:'),
+      },
+    );
+    expect(plainOrigin.status, 'http:// is another origin than https://').to.equal(403);
   });
 });

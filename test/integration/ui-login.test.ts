@@ -131,6 +131,13 @@ describe('dashboard login: browser sessions against the real service (fake Respo
     expect((await upgrade('/', { cookie, origin })).status, 'never the relay').to.equal(401);
     expect((await upgrade('/app-server', { cookie, origin })).status).to.equal(401);
 
+    const forPhone = await cli('open', '--no-browser', '--qr', '--host', '192.168.1.20');
+    expect(String(forPhone.url)).to.match(/^http:\/\/192\.168\.1\.20:\d+\/ui\/#code=/);
+    expect(String(forPhone.qr)).to.match(/[▀▄█]/);
+    expect(String(forPhone.hints), 'the test service listens on loopback').to.include(
+      'cannot reach it',
+    );
+
     const listed = (await cli('token', 'list')).tokens as TokenRow[];
     const mine = listed.find((t) => t.id === me.body.id);
     expect(mine).to.include({ kind: 'browser', name: 'browser session', parentId: null });
