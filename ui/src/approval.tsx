@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api, can, message } from './api';
 import { href } from './route';
-import type { Approval, FileChange } from './timeline';
+import { changesOf, type Approval, type FileChange } from './timeline';
 import { Badge, Button, Diff, ErrorLine } from './ui';
 
 const DECISIONS = ['accept', 'acceptForSession', 'decline', 'cancel'] as const;
@@ -63,7 +63,7 @@ export function ApprovalCard(props: {
   const cwd = text(p.cwd);
   const reason = text(p.reason) || text(p.message);
   const questions = questionsOf(a);
-  const changes = props.changes ?? [];
+  const changes = props.changes?.length ? props.changes : changesOf(a.changes);
 
   const answer = async (decision: Decision) => {
     setBusy(true);

@@ -24,6 +24,8 @@ export interface Approval {
   createdAt: string;
   expiresAt: string;
   decision?: string;
+  /** fileChange: the files and diffs, as the service found them in the item. */
+  changes?: unknown;
 }
 
 export type Entry =
@@ -58,7 +60,8 @@ function contentText(content: unknown): string {
     .join('\n');
 }
 
-function changesOf(v: unknown): FileChange[] {
+/** The files of a change: the app-server's list, or the rollout's map by path. */
+export function changesOf(v: unknown): FileChange[] {
   if (Array.isArray(v))
     return v.filter(isObj).map((c) => ({
       path: str(c.path),
