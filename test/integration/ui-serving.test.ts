@@ -39,6 +39,8 @@ describe('dashboard static shell at /ui/ (real service)', function () {
     expect(r.headers.get('content-type')).to.match(/^text\/html/);
     expect(r.headers.get('content-security-policy')).to.equal(UI_CSP);
     expect(UI_CSP).to.not.include('unsafe-inline');
+    expect(r.headers.get('x-frame-options')).to.equal('DENY');
+    expect(r.headers.get('x-content-type-options')).to.equal('nosniff');
     expect(r.headers.get('cache-control')).to.equal('no-cache');
     const etag = r.headers.get('etag');
     expect(etag).to.be.a('string');
