@@ -14,9 +14,12 @@ $(STAMP): package.json package-lock.json
 
 setup: $(STAMP)
 
+# The service and CLI (tsc), then the dashboard: type-checked on its own (browser code), bundled into dist/ui.
 build: setup
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
 	$(NODE) dist/src/config/validator-gen.js
+	$(NODE) node_modules/typescript/bin/tsc -p ui/tsconfig.json
+	$(NODE) ui/build.mjs
 
 # Foreground service on the embedded defaults (loopback, generated token, the dev-dependency app-server).
 run: build
@@ -64,7 +67,7 @@ package: package-npm package-deb
 # dist/pkg/codex-sm-<version>.tgz: what `npm install -g` takes (packaging/npm/README.md).
 # A clean build first, so no stale file from a deleted source ends up in the tarball.
 package-npm: setup
-	rm -rf dist/src dist/service
+	rm -rf dist/src dist/service dist/ui
 	$(MAKE) build
 	mkdir -p dist/pkg
 	$(NPM) pack --pack-destination dist/pkg

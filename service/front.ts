@@ -40,6 +40,7 @@ import { appServerGraceMs } from './child-process.js';
 import type { AppServerSupervisor } from './supervisor.js';
 import { TurnActivity } from './turns.js';
 import { ServiceMetrics } from './metrics.js';
+import { registerUi } from './ui.js';
 
 const GATEWAY_PATHS = new Set(['/', '/app-server']);
 /** Largest message a client may send on a feature channel such as `/ws` (docs/api.md). */
@@ -139,6 +140,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   registerTokenRoutes(router, { tokens, auth });
   registerUiAuthRoutes(router, { tokens, auth, codes: new LoginCodes() });
   registerFeatures(ctx);
+  registerUi(router);
 
   const app = createApp(
     { allowedHosts: () => opts.config().allowedHosts, auth: authMiddleware(auth) },

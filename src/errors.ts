@@ -214,6 +214,11 @@ export const ERROR_CODES = {
     when: 'no bearer token, or not the right one (401)',
   },
   stopping: { exit: EXIT.failure, area: 'api', when: 'the service is stopping (503)' },
+  ui_not_built: {
+    exit: EXIT.failure,
+    area: 'api',
+    when: 'the dashboard at /ui/ was not built in this checkout (503; run `make build`)',
+  },
   forbidden: {
     exit: EXIT.failure,
     area: 'api',

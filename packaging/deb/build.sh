@@ -5,7 +5,7 @@
 # gzip, strip. No fakeroot: --root-owner-group makes every file root:root.
 #
 # What goes where (docs/install.md, "Debian package"):
-#   /usr/lib/codex-sm                 the app: dist/src, dist/service, units/, production node_modules
+#   /usr/lib/codex-sm                 the app: dist/src, dist/service, dist/ui, units/, production node_modules
 #   /usr/bin/codex-sm                 symlink to its CLI
 #   /usr/lib/systemd/user/            codex-sm.service, codex-sm-update.{service,timer} (render-units.mjs)
 #   /usr/share/man/man1/codex-sm.1.gz and the bash/zsh/fish completions, from `codex-sm completion`
@@ -50,7 +50,7 @@ umask 022
 # The app, as the npm package carries it (no source maps: nothing reads them at run time).
 mkdir -p "$APP/dist"
 cp "$ROOT/package.json" "$ROOT/package-lock.json" "$APP/"
-cp -r "$ROOT/dist/src" "$ROOT/dist/service" "$APP/dist/"
+cp -r "$ROOT/dist/src" "$ROOT/dist/service" "$ROOT/dist/ui" "$APP/dist/"
 cp -r "$ROOT/units" "$APP/"
 find "$APP/dist" -name '*.map' -delete
 

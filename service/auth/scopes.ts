@@ -45,10 +45,13 @@ const ROUTES: readonly [string, Need, Need][] = [
 ];
 
 /**
- * Served without a credential, by path prefix: the probes (no data) and the login exchange
- * (it is where a credential is presented; it counts failures like any other refusal).
+ * Served without a credential, by path prefix: the probes (no data), the login exchange (it is
+ * where a credential is presented; it counts failures like any other refusal) and the
+ * dashboard's static shell (index.html, JS, CSS: no data; what the page shows comes from the
+ * routes above). And `/` exactly, which only redirects a browser to the shell: the WebSocket
+ * relay on `/` is an upgrade, authenticated with SOCKETS below, never by this.
  */
-const PUBLIC: readonly string[] = ['/healthz', '/readyz', '/api/ui/login'];
+const PUBLIC: readonly string[] = ['/healthz', '/readyz', '/api/ui/login', '/ui'];
 
 /** WebSocket endpoints: the relay is full power over Codex; `/ws` reads events. */
 const SOCKETS: Readonly<Record<string, Scope>> = {
@@ -70,7 +73,7 @@ export function requiredScope(method: string, path: string): Need {
 
 /** Whether a request to this path needs no credential at all. */
 export function isPublic(path: string): boolean {
-  return PUBLIC.some((prefix) => under(path, prefix));
+  return path === '/' || PUBLIC.some((prefix) => under(path, prefix));
 }
 
 /** Whether the table names this route (the route-table test's question). */

@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { RequestId } from '../protocol.js';
 import { APPROVAL_REQUEST_METHODS } from '../protocol.js';
 import type { ServerRequest } from '../rpc.js';
+import type { FileUpdateChange } from './live.js';
 
 export type Decision = 'accept' | 'acceptForSession' | 'decline' | 'cancel';
 export const DECISIONS: readonly Decision[] = ['accept', 'acceptForSession', 'decline', 'cancel'];
@@ -40,6 +41,8 @@ export interface Approval {
   status: ApprovalStatus;
   createdAt: string;
   expiresAt: string;
+  /** fileChange: the files and their diffs (from the item the request names), when known. */
+  changes?: FileUpdateChange[];
   decision?: Decision;
   answeredAt?: string;
   answeredBy?: 'http' | 'timeout';
@@ -152,7 +155,11 @@ export class Approvals extends EventEmitter<ApprovalEvents> {
   }
 
   /** Hold a server request; false when it is not one of ours to hold. */
-  hold(req: ServerRequest, responder: Responder): boolean {
+  hold(
+    req: ServerRequest,
+    responder: Responder,
+    extra: { changes?: FileUpdateChange[] } = {},
+  ): boolean {
     const kind = KIND[req.method];
     if (!kind) return false;
     const p = (req.params ?? {}) as Record<string, unknown>;
@@ -172,6 +179,7 @@ export class Approvals extends EventEmitter<ApprovalEvents> {
       status: 'pending',
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + timeoutMs).toISOString(),
+      ...(extra.changes ? { changes: extra.changes } : {}),
     };
     this.items.set(a.id, a);
     this.byRequest.set(String(req.id), a.id);

@@ -106,7 +106,15 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     // thread's server requests to the connection that started or resumed it (checked: a thread
     // started by a gateway client never shows up here).
     if (isApprovalMethod(req.method)) {
-      approvals.hold(req, { respond });
+      // A file change is asked about by item id: the diff is in that item, seen just before.
+      const p = (req.params ?? {}) as { threadId?: unknown; itemId?: unknown };
+      const changes =
+        req.method === 'item/fileChange/requestApproval' &&
+        typeof p.threadId === 'string' &&
+        typeof p.itemId === 'string'
+          ? hub.fileChanges(p.threadId, p.itemId)
+          : undefined;
+      approvals.hold(req, { respond }, changes ? { changes } : {});
       return;
     }
     // Nothing else is ours to answer (dynamic tools, external auth refresh): refuse at once so

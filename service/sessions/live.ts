@@ -14,6 +14,13 @@ export interface LiveEvent {
   data: unknown;
 }
 
+/** One file of a `fileChange` item (generate-ts 0.169.0: FileUpdateChange). */
+export interface FileUpdateChange {
+  path: string;
+  kind: { type: string; move_path?: string | null };
+  diff: string;
+}
+
 export interface LiveThread {
   status?: string;
   activeTurnId: string | null;
@@ -84,6 +91,24 @@ export class LiveHub extends EventEmitter<{ event: [e: LiveEvent] }> {
   /** Buffered events of a thread after `seq`. */
   since(threadId: string, seq: number): LiveEvent[] {
     return (this.buffers.get(threadId) ?? []).filter((e) => e.seq > seq);
+  }
+
+  /**
+   * The changes of a file-change item, from its `item/started` (or `item/completed`) still in
+   * the thread's buffer: a `fileChange` approval request names only the item, and a person
+   * deciding needs the diff. Undefined when the item is not (or no longer) buffered.
+   */
+  fileChanges(threadId: string, itemId: string): FileUpdateChange[] | undefined {
+    const buf = this.buffers.get(threadId) ?? [];
+    for (let i = buf.length - 1; i >= 0; i--) {
+      const d = buf[i]?.data as { method?: string; params?: { item?: unknown } } | undefined;
+      if (d?.method !== 'item/started' && d?.method !== 'item/completed') continue;
+      const item = d.params?.item as
+        { type?: unknown; id?: unknown; changes?: unknown } | undefined;
+      if (item?.type === 'fileChange' && item.id === itemId && Array.isArray(item.changes))
+        return item.changes as FileUpdateChange[];
+    }
+    return undefined;
   }
 
   /** The control connection is gone: statuses are unknown until threads are loaded again. */

@@ -285,6 +285,18 @@ export const responseSchemas = {
       createdAt: { type: 'string' },
       expiresAt: { type: 'string' },
       decision: { type: 'string' },
+      changes: {
+        description: 'fileChange: the files and diffs of the item the request names, when known',
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            path: { type: 'string' },
+            kind: { type: 'object', properties: { type: { type: 'string' } } },
+            diff: { type: 'string' },
+          },
+        },
+      },
     },
   },
 } as const;

@@ -25,6 +25,7 @@ const EXPECTED_FILES = [
   './usr/lib/codex-sm/package.json',
   './usr/lib/codex-sm/dist/src/cli/main.js',
   './usr/lib/codex-sm/dist/src/config/config-validator.generated.cjs',
+  './usr/lib/codex-sm/dist/ui/index.html',
   './usr/lib/codex-sm/units/systemd/codex-sm.service',
   './usr/lib/codex-sm/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
   './usr/lib/systemd/user/codex-sm.service',

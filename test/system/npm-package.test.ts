@@ -107,19 +107,23 @@ describe('npm package: pack, npm install -g into a prefix, run from its bin (rea
 
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('carries only what runs: dist/src, dist/service, units, the generated validator; no source maps', async () => {
+  it('carries only what runs: dist/src, dist/service, dist/ui, units, the generated validator; no source maps', async () => {
     const listed = await sh('tar', ['-tzf', tgz], env);
     const files = listed.stdout
       .trim()
       .split('\n')
       .map((f) => f.replace(/^package\//, ''));
     const outside = files.filter(
-      (f) => !/^(dist\/src\/|dist\/service\/|units\/|package\.json$|README\.md$|LICENSE)/.test(f),
+      (f) =>
+        !/^(dist\/src\/|dist\/service\/|dist\/ui\/|units\/|package\.json$|README\.md$|LICENSE)/.test(
+          f,
+        ),
     );
     expect(outside, 'files outside the runtime set').to.deep.equal([]);
     expect(files).to.include('dist/src/config/config-validator.generated.cjs');
     expect(files).to.include('dist/src/cli/main.js');
     expect(files).to.include('units/systemd/codex-sm.service');
+    expect(files, 'the dashboard shell').to.include('dist/ui/index.html');
     expect(files.filter((f) => f.endsWith('.map'))).to.deep.equal([]);
   });
 

@@ -22,6 +22,7 @@ import {
 import { registerWorkRoutes } from '../../service/queues/routes.js';
 import { registerCoreRoutes } from '../../service/routes.js';
 import { registerSessionRoutes } from '../../service/sessions/routes.js';
+import { registerUi } from '../../service/ui.js';
 import { splitToken, TokenRepo } from '../../service/store/tokens.js';
 import { withStore } from '../helpers/store.js';
 
@@ -38,8 +39,13 @@ function allRoutes(): { path: string; methods: string[] }[] {
   registerUiAuthRoutes(router, unused);
   registerSessionRoutes(router, unused);
   registerWorkRoutes(router, unused);
+  registerUi(router);
   router.get('/openapi.json', () => undefined);
-  return router.stack.map((l) => ({ path: String(l.path), methods: l.methods }));
+  // An optional group (`/ui{/*rest}`) is checked by the path it starts with.
+  return router.stack.map((l) => ({
+    path: String(l.path).replace(/\{[^}]*\}/g, ''),
+    methods: l.methods,
+  }));
 }
 
 describe('scopes', () => {
@@ -49,11 +55,10 @@ describe('scopes', () => {
     const missing = routes.filter((r) => !isPublic(r.path) && !routeKnown(r.path));
     expect(missing.map((r) => r.path)).to.deep.equal([]);
     const open = routes.filter((r) => isPublic(r.path)).map((r) => r.path);
-    expect(open, 'only the probes and the login exchange need no credential').to.have.members([
-      '/healthz',
-      '/readyz',
-      '/api/ui/login',
-    ]);
+    expect(
+      open,
+      'only the probes, the login exchange and the dashboard shell need no credential',
+    ).to.have.members(['/healthz', '/readyz', '/api/ui/login', '/', '/ui']);
   });
 
   it("the dashboard's login routes: login public, login codes admin, session and logout any credential", () => {
@@ -63,6 +68,14 @@ describe('scopes', () => {
     expect(requiredScope('POST', '/api/ui/login-codes')).to.equal('admin');
     expect(requiredScope('GET', '/api/ui/session')).to.equal(null);
     expect(requiredScope('POST', '/api/ui/logout')).to.equal(null);
+  });
+
+  it('the dashboard shell and the redirect on / are public for GET only', () => {
+    const shell = allRoutes().filter((r) => r.path === '/' || r.path === '/ui');
+    expect(shell.map((r) => r.path).sort()).to.deep.equal(['/', '/ui']);
+    for (const r of shell) expect(r.methods.filter((m) => m !== 'HEAD')).to.deep.equal(['GET']);
+    expect(isPublic('/uix'), 'a prefix is a path segment').to.equal(false);
+    expect(isPublic('/ui/main-ABCDEFGH.js')).to.equal(true);
   });
 
   it('reads and writes need their own scopes; admin may do everything', () => {

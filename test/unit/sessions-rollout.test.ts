@@ -328,3 +328,35 @@ describe('sessions: held approvals', () => {
     ap.close();
   });
 });
+
+describe('sessions: a file-change approval carries its diff', () => {
+  it("finds the item's changes in the thread's live buffer (the newest sighting), or none", async () => {
+    const { LiveHub } = await import('../../service/sessions/live.js');
+    const { Approvals } = await import('../../service/sessions/approvals.js');
+    const hub = new LiveHub();
+    const change = (diff: string) => [{ path: '/w/a.txt', kind: { type: 'add' }, diff }];
+    const item = (id: string, diff: string) => ({
+      threadId: 't1',
+      turnId: 'u1',
+      item: { type: 'fileChange', id, changes: change(diff), status: 'inProgress' },
+    });
+    hub.notification('item/started', item('f1', '+old'));
+    hub.notification('item/started', item('f2', '+other'));
+    hub.notification('item/completed', item('f1', '+hello'));
+    expect(hub.fileChanges('t1', 'f1')).to.deep.equal(change('+hello'));
+    expect(hub.fileChanges('t1', 'nope')).to.equal(undefined);
+    expect(hub.fileChanges('t2', 'f1'), 'another thread').to.equal(undefined);
+
+    const ap = new Approvals({
+      settings: () => ({ timeoutMs: 60_000, defaultDecision: 'decline' }),
+    });
+    const held = {
+      id: 3,
+      method: 'item/fileChange/requestApproval',
+      params: { threadId: 't1', turnId: 'u1', itemId: 'f1' },
+    };
+    ap.hold(held, { respond: () => {} }, { changes: hub.fileChanges('t1', 'f1') ?? [] });
+    expect(ap.list()[0]?.changes).to.deep.equal(change('+hello'));
+    ap.close();
+  });
+});

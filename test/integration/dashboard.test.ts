@@ -1,0 +1,367 @@
+/**
+ * The dashboard in a real headless Chromium (Debian's, via playwright-core) against the real
+ * service and the REAL app-server, with a FAKE Responses API (the only fake: OpenAI's API
+ * cannot run here) and a generated CODEX_HOME of 120 sessions. Each step is what a person on a
+ * phone does: log in (token, and a one-time code link), see the status, page and search the
+ * sessions, start one and watch the reply arrive, approve a command from the inbox, log out.
+ * Screenshots go to a temp dir, or to docs/dashboard/ with UPDATE_SCREENSHOTS=1.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { expect } from 'chai';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
+import { generateHome, type GenResult } from '../../harness/gen-home.js';
+import {
+  REPO_ROOT,
+  startService,
+  tempDir,
+  waitReady,
+  type ServiceProcess,
+} from '../../harness/service.js';
+import { launchChromium } from '../helpers/browser.js';
+import { serviceFetch } from '../helpers/http.js';
+
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? path.join(REPO_ROOT, 'docs', 'dashboard')
+  : tempDir('codex-sm-shots-');
+const PHONE = { width: 390, height: 844 };
+
+describe('dashboard in a real Chromium (real service and app-server, FAKE Responses API)', function () {
+  this.timeout(120_000);
+  let browser: Browser | undefined;
+  let fake: FakeResponsesServer;
+  let svc: ServiceProcess;
+  let home: GenResult;
+  let ctx: BrowserContext;
+  let page: Page;
+
+  const shot = (p: Page, name: string) =>
+    p.screenshot({ path: path.join(SHOTS, `${name}.png`), animations: 'disabled' });
+  /** No page is wider than the screen: nothing to scroll sideways. */
+  const noSideways = (p: Page) =>
+    p.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
+  const phoneContext = () =>
+    browser!.newContext({
+      viewport: PHONE,
+      deviceScaleFactor: 1,
+      isMobile: true,
+      hasTouch: true,
+      colorScheme: 'light',
+    });
+  const logIn = async (p: Page) => {
+    await p.goto(`${svc.endpoint}/`);
+    await p.locator('input[name=token]').fill(svc.token);
+    await p.getByRole('button', { name: 'Log in' }).click();
+    await p.getByRole('navigation', { name: 'pages' }).waitFor();
+  };
+
+  before(async function () {
+    browser = await launchChromium();
+    if (!browser) return this.skip();
+    fake = await startFakeResponses();
+    const dir = tempDir();
+    home = generateHome(path.join(dir, 'codex-home'), { count: 120, bulk: 0.02, seed: 14 });
+    svc = await startService({
+      dir,
+      config: {
+        appServer: { args: fake.codexArgs(), backoffInitialMs: 100 },
+        approvals: { timeoutMs: 120_000 },
+      },
+    });
+    await waitReady(svc);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    ctx = await phoneContext();
+    page = await ctx.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await svc?.stop();
+    await fake?.close();
+  });
+
+  it('a browser at / lands on the login page; a pasted token logs in to an HttpOnly cookie', async () => {
+    await page.goto(`${svc.endpoint}/`);
+    expect(new URL(page.url()).pathname).to.equal('/ui/');
+    await page.locator('input[name=token]').waitFor();
+    await shot(page, 'login');
+    await logIn(page);
+    const cookies = await ctx.cookies();
+    const c = cookies.find((x) => x.name === 'codex_sm_session');
+    expect(c, JSON.stringify(cookies)).to.not.equal(undefined);
+    expect(c!.httpOnly).to.equal(true);
+    expect(c!.sameSite).to.equal('Strict');
+    expect(c!.value).to.not.equal(svc.token);
+    // (The page runs in the browser: its code is a string, this file has no DOM types.)
+    const stored = await page.evaluate<string>(
+      'JSON.stringify({ ...localStorage, ...sessionStorage })',
+    );
+    expect(stored).to.not.include(svc.token);
+  });
+
+  it('shows the status: service and the real app-server (pid, version, restarts), live', async () => {
+    const status = await (await serviceFetch(svc.endpoint, svc.token, 'GET', '/status')).text;
+    const app = (JSON.parse(status) as { appServer: { pid: number; version: string } }).appServer;
+    const box = page.getByTestId('app-server');
+    await box.getByText(String(app.pid), { exact: true }).waitFor();
+    await box.getByText(app.version, { exact: true }).waitFor();
+    await page.getByTestId('service').getByText('clients', { exact: true }).waitFor();
+    expect(await noSideways(page)).to.be.at.most(0);
+    await shot(page, 'status');
+  });
+
+  it('lists the sessions a page at a time and searches them, the match highlighted', async () => {
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    const rows = page.getByTestId('sessions').locator('li');
+    await page.getByRole('heading', { name: /^Sessions \(\d+\)$/ }).waitFor();
+    await rows.nth(49).waitFor();
+    expect(await rows.count()).to.equal(50);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await rows.nth(50).waitFor();
+    expect(await rows.count()).to.be.greaterThan(50);
+    expect(await noSideways(page)).to.be.at.most(0);
+    await page.evaluate('window.scrollTo(0, 0)');
+    await shot(page, 'sessions');
+
+    const target = home.sessions.find((s) => !s.archived && !s.brokenMeta && s.userTexts.length)!;
+    const needle = target.userTexts[0]!.split(' ').slice(0, 3).join(' ');
+    await page.getByRole('searchbox', { name: 'search messages' }).fill(needle);
+    await page.getByRole('button', { name: 'Search' }).click();
+    const results = page.getByTestId('search-results');
+    await results.locator('mark').first().waitFor();
+    expect((await results.locator('mark').first().textContent())?.toLowerCase()).to.equal(
+      needle.toLowerCase(),
+    );
+    expect(await results.locator(`a[href="#/s/${target.id}"]`).count()).to.equal(1);
+    await shot(page, 'search');
+  });
+
+  it('starts a session and shows the turn live: running, then the reply as it streams in', async () => {
+    await page.goto(`${svc.endpoint}/ui/#/sessions`);
+    await page.getByRole('button', { name: 'New session' }).click();
+    await page.locator('input[name=cwd]').fill(svc.dir);
+    await page.locator('textarea[name=prompt]').fill('say hello from the dashboard');
+    await page.locator('select[name=approvalPolicy]').selectOption('never');
+    // The model holds its answer until the page has shown the turn running.
+    fake.enqueue({
+      kind: 'held',
+      then: { kind: 'text', text: 'Hello from the fake model, live in the page', chunks: 6 },
+    });
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.waitForURL(/#\/s\//);
+    const held = await fake.waitForRequest((r) => r.prompt === 'say hello from the dashboard');
+    const timeline = page.getByTestId('timeline');
+    await timeline.locator('.msg.user', { hasText: 'say hello from the dashboard' }).waitFor();
+    await page.getByRole('button', { name: 'Interrupt' }).waitFor();
+    await shot(page, 'session-running');
+    held.release();
+    await timeline
+      .locator('.msg.agent', { hasText: 'Hello from the fake model, live in the page' })
+      .waitFor();
+    // turn/completed arrived too: the composer is back to sending, not steering.
+    await page.getByRole('button', { name: 'Interrupt' }).waitFor({ state: 'detached' });
+    expect(await noSideways(page)).to.be.at.most(0);
+    await shot(page, 'session');
+  });
+
+  it('a command that needs approval shows in the inbox, is approved in the page, and the turn completes', async () => {
+    const marker = path.join(svc.dir, 'approved-in-the-browser');
+    await page.goto(`${svc.endpoint}/ui/#/sessions`);
+    await page.getByRole('button', { name: 'New session' }).click();
+    await page.locator('input[name=cwd]').fill(svc.dir);
+    await page.locator('select[name=approvalPolicy]').selectOption('untrusted');
+    await page.locator('select[name=sandbox]').selectOption('read-only');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.waitForURL(/#\/s\//);
+    const sessionUrl = page.url();
+    await page.locator('.live.on').waitFor();
+    fake.enqueue(
+      { kind: 'exec', command: ['touch', marker] },
+      { kind: 'text', text: 'the marker is in place' },
+    );
+    await page.getByRole('textbox', { name: 'message' }).fill('touch the marker');
+    await page.getByRole('button', { name: 'Send' }).click();
+
+    await page.getByRole('link', { name: /^Approvals/ }).click();
+    const card = page.getByTestId('approvals').locator('article', { hasText: marker });
+    await card.waitFor();
+    expect(await card.textContent()).to.include(svc.dir); // the cwd
+    expect(fs.existsSync(marker), 'nothing ran before the approval').to.equal(false);
+    expect(await noSideways(page)).to.be.at.most(0);
+    await shot(page, 'approvals');
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
+    await card.waitFor({ state: 'detached' });
+
+    await page.goto(sessionUrl);
+    const timeline = page.getByTestId('timeline');
+    await timeline.locator('.msg.agent', { hasText: 'the marker is in place' }).waitFor();
+    const answered = JSON.parse(
+      (await serviceFetch(svc.endpoint, svc.token, 'GET', '/api/approvals?status=all')).text,
+    ) as { approvals: { status: string; decision: string; answeredBy: string }[] };
+    expect(answered.approvals.map((a) => [a.status, a.decision, a.answeredBy])).to.deep.equal([
+      ['answered', 'accept', 'http'],
+    ]);
+    // A declined command would get the same closing reply from the fake: the file tells.
+    const shown = await timeline.textContent();
+    expect(fs.existsSync(marker), `the approved command ran; the page shows: ${shown}`).to.equal(
+      true,
+    );
+  });
+
+  it('runs a queue from its page: edit a pending prompt, start, pause after the turn, resume to the end', async () => {
+    const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/queues', {
+      name: 'nightly',
+      cwd: svc.dir,
+      approvalPolicy: 'never',
+      prompts: [{ text: 'first queued prompt' }, { text: 'second queued prompt' }],
+    });
+    expect(made.status, made.text).to.equal(201);
+    const queue = JSON.parse(made.text) as { id: string; prompts: { id: string }[] };
+    await page.getByRole('link', { name: 'Queues' }).click();
+    await page
+      .getByTestId('queues')
+      .getByRole('link', { name: /nightly/ })
+      .click();
+    const prompts = page.getByTestId('prompts');
+    const second = prompts.locator(`li[data-prompt="${queue.prompts[1]!.id}"]`);
+    await second.getByRole('button', { name: 'Edit' }).click();
+    await second
+      .getByRole('textbox', { name: 'prompt text' })
+      .fill('second prompt, edited on a phone');
+    await second.getByRole('button', { name: 'Save' }).click();
+    await prompts.getByText('second prompt, edited on a phone').waitFor();
+
+    fake.enqueue({ kind: 'held', then: { kind: 'text', text: 'first one done' } });
+    await page.getByRole('button', { name: 'Start' }).click();
+    const first = await fake.waitForRequest((r) => r.prompt === 'first queued prompt');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    first.release();
+    await prompts.locator('li').first().getByText('first one done').waitFor();
+    await shot(page, 'queue');
+    expect(
+      fake.arrivals.some((r) => r.prompt.includes('edited on a phone')),
+      'paused',
+    ).to.equal(false);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('.card-head .badge', { hasText: 'completed' }).waitFor();
+    const done = await fake.waitForRequest((r) => r.prompt === 'second prompt, edited on a phone');
+    expect(done.prompt).to.equal('second prompt, edited on a phone');
+    expect(await noSideways(page)).to.be.at.most(0);
+  });
+
+  it("runs a prompt across a group's sessions from its page and shows the progress", async () => {
+    const list = JSON.parse(
+      (
+        await serviceFetch(
+          svc.endpoint,
+          svc.token,
+          'GET',
+          `/api/sessions?cwd=${encodeURIComponent(svc.dir)}&limit=2`,
+        )
+      ).text,
+    ) as { sessions: { id: string }[] };
+    expect(list.sessions).to.have.length(2);
+    const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/groups', {
+      name: 'both dashboard sessions',
+      sessionIds: list.sessions.map((x) => x.id),
+    });
+    expect(made.status, made.text).to.equal(201);
+    await page.getByRole('link', { name: 'Groups' }).click();
+    await page
+      .getByTestId('groups')
+      .getByRole('link', { name: /both dashboard sessions/ })
+      .click();
+    await page.getByRole('textbox', { name: 'prompt for the group' }).fill('report in, group');
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.locator('.card-head .badge', { hasText: 'completed' }).waitFor();
+    expect(await page.getByRole('progressbar').getAttribute('aria-valuenow')).to.equal('2');
+    expect(fake.arrivals.filter((r) => r.prompt === 'report in, group')).to.have.length(2);
+    expect(await noSideways(page)).to.be.at.most(0);
+    await shot(page, 'group');
+  });
+
+  it('refuses a cross-origin form POST that carries the cookie (403 origin_mismatch), changing nothing', async () => {
+    // Another origin (same host, other port: same-site, so the Strict cookie IS sent) hosts a
+    // page whose form posts to the service: only the Origin check stands in the way.
+    const evil = http.createServer((req, res) => {
+      const action = req.url === '/logout' ? '/api/ui/logout' : '/api/sessions';
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(
+        `<form id="f" method="POST" enctype="text/plain" action="${svc.endpoint}${action}">` +
+          `<input name='{"cwd":"/tmp","x":"' value='"}'></form>`,
+      );
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    const evilUrl = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
+    try {
+      const before = JSON.parse(
+        (await serviceFetch(svc.endpoint, svc.token, 'GET', '/api/sessions?limit=1')).text,
+      ) as { total: number };
+      for (const which of ['/logout', '/create']) {
+        const p = await ctx.newPage();
+        await p.goto(evilUrl + which);
+        const [answer] = await Promise.all([
+          p.waitForResponse((r) => r.url().startsWith(svc.endpoint)),
+          p.evaluate("document.getElementById('f').submit()"),
+        ]);
+        expect(answer.status(), which).to.equal(403);
+        expect(
+          (await answer.request().allHeaders())['cookie'] ?? '',
+          'the cookie was sent',
+        ).to.include('codex_sm_session=');
+        expect(((await answer.json()) as { error: { code: string } }).error.code).to.equal(
+          'origin_mismatch',
+        );
+        await p.close();
+      }
+      const after = JSON.parse(
+        (await serviceFetch(svc.endpoint, svc.token, 'GET', '/api/sessions?limit=1')).text,
+      ) as { total: number };
+      expect(after.total, 'no session was created').to.equal(before.total);
+      // Still logged in: the forged logout did nothing.
+      await page.goto(`${svc.endpoint}/ui/#/status`);
+      await page.getByTestId('app-server').waitFor();
+    } finally {
+      evil.close();
+    }
+  });
+
+  it('logs out: the session is revoked and the page asks for a login again', async () => {
+    const cookie = (await ctx.cookies()).find((c) => c.name === 'codex_sm_session')!.value;
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.locator('input[name=token]').waitFor();
+    const r = await fetch(`${svc.endpoint}/api/ui/session`, {
+      headers: { cookie: `codex_sm_session=${cookie}` },
+    });
+    expect(r.status, 'the old cookie no longer works').to.equal(401);
+    expect((await ctx.cookies()).find((c) => c.name === 'codex_sm_session')).to.equal(undefined);
+  });
+
+  it('logs in from a one-time `codex-sm open` link, which leaves no code in the address bar', async () => {
+    const minted = JSON.parse(
+      (await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/ui/login-codes', {})).text,
+    ) as { url: string; code: string };
+    const phone = await phoneContext();
+    const p = await phone.newPage();
+    await p.goto(minted.url);
+    await p.getByRole('navigation', { name: 'pages' }).waitFor();
+    expect(p.url()).to.not.include(minted.code);
+    // Nor in the history: back goes to where the browser was before the link.
+    await p.goBack();
+    expect(p.url()).to.not.include(minted.code);
+    // Used once: the same link does not log in another browser.
+    const other = await phoneContext();
+    const q = await other.newPage();
+    await q.goto(minted.url);
+    await q.getByRole('alert').waitFor();
+    expect(await q.getByRole('alert').textContent()).to.match(/login link did not work/);
+    await phone.close();
+    await other.close();
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * The one way the dashboard talks to the service: same-origin fetch with the session cookie
+ * (HttpOnly: this code never sees it). Errors are the service's `{error:{code,message,hint}}`,
+ * thrown as ApiError; a 401 anywhere means the session ended, so the app shows the login page.
+ */
+import { signal } from '@preact/signals';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface UiSession {
+  id?: string;
+  scopes: string[];
+  expiresAt: string | null;
+}
+
+/** `undefined` while the first check runs; `null` when logged out. */
+export const session = signal<UiSession | null | undefined>(undefined);
+
+function errorOf(status: number, body: unknown): ApiError {
+  const e = (body as { error?: { code?: unknown; message?: unknown; hint?: unknown } } | null)
+    ?.error;
+  return new ApiError(
+    status,
+    typeof e?.code === 'string' ? e.code : 'http_' + status,
+    typeof e?.message === 'string' ? e.message : `HTTP ${status}`,
+    typeof e?.hint === 'string' ? e.hint : undefined,
+  );
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const r = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: {
+      accept: 'application/json',
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON: the status says enough */
+  }
+  if (!r.ok) {
+    const err = errorOf(r.status, parsed);
+    if (r.status === 401 && !path.startsWith('/api/ui/')) session.value = null;
+    throw err;
+  }
+  return parsed as T;
+}
+
+/** Exchange a one-time code (from `codex-sm open`) or a pasted token for the session cookie. */
+export async function login(cred: { code: string } | { token: string }): Promise<void> {
+  const r = await api<UiSession>('POST', '/api/ui/login', cred);
+  session.value = r;
+}
+
+export async function checkSession(): Promise<void> {
+  try {
+    session.value = await api<UiSession>('GET', '/api/ui/session');
+  } catch {
+    session.value = null;
+  }
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await api('POST', '/api/ui/logout', {});
+  } finally {
+    session.value = null;
+  }
+}
+
+export function can(scope: string): boolean {
+  const s = session.value;
+  return !!s && (s.scopes.includes('admin') || s.scopes.includes(scope));
+}
+
+export function message(e: unknown): string {
+  if (e instanceof ApiError) return e.hint ? `${e.message} (${e.hint})` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,109 @@
+/**
+ * The shell: log in (a code from the URL fragment, or the login page), then the navigation and
+ * the page the hash names. The session cookie is HttpOnly: whether we are logged in is asked
+ * of the service (`GET /api/ui/session`).
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { api, checkSession, login, logout, message, session } from './api';
+import { ApprovalsPage } from './pages/approvals';
+import { LoginPage } from './pages/login';
+import { GroupPage, GroupsPage } from './pages/groups';
+import { QueuePage, QueuesPage } from './pages/queues';
+import { SessionPage } from './pages/session';
+import { SessionsPage } from './pages/sessions';
+import { StatusPage } from './pages/status';
+import { href, route } from './route';
+import { usePoll } from './poll';
+
+/** `#code=…` from `codex-sm open`: taken once, and gone from the address bar and history. */
+function takeLoginCode(): string | undefined {
+  const m = /^#code=([^&]+)/.exec(location.hash);
+  if (!m) return undefined;
+  history.replaceState(null, '', location.pathname + location.search + '#/status');
+  return decodeURIComponent(m[1] ?? '');
+}
+
+function Nav() {
+  const r = route.value;
+  const pending = usePoll(
+    () => api<{ approvals: unknown[] }>('GET', '/api/approvals').then((x) => x.approvals.length),
+    5000,
+    [r.page],
+  ).data;
+  const link = (page: string, label: string, also: string[] = []) => (
+    <a
+      href={href(page)}
+      class={r.page === page || also.includes(r.page) ? 'current' : ''}
+      aria-current={r.page === page ? 'page' : undefined}
+    >
+      {label}
+    </a>
+  );
+  return (
+    <nav class="nav" aria-label="pages">
+      {link('status', 'Status')}
+      {link('sessions', 'Sessions', ['s'])}
+      <a
+        href={href('approvals')}
+        class={r.page === 'approvals' ? 'current' : ''}
+        aria-current={r.page === 'approvals' ? 'page' : undefined}
+      >
+        Approvals{pending ? <span class="count">{pending}</span> : null}
+      </a>
+      {link('queues', 'Queues', ['q'])}
+      {link('groups', 'Groups', ['g'])}
+    </nav>
+  );
+}
+
+function Page() {
+  const r = route.value;
+  switch (r.page) {
+    case 'sessions':
+      return <SessionsPage />;
+    case 's':
+      return r.id ? <SessionPage key={r.id} id={r.id} /> : <SessionsPage />;
+    case 'approvals':
+      return <ApprovalsPage />;
+    case 'queues':
+      return <QueuesPage />;
+    case 'q':
+      return r.id ? <QueuePage key={r.id} id={r.id} /> : <QueuesPage />;
+    case 'groups':
+      return <GroupsPage />;
+    case 'g':
+      return r.id ? <GroupPage key={r.id} id={r.id} /> : <GroupsPage />;
+    default:
+      return <StatusPage />;
+  }
+}
+
+export function App() {
+  const [loginError, setLoginError] = useState<string | null>(null);
+  useEffect(() => {
+    const code = takeLoginCode();
+    if (code)
+      login({ code }).catch((e) => {
+        setLoginError(`the login link did not work: ${message(e)}`);
+        session.value = null;
+      });
+    else void checkSession();
+  }, []);
+  const s = session.value;
+  if (s === undefined) return <p class="muted center">…</p>;
+  if (s === null) return <LoginPage error={loginError} />;
+  return (
+    <>
+      <header class="top">
+        <a class="brand" href={href('status')}>
+          codex-sm
+        </a>
+        <button type="button" class="btn plain logout" onClick={() => void logout()}>
+          Log out
+        </button>
+        <Nav />
+      </header>
+      <Page />
+    </>
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * Groups (docs/queues.md): the latest run's progress per session, pause/resume, and a prompt run
+ * in every session. A group's page follows its SSE events.
+ */
+import { useState } from 'preact/hooks';
+import { api, can } from '../api';
+import { ago, shortId } from '../format';
+import { usePoll } from '../poll';
+import { href } from '../route';
+import { Badge, Button, ErrorLine, Section } from '../ui';
+import { Progress, useAction, useFollow } from './work';
+
+interface GroupRun {
+  id: string;
+  prompt: string;
+  status: string;
+  maxConcurrent: number;
+  sessions: {
+    sessionId: string;
+    status: string;
+    error: string | null;
+    result: { message: string | null } | null;
+  }[];
+  progress: { running: string[]; completed: string[]; failed: string[]; pending: string[] };
+}
+
+interface Group {
+  id: string;
+  name: string;
+  description: string | null;
+  paused: boolean;
+  sessionIds: string[];
+  run: GroupRun | null;
+  updatedAt: string;
+}
+
+function runProgress(r: GroupRun | null) {
+  const g = r?.progress;
+  return {
+    done: g?.completed.length ?? 0,
+    running: g?.running.length ?? 0,
+    failed: g?.failed.length ?? 0,
+    total: r?.sessions.length ?? 0,
+  };
+}
+
+export function GroupsPage() {
+  const { data, error } = usePoll(() => api<{ groups: Group[] }>('GET', '/api/groups'), 5000);
+  return (
+    <main>
+      <Section title={`Groups (${data?.groups.length ?? 0})`}>
+        <ErrorLine error={error} />
+        {data && !data.groups.length ? (
+          <p class="muted">
+            none yet: <code>codex-sm group create NAME SESSION_ID…</code>
+          </p>
+        ) : null}
+        <ul class="list" data-testid="groups">
+          {data?.groups.map((g) => (
+            <li class="row" key={g.id}>
+              <a class="row-link" href={href('g', g.id)}>
+                <span class="row-title">{g.name}</span>
+                <span class="row-meta">
+                  <span>{g.sessionIds.length} sessions</span>
+                  {g.paused ? <Badge text="paused" /> : null}
+                  {g.run ? <Badge text={g.run.status} /> : null}
+                  <span>{ago(g.updatedAt)}</span>
+                </span>
+                {g.run ? <Progress {...runProgress(g.run)} /> : null}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </Section>
+    </main>
+  );
+}
+
+export function GroupPage({ id }: { id: string }) {
+  const { obj: g, gone } = useFollow<Group>(
+    `/api/groups/${encodeURIComponent(id)}/events`,
+    'group',
+  );
+  const [act, error, busy] = useAction();
+  const [prompt, setPrompt] = useState('');
+  const [max, setMax] = useState('4');
+  if (gone) return <main class="muted">this group was deleted</main>;
+  if (!g) return <main class="muted">loading…</main>;
+  const path = `/api/groups/${g.id}`;
+  const runBusy = g.run?.status === 'running';
+  return (
+    <main>
+      <Section
+        title={g.name}
+        actions={g.paused ? <Badge text="paused" /> : g.run ? <Badge text={g.run.status} /> : null}
+      >
+        <div class="stack">
+          {g.description ? <p>{g.description}</p> : null}
+          {g.run ? (
+            <>
+              <p>
+                <span class="muted">latest run: </span>
+                {g.run.prompt}
+              </p>
+              <Progress {...runProgress(g.run)} />
+              <ul class="list">
+                {g.run.sessions.map((s) => (
+                  <li class="row" key={s.sessionId}>
+                    <a class="row-link" href={href('s', s.sessionId)}>
+                      <span class="row-meta">
+                        <span>{shortId(s.sessionId)}</span>
+                        <Badge text={s.status} />
+                      </span>
+                      {s.result?.message ? <span class="snippet">{s.result.message}</span> : null}
+                      {s.error ? <span class="error">{s.error}</span> : null}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : (
+            <p class="muted">never run; {g.sessionIds.length} sessions</p>
+          )}
+          {can('groups') ? (
+            <div class="actions">
+              {g.paused ? (
+                <Button
+                  kind="primary"
+                  disabled={busy}
+                  onClick={() => void act('POST', `${path}/resume`)}
+                >
+                  Resume
+                </Button>
+              ) : (
+                <Button disabled={busy} onClick={() => void act('POST', `${path}/pause`)}>
+                  Pause
+                </Button>
+              )}
+            </div>
+          ) : null}
+          <ErrorLine error={error} />
+        </div>
+      </Section>
+      {can('groups') && !runBusy ? (
+        <Section title="Run a prompt in every session">
+          <form
+            class="stack"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (prompt.trim())
+                void act('POST', `${path}/run`, {
+                  prompt: prompt.trim(),
+                  maxConcurrent: Number(max) || 4,
+                }).then(() => setPrompt(''));
+            }}
+          >
+            <textarea
+              aria-label="prompt for the group"
+              rows={2}
+              value={prompt}
+              onInput={(e) => setPrompt(e.currentTarget.value)}
+            />
+            <label class="field">
+              <span>at most this many turns at a time</span>
+              <input
+                type="number"
+                min={1}
+                max={64}
+                value={max}
+                onInput={(e) => setMax(e.currentTarget.value)}
+              />
+            </label>
+            <div class="actions">
+              <Button type="submit" kind="primary" disabled={busy || !prompt.trim()}>
+                Run
+              </Button>
+            </div>
+          </form>
+        </Section>
+      ) : null}
+    </main>
+  );
+}

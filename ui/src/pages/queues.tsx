@@ -1,0 +1,275 @@
+/**
+ * Queues (docs/queues.md): progress, start/pause/resume/stop, and the pending prompts edited,
+ * moved, switched or removed. A queue's page follows its SSE events.
+ */
+import { useState } from 'preact/hooks';
+import { api, can } from '../api';
+import { ApprovalCard } from '../approval';
+import { ago, shortId } from '../format';
+import { usePoll } from '../poll';
+import { href } from '../route';
+import type { Approval } from '../timeline';
+import { Badge, Button, ErrorLine, Section } from '../ui';
+import { Progress, useAction, useFollow } from './work';
+
+interface Prompt {
+  id: string;
+  position: number;
+  text: string;
+  mode: 'auto' | 'manual';
+  status: string;
+  attempts: number;
+  error: string | null;
+  result: { message: string | null } | null;
+}
+
+interface Queue {
+  id: string;
+  name: string;
+  cwd: string | null;
+  sessionId: string | null;
+  status: string;
+  waitingFor: string | null;
+  approvals: Approval[];
+  counts: Record<string, number>;
+  prompts?: Prompt[];
+  updatedAt: string;
+}
+
+function queueProgress(q: Queue) {
+  const c = q.counts;
+  const n = (k: string) => c[k] ?? 0;
+  const total = Object.values(c).reduce((a, b) => a + b, 0);
+  return {
+    done: n('completed'),
+    running: n('running'),
+    failed: n('failed') + n('interrupted'),
+    total,
+  };
+}
+
+export function QueuesPage() {
+  const { data, error } = usePoll(() => api<{ queues: Queue[] }>('GET', '/api/queues'), 5000);
+  return (
+    <main>
+      <Section title={`Queues (${data?.queues.length ?? 0})`}>
+        <ErrorLine error={error} />
+        {data && !data.queues.length ? (
+          <p class="muted">
+            none yet: <code>codex-sm queue create NAME --cwd DIR "first prompt"</code>
+          </p>
+        ) : null}
+        <ul class="list" data-testid="queues">
+          {data?.queues.map((q) => (
+            <li class="row" key={q.id}>
+              <a class="row-link" href={href('q', q.id)}>
+                <span class="row-title">{q.name}</span>
+                <span class="row-meta">
+                  <Badge text={q.status} />
+                  {q.waitingFor ? <Badge text={`waiting for ${q.waitingFor}`} /> : null}
+                  <span>
+                    {q.counts.completed ?? 0} of {queueProgress(q).total} done
+                  </span>
+                  <span>{ago(q.updatedAt)}</span>
+                </span>
+                <Progress {...queueProgress(q)} />
+              </a>
+            </li>
+          ))}
+        </ul>
+      </Section>
+    </main>
+  );
+}
+
+function PromptRow(props: {
+  q: Queue;
+  p: Prompt;
+  act: (m: string, path: string, body?: unknown) => Promise<void>;
+}) {
+  const { q, p, act } = props;
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(p.text);
+  const editable = p.status === 'pending' || p.status === 'waiting';
+  const base = `/api/queues/${q.id}/prompts/${p.id}`;
+  return (
+    <li class="row prompt" data-prompt={p.id}>
+      <div class="row-meta">
+        <span>#{p.position}</span>
+        <Badge text={p.status} />
+        {p.mode === 'manual' ? <Badge text="manual" /> : null}
+        {p.attempts > 1 ? <span>{p.attempts} attempts</span> : null}
+      </div>
+      {editing ? (
+        <form
+          class="stack"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act('PATCH', base, { text }).then(() => setEditing(false));
+          }}
+        >
+          <textarea
+            aria-label="prompt text"
+            rows={3}
+            value={text}
+            onInput={(e) => setText(e.currentTarget.value)}
+          />
+          <div class="actions">
+            <Button type="submit" kind="primary" disabled={!text.trim()}>
+              Save
+            </Button>
+            <Button onClick={() => (setEditing(false), setText(p.text))}>Cancel</Button>
+          </div>
+        </form>
+      ) : (
+        <p class="prompt-text">{p.text}</p>
+      )}
+      {p.result?.message ? <pre class="output">{p.result.message}</pre> : null}
+      {p.error ? <p class="error">{p.error}</p> : null}
+      {editable && !editing && can('queues') ? (
+        <div class="actions">
+          <Button onClick={() => (setText(p.text), setEditing(true))}>Edit</Button>
+          <Button onClick={() => void act('POST', `${base}/move`, { to: 1 })} label="run next">
+            Run next
+          </Button>
+          <Button
+            onClick={() =>
+              void act('POST', `${base}/mode`, { mode: p.mode === 'auto' ? 'manual' : 'auto' })
+            }
+          >
+            {p.mode === 'auto' ? 'Make manual' : 'Make auto'}
+          </Button>
+          <Button kind="danger" onClick={() => void act('DELETE', base)}>
+            Remove
+          </Button>
+        </div>
+      ) : null}
+    </li>
+  );
+}
+
+export function QueuePage({ id }: { id: string }) {
+  const { obj: q, gone } = useFollow<Queue>(
+    `/api/queues/${encodeURIComponent(id)}/events`,
+    'queue',
+  );
+  const [act, error, busy] = useAction();
+  const [add, setAdd] = useState('');
+  if (gone) return <main class="muted">this queue was deleted</main>;
+  if (!q) return <main class="muted">loading…</main>;
+  const path = `/api/queues/${q.id}`;
+  const pending = q.approvals.filter((a) => a.status === 'pending');
+  return (
+    <main>
+      <Section title={q.name} actions={<Badge text={q.status} />}>
+        <div class="stack">
+          <Progress {...queueProgress(q)} />
+          <div class="row-meta">
+            {Object.entries(q.counts)
+              .filter(([, n]) => n)
+              .map(([k, n]) => (
+                <span key={k}>
+                  {n} {k}
+                </span>
+              ))}
+            {q.sessionId ? (
+              <a href={href('s', q.sessionId)}>session {shortId(q.sessionId)}</a>
+            ) : null}
+            {q.cwd ? <span class="path">{q.cwd}</span> : null}
+          </div>
+          {q.waitingFor === 'go-ahead' ? (
+            <p>A manual prompt waits for the go-ahead (Start).</p>
+          ) : null}
+          {can('queues') ? (
+            <div class="actions">
+              {q.status !== 'running' && q.status !== 'paused' ? (
+                <Button
+                  kind="primary"
+                  disabled={busy}
+                  onClick={() => void act('POST', `${path}/start`)}
+                >
+                  Start
+                </Button>
+              ) : null}
+              {q.waitingFor === 'go-ahead' && q.status === 'running' ? (
+                <Button
+                  kind="primary"
+                  disabled={busy}
+                  onClick={() => void act('POST', `${path}/start`)}
+                >
+                  Go ahead
+                </Button>
+              ) : null}
+              {q.status === 'running' ? (
+                <Button disabled={busy} onClick={() => void act('POST', `${path}/pause`)}>
+                  Pause
+                </Button>
+              ) : null}
+              {q.status === 'paused' ? (
+                <Button
+                  kind="primary"
+                  disabled={busy}
+                  onClick={() => void act('POST', `${path}/resume`)}
+                >
+                  Resume
+                </Button>
+              ) : null}
+              {q.status === 'running' || q.status === 'paused' ? (
+                <>
+                  <Button
+                    kind="danger"
+                    disabled={busy}
+                    onClick={() => void act('POST', `${path}/stop`)}
+                  >
+                    Stop
+                  </Button>
+                  <Button
+                    kind="danger"
+                    disabled={busy}
+                    onClick={() => void act('POST', `${path}/stop`, { now: true })}
+                  >
+                    Stop now
+                  </Button>
+                </>
+              ) : null}
+            </div>
+          ) : null}
+          <ErrorLine error={error} />
+        </div>
+      </Section>
+      {pending.map((a) => (
+        <ApprovalCard key={a.id} approval={a} />
+      ))}
+      <Section title="Prompts">
+        <ul class="list" data-testid="prompts">
+          {(q.prompts ?? []).map((p) => (
+            <PromptRow key={p.id + p.text} q={q} p={p} act={act} />
+          ))}
+        </ul>
+        {can('queues') ? (
+          <form
+            class="stack"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (add.trim())
+                void act('POST', `${path}/prompts`, { text: add.trim() }).then(() => setAdd(''));
+            }}
+          >
+            <textarea
+              aria-label="new prompt"
+              rows={2}
+              placeholder="add a prompt…"
+              value={add}
+              onInput={(e) => setAdd(e.currentTarget.value)}
+            />
+            <div class="actions">
+              <Button type="submit" disabled={!add.trim()}>
+                Add prompt
+              </Button>
+            </div>
+          </form>
+        ) : null}
+      </Section>
+    </main>
+  );
+}

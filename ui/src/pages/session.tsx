@@ -1,0 +1,226 @@
+/**
+ * One session, live: its history and what happens now (messages, reasoning summaries,
+ * commands and their output, file diffs, approvals), streamed over the session's SSE events;
+ * send a turn, steer the running one, interrupt it.
+ */
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api, can, message } from '../api';
+import { ApprovalCard } from '../approval';
+import { shortId } from '../format';
+import { Timeline, type Approval, type Entry, type FileChange } from '../timeline';
+import { Badge, Button, Diff, ErrorLine } from '../ui';
+import { firstPrompts, type SessionRow } from './sessions';
+
+function EntryView({
+  e,
+  changesOf,
+}: {
+  e: Entry;
+  changesOf: (itemId: string | null) => FileChange[];
+}) {
+  switch (e.kind) {
+    case 'user':
+      return <div class="msg user">{e.text}</div>;
+    case 'agent':
+      return <div class={`msg agent${e.done ? '' : ' streaming'}`}>{e.text}</div>;
+    case 'reasoning':
+      return e.text ? (
+        <details class="reasoning" open={!e.done}>
+          <summary>reasoning</summary>
+          <p>{e.text}</p>
+        </details>
+      ) : null;
+    case 'command':
+      return (
+        <div class="command">
+          <div class="command-head">
+            <code>$ {e.command}</code>
+            {e.exitCode !== null ? (
+              <Badge text={e.exitCode === 0 ? 'exit 0' : `exit ${e.exitCode}`} />
+            ) : (
+              <Badge text={e.status} />
+            )}
+          </div>
+          {e.output ? <pre class="output">{e.output}</pre> : null}
+        </div>
+      );
+    case 'fileChange':
+      return (
+        <div class="filechange">
+          {e.changes.map((c) => (
+            <details open key={c.path}>
+              <summary>
+                {c.kind} <code>{c.path}</code> <Badge text={e.status} />
+              </summary>
+              <Diff diff={c.diff} />
+            </details>
+          ))}
+        </div>
+      );
+    case 'approval':
+      return <ApprovalCard approval={e.approval} changes={changesOf(e.approval.itemId)} />;
+    case 'notice':
+      return <p class={e.tone === 'error' ? 'error' : 'muted'}>{e.text}</p>;
+  }
+}
+
+function firstUserText(entries: Entry[]): string | undefined {
+  const first = entries.find((e) => e.kind === 'user');
+  return first?.kind === 'user' ? first.text.split('\n')[0] : undefined;
+}
+
+export function SessionPage({ id }: { id: string }) {
+  const timeline = useMemo(() => new Timeline(), [id]);
+  const [, setVersion] = useState(0);
+  const [session, setSession] = useState<SessionRow | null>(null);
+  const [connected, setConnected] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [input, setInput] = useState('');
+  const [busy, setBusy] = useState(false);
+  const bottom = useRef<HTMLDivElement>(null);
+
+  const sendTurn = async (text: string) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const active = timeline.state.activeTurnId;
+      if (active)
+        await api('POST', `/api/sessions/${id}/steer`, { input: text, expectedTurnId: active });
+      else await api('POST', `/api/sessions/${id}/turns`, { input: text });
+      return true;
+    } catch (e) {
+      setError(message(e));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  useEffect(() => {
+    let frame = 0;
+    // Many deltas a second: render once per frame.
+    const changed = () => {
+      if (!frame) frame = requestAnimationFrame(() => ((frame = 0), setVersion((v) => v + 1)));
+    };
+    api<SessionRow>('GET', `/api/sessions/${id}`)
+      .then((s) => {
+        setSession(s);
+        if (s.status && !timeline.state.status)
+          timeline.state = { ...timeline.state, status: s.status };
+        changed();
+      })
+      .catch((e) => setError(message(e)));
+    api<{ approvals: Approval[] }>('GET', `/api/approvals?sessionId=${encodeURIComponent(id)}`)
+      .then((r) => {
+        for (const a of r.approvals) timeline.approval(a);
+        changed();
+      })
+      .catch(() => {});
+    const es = new EventSource(`/api/sessions/${encodeURIComponent(id)}/events?follow=true`);
+    const parse = (e: Event) => JSON.parse((e as MessageEvent<string>).data) as unknown;
+    es.addEventListener('rollout', (e) => {
+      timeline.rollout(parse(e));
+      changed();
+    });
+    es.addEventListener('notification', (e) => {
+      const n = parse(e) as { method: string; params: unknown };
+      timeline.notification(n.method, n.params);
+      changed();
+    });
+    es.addEventListener('approval', (e) => {
+      timeline.approval(parse(e) as Approval);
+      changed();
+    });
+    es.onopen = () => {
+      setConnected(true);
+      const first = firstPrompts.get(id);
+      if (first !== undefined) {
+        firstPrompts.delete(id);
+        void sendTurn(first);
+      }
+    };
+    es.onerror = () => setConnected(es.readyState === EventSource.OPEN);
+    return () => {
+      es.close();
+      cancelAnimationFrame(frame);
+    };
+  }, [id]);
+
+  useEffect(() => {
+    const el = bottom.current;
+    if (!el) return;
+    const r = el.getBoundingClientRect();
+    if (r.top < window.innerHeight + 400) el.scrollIntoView({ block: 'end' });
+  });
+
+  const st = timeline.state;
+  const running = !!st.activeTurnId || st.status === 'active';
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const text = input.trim();
+    if (text && (await sendTurn(text))) setInput('');
+  };
+  const interrupt = async () => {
+    setError(null);
+    try {
+      await api(
+        'POST',
+        `/api/sessions/${id}/interrupt`,
+        st.activeTurnId ? { turnId: st.activeTurnId } : {},
+      );
+    } catch (e) {
+      setError(message(e));
+    }
+  };
+  const changesOf = (itemId: string | null): FileChange[] => {
+    const item = timeline.entries.find((x) => x.key === itemId);
+    return item?.kind === 'fileChange' ? item.changes : [];
+  };
+
+  return (
+    <main class="session">
+      <header class="session-head">
+        <h1>{session?.title || firstUserText(timeline.entries) || shortId(id)}</h1>
+        <div class="row-meta">
+          <Badge text={st.status || session?.status} />
+          {st.flags.includes('waitingOnApproval') ? <Badge text="waiting for approval" /> : null}
+          <span class={connected ? 'live on' : 'live'}>{connected ? 'live' : 'connecting…'}</span>
+          {session?.cwd ? <span class="path">{session.cwd}</span> : null}
+        </div>
+      </header>
+      <div class="timeline" data-testid="timeline" aria-live="polite">
+        {timeline.entries.map((e) => (
+          <EntryView key={e.key} e={e} changesOf={changesOf} />
+        ))}
+        {timeline.entries.length === 0 ? <p class="muted">nothing yet</p> : null}
+        <div ref={bottom} />
+      </div>
+      <ErrorLine error={error} />
+      {can('sessions:write') ? (
+        <form class="composer" onSubmit={(e) => void submit(e)}>
+          <textarea
+            name="input"
+            aria-label={running ? 'steer the running turn' : 'message'}
+            placeholder={running ? 'steer the running turn…' : 'send a message…'}
+            rows={2}
+            value={input}
+            onInput={(e) => setInput(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit(e);
+            }}
+          />
+          <div class="actions">
+            <Button type="submit" kind="primary" disabled={busy || !input.trim()}>
+              {running ? 'Steer' : 'Send'}
+            </Button>
+            {running ? (
+              <Button kind="danger" onClick={() => void interrupt()}>
+                Interrupt
+              </Button>
+            ) : null}
+          </div>
+        </form>
+      ) : null}
+    </main>
+  );
+}

@@ -1,0 +1,88 @@
+/** The service at a glance, refreshed every few seconds: is it up, is the app-server, who is connected. */
+import { api } from '../api';
+import { duration } from '../format';
+import { usePoll } from '../poll';
+import { Badge, ErrorLine, Section } from '../ui';
+
+interface Status {
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSec: number;
+  state: string;
+  statusText: string;
+  clients: number;
+  pendingRestart: string[];
+  appServer: {
+    state: string;
+    pid?: number;
+    version?: string;
+    restarts: number;
+    lastExit?: unknown;
+    remoteControl?: { enabled: boolean; status: string; serverName?: string } | null;
+  };
+  queues?: Record<string, number>;
+  groups?: { total: number; running: number };
+}
+
+function Row(props: { k: string; v: unknown }) {
+  return (
+    <div class="kv">
+      <dt>{props.k}</dt>
+      <dd>{props.v === undefined || props.v === null || props.v === '' ? '—' : String(props.v)}</dd>
+    </div>
+  );
+}
+
+export function StatusPage() {
+  const { data: s, error } = usePoll(() => api<Status>('GET', '/status'), 5000);
+  return (
+    <main>
+      <ErrorLine error={error} />
+      {!s ? (
+        <p class="muted">loading…</p>
+      ) : (
+        <>
+          <Section title="Service" actions={<Badge text={s.state} />}>
+            <dl data-testid="service">
+              <Row k="version" v={s.version} />
+              <Row k="pid" v={s.pid} />
+              <Row k="uptime" v={duration(s.uptimeSec)} />
+              <Row k="clients" v={s.clients} />
+              <Row k="status" v={s.statusText} />
+              {s.pendingRestart.length ? (
+                <Row k="restart needed for" v={s.pendingRestart.join(', ')} />
+              ) : null}
+            </dl>
+          </Section>
+          <Section title="App-server" actions={<Badge text={s.appServer.state} />}>
+            <dl data-testid="app-server">
+              <Row k="pid" v={s.appServer.pid} />
+              <Row k="version" v={s.appServer.version} />
+              <Row k="restarts" v={s.appServer.restarts} />
+              <Row
+                k="remote control"
+                v={s.appServer.remoteControl ? s.appServer.remoteControl.status : 'off'}
+              />
+            </dl>
+          </Section>
+          {s.queues || s.groups ? (
+            <Section title="Work">
+              <dl>
+                {s.queues ? (
+                  <Row
+                    k="queues running"
+                    v={`${s.queues.running ?? 0} of ${s.queues.total ?? 0}`}
+                  />
+                ) : null}
+                {s.groups ? (
+                  <Row k="groups running" v={`${s.groups.running} of ${s.groups.total}`} />
+                ) : null}
+              </dl>
+            </Section>
+          ) : null}
+        </>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,104 @@
+/**
+ * What the queue and group pages share (docs/queues.md): a progress bar, following an SSE stream
+ * whose every event carries the whole current object, and a button action with its error.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { api, message } from '../api';
+
+/** A bar of done / running / failed out of all. */
+export function Progress(p: { done: number; running: number; failed: number; total: number }) {
+  const pct = (n: number) => `${p.total ? (100 * n) / p.total : 0}%`;
+  return (
+    <div
+      class="progress"
+      role="progressbar"
+      aria-valuemin={0}
+      aria-valuemax={p.total}
+      aria-valuenow={p.done}
+      aria-label={`${p.done} of ${p.total} done`}
+    >
+      <span class="done" style={{ width: pct(p.done) }} />
+      <span class="run" style={{ width: pct(p.running) }} />
+      <span class="bad" style={{ width: pct(p.failed) }} />
+    </div>
+  );
+}
+
+/** The latest object of an SSE stream whose events each carry it whole. */
+export function useFollow<T>(
+  url: string,
+  key: 'queue' | 'group',
+): { obj: T | null; gone: boolean } {
+  const [obj, setObj] = useState<T | null>(null);
+  const [gone, setGone] = useState(false);
+  useEffect(() => {
+    const es = new EventSource(url);
+    const onEvent = (e: Event) => {
+      const data = JSON.parse((e as MessageEvent<string>).data) as Record<string, unknown>;
+      if (data.deleted === true || data.type === `${key}_deleted`) return setGone(true);
+      setObj((data[key] ?? data) as T);
+    };
+    // Every event name of docs/queues.md carries the object; listen to them all through one handler.
+    const names = [
+      'snapshot',
+      ...(key === 'queue'
+        ? [
+            'queue_started',
+            'queue_paused',
+            'queue_resumed',
+            'queue_stopped',
+            'queue_completed',
+            'queue_failed',
+            'prompt_added',
+            'prompt_updated',
+            'prompt_removed',
+            'prompt_moved',
+            'prompt_waiting',
+            'prompt_started',
+            'prompt_completed',
+            'prompt_failed',
+            'prompt_interrupted',
+            'approval',
+            'queue_deleted',
+          ]
+        : [
+            'group_updated',
+            'run_started',
+            'session_started',
+            'session_completed',
+            'session_failed',
+            'session_interrupted',
+            'session_cancelled',
+            'group_completed',
+            'group_paused',
+            'group_resumed',
+            'approval',
+            'group_deleted',
+          ]),
+    ];
+    for (const n of names) es.addEventListener(n, onEvent);
+    return () => es.close();
+  }, [url]);
+  return { obj, gone };
+}
+
+export function useAction(): [
+  (method: string, path: string, body?: unknown) => Promise<void>,
+  string | null,
+  boolean,
+] {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (method: string, path: string, body: unknown = {}) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api(method, path, body);
+    } catch (e) {
+      setError(message(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return [run, error, busy];
+}
