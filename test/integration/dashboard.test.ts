@@ -175,7 +175,10 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await page.getByRole('button', { name: 'New session' }).click();
     await page.locator('input[name=cwd]').fill(svc.dir);
     await page.locator('select[name=approvalPolicy]').selectOption('untrusted');
-    await page.locator('select[name=sandbox]').selectOption('read-only');
+    // workspace-write: the approved command may write in the cwd inside the sandbox. Under
+    // read-only it would run sandboxed first and rely on codex spotting the denial in its output
+    // to rerun it outside (seen to miss under load: "Read-only file system", no marker).
+    await page.locator('select[name=sandbox]').selectOption('workspace-write');
     await page.getByRole('button', { name: 'Start' }).click();
     await page.waitForURL(/#\/s\//);
     const sessionUrl = page.url();
