@@ -156,7 +156,9 @@ describe('webhooks against the real app-server (fake Responses API; receivers in
     const s = await api<{ session: { id: string } }>('POST', '/api/sessions', {
       cwd: svc.dir,
       approvalPolicy: 'untrusted',
-      sandbox: 'read-only',
+      // workspace-write: the approved command writes in the cwd inside the sandbox (under
+      // read-only codex reruns it outside only if it spots the denial: missed under load)
+      sandbox: 'workspace-write',
     });
     expect(s.status).to.equal(201);
     const id = s.body.session.id;

@@ -416,7 +416,9 @@ describe('queues against the real app-server (fake Responses API)', function () 
       name: 'needs approval',
       cwd: svc.dir,
       approvalPolicy: 'untrusted',
-      sandbox: 'read-only',
+      // workspace-write: the approved command writes in the cwd inside the sandbox (under
+      // read-only codex reruns it outside only if it spots the denial: missed under load)
+      sandbox: 'workspace-write',
       prompts: [{ text }],
     });
     const ev = await api.queueEvents(q.id);

@@ -66,7 +66,9 @@ describe('codex-sm serve with the real app-server (fake Responses API)', functio
     const started = await c.request('thread/start', {
       cwd: svc.dir,
       approvalPolicy: 'untrusted',
-      sandbox: 'read-only',
+      // workspace-write: the approved command writes in the cwd inside the sandbox (under
+      // read-only codex reruns it outside only if it spots the denial: missed under load)
+      sandbox: 'workspace-write',
     });
     const threadId = (started.thread as { id: string }).id;
     await c.request('turn/start', { threadId, input: userText('touch the marker') });

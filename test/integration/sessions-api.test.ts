@@ -138,7 +138,9 @@ describe('sessions API against the real app-server (fake Responses API)', functi
 
   it('holds an approval the model asks for, lists it, answers it over HTTP, and the turn continues', async () => {
     const marker = path.join(svc.dir, 'approved-marker');
-    const id = await startSession({ approvalPolicy: 'untrusted', sandbox: 'read-only' });
+    // workspace-write: the approved command writes in the cwd inside the sandbox (under
+    // read-only codex reruns it outside only if it spots the denial: missed under load)
+    const id = await startSession({ approvalPolicy: 'untrusted', sandbox: 'workspace-write' });
     const sse = await follow(id);
     fake.enqueue({ kind: 'exec', command: ['touch', marker] }, { kind: 'text', text: 'done' });
     await api('POST', `/api/sessions/${id}/turns`, { input: 'touch the marker' });
