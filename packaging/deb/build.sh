@@ -5,7 +5,7 @@
 # gzip, strip. No fakeroot: --root-owner-group makes every file root:root.
 #
 # What goes where (docs/install.md, "Debian package"):
-#   /usr/lib/codex-sm                 the app: dist/src, dist/service, dist/ui, units/, production node_modules
+#   /usr/lib/codex-sm                 the app: what package.json `files` lists, production node_modules
 #   /usr/bin/codex-sm                 symlink to its CLI
 #   /usr/lib/systemd/user/            codex-sm.service, codex-sm-update.{service,timer} (render-units.mjs)
 #   /usr/share/man/man1/codex-sm.1.gz and the bash/zsh/fish completions, from `codex-sm completion`
@@ -47,12 +47,23 @@ APP=$PKG/usr/lib/codex-sm
 DOC=$PKG/usr/share/doc/codex-sm
 umask 022
 
-# The app, as the npm package carries it (no source maps: nothing reads them at run time).
-mkdir -p "$APP/dist"
-cp "$ROOT/package.json" "$ROOT/package-lock.json" "$APP/"
-cp -r "$ROOT/dist/src" "$ROOT/dist/service" "$ROOT/dist/ui" "$APP/dist/"
-cp -r "$ROOT/units" "$APP/"
-find "$APP/dist" -name '*.map' -delete
+# The app: exactly the files the npm package carries (package.json `files` is the one list of
+# what runs; `npm pack --dry-run` applies it, negations included, so nothing is named twice),
+# plus the lockfile for the install below. Not README.md, which npm always adds: documentation
+# is not part of the app.
+mkdir -p "$APP"
+(cd "$ROOT" && "$NPM" pack --dry-run --json --loglevel=error) |
+  "$NODE" -e '
+    let s = "";
+    process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      for (const f of JSON.parse(s)[0].files) if (f.path !== "README.md") console.log(f.path);
+    });' >"$STAGE/files"
+[ -s "$STAGE/files" ] || {
+  echo "package-deb: npm pack --dry-run listed no files" >&2
+  exit 70
+}
+(cd "$ROOT" && xargs -d '\n' cp --parents -t "$APP" <"$STAGE/files")
+cp "$ROOT/package-lock.json" "$APP/"
 
 # Production dependencies from the lockfile, native modules compiled here.
 # JOBS: node-gyp compiles with every core (better-sqlite3's SQLite takes minutes on one).

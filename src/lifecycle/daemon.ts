@@ -7,7 +7,6 @@
  */
 import { restartAppServer, type ServiceStatusJson } from '../client.js';
 import { CodexSmError, toCodexSmError } from '../errors.js';
-import { packageInfo } from '../package-info.js';
 import type { ServicePlan } from '../platform/types.js';
 import { readSettings, settingsFile, writeSettings } from '../settings.js';
 import { readTokenOrUndefined } from '../token.js';
@@ -102,7 +101,8 @@ export function bootstrap(
       status: changed ? 'bootstrapped' : 'alreadyBootstrapped',
       action: installed.action,
       unitChanged: installed.unitChanged,
-      cliVersion: packageInfo().version,
+      cliVersion: installed.cliVersion,
+      upgradedFrom: installed.upgradedFrom,
       remoteControlEnabled: wanted,
       appServerRestarted,
     };

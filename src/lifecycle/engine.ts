@@ -31,6 +31,7 @@ import type {
 } from './outputs.js';
 import type { BackendSession, JobState, LogsOptions, ServiceBackend } from './port.js';
 import {
+  activeVersionOf,
   filesDigest,
   InstallRecords,
   RECORD_VERSION,
@@ -63,6 +64,8 @@ export interface EngineOptions {
   codexVersion?: (codexPath: string) => Promise<string | undefined>;
   /** CLOCK_MONOTONIC in µs (the clock systemd stamps process starts with). */
   monotonicUs?: () => number;
+  /** This codex-sm's version (package.json); tests stand in another to model an upgrade. */
+  cliVersion?: string;
 }
 
 /** The record without its timestamp, to tell whether a reinstall changed anything. */
@@ -76,10 +79,12 @@ function sameInstall(a: InstallRecord | undefined, b: InstallRecord): boolean {
 export class LifecycleEngine {
   readonly backend: ServiceBackend;
   readonly records: InstallRecords;
+  readonly cliVersion: string;
 
   constructor(private readonly opts: EngineOptions) {
     this.backend = opts.backend;
-    this.records = new InstallRecords(opts.backend, opts.fallback);
+    this.cliVersion = opts.cliVersion ?? packageInfo().version;
+    this.records = new InstallRecords(opts.backend, opts.fallback, this.cliVersion);
   }
 
   /**
@@ -122,6 +127,7 @@ export class LifecycleEngine {
         ...(this.opts.configError ? { configError: this.opts.configError } : {}),
         ...(this.opts.serviceStatus ? { serviceStatus: this.opts.serviceStatus } : {}),
         ...(this.opts.codexVersion ? { codexVersion: this.opts.codexVersion } : {}),
+        cliVersion: this.cliVersion,
       },
       s,
       record,
@@ -169,7 +175,7 @@ export class LifecycleEngine {
       backend: this.backend.backend,
       scope: this.backend.scope,
       installedAt: new Date().toISOString(),
-      cliVersion: packageInfo().version,
+      cliVersion: this.cliVersion,
       files: wanted,
       endpoint: endpointFor(full.host, full.port),
       host: full.host,
@@ -185,6 +191,7 @@ export class LifecycleEngine {
       stopTimeoutSec: full.stopTimeoutSec,
       logFiles: rendered.logFiles,
       activeDigest: previous?.activeDigest ?? null,
+      activeCliVersion: activeVersionOf(previous),
     };
     const before = await s.state();
     const { tokenCreated } = ensureSecrets(
@@ -215,9 +222,13 @@ export class LifecycleEngine {
     const changed = written.changed.length > 0;
     if (!sameInstall(previous, record)) this.records.write(record);
     const running = isRunning(before);
-    // Running from these very files: nothing to do. Running from older ones (written by an
-    // install --no-start) or from unknown ones: restart.
-    const current = running && record.activeDigest === filesDigest(record.files);
+    // Running from these very files as this very version: nothing to do. Running from older
+    // files (written by an install --no-start), unknown ones, or older code under the same files
+    // (an upgrade in place: `npm update -g`, a newer .deb): restart.
+    const sameFiles = record.activeDigest === filesDigest(record.files);
+    const runningAs = activeVersionOf(record);
+    const upgradedFrom = running && runningAs !== this.cliVersion ? runningAs : null;
+    const current = running && sameFiles && runningAs === this.cliVersion;
     let action: InstallAction = 'notStarted';
     if (opts.start) {
       if (current) action = 'alreadyRunning';
@@ -231,7 +242,9 @@ export class LifecycleEngine {
       if (!current) this.records.markActive(record);
     } else if (!current && running) {
       warnings.push(
-        'the running service still uses the previous definition: run `codex-sm restart`',
+        sameFiles
+          ? `the running service is still codex-sm ${upgradedFrom ?? '(an unknown version)'}, this is ${this.cliVersion}: run \`codex-sm restart\``
+          : 'the running service still uses the previous definition: run `codex-sm restart`',
       );
     }
     const linger = await s.linger(opts.enableLinger ? 'enable' : 'check', warnings);
@@ -241,6 +254,8 @@ export class LifecycleEngine {
       status: 'installed',
       action,
       unitChanged: changed,
+      cliVersion: this.cliVersion,
+      upgradedFrom,
       files: written.changed,
       tokenFile: record.tokenFile,
       tokenCreated,

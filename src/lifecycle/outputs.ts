@@ -11,6 +11,8 @@ import { table } from '../table.js';
 /** The service's own GET /status, as the lifecycle outputs carry it. */
 export interface ServiceSelfReport {
   pid: number;
+  /** The codex-sm version the running service is. */
+  version: string;
   state: string;
   statusText: string;
   uptimeSec: number;
@@ -61,6 +63,13 @@ export type InstallOutput = ServiceView & {
   status: 'installed';
   action: InstallAction;
   unitChanged: boolean;
+  /** The codex-sm version installed (this CLI's). */
+  cliVersion: string;
+  /**
+   * The version the service was running as when that differed from `cliVersion` (an upgrade in
+   * place); null otherwise or when it was not running. With `--no-start` it keeps running it.
+   */
+  upgradedFrom: string | null;
   /** Files written or removed by this install (unchanged ones are not rewritten). */
   files: string[];
   tokenFile: string;
@@ -103,6 +112,8 @@ export type BootstrapOutput = ServiceView & {
   action: InstallAction;
   unitChanged: boolean;
   cliVersion: string;
+  /** As install-service's `upgradedFrom`. */
+  upgradedFrom: string | null;
   remoteControlEnabled: boolean;
   /** The app-server alone was restarted to apply a remote-control change. */
   appServerRestarted: boolean;
@@ -207,7 +218,9 @@ function humanPlan(r: PlanOutput): string {
 export function humanOutput(r: LifecycleOutput): string {
   if (r.status === 'planned') return humanPlan(r);
   if (!('activeState' in r)) return humanUninstall(r);
-  const view = humanView(r);
+  const upgraded =
+    'upgradedFrom' in r && r.upgradedFrom ? `\nupgraded  ${r.upgradedFrom} → ${r.cliVersion}` : '';
+  const view = humanView(r) + upgraded;
   if ('remoteControlEnabled' in r)
     return `${view}\nremote control  ${r.remoteControlEnabled ? 'enabled' : 'disabled'}`;
   return view;

@@ -44,6 +44,13 @@ export interface InstallRecord {
    * (after `install-service --no-start`).
    */
   activeDigest: string | null;
+  /**
+   * The codex-sm version the running job was last started as (the CLI that started it runs from
+   * the same package as the unit's ExecStart). An upgrade in place (`npm update -g`, a newer
+   * .deb) keeps the unit byte for byte but changes the code under it: a reinstall then restarts.
+   * Absent from records written before it existed (read as null: `cliVersion` stands in).
+   */
+  activeCliVersion?: string | null;
 }
 
 /** sha256 over the files' paths and contents as they are on disk now. */
@@ -98,9 +105,21 @@ export function parseInstallRecord(text: string): InstallRecord | undefined {
     typeof o.updater === 'boolean' &&
     isStringArray(o.files) &&
     isStringArray(o.logFiles) &&
-    (o.activeDigest === null || typeof o.activeDigest === 'string');
+    (o.activeDigest === null || typeof o.activeDigest === 'string') &&
+    (o.activeCliVersion === undefined ||
+      o.activeCliVersion === null ||
+      typeof o.activeCliVersion === 'string');
   // Every key was checked just above; the object is the record.
   return ok ? (o as unknown as InstallRecord) : undefined;
+}
+
+/**
+ * The codex-sm version the running job was started as, by what the record says: the explicit
+ * marker, or for a record from before it existed the version that wrote the record.
+ */
+export function activeVersionOf(record: InstallRecord | undefined): string | null {
+  if (!record) return null;
+  return record.activeCliVersion === undefined ? record.cliVersion : record.activeCliVersion;
 }
 
 export function readInstallRecord(file: string): InstallRecord | undefined {
@@ -126,6 +145,8 @@ export class InstallRecords {
   constructor(
     private readonly backend: ServiceBackend,
     private readonly fallback: ConfigFallback,
+    /** The version of the codex-sm that runs this command (and starts the job). */
+    private readonly cliVersion: string = packageInfo().version,
   ) {}
 
   read(): InstallRecord | undefined {
@@ -152,7 +173,7 @@ export class InstallRecords {
       backend: this.backend.backend,
       scope: this.backend.scope,
       installedAt: '',
-      cliVersion: packageInfo().version,
+      cliVersion: this.cliVersion,
       files: [],
       endpoint: endpointFor(f.host, f.port),
       host: f.host,
@@ -168,6 +189,7 @@ export class InstallRecords {
       stopTimeoutSec: 15,
       logFiles: this.backend.logFiles(),
       activeDigest: null,
+      activeCliVersion: null,
     };
   }
 
@@ -190,12 +212,16 @@ export class InstallRecords {
     fs.rmSync(this.backend.recordPath, { force: true });
   }
 
-  /** The job now runs from the record's files as they are: remember which (a recorded install only). */
+  /**
+   * The job now runs from the record's files as they are, as this codex-sm version: remember
+   * both (a recorded install only).
+   */
   markActive(record: InstallRecord): void {
     if (!this.read()) return; // an install without a record (older codex-sm): not ours to write
     const digest = filesDigest(record.files);
-    if (record.activeDigest === digest) return;
+    if (record.activeDigest === digest && record.activeCliVersion === this.cliVersion) return;
     record.activeDigest = digest;
+    record.activeCliVersion = this.cliVersion;
     this.write(record);
   }
 }

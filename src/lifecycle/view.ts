@@ -16,6 +16,8 @@ export interface ViewDeps {
   configError?: string;
   serviceStatus?: (endpoint: string, tokenFile: string) => Promise<ServiceStatusJson | undefined>;
   codexVersion?: (codexPath: string) => Promise<string | undefined>;
+  /** This codex-sm's version: a service that reports another one runs older (or newer) code. */
+  cliVersion?: string;
 }
 
 export function isRunning(st: JobState): boolean {
@@ -50,6 +52,10 @@ export async function describeService(
     warnings.push(
       `${ref.endpoint} is answered by pid ${svc.pid}, not by the manager's pid ${st.mainPid}`,
     );
+  if (svc && d.cliVersion && svc.version !== d.cliVersion)
+    warnings.push(
+      `the service runs codex-sm ${svc.version} and this CLI is ${d.cliVersion} (upgraded?): \`codex-sm install-service\` restarts it on ${d.cliVersion} (a packaged unit: \`systemctl --user restart codex-sm\`)`,
+    );
   const versionOf = d.codexVersion ?? ((p: string) => codexVersion(p).catch(() => undefined));
   const statusText =
     st.statusText ||
@@ -76,6 +82,7 @@ export async function describeService(
     service: svc
       ? {
           pid: svc.pid,
+          version: svc.version,
           state: svc.state,
           statusText: svc.statusText,
           uptimeSec: svc.uptimeSec,

@@ -307,6 +307,43 @@ describe('launchd backend under the lifecycle engine (simulation: fake launchctl
     expect(w.fake.read().services[GUI]?.definition).to.include('<string>3200</string>');
   });
 
+  it('simulation: after an upgrade in place (same plist, new codex-sm version) install is kickstart -k, not alreadyRunning', async () => {
+    const w = await simulate();
+    const first = await w.engine.install(w.plan, { start: true });
+    const upgraded = new LifecycleEngine({
+      backend: w.backend,
+      env: w.env,
+      lockFile: lifecycleLockFile(w.env),
+      isRoot: false,
+      fallback: {
+        host: '127.0.0.1',
+        port: w.plan.port,
+        tokenFile: w.tokenFile,
+        secretsFile: w.secretsFile,
+        stateDir: w.stateDir,
+        codexHome: w.plan.codexHome,
+      },
+      codexVersion: () => Promise.resolve(undefined),
+      cliVersion: `${first.cliVersion}-next`,
+    });
+    w.fake.clearCalls();
+    const r = await upgraded.install(w.plan, { start: true });
+    expectView(r);
+    expect(r).to.include({
+      action: 'restarted',
+      unitChanged: false,
+      upgradedFrom: first.cliVersion,
+      activeState: 'active',
+    });
+    expect(r.mainPid).to.not.equal(first.mainPid);
+    // The plist is the same, so launchd keeps the definition and only the process restarts.
+    expect(indexOfCall(w.fake.calls(), ['kickstart', '-k', GUI])).to.be.at.least(0);
+    expect(w.fake.calls().some((c) => c[0] === 'bootout')).to.equal(false);
+    w.fake.clearCalls();
+    expect((await upgraded.install(w.plan, { start: true })).action).to.equal('alreadyRunning');
+    expect(callsOf(w.fake, ['bootout', 'bootstrap', 'kickstart'])).to.deep.equal([]);
+  });
+
   it('simulation: install --no-start of a changed plist while it runs leaves it running and warns; restart loads it', async () => {
     const w = await simulate();
     const first = await w.engine.install(w.plan, { start: true });

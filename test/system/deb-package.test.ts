@@ -4,9 +4,9 @@
  * checked by `systemd-analyze verify`, then installed into a throwaway root with `dpkg --root`
  * and run from there, and purged again with a user's files left in that root.
  *
- * Building runs `npm ci --omit=dev`, which compiles better-sqlite3 (minutes on two cores). CI
- * runs `make package-deb` first and passes the result as CODEX_SM_DEB; without it this file
- * builds the package itself. Missing tools (dpkg-deb, lintian, systemd-analyze) or no root →
+ * Building runs `npm ci --omit=dev`, which compiles better-sqlite3 (minutes on two cores): the
+ * package is built once per test run (./deb-build.ts, shared with deb-nspawn.test.ts), or taken
+ * from CODEX_SM_DEB (an earlier `make package-deb`). Missing tools (dpkg-deb, lintian, systemd-analyze) or no root →
  * the suite says loudly that it did not run, and why.
  */
 import fs from 'node:fs';
@@ -15,8 +15,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { packageInfo } from '../../src/package-info.js';
 import { execRunner, type RunResult } from '../../src/runner.js';
+import { codexSmDeb } from './deb-build.js';
 
-const ROOT = packageInfo().root;
 const VERSION = packageInfo().version;
 
 /** Every file the brief names, as `dpkg-deb --contents` prints them. */
@@ -66,18 +66,7 @@ describe('Debian package (dpkg-deb, lintian, systemd-analyze, dpkg --root)', fun
       this.skip();
     }
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'codex-sm-deb-test-'));
-    if (process.env.CODEX_SM_DEB) {
-      deb = path.resolve(process.env.CODEX_SM_DEB);
-    } else {
-      console.log(
-        '\n    (CODEX_SM_DEB not set: building the .deb, npm ci compiles better-sqlite3)\n',
-      );
-      const r = await execRunner.run(path.join(ROOT, 'packaging/deb/build.sh'), [], {
-        env: { ...process.env, OUT: path.join(tmp, 'pkg') },
-        timeoutMs: 14 * 60_000,
-      });
-      deb = ok(r, 'packaging/deb/build.sh').trim().split('\n').pop() ?? '';
-    }
+    deb = await codexSmDeb(); // built once per run, shared with deb-nspawn.test.ts
     expect(path.basename(deb)).to.match(new RegExp(`^codex-sm_${VERSION}_[a-z0-9]+\\.deb$`));
   });
 
@@ -114,6 +103,25 @@ describe('Debian package (dpkg-deb, lintian, systemd-analyze, dpkg --root)', fun
       'node_modules/mocha/',
     ])
       expect(contents, absent).to.not.contain(absent);
+  });
+
+  it('carries exactly the files of the npm package (package.json `files`, one list) besides node_modules', async () => {
+    const packed = ok(
+      await execRunner.run('npm', ['pack', '--dry-run', '--json', '--loglevel=error'], {
+        cwd: packageInfo().root,
+      }),
+      'npm pack --dry-run',
+    );
+    const [npmPackage] = JSON.parse(packed) as { files: { path: string }[] }[];
+    const npmFiles = npmPackage!.files.map((f) => f.path).filter((f) => f !== 'README.md');
+    const contents = ok(await execRunner.run('dpkg-deb', ['--contents', deb]), 'contents');
+    const app = contents
+      .split('\n')
+      .filter((l) => l.startsWith('-'))
+      .map((l) => l.split(/\s+/)[5] ?? '')
+      .filter((p) => p.startsWith('./usr/lib/codex-sm/') && !p.includes('/node_modules/'))
+      .map((p) => p.slice('./usr/lib/codex-sm/'.length));
+    expect(app.sort()).to.deep.equal(npmFiles.sort());
   });
 
   it('depends on nodejs >= 20 and has no maintainer scripts (nothing runs on install or removal)', async () => {

@@ -10,7 +10,8 @@
  * - The container boots with --volatile=overlay: every write lands in a tmpfs overlay, so the
  *   cached rootfs stays pristine and each run starts from the same state.
  * - The host's node binary and this checkout are bind-mounted read-only, at the same absolute
- *   path (the unit's ExecStart names them), and the host network namespace is shared, so the
+ *   path (the unit's ExecStart names them; `up()` can leave either out, e.g. for a container that
+ *   installs nodejs and codex-sm as .debs), and the host network namespace is shared, so the
  *   tests reach the service's port and the service reaches the tests' fake Responses API.
  * - Teardown powers the container off, then SIGKILLs whatever is left in its cgroups (a hung
  *   process can block shutdown) and removes them. A record per lab lets `up()` reap labs whose
@@ -268,7 +269,14 @@ export class NspawnLab {
     return this.rec.dir;
   }
 
-  static async up(): Promise<NspawnLab> {
+  /**
+   * `hostNode: false` leaves the container's /usr/bin/node to its own packages (the .deb test
+   * installs nodejs there; a bind mount over it would make dpkg fail), `checkout: false` keeps this
+   * checkout out; `binds` adds `--bind-ro=` mounts (`src` or `src:dst`).
+   */
+  static async up(
+    opts: { hostNode?: boolean; checkout?: boolean; binds?: string[] } = {},
+  ): Promise<NspawnLab> {
     await reapStaleLabs();
     await ensureRootfs();
     const name = `cxnspawn${crypto.randomBytes(3).toString('hex')}`;
@@ -284,9 +292,10 @@ export class NspawnLab {
         procs.push(path.join(h, name, 'cgroup.procs'));
       }
       const binds = [
-        `--bind-ro=${process.execPath}`,
-        `--bind-ro=${packageInfo().root}:${repoRoot()}`,
-      ];
+        ...(opts.hostNode === false ? [] : [process.execPath]),
+        ...(opts.checkout === false ? [] : [`${packageInfo().root}:${repoRoot()}`]),
+        ...(opts.binds ?? []),
+      ].map((b) => `--bind-ro=${b}`);
       // In a private mount namespace (tmpfs on /run/systemd keeps nspawn's state off the host's
       // /run), in the lab's own cgroup (--keep-unit: there is no host systemd to ask for a scope).
       const script =

@@ -142,16 +142,21 @@ function setup(flavor: Backend, opts: { scope?: 'user' | 'system'; isRoot?: bool
     secretsFile: path.join(dir, 'config', 'codex-sm', 'secrets.env'),
     stateDir: path.join(dir, 'state'),
   };
-  const engine = new LifecycleEngine({
-    backend: fakeBackend(flavor, w, opts.scope),
-    env,
-    lockFile: path.join(dir, 'lifecycle.lock'),
-    isRoot: opts.isRoot ?? false,
-    fallback: { host: '127.0.0.1', port: 3100, codexHome: path.join(dir, 'codex'), ...paths },
-    serviceStatus: async () => undefined,
-    codexVersion: async () => '0.169.0',
-    monotonicUs: () => w.clock,
-  });
+  const backend = fakeBackend(flavor, w, opts.scope);
+  /** The same machine's engine as another codex-sm version would run it (an upgrade in place). */
+  const engineAs = (cliVersion: string) =>
+    new LifecycleEngine({
+      backend,
+      env,
+      lockFile: path.join(dir, 'lifecycle.lock'),
+      isRoot: opts.isRoot ?? false,
+      fallback: { host: '127.0.0.1', port: 3100, codexHome: path.join(dir, 'codex'), ...paths },
+      serviceStatus: async () => undefined,
+      codexVersion: async () => '0.169.0',
+      monotonicUs: () => w.clock,
+      cliVersion,
+    });
+  const engine = engineAs('0.1.0');
   const plan = (over: Partial<ServicePlan> = {}): ServicePlan =>
     basePlan({
       backend: flavor,
@@ -161,7 +166,7 @@ function setup(flavor: Backend, opts: { scope?: 'user' | 'system'; isRoot?: bool
       codexHome: path.join(dir, 'codex'),
       ...over,
     });
-  return { w, engine, plan, paths, dir };
+  return { w, engine, engineAs, plan, paths, dir };
 }
 
 const FLAVORS: Backend[] = ['systemd', 'launchd'];
@@ -226,6 +231,61 @@ describe('lifecycle engine (FAKE in-memory backend port)', () => {
         expect((await engine.install(plan({ port: 3200 }), { start: true })).action).to.equal(
           'alreadyRunning',
         );
+      });
+
+      it('an upgrade in place (same unit, new codex-sm version) restarts on install and says from what', async () => {
+        const { w, engine, engineAs, plan } = setup(flavor);
+        const first = await engine.install(plan(), { start: true });
+        expect(first).to.include({ cliVersion: '0.1.0', upgradedFrom: null });
+        const pid = w.job.pid;
+        const upgraded = engineAs('0.2.0');
+        w.calls.length = 0;
+        const r = await upgraded.install(plan(), { start: true });
+        expect(r).to.include({
+          action: 'restarted',
+          unitChanged: false,
+          cliVersion: '0.2.0',
+          upgradedFrom: '0.1.0',
+        });
+        expect(w.calls).to.include('restart');
+        expect(w.job.pid).to.not.equal(pid);
+        expect(humanOutput(r)).to.contain('upgraded  0.1.0 → 0.2.0');
+        expect(readInstallRecord(r.recordPath)).to.include({
+          cliVersion: '0.2.0',
+          activeCliVersion: '0.2.0',
+        });
+        const again = await upgraded.install(plan(), { start: true });
+        expect(again).to.include({ action: 'alreadyRunning', upgradedFrom: null });
+      });
+
+      it('after an upgrade, install --no-start warns the service is still the old version; restart makes it current', async () => {
+        const { w, engine, engineAs, plan } = setup(flavor);
+        await engine.install(plan(), { start: true });
+        const upgraded = engineAs('0.2.0');
+        const pid = w.job.pid;
+        const quiet = await upgraded.install(plan(), { start: false });
+        expect(quiet).to.include({ action: 'notStarted', upgradedFrom: '0.1.0' });
+        expect(quiet.warnings.join('\n')).to.match(
+          /still codex-sm 0\.1\.0, this is 0\.2\.0: run `codex-sm restart`/,
+        );
+        expect(w.job.pid).to.equal(pid);
+        await upgraded.restart();
+        expect((await upgraded.install(plan(), { start: true })).action).to.equal('alreadyRunning');
+      });
+
+      it('a record from before activeCliVersion: its cliVersion stands in (same version → nothing to do, older → restart)', async () => {
+        const { engine, engineAs, plan } = setup(flavor);
+        const first = await engine.install(plan(), { start: true });
+        const legacy = JSON.parse(fs.readFileSync(first.recordPath, 'utf8')) as Record<
+          string,
+          unknown
+        >;
+        delete legacy.activeCliVersion;
+        fs.writeFileSync(first.recordPath, JSON.stringify(legacy));
+        expect((await engine.install(plan(), { start: true })).action).to.equal('alreadyRunning');
+        fs.writeFileSync(first.recordPath, JSON.stringify(legacy));
+        const r = await engineAs('0.2.0').install(plan(), { start: true });
+        expect(r).to.include({ action: 'restarted', upgradedFrom: '0.1.0' });
       });
 
       it('a manager that refuses the new files gets the old ones back, and no record', async () => {
