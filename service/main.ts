@@ -26,6 +26,7 @@ import { createNotifier, monotonicUsec, watchdogIntervalMs, type Notifier } from
 import { serviceState, statusText } from './status.js';
 import { appServerGraceMs } from './child-process.js';
 import { AppServerSupervisor } from './supervisor.js';
+import { assertNodeSupported } from '../src/node-support.js';
 
 /** WebSocket close code for clients when the service stops. */
 const GOING_AWAY = 1001;
@@ -54,6 +55,7 @@ export async function startService(
   flags: ConfigFlags,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService> {
+  assertNodeSupported(); // before the store: its SQLite module aborts on an unsupported Node
   let config = loadConfig(flags, env).config;
   const logger = createLogger({ level: config.logLevel, env });
   const activation = activationFd(env);

@@ -37,6 +37,11 @@ export const ERROR_CODES = {
     when: 'the config does not validate (install-service needs a valid config; other commands report `configError` and go on)',
   },
   home_unknown: { exit: EXIT.config, area: 'lifecycle', when: 'HOME is not an absolute path' },
+  node_unsupported: {
+    exit: EXIT.config,
+    area: 'lifecycle',
+    when: 'install-service or serve on a Node release codex-sm does not run on (20.17+ and 22.9+ do; 24 does not yet: src/node-support.ts says why)',
+  },
   codex_not_found: {
     exit: EXIT.config,
     area: 'lifecycle',

@@ -9,12 +9,15 @@ class CodexSm < Formula
   sha256 "0000000000000000000000000000000000000000000000000000000000000000"
   license "Apache-2.0"
 
-  # better-sqlite3 is built from source by npm (node-gyp, Xcode Command Line Tools).
-  depends_on "node"
+  # better-sqlite3 is built from source by npm (node-gyp, Xcode Command Line Tools). node@22, not
+  # node: better-sqlite3 12 aborts the process on Node 24.19+ (src/node-support.ts), and codex-sm
+  # refuses to run there.
+  depends_on "node@22"
 
   def install
     system "npm", "install", *std_npm_args
-    bin.install_symlink libexec.glob("bin/*")
+    # node@22 is keg-only: the CLI must not run on whatever `node` comes first on PATH.
+    (bin/"codex-sm").write_env_script libexec/"bin/codex-sm", PATH: "#{Formula["node@22"].opt_bin}:$PATH"
     generate_completions_from_executable(bin/"codex-sm", "completion")
     (man1/"codex-sm.1").write Utils.safe_popen_read(bin/"codex-sm", "completion", "man")
   end
@@ -24,7 +27,7 @@ class CodexSm < Formula
   # --token-file, --codex-bin) are what `serve` resolves by itself from HOME and PATH, so they
   # are left out here: the bottle is built on another machine, under another HOME.
   service do
-    run [Formula["node"].opt_bin/"node", opt_libexec/"lib/node_modules/codex-sm/dist/src/cli/main.js", "serve"]
+    run [Formula["node@22"].opt_bin/"node", opt_libexec/"lib/node_modules/codex-sm/dist/src/cli/main.js", "serve"]
     # Restart after a crash, not after a deliberate clean exit (install-service's KeepAlive).
     keep_alive successful_exit: false
     log_path var/"log/codex-sm.log"

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { codexCandidates, codexVersion, resolveCodexBin } from '../../codex.js';
 import type { Config } from '../../config/schema.js';
+import { nodeSupport } from '../../node-support.js';
 import { toCodexSmError } from '../../errors.js';
 import { execRunner, type CommandRunner } from '../../runner.js';
 import { tokenFileTooOpen } from '../../token.js';
@@ -16,6 +17,14 @@ export interface Check {
   status: CheckStatus;
   detail: string;
   hint?: string;
+}
+
+/** Whether codex-sm runs on this node at all (src/node-support.ts). */
+export function nodeRelease(version: string): Check {
+  const s = nodeSupport(version);
+  return s.supported
+    ? { name: 'node release', status: 'ok', detail: `node ${version} is supported` }
+    : { name: 'node release', status: 'fail', detail: s.why, hint: s.hint };
 }
 
 /** Node installed by a version manager moves when the user switches versions: the unit then breaks. */
@@ -98,7 +107,7 @@ export async function runDoctor(
   flags: ConfigFlags,
   runner: CommandRunner = execRunner,
 ): Promise<Check[]> {
-  const checks: Check[] = [nodePathStability(process.execPath)];
+  const checks: Check[] = [nodeRelease(process.versions.node), nodePathStability(process.execPath)];
   let config: Config | undefined;
   try {
     config = loadConfig(flags).config;

@@ -14,6 +14,7 @@ import type { LifecycleEngine } from '../../lifecycle/engine.js';
 import { createEngine } from '../../lifecycle/index.js';
 import { humanOutput, type LifecycleOutput } from '../../lifecycle/outputs.js';
 import { defaultTokenFile, stateDir } from '../../paths.js';
+import { nodeSupport } from '../../node-support.js';
 import { selectBackend } from '../../platform/index.js';
 import { buildServicePlan, DEFAULT_TIMINGS, type PlanTimings } from '../../platform/plan.js';
 import type { ServicePlan } from '../../platform/types.js';
@@ -130,6 +131,12 @@ export function installPlan(
   const who = serviceAccount(f, process.env);
   const { config } = loadConfig(f, who.env); // install needs a valid config: it is baked into the unit
   const warnings: string[] = [];
+  // The unit runs this very node (process.execPath): refuse one the service would refuse.
+  const node = nodeSupport(process.versions.node);
+  if (!node.supported) {
+    if (!f.dryRun) throw new CodexSmError('node_unsupported', node.why, { hint: node.hint });
+    warnings.push(`${node.why}; the service would refuse to start`);
+  }
   const codexPath = codexFor(config, who, Boolean(f.dryRun), warnings);
   const explicitConfig = f.config ?? who.env.CODEX_SM_CONFIG;
   const plan = buildServicePlan(config, {
