@@ -92,7 +92,14 @@ describe('codex-sm session CLI against a running service', function () {
       await run(['list', '--limit', '5']),
     );
     expect(list.sessions.map((s) => s.id)).to.include(id);
-    const show = json<{ id: string; title: string; messageCount: number }>(await run(['show', id]));
+    // The index follows the rollout file (a watcher): the turn's last message may land in it
+    // just after `send --wait` returns, so wait for the count the rollout will reach.
+    type Shown = { id: string; title: string; messageCount: number };
+    let show = json<Shown>(await run(['show', id]));
+    for (let i = 0; show.messageCount < 4 && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      show = json<Shown>(await run(['show', id]));
+    }
     expect(show).to.include({ id, title: 'hello from the cli' });
     expect(show.messageCount).to.equal(4);
     const found = json<{ results: { sessionId: string }[] }>(
