@@ -3,7 +3,8 @@
  * service and the REAL app-server, with a FAKE Responses API (the only fake: OpenAI's API
  * cannot run here) and a generated CODEX_HOME of 120 sessions. Each step is what a person on a
  * phone does: log in (token, and a one-time code link), see the status, page and search the
- * sessions, start one and watch the reply arrive, approve a command from the inbox, log out.
+ * sessions, start one and watch the reply arrive, approve a command and a file change (its
+ * diff shown) from the inbox, read the model's reasoning summary, log out.
  * Screenshots go to a temp dir, or to docs/dashboard/ with UPDATE_SCREENSHOTS=1.
  */
 import fs from 'node:fs';
@@ -12,7 +13,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
+import {
+  addFilePatch,
+  PATCH_MODEL,
+  startFakeResponses,
+  type FakeResponsesServer,
+} from '../../harness/fake-responses.js';
 import { generateHome, type GenResult } from '../../harness/gen-home.js';
 import {
   REPO_ROOT,
@@ -60,6 +66,23 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await p.getByRole('navigation', { name: 'pages' }).waitFor();
   };
 
+  /** A new session from the sessions page, asking before it runs or writes anything. */
+  const newAskingSession = async (p: Page): Promise<string> => {
+    await p.goto(`${svc.endpoint}/ui/#/sessions`);
+    await p.getByRole('button', { name: 'New session' }).click();
+    await p.locator('input[name=cwd]').fill(svc.dir);
+    await p.locator('select[name=approvalPolicy]').selectOption('untrusted');
+    await p.locator('select[name=sandbox]').selectOption('read-only');
+    await p.getByRole('button', { name: 'Start' }).click();
+    await p.waitForURL(/#\/s\//);
+    await p.locator('.live.on').waitFor();
+    return p.url();
+  };
+  const send = async (p: Page, text: string) => {
+    await p.getByRole('textbox', { name: 'message' }).fill(text);
+    await p.getByRole('button', { name: 'Send' }).click();
+  };
+
   before(async function () {
     browser = await launchChromium();
     if (!browser) return this.skip();
@@ -69,7 +92,8 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     svc = await startService({
       dir,
       config: {
-        appServer: { args: fake.codexArgs(), backoffInitialMs: 100 },
+        // A model the app-server offers apply_patch to (the default one gets no such tool).
+        appServer: { args: fake.codexArgs({ model: PATCH_MODEL }), backoffInitialMs: 100 },
         approvals: { timeoutMs: 120_000 },
       },
     });
@@ -171,21 +195,12 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
 
   it('a command that needs approval shows in the inbox, is approved in the page, and the turn completes', async () => {
     const marker = path.join(svc.dir, 'approved-in-the-browser');
-    await page.goto(`${svc.endpoint}/ui/#/sessions`);
-    await page.getByRole('button', { name: 'New session' }).click();
-    await page.locator('input[name=cwd]').fill(svc.dir);
-    await page.locator('select[name=approvalPolicy]').selectOption('untrusted');
-    await page.locator('select[name=sandbox]').selectOption('read-only');
-    await page.getByRole('button', { name: 'Start' }).click();
-    await page.waitForURL(/#\/s\//);
-    const sessionUrl = page.url();
-    await page.locator('.live.on').waitFor();
+    const sessionUrl = await newAskingSession(page);
     fake.enqueue(
       { kind: 'exec', command: ['touch', marker] },
       { kind: 'text', text: 'the marker is in place' },
     );
-    await page.getByRole('textbox', { name: 'message' }).fill('touch the marker');
-    await page.getByRole('button', { name: 'Send' }).click();
+    await send(page, 'touch the marker');
 
     await page.getByRole('link', { name: /^Approvals/ }).click();
     const card = page.getByTestId('approvals').locator('article', { hasText: marker });
@@ -211,6 +226,62 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     expect(fs.existsSync(marker), `the approved command ran; the page shows: ${shown}`).to.equal(
       true,
     );
+  });
+
+  it('a file change: the reasoning summary shows, the inbox shows the diff, approved there, the file is written', async () => {
+    const file = 'written-from-the-inbox.txt';
+    const target = path.join(svc.dir, file);
+    const sessionUrl = await newAskingSession(page);
+    fake.enqueue(
+      {
+        kind: 'patch',
+        patch: addFilePatch(file, ['approved on a phone', 'second line']),
+        reasoning: ['**Planning the file**\n\nThe user wants a file: add it with apply_patch.'],
+      },
+      {
+        kind: 'text',
+        text: 'the file is written',
+        reasoning: ['Checking that the patch applied'],
+      },
+    );
+    await send(page, 'write the file');
+    const timeline = page.getByTestId('timeline');
+    // The summary streams in before the tool call: the page shows it as it comes.
+    const planning = timeline.locator('details.reasoning', { hasText: 'add it with apply_patch' });
+    await planning.waitFor();
+    expect(await planning.locator('summary strong').textContent()).to.equal('Planning the file');
+
+    await page.getByRole('link', { name: /^Approvals/ }).click();
+    const card = page.getByTestId('approvals').locator('article', { hasText: file });
+    await card.getByText('Change files?').waitFor();
+    const added = await card.locator('.diff .add').allTextContents();
+    expect(added.map((l) => l.trim())).to.deep.equal(['+approved on a phone', '+second line']);
+    expect(fs.existsSync(target), 'nothing written before the approval').to.equal(false);
+    expect(await noSideways(page)).to.be.at.most(0);
+    await shot(page, 'approval-file');
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
+    await card.waitFor({ state: 'detached' });
+
+    await page.goto(sessionUrl);
+    await timeline.locator('.msg.agent', { hasText: 'the file is written' }).waitFor();
+    await timeline
+      .locator('details.reasoning', { hasText: 'Checking that the patch applied' })
+      .waitFor();
+    // The change itself, done, with its diff.
+    const change = timeline.locator('.filechange', { hasText: file });
+    await change.locator('.badge', { hasText: 'completed' }).waitFor();
+    expect(await change.locator('.diff .add').count()).to.equal(2);
+    const answered = JSON.parse(
+      (await serviceFetch(svc.endpoint, svc.token, 'GET', '/api/approvals?status=all')).text,
+    ) as { approvals: { kind: string; status: string; decision: string; answeredBy: string }[] };
+    expect(
+      answered.approvals
+        .filter((a) => a.kind === 'fileChange')
+        .map((a) => [a.status, a.decision, a.answeredBy]),
+    ).to.deep.equal([['answered', 'accept', 'http']]);
+    expect(fs.readFileSync(target, 'utf8')).to.equal('approved on a phone\nsecond line\n');
+    await planning.locator('summary').click(); // open it for the screenshot
+    await shot(page, 'session-file-change');
   });
 
   it('runs a queue from its page: edit a pending prompt, start, pause after the turn, resume to the end', async () => {
