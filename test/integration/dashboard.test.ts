@@ -284,6 +284,42 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await shot(page, 'session-file-change');
   });
 
+  it('an approval shows in the open inbox and the count the moment it is asked: time stands still in the page, so no poll brought it', async () => {
+    const c = await phoneContext();
+    const p = await c.newPage();
+    await p.clock.install(); // the page's timers run on a clock this test holds
+    await logIn(p);
+    await p.getByRole('link', { name: /^Approvals/ }).click();
+    await p.getByText('nothing waits for an answer').waitFor();
+    // From here no timer of the page fires: whatever arrives came over the stream.
+    await p.clock.pauseAt(Date.now() + 1000);
+    const marker = path.join(svc.dir, 'approved-without-a-poll');
+    fake.enqueue(
+      { kind: 'exec', command: ['touch', marker] },
+      { kind: 'text', text: 'ran after a live approval' },
+    );
+    const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/sessions', {
+      cwd: svc.dir,
+      approvalPolicy: 'untrusted',
+      sandbox: 'read-only',
+      input: 'touch it while the inbox is open',
+    });
+    expect(made.status, made.text).to.equal(201);
+    const card = p.getByTestId('approvals').locator('article', { hasText: marker });
+    await card.waitFor();
+    await p
+      .getByRole('navigation', { name: 'pages' })
+      .locator('.count', { hasText: /^1$/ })
+      .waitFor();
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
+    await p.getByText('nothing waits for an answer').waitFor();
+    await fake.waitForRequest(
+      (r) => r.reply.kind === 'text' && r.reply.text === 'ran after a live approval',
+    );
+    expect(fs.existsSync(marker), 'the approved command ran').to.equal(true);
+    await c.close();
+  });
+
   it('runs a queue from its page: edit a pending prompt, start, pause after the turn, resume to the end', async () => {
     const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/queues', {
       name: 'nightly',
