@@ -34,6 +34,7 @@ const SHOTS = process.env.UPDATE_SCREENSHOTS
   ? path.join(REPO_ROOT, 'docs', 'dashboard')
   : tempDir('codex-sm-shots-');
 const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
 
 describe('dashboard in a real Chromium (real service and app-server, FAKE Responses API)', function () {
   this.timeout(120_000);
@@ -398,6 +399,62 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     expect(fake.arrivals.filter((r) => r.prompt === 'report in, group')).to.have.length(2);
     expect(await noSideways(page)).to.be.at.most(0);
     await shot(page, 'group');
+  });
+
+  it('uses a desktop width (1280×800): the sessions beside the open one; no page scrolls sideways', async () => {
+    const desk = await browser!.newContext({
+      viewport: DESKTOP,
+      deviceScaleFactor: 1,
+      colorScheme: 'light',
+    });
+    const p = await desk.newPage();
+    await logIn(p);
+    const nav = p.getByRole('navigation', { name: 'pages' });
+    for (const name of ['Status', 'Approvals', 'Queues', 'Groups']) {
+      await nav.getByRole('link', { name: new RegExp(`^${name}`) }).click();
+      await p.locator('main .card').first().waitFor();
+      expect(await noSideways(p), name).to.be.at.most(0);
+    }
+    await nav.getByRole('link', { name: 'Sessions' }).click();
+    const list = p.getByTestId('sessions');
+    await list.locator('li').nth(49).waitFor();
+    await p.getByText('Pick a session on the left').waitFor();
+    // A session that talked: the first one this test started.
+    const found = JSON.parse(
+      (
+        await serviceFetch(
+          svc.endpoint,
+          svc.token,
+          'GET',
+          `/api/sessions/search?q=${encodeURIComponent('say hello from the dashboard')}`,
+        )
+      ).text,
+    ) as { results: { sessionId: string }[] };
+    const id = found.results[0]!.sessionId;
+    await p.goto(`${svc.endpoint}/ui/#/s/${id}`);
+    const timeline = p.getByTestId('timeline');
+    await timeline.locator('.msg.agent', { hasText: 'Hello from the fake model' }).waitFor();
+    const current = list.locator('a[aria-current="page"]');
+    await current.waitFor();
+    expect(await current.getAttribute('href')).to.equal(`#/s/${id}`);
+    // Side by side: the list's right edge is left of the session, and both are on screen.
+    const [l, t] = [await list.boundingBox(), await timeline.boundingBox()];
+    expect(l && t, 'both laid out').to.not.equal(null);
+    expect(l!.x + l!.width).to.be.at.most(t!.x);
+    expect(t!.x + t!.width).to.be.at.most(DESKTOP.width);
+    expect(t!.width, 'the session gets most of the width').to.be.greaterThan(DESKTOP.width / 2);
+    expect(await noSideways(p)).to.be.at.most(0);
+    await shot(p, 'desktop-session');
+    // Another session from the list: the list stays (same rows), the session beside it changes.
+    const other = list
+      .locator('li a')
+      .filter({ hasNot: p.locator('[aria-current]') })
+      .first();
+    const otherHref = (await other.getAttribute('href'))!;
+    await other.click();
+    await list.locator(`a[aria-current="page"][href="${otherHref}"]`).waitFor();
+    expect(await list.locator('li').count(), 'the list kept what it had loaded').to.be.at.least(50);
+    await desk.close();
   });
 
   it('refuses a cross-origin form POST that carries the cookie (403 origin_mismatch), changing nothing', async () => {

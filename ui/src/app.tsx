@@ -14,6 +14,7 @@ import { QueuePage, QueuesPage } from './pages/queues';
 import { SessionPage } from './pages/session';
 import { SessionsPage } from './pages/sessions';
 import { StatusPage } from './pages/status';
+import { wide } from './layout';
 import { href, route } from './route';
 
 /** `#code=…` from `codex-sm open`: taken once, and gone from the address bar and history. */
@@ -53,12 +54,29 @@ function Nav() {
   );
 }
 
+/** A desktop: the sessions beside the one open (or beside a hint to pick one). */
+function SessionsSplit({ id }: { id?: string }) {
+  return (
+    <div class="split">
+      <SessionsPage pane current={id} />
+      {id ? (
+        <SessionPage key={id} id={id} />
+      ) : (
+        <main class="pick">
+          <p class="muted center">Pick a session on the left, or start a new one.</p>
+        </main>
+      )}
+    </div>
+  );
+}
+
 function Page() {
   const r = route.value;
   switch (r.page) {
     case 'sessions':
-      return <SessionsPage />;
+      return wide.value ? <SessionsSplit /> : <SessionsPage />;
     case 's':
+      if (wide.value) return <SessionsSplit id={r.id} />;
       return r.id ? <SessionPage key={r.id} id={r.id} /> : <SessionsPage />;
     case 'approvals':
       return <ApprovalsPage />;
