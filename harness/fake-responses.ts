@@ -14,10 +14,38 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Recorder } from './recorder.js';
 
-/** A reply that completes the response (what a `held` reply sends once released). */
-export type CompleteReply =
+/**
+ * A reply that completes the response (what a `held` reply sends once released). Any of them
+ * may reason first: `reasoning` is the summary, one string per part, streamed as deltas the way
+ * a reasoning model sends them.
+ */
+export type CompleteReply = (
   | { kind: 'text'; text: string; chunks?: number }
-  | { kind: 'exec'; command: string[]; callId?: string };
+  | { kind: 'exec'; command: string[]; callId?: string }
+  /**
+   * A call of the freeform (custom) `apply_patch` tool with a patch in Codex's format (see
+   * `addFilePatch`). Codex only offers that tool to models its catalog says take it: use
+   * `codexArgs({ model: PATCH_MODEL })`.
+   */
+  | { kind: 'patch'; patch: string; callId?: string }
+) & { reasoning?: string[] };
+
+/**
+ * A model of the app-server's bundled catalog with `apply_patch_tool_type: freeform` (checked
+ * in the request's `tools` for 0.169): the default `gpt-5-codex` is not in the catalog, so it
+ * gets no apply_patch tool at all.
+ */
+export const PATCH_MODEL = 'gpt-5.5';
+
+/** A patch in Codex's apply_patch format that creates `file` (relative to the cwd) with `lines`. */
+export function addFilePatch(file: string, lines: string[]): string {
+  return [
+    '*** Begin Patch',
+    `*** Add File: ${file}`,
+    ...lines.map((l) => `+${l}`),
+    '*** End Patch',
+  ].join('\n');
+}
 
 export type FakeReply =
   | CompleteReply
@@ -62,7 +90,7 @@ export interface FakeResponsesServer {
   readonly maxInFlight: number;
   resetMaxInFlight(): void;
   /** `-c` overrides that point codex at this server. */
-  codexArgs(): string[];
+  codexArgs(opts?: { model?: string }): string[];
   close(): Promise<void>;
 }
 
@@ -80,14 +108,43 @@ function usage() {
   };
 }
 
+/** A reasoning item with its summary parts, streamed part by part (what codex-api's SSE parser reads). */
+function reasoningEvents(parts: string[], outputIndex: number): string {
+  const id = `rs_${++seq}`;
+  let out = sse('response.output_item.added', {
+    output_index: outputIndex,
+    item: { type: 'reasoning', id, summary: [] },
+  });
+  parts.forEach((text, i) => {
+    const at = { item_id: id, output_index: outputIndex, summary_index: i };
+    out += sse('response.reasoning_summary_part.added', {
+      ...at,
+      part: { type: 'summary_text', text: '' },
+    });
+    out += sse('response.reasoning_summary_text.delta', { ...at, delta: text });
+  });
+  out += sse('response.output_item.done', {
+    output_index: outputIndex,
+    item: {
+      type: 'reasoning',
+      id,
+      summary: parts.map((text) => ({ type: 'summary_text', text })),
+      encrypted_content: null,
+    },
+  });
+  return out;
+}
+
 /** The whole SSE body of a completing reply; `responseId` continues a held reply's stream. */
 export function replyEvents(reply: CompleteReply, responseId?: string): string {
   const id = responseId ?? `resp_${++seq}`;
   let out = responseId ? '' : sse('response.created', { response: { id } });
+  const at = reply.reasoning?.length ? 1 : 0; // the output index of the reply's own item
+  if (reply.reasoning?.length) out += reasoningEvents(reply.reasoning, 0);
   if (reply.kind === 'text') {
     const itemId = `msg_${++seq}`;
     out += sse('response.output_item.added', {
-      output_index: 0,
+      output_index: at,
       item: { type: 'message', role: 'assistant', id: itemId, content: [] },
     });
     const n = Math.max(1, reply.chunks ?? 1);
@@ -95,13 +152,13 @@ export function replyEvents(reply: CompleteReply, responseId?: string): string {
     for (let i = 0; i < reply.text.length; i += size) {
       out += sse('response.output_text.delta', {
         item_id: itemId,
-        output_index: 0,
+        output_index: at,
         content_index: 0,
         delta: reply.text.slice(i, i + size),
       });
     }
     out += sse('response.output_item.done', {
-      output_index: 0,
+      output_index: at,
       item: {
         type: 'message',
         role: 'assistant',
@@ -109,11 +166,24 @@ export function replyEvents(reply: CompleteReply, responseId?: string): string {
         content: [{ type: 'output_text', text: reply.text, annotations: [] }],
       },
     });
+  } else if (reply.kind === 'patch') {
+    const n = ++seq;
+    out += sse('response.output_item.done', {
+      output_index: at,
+      item: {
+        type: 'custom_tool_call',
+        id: `ctc_${n}`,
+        status: 'completed',
+        call_id: reply.callId ?? `call_${n}`,
+        name: 'apply_patch',
+        input: reply.patch,
+      },
+    });
   } else {
     const n = ++seq;
     const callId = reply.callId ?? `call_${n}`;
     out += sse('response.output_item.done', {
-      output_index: 0,
+      output_index: at,
       item: {
         type: 'function_call',
         id: `fc_${n}`,
@@ -250,13 +320,13 @@ export async function startFakeResponses(): Promise<FakeResponsesServer> {
     resetMaxInFlight: () => {
       maxInFlight = open.size;
     },
-    codexArgs: () => [
+    codexArgs: (opts = {}) => [
       '-c',
       'model_provider="mock"',
       '-c',
       `model_providers.mock={name="mock",base_url="${url}",wire_api="responses",stream_max_retries=0,request_max_retries=0}`,
       '-c',
-      'model="gpt-5-codex"',
+      `model="${opts.model ?? 'gpt-5-codex'}"`,
     ],
     close: () =>
       new Promise<void>((r) => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type Router from '@koa/router';
 import type { ServiceContext } from '../context.js';
 import type { RequestId } from '../protocol.js';
+import { approvalEventLog } from './approval-events.js';
 import { Approvals, isApprovalMethod } from './approvals.js';
 import { IndexDb } from './db.js';
 import type { FollowDeps } from './follow.js';
@@ -139,17 +140,20 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     onWorkerLost: (e) => log.error({ err: e.message }, 'search worker lost; starting another'),
   });
 
+  const streams = new Set<() => void>();
   const follow: FollowDeps = {
     codexHome: config.codexHome,
     indexer,
     hub,
     approvals,
-    open: new Set(),
+    open: streams,
   };
   registerSessionRoutes(ctx.router, {
     db,
     hub,
     approvals,
+    approvalEvents: approvalEventLog(approvals),
+    streams,
     ops,
     follow,
     respond,
@@ -194,7 +198,7 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     close() {
       if (closed) return;
       closed = true;
-      for (const end of [...(follow.open ?? [])]) end();
+      for (const end of [...streams]) end();
       watcher.close();
       void searchPool.close(); // fails what is queued or running (503) and ends the threads
       approvals.close();

@@ -167,6 +167,12 @@ export function sessionsOpenApi(): { paths: Json; components: { schemas: Json } 
           },
         }),
       },
+      '/api/approvals/events': {
+        get: op(
+          'Approvals as they are held and answered (SSE): snapshot of the pending ones, then each change; Last-Event-ID resumes',
+          { sse: true },
+        ),
+      },
       '/api/approvals/{id}': {
         get: op('One approval', { id: true, ok: ref('Approval') }),
         post: op('Answer an approval (409 when already answered)', {

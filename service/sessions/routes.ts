@@ -13,6 +13,7 @@ import {
   type ApprovalStatus,
   type Approvals,
 } from './approvals.js';
+import { streamApprovalEvents } from './approval-events.js';
 import type { IndexDb, SessionRow } from './db.js';
 import { parseLastEventId, streamSessionEvents, type FollowDeps } from './follow.js';
 import type { LiveHub } from './live.js';
@@ -23,11 +24,16 @@ import { truthy, validateBody, validateQuery, type BodyName } from './schemas.js
 import { SearchAborted, SearchBusy, SearchPoolClosed, type SearchRunner } from './search-pool.js';
 import type { SearchOptions, SearchOutcome } from './search.js';
 import { decodeCursor, encodeCursor, sessionJson, type SessionJson } from './view.js';
+import type { EventLog } from '../work/events.js';
 
 export interface RouteDeps {
   db: IndexDb;
   hub: LiveHub;
   approvals: Approvals;
+  /** Every approval's changes, for `GET /api/approvals/events` (approval-events.ts). */
+  approvalEvents: EventLog;
+  /** Open SSE streams' closers, ended at shutdown. */
+  streams: Set<() => void>;
   ops: SessionOps;
   follow: FollowDeps;
   /** Answer a held server request on the control connection. */
@@ -361,6 +367,15 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       ctx.query,
     );
     ctx.body = { approvals: d.approvals.list({ status: q.status, threadId: q.sessionId }) };
+  });
+
+  // Before `/api/approvals/:id`, which would take `events` for an id.
+  router.get('/api/approvals/events', (ctx) => {
+    streamApprovalEvents(ctx, {
+      approvals: d.approvals,
+      log: d.approvalEvents,
+      open: d.streams,
+    });
   });
 
   router.get('/api/approvals/:id', (ctx) => {

@@ -3,7 +3,8 @@
  * service and the REAL app-server, with a FAKE Responses API (the only fake: OpenAI's API
  * cannot run here) and a generated CODEX_HOME of 120 sessions. Each step is what a person on a
  * phone does: log in (token, and a one-time code link), see the status, page and search the
- * sessions, start one and watch the reply arrive, approve a command from the inbox, log out.
+ * sessions, start one and watch the reply arrive, approve a command and a file change (its
+ * diff shown) from the inbox, read the model's reasoning summary, log out.
  * Screenshots go to a temp dir, or to docs/dashboard/ with UPDATE_SCREENSHOTS=1.
  */
 import fs from 'node:fs';
@@ -12,7 +13,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
+import {
+  addFilePatch,
+  PATCH_MODEL,
+  startFakeResponses,
+  type FakeResponsesServer,
+} from '../../harness/fake-responses.js';
 import { generateHome, type GenResult } from '../../harness/gen-home.js';
 import {
   REPO_ROOT,
@@ -28,6 +34,7 @@ const SHOTS = process.env.UPDATE_SCREENSHOTS
   ? path.join(REPO_ROOT, 'docs', 'dashboard')
   : tempDir('codex-sm-shots-');
 const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
 
 describe('dashboard in a real Chromium (real service and app-server, FAKE Responses API)', function () {
   this.timeout(120_000);
@@ -60,6 +67,30 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await p.getByRole('navigation', { name: 'pages' }).waitFor();
   };
 
+  /**
+   * A new session from the sessions page, asking before it runs or writes anything. Its
+   * sandbox may write the working directory, so what did not happen before the approval was
+   * held back by the approval alone; and an approved command writes its file whether or not the
+   * app-server runs it inside the sandbox. (Under read-only, 0.169 sometimes runs a command
+   * approved within a second inside the sandbox, where its write fails: seen in about one turn
+   * in 10 to 30.)
+   */
+  const newAskingSession = async (p: Page): Promise<string> => {
+    await p.goto(`${svc.endpoint}/ui/#/sessions`);
+    await p.getByRole('button', { name: 'New session' }).click();
+    await p.locator('input[name=cwd]').fill(svc.dir);
+    await p.locator('select[name=approvalPolicy]').selectOption('untrusted');
+    await p.locator('select[name=sandbox]').selectOption('workspace-write');
+    await p.getByRole('button', { name: 'Start' }).click();
+    await p.waitForURL(/#\/s\//);
+    await p.locator('.live.on').waitFor();
+    return p.url();
+  };
+  const send = async (p: Page, text: string) => {
+    await p.getByRole('textbox', { name: 'message' }).fill(text);
+    await p.getByRole('button', { name: 'Send' }).click();
+  };
+
   before(async function () {
     browser = await launchChromium();
     if (!browser) return this.skip();
@@ -69,7 +100,8 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     svc = await startService({
       dir,
       config: {
-        appServer: { args: fake.codexArgs(), backoffInitialMs: 100 },
+        // A model the app-server offers apply_patch to (the default one gets no such tool).
+        appServer: { args: fake.codexArgs({ model: PATCH_MODEL }), backoffInitialMs: 100 },
         approvals: { timeoutMs: 120_000 },
       },
     });
@@ -171,24 +203,12 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
 
   it('a command that needs approval shows in the inbox, is approved in the page, and the turn completes', async () => {
     const marker = path.join(svc.dir, 'approved-in-the-browser');
-    await page.goto(`${svc.endpoint}/ui/#/sessions`);
-    await page.getByRole('button', { name: 'New session' }).click();
-    await page.locator('input[name=cwd]').fill(svc.dir);
-    await page.locator('select[name=approvalPolicy]').selectOption('untrusted');
-    // workspace-write: the approved command may write in the cwd inside the sandbox. Under
-    // read-only it would run sandboxed first and rely on codex spotting the denial in its output
-    // to rerun it outside (seen to miss under load: "Read-only file system", no marker).
-    await page.locator('select[name=sandbox]').selectOption('workspace-write');
-    await page.getByRole('button', { name: 'Start' }).click();
-    await page.waitForURL(/#\/s\//);
-    const sessionUrl = page.url();
-    await page.locator('.live.on').waitFor();
+    const sessionUrl = await newAskingSession(page);
     fake.enqueue(
       { kind: 'exec', command: ['touch', marker] },
       { kind: 'text', text: 'the marker is in place' },
     );
-    await page.getByRole('textbox', { name: 'message' }).fill('touch the marker');
-    await page.getByRole('button', { name: 'Send' }).click();
+    await send(page, 'touch the marker');
 
     await page.getByRole('link', { name: /^Approvals/ }).click();
     const card = page.getByTestId('approvals').locator('article', { hasText: marker });
@@ -214,6 +234,98 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     expect(fs.existsSync(marker), `the approved command ran; the page shows: ${shown}`).to.equal(
       true,
     );
+  });
+
+  it('a file change: the reasoning summary shows, the inbox shows the diff, approved there, the file is written', async () => {
+    const file = 'written-from-the-inbox.txt';
+    const target = path.join(svc.dir, file);
+    const sessionUrl = await newAskingSession(page);
+    fake.enqueue(
+      {
+        kind: 'patch',
+        patch: addFilePatch(file, ['approved on a phone', 'second line']),
+        reasoning: ['**Planning the file**\n\nThe user wants a file: add it with apply_patch.'],
+      },
+      {
+        kind: 'text',
+        text: 'the file is written',
+        reasoning: ['Checking that the patch applied'],
+      },
+    );
+    await send(page, 'write the file');
+    const timeline = page.getByTestId('timeline');
+    // The summary streams in before the tool call: the page shows it as it comes.
+    const planning = timeline.locator('details.reasoning', { hasText: 'add it with apply_patch' });
+    await planning.waitFor();
+    expect(await planning.locator('summary strong').textContent()).to.equal('Planning the file');
+
+    await page.getByRole('link', { name: /^Approvals/ }).click();
+    const card = page.getByTestId('approvals').locator('article', { hasText: file });
+    await card.getByText('Change files?').waitFor();
+    const added = await card.locator('.diff .add').allTextContents();
+    expect(added.map((l) => l.trim())).to.deep.equal(['+approved on a phone', '+second line']);
+    expect(fs.existsSync(target), 'nothing written before the approval').to.equal(false);
+    expect(await noSideways(page)).to.be.at.most(0);
+    await shot(page, 'approval-file');
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
+    await card.waitFor({ state: 'detached' });
+
+    await page.goto(sessionUrl);
+    await timeline.locator('.msg.agent', { hasText: 'the file is written' }).waitFor();
+    await timeline
+      .locator('details.reasoning', { hasText: 'Checking that the patch applied' })
+      .waitFor();
+    // The change itself, done, with its diff.
+    const change = timeline.locator('.filechange', { hasText: file });
+    await change.locator('.badge', { hasText: 'completed' }).waitFor();
+    expect(await change.locator('.diff .add').count()).to.equal(2);
+    const answered = JSON.parse(
+      (await serviceFetch(svc.endpoint, svc.token, 'GET', '/api/approvals?status=all')).text,
+    ) as { approvals: { kind: string; status: string; decision: string; answeredBy: string }[] };
+    expect(
+      answered.approvals
+        .filter((a) => a.kind === 'fileChange')
+        .map((a) => [a.status, a.decision, a.answeredBy]),
+    ).to.deep.equal([['answered', 'accept', 'http']]);
+    expect(fs.readFileSync(target, 'utf8')).to.equal('approved on a phone\nsecond line\n');
+    await planning.locator('summary').click(); // open it for the screenshot
+    await shot(page, 'session-file-change');
+  });
+
+  it('an approval shows in the open inbox and the count the moment it is asked: time stands still in the page, so no poll brought it', async () => {
+    const c = await phoneContext();
+    const p = await c.newPage();
+    await p.clock.install(); // the page's timers run on a clock this test holds
+    await logIn(p);
+    await p.getByRole('link', { name: /^Approvals/ }).click();
+    await p.getByText('nothing waits for an answer').waitFor();
+    // From here no timer of the page fires: whatever arrives came over the stream.
+    await p.clock.pauseAt(Date.now() + 1000);
+    const marker = path.join(svc.dir, 'approved-without-a-poll');
+    fake.enqueue(
+      { kind: 'exec', command: ['touch', marker] },
+      { kind: 'text', text: 'ran after a live approval' },
+    );
+    const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/sessions', {
+      cwd: svc.dir,
+      approvalPolicy: 'untrusted',
+      sandbox: 'workspace-write', // as newAskingSession's
+      input: 'touch it while the inbox is open',
+    });
+    expect(made.status, made.text).to.equal(201);
+    const card = p.getByTestId('approvals').locator('article', { hasText: marker });
+    await card.waitFor();
+    await p
+      .getByRole('navigation', { name: 'pages' })
+      .locator('.count', { hasText: /^1$/ })
+      .waitFor();
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
+    await p.getByText('nothing waits for an answer').waitFor();
+    await fake.waitForRequest(
+      (r) => r.reply.kind === 'text' && r.reply.text === 'ran after a live approval',
+    );
+    expect(fs.existsSync(marker), 'the approved command ran').to.equal(true);
+    await c.close();
   });
 
   it('runs a queue from its page: edit a pending prompt, start, pause after the turn, resume to the end', async () => {
@@ -287,6 +399,62 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     expect(fake.arrivals.filter((r) => r.prompt === 'report in, group')).to.have.length(2);
     expect(await noSideways(page)).to.be.at.most(0);
     await shot(page, 'group');
+  });
+
+  it('uses a desktop width (1280×800): the sessions beside the open one; no page scrolls sideways', async () => {
+    const desk = await browser!.newContext({
+      viewport: DESKTOP,
+      deviceScaleFactor: 1,
+      colorScheme: 'light',
+    });
+    const p = await desk.newPage();
+    await logIn(p);
+    const nav = p.getByRole('navigation', { name: 'pages' });
+    for (const name of ['Status', 'Approvals', 'Queues', 'Groups']) {
+      await nav.getByRole('link', { name: new RegExp(`^${name}`) }).click();
+      await p.locator('main .card').first().waitFor();
+      expect(await noSideways(p), name).to.be.at.most(0);
+    }
+    await nav.getByRole('link', { name: 'Sessions' }).click();
+    const list = p.getByTestId('sessions');
+    await list.locator('li').nth(49).waitFor();
+    await p.getByText('Pick a session on the left').waitFor();
+    // A session that talked: the first one this test started.
+    const found = JSON.parse(
+      (
+        await serviceFetch(
+          svc.endpoint,
+          svc.token,
+          'GET',
+          `/api/sessions/search?q=${encodeURIComponent('say hello from the dashboard')}`,
+        )
+      ).text,
+    ) as { results: { sessionId: string }[] };
+    const id = found.results[0]!.sessionId;
+    await p.goto(`${svc.endpoint}/ui/#/s/${id}`);
+    const timeline = p.getByTestId('timeline');
+    await timeline.locator('.msg.agent', { hasText: 'Hello from the fake model' }).waitFor();
+    const current = list.locator('a[aria-current="page"]');
+    await current.waitFor();
+    expect(await current.getAttribute('href')).to.equal(`#/s/${id}`);
+    // Side by side: the list's right edge is left of the session, and both are on screen.
+    const [l, t] = [await list.boundingBox(), await timeline.boundingBox()];
+    expect(l && t, 'both laid out').to.not.equal(null);
+    expect(l!.x + l!.width).to.be.at.most(t!.x);
+    expect(t!.x + t!.width).to.be.at.most(DESKTOP.width);
+    expect(t!.width, 'the session gets most of the width').to.be.greaterThan(DESKTOP.width / 2);
+    expect(await noSideways(p)).to.be.at.most(0);
+    await shot(p, 'desktop-session');
+    // Another session from the list: the list stays (same rows), the session beside it changes.
+    const other = list
+      .locator('li a')
+      .filter({ hasNot: p.locator('[aria-current]') })
+      .first();
+    const otherHref = (await other.getAttribute('href'))!;
+    await other.click();
+    await list.locator(`a[aria-current="page"][href="${otherHref}"]`).waitFor();
+    expect(await list.locator('li').count(), 'the list kept what it had loaded').to.be.at.least(50);
+    await desk.close();
   });
 
   it('refuses a cross-origin form POST that carries the cookie (403 origin_mismatch), changing nothing', async () => {

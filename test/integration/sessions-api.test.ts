@@ -177,6 +177,53 @@ describe('sessions API against the real app-server (fake Responses API)', functi
     sse.close();
   });
 
+  it('streams every approval service-wide: pending ones in a snapshot, then each as held and answered; Last-Event-ID resumes', async () => {
+    type A = { id: string; status: string; threadId: string; kind: string; decision?: string };
+    const url = `${svc.endpoint}/api/approvals/events`;
+    const inbox = await SseClient.open(url, auth);
+    expect(inbox.status).to.equal(200);
+    const first = await inbox.waitFor(() => true);
+    expect(first.event).to.equal('snapshot');
+    expect(inbox.json<{ approvals: A[] }>(first).approvals).to.deep.equal([]);
+
+    const marker = path.join(svc.dir, 'inbox-stream-marker');
+    const id = await startSession({ approvalPolicy: 'untrusted', sandbox: 'read-only' });
+    fake.enqueue(
+      { kind: 'exec', command: ['touch', marker] },
+      { kind: 'text', text: 'answered from the inbox stream' },
+    );
+    await api('POST', `/api/sessions/${id}/turns`, { input: 'touch it' });
+    const heldEvent = await inbox.waitFor((e) => e.event === 'approval');
+    const held = inbox.json<A>(heldEvent);
+    expect(held).to.include({ status: 'pending', threadId: id, kind: 'commandExecution' });
+    // Who connects now finds it in the snapshot.
+    const late = await SseClient.open(url, auth);
+    const snap = late.json<{ approvals: A[] }>(await late.waitFor((e) => e.event === 'snapshot'));
+    expect(snap.approvals.map((a) => a.id)).to.deep.equal([held.id]);
+    late.close();
+
+    expect(
+      (await api('POST', `/api/approvals/${held.id}`, { decision: 'accept' })).status,
+    ).to.equal(200);
+    const answeredEvent = await inbox.waitFor(
+      (e) => e.event === 'approval' && inbox.json<A>(e).status === 'answered',
+    );
+    expect(inbox.json<A>(answeredEvent)).to.include({ id: held.id, decision: 'accept' });
+    await fake.waitForRequest((r) => r.reply.kind === 'text' && r.reply.text.includes('inbox'));
+    inbox.close();
+
+    // A reconnect from the held event gets what followed it, and no snapshot.
+    const resumed = await SseClient.open(url, { ...auth, 'last-event-id': heldEvent.id ?? '' });
+    await resumed.waitFor((e) => e.id === answeredEvent.id);
+    expect(resumed.events.map((e) => e.event)).to.deep.equal(['approval']);
+    resumed.close();
+    // One it cannot place (another boot, or no longer buffered) starts over with a snapshot.
+    const unknown = await SseClient.open(url, { ...auth, 'last-event-id': '0badb007:1' });
+    const fresh = await unknown.waitFor(() => true);
+    expect(fresh.event).to.equal('snapshot');
+    unknown.close();
+  });
+
   it('resumes and forks a session', async () => {
     const id = await startSession();
     const sse = await follow(id);
@@ -518,8 +565,11 @@ describe('sessions API against the real app-server (fake Responses API)', functi
   it('ends open event streams at shutdown instead of waiting out the stop budget', async () => {
     const id = await startSession();
     const sse = await follow(id);
+    const inbox = await SseClient.open(`${svc.endpoint}/api/approvals/events`, auth);
+    await inbox.waitFor((e) => e.event === 'snapshot');
     const exited = await svc.stop();
     await sse.ended;
+    await inbox.ended;
     expect(exited.code).to.equal(0);
     const stopped = svc.logs.find((l) => l.msg === 'stopped') as { ms: number } | undefined;
     expect(stopped?.ms, 'stop took the whole budget').to.be.below(9_000);

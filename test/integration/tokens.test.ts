@@ -98,14 +98,23 @@ describe('scoped tokens against the real service (fake Responses API)', function
       authorization: `Bearer ${phone}`,
     });
     expect(sse.status).to.equal(200);
+    const inbox = await SseClient.open(`${svc.endpoint}/api/approvals/events`, {
+      authorization: `Bearer ${phone}`,
+    });
+    expect(inbox.status).to.equal(200);
     const turn = await api<ErrorJson>(phone, 'POST', `/api/sessions/${id}/turns`, { input: 'x' });
     expect(turn.status).to.equal(403);
     expect(turn.body.error).to.include({ code: 'forbidden', missingScope: 'sessions:write' });
+    const noScope = await cli('token', 'create', '--name', 'reader', '--scope', 'sessions:read');
+    const refused = await api<ErrorJson>(String(noScope.token), 'GET', '/api/approvals/events');
+    expect(refused.status, 'the stream needs the approvals scope').to.equal(403);
+    expect(refused.body.error.missingScope).to.equal('approvals');
     expect(
       (await api(svc.token, 'POST', `/api/sessions/${id}/turns`, { input: 'go' })).status,
     ).to.equal(202);
     const held = await sse.waitFor((e) => e.event === 'approval');
     const approval = JSON.parse(held.data) as { id: string };
+    await inbox.waitFor((e) => e.event === 'approval' && e.data.includes(approval.id));
     const answered = await api<{ status: string }>(phone, 'POST', `/api/approvals/${approval.id}`, {
       decision: 'accept',
     });
@@ -122,8 +131,9 @@ describe('scoped tokens against the real service (fake Responses API)', function
     // Revoking it ends its open stream at once, and it no longer opens anything.
     const revoked = await cli('token', 'revoke', String(made.id));
     expect(revoked.revokedAt).to.be.a('string');
-    expect(revoked.closedConnections).to.be.at.least(1);
+    expect(revoked.closedConnections).to.be.at.least(2);
     await sse.ended;
+    await inbox.ended;
     expect((await api(phone, 'GET', '/api/sessions')).status).to.equal(401);
 
     const listed = (await cli('token', 'list')) as { tokens: { id: string; lastUsedAt: string }[] };

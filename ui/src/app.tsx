@@ -1,10 +1,12 @@
 /**
  * The shell: log in (a code from the URL fragment, or the login page), then the navigation and
  * the page the hash names. The session cookie is HttpOnly: whether we are logged in is asked
- * of the service (`GET /api/ui/session`).
+ * of the service (`GET /api/ui/session`). While logged in, one stream keeps the pending
+ * approvals current (approvals-feed.ts).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, checkSession, login, logout, message, session } from './api';
+import { checkSession, login, logout, message, session } from './api';
+import { approvalsFeed, followApprovals } from './approvals-feed';
 import { ApprovalsPage } from './pages/approvals';
 import { LoginPage } from './pages/login';
 import { GroupPage, GroupsPage } from './pages/groups';
@@ -12,8 +14,8 @@ import { QueuePage, QueuesPage } from './pages/queues';
 import { SessionPage } from './pages/session';
 import { SessionsPage } from './pages/sessions';
 import { StatusPage } from './pages/status';
+import { wide } from './layout';
 import { href, route } from './route';
-import { usePoll } from './poll';
 
 /** `#code=…` from `codex-sm open`: taken once, and gone from the address bar and history. */
 function takeLoginCode(): string | undefined {
@@ -25,11 +27,7 @@ function takeLoginCode(): string | undefined {
 
 function Nav() {
   const r = route.value;
-  const pending = usePoll(
-    () => api<{ approvals: unknown[] }>('GET', '/api/approvals').then((x) => x.approvals.length),
-    5000,
-    [r.page],
-  ).data;
+  const pending = approvalsFeed.value.pending.length;
   const link = (page: string, label: string, also: string[] = []) => (
     <a
       href={href(page)}
@@ -56,12 +54,29 @@ function Nav() {
   );
 }
 
+/** A desktop: the sessions beside the one open (or beside a hint to pick one). */
+function SessionsSplit({ id }: { id?: string }) {
+  return (
+    <div class="split">
+      <SessionsPage pane current={id} />
+      {id ? (
+        <SessionPage key={id} id={id} />
+      ) : (
+        <main class="pick">
+          <p class="muted center">Pick a session on the left, or start a new one.</p>
+        </main>
+      )}
+    </div>
+  );
+}
+
 function Page() {
   const r = route.value;
   switch (r.page) {
     case 'sessions':
-      return <SessionsPage />;
+      return wide.value ? <SessionsSplit /> : <SessionsPage />;
     case 's':
+      if (wide.value) return <SessionsSplit id={r.id} />;
       return r.id ? <SessionPage key={r.id} id={r.id} /> : <SessionsPage />;
     case 'approvals':
       return <ApprovalsPage />;
@@ -90,6 +105,9 @@ export function App() {
     else void checkSession();
   }, []);
   const s = session.value;
+  const loggedIn = !!s;
+  // One stream of approvals while logged in (the nav's count, the inbox); ends at logout.
+  useEffect(() => (loggedIn ? followApprovals() : undefined), [loggedIn]);
   if (s === undefined) return <p class="muted center">…</p>;
   if (s === null) return <LoginPage error={loginError} />;
   return (

@@ -60,22 +60,52 @@ function contentText(content: unknown): string {
     .join('\n');
 }
 
+/**
+ * A file added or deleted comes as its whole content, not as a diff: shown as one, every line
+ * an addition (or a deletion), so it reads like the updates beside it.
+ */
+export function asDiff(kind: string, text: string): string {
+  const sign = kind === 'add' ? '+' : kind === 'delete' ? '-' : '';
+  if (!sign || !text || /^(@@|\+\+\+ |--- )/m.test(text)) return text;
+  return text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => sign + l)
+    .join('\n');
+}
+
 /** The files of a change: the app-server's list, or the rollout's map by path. */
 export function changesOf(v: unknown): FileChange[] {
+  const change = (path: string, kind: string, text: string): FileChange => ({
+    path,
+    kind,
+    diff: asDiff(kind, text),
+  });
   if (Array.isArray(v))
-    return v.filter(isObj).map((c) => ({
-      path: str(c.path),
-      kind: isObj(c.kind) ? str(c.kind.type) : str(c.kind),
-      diff: str(c.diff),
-    }));
+    return v
+      .filter(isObj)
+      .map((c) => change(str(c.path), isObj(c.kind) ? str(c.kind.type) : str(c.kind), str(c.diff)));
   // The rollout's shape: {path: {type: "add"|"delete"|"update", content | unified_diff}}.
   if (isObj(v))
-    return Object.entries(v).map(([path, c]) => ({
-      path,
-      kind: isObj(c) ? str(c.type) : '',
-      diff: isObj(c) ? str(c.unified_diff) || str(c.content) : '',
-    }));
+    return Object.entries(v).map(([path, c]) =>
+      change(
+        path,
+        isObj(c) ? str(c.type) : '',
+        isObj(c) ? str(c.unified_diff) || str(c.content) : '',
+      ),
+    );
   return [];
+}
+
+/**
+ * A reasoning summary's heading (models open each part with `**A heading**`) and the rest: the
+ * heading is what the collapsed summary shows.
+ */
+export function reasoningParts(text: string): { title: string; body: string } {
+  const m = /^\s*\*\*([^*\n]+)\*\*\s*/.exec(text);
+  return m
+    ? { title: (m[1] ?? '').trim(), body: text.slice(m[0].length) }
+    : { title: '', body: text };
 }
 
 /** One item, as a notification (camelCase) or a rollout `item_completed` (PascalCase) has it. */

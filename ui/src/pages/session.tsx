@@ -7,7 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, can, message } from '../api';
 import { ApprovalCard } from '../approval';
 import { shortId } from '../format';
-import { Timeline, type Approval, type Entry, type FileChange } from '../timeline';
+import { reasoningParts, Timeline, type Approval, type Entry, type FileChange } from '../timeline';
 import { Badge, Button, Diff, ErrorLine } from '../ui';
 import { firstPrompts, type SessionRow } from './sessions';
 
@@ -23,13 +23,19 @@ function EntryView({
       return <div class="msg user">{e.text}</div>;
     case 'agent':
       return <div class={`msg agent${e.done ? '' : ' streaming'}`}>{e.text}</div>;
-    case 'reasoning':
-      return e.text ? (
+    case 'reasoning': {
+      if (!e.text) return null;
+      const { title, body } = reasoningParts(e.text);
+      return (
         <details class="reasoning" open={!e.done}>
-          <summary>reasoning</summary>
-          <p>{e.text}</p>
+          <summary>
+            reasoning{title ? ': ' : ''}
+            {title ? <strong>{title}</strong> : null}
+          </summary>
+          <p>{body}</p>
         </details>
-      ) : null;
+      );
+    }
     case 'command':
       return (
         <div class="command">

@@ -59,10 +59,10 @@ function query(f: Filters, cursor?: string): string {
 /** Prompts to send once a new session's page is following it (so no delta is missed). */
 export const firstPrompts = new Map<string, string>();
 
-function SessionItem({ s }: { s: SessionRow }) {
+function SessionItem({ s, current }: { s: SessionRow; current: boolean }) {
   return (
-    <li class="row">
-      <a class="row-link" href={href('s', s.id)}>
+    <li class={current ? 'row current' : 'row'}>
+      <a class="row-link" href={href('s', s.id)} aria-current={current ? 'page' : undefined}>
         <span class="row-title">{s.title || s.id}</span>
         <span class="row-meta">
           {s.status && s.status !== 'notLoaded' ? <Badge text={s.status} /> : null}
@@ -111,6 +111,7 @@ function NewSession() {
         sandbox,
       });
       if (prompt.trim()) firstPrompts.set(r.session.id, prompt.trim());
+      setOpen(false); // beside the list (a desktop) the form stays on screen: done with it
       go('s', r.session.id);
     } catch (err) {
       setError(message(err));
@@ -170,7 +171,11 @@ function NewSession() {
   );
 }
 
-export function SessionsPage() {
+/**
+ * `pane`: beside the open session on a desktop (an aside of its own height and scroll, not the
+ * page's main); `current`: the session open beside it, marked in the list.
+ */
+export function SessionsPage({ pane = false, current }: { pane?: boolean; current?: string }) {
   const [filters, setFilters] = useState<Filters>({
     archived: 'false',
     sort: 'updated',
@@ -202,6 +207,10 @@ export function SessionsPage() {
     }
   };
   useEffect(() => void load(filters), [filters]);
+  // A session opened beside the list that it does not show yet (just started): list it.
+  useEffect(() => {
+    if (pane && current && !busy && !rows.some((r) => r.id === current)) void load(filters);
+  }, [current]);
 
   const search = async (e: Event) => {
     e.preventDefault();
@@ -222,8 +231,9 @@ export function SessionsPage() {
   const set = (k: keyof Filters) => (e: Event) =>
     setFilters({ ...filters, [k]: (e.currentTarget as HTMLInputElement).value });
 
+  const Wrap = pane ? 'aside' : 'main';
   return (
-    <main>
+    <Wrap class={pane ? 'pane' : undefined} aria-label={pane ? 'sessions' : undefined}>
       <NewSession />
       <form class="card stack" role="search" onSubmit={(e) => void search(e)}>
         <div class="inline">
@@ -307,7 +317,7 @@ export function SessionsPage() {
         <Section title={`Sessions (${total})`}>
           <ul class="list" data-testid="sessions">
             {rows.map((s) => (
-              <SessionItem key={s.id} s={s} />
+              <SessionItem key={s.id} s={s} current={s.id === current} />
             ))}
           </ul>
           {cursor ? (
@@ -317,6 +327,6 @@ export function SessionsPage() {
           ) : null}
         </Section>
       )}
-    </main>
+    </Wrap>
   );
 }
