@@ -35,9 +35,13 @@ const result = await esbuild.build({
   logLevel: 'warning',
 });
 
-// A clean folder: old hashed files would otherwise pile up (and be served) after each build.
-fs.rmSync(OUT, { recursive: true, force: true });
+// Old hashed files would otherwise pile up (and be served) after each build. Only the bundle's
+// own files go: tsc writes the dashboard's pure modules under dist/ui/src for the unit tier
+// (test/unit/ui-*.test.ts), and the service never serves a subfolder.
 fs.mkdirSync(OUT, { recursive: true });
+for (const name of fs.readdirSync(OUT))
+  if (name === 'index.html' || /^main-[A-Z0-9]+\.(js|css)$/.test(name))
+    fs.rmSync(path.join(OUT, name));
 /** @type {{js?: string, css?: string}} */
 const names = {};
 for (const file of result.outputFiles) {

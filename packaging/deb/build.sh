@@ -53,6 +53,7 @@ cp "$ROOT/package.json" "$ROOT/package-lock.json" "$APP/"
 cp -r "$ROOT/dist/src" "$ROOT/dist/service" "$ROOT/dist/ui" "$APP/dist/"
 cp -r "$ROOT/units" "$APP/"
 find "$APP/dist" -name '*.map' -delete
+rm -rf "$APP/dist/ui/src" # the dashboard's pure modules, compiled for the unit tests only
 
 # Production dependencies from the lockfile, native modules compiled here.
 # JOBS: node-gyp compiles with every core (better-sqlite3's SQLite takes minutes on one).

@@ -115,6 +115,23 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await shot(page, 'status');
   });
 
+  it('a link whose session id climbs out of its path is the status page, and asks nothing of other routes', async () => {
+    const asked: string[] = [];
+    const onRequest = (r: { url(): string }) => asked.push(new URL(r.url()).pathname);
+    page.on('request', onRequest);
+    try {
+      // The reviewer's proof: once decoded, the id made `/api/sessions/${id}/turns` into
+      // POST /api/tokens/<id>/rotate (fetch resolves `..` and cuts at `#`).
+      await page.goto(`${svc.endpoint}/ui/#/s/..%2F..%2Fapi%2Ftokens%2Fx%2Frotate%23`);
+      await page.getByTestId('app-server').waitFor();
+    } finally {
+      page.off('request', onRequest);
+    }
+    expect(
+      asked.filter((p) => p.startsWith('/api/') && !/^\/api\/(ui|approvals)/.test(p)),
+    ).to.deep.equal([]);
+  });
+
   it('lists the sessions a page at a time and searches them, the match highlighted', async () => {
     await page.getByRole('link', { name: 'Sessions' }).click();
     const rows = page.getByTestId('sessions').locator('li');

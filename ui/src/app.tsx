@@ -12,7 +12,8 @@ import { QueuePage, QueuesPage } from './pages/queues';
 import { SessionPage } from './pages/session';
 import { SessionsPage } from './pages/sessions';
 import { StatusPage } from './pages/status';
-import { href, route } from './route';
+import { href, type Page as PageName } from './paths';
+import { route } from './route';
 import { usePoll } from './poll';
 
 /** `#code=…` from `codex-sm open`: taken once, and gone from the address bar and history. */
@@ -30,7 +31,7 @@ function Nav() {
     5000,
     [r.page],
   ).data;
-  const link = (page: string, label: string, also: string[] = []) => (
+  const link = (page: PageName, label: string, also: PageName[] = []) => (
     <a
       href={href(page)}
       class={r.page === page || also.includes(r.page) ? 'current' : ''}

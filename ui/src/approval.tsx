@@ -1,7 +1,7 @@
 /** One approval: what is asked (command, cwd, reason, diff) and the answers the protocol allows. */
 import { useState } from 'preact/hooks';
 import { api, can, message } from './api';
-import { href } from './route';
+import { apiPath, href } from './paths';
 import { changesOf, type Approval, type FileChange } from './timeline';
 import { Badge, Button, Diff, ErrorLine } from './ui';
 
@@ -72,7 +72,7 @@ export function ApprovalCard(props: {
       const body: Record<string, unknown> = { decision };
       if (questions.length)
         body.answers = Object.fromEntries(questions.map((q) => [q.id, [answers[q.id] ?? '']]));
-      const done = await api<Approval>('POST', `/api/approvals/${a.id}`, body);
+      const done = await api<Approval>('POST', apiPath`/api/approvals/${a.id}`, body);
       props.onAnswered?.(done);
     } catch (e) {
       setError(message(e));

@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { api, can } from '../api';
 import { ago, shortId } from '../format';
 import { usePoll } from '../poll';
-import { href } from '../route';
+import { apiPath, href } from '../paths';
 import { Badge, Button, ErrorLine, Section } from '../ui';
 import { Progress, useAction, useFollow } from './work';
 
@@ -77,16 +77,13 @@ export function GroupsPage() {
 }
 
 export function GroupPage({ id }: { id: string }) {
-  const { obj: g, gone } = useFollow<Group>(
-    `/api/groups/${encodeURIComponent(id)}/events`,
-    'group',
-  );
+  const { obj: g, gone } = useFollow<Group>(apiPath`/api/groups/${id}/events`, 'group');
   const [act, error, busy] = useAction();
   const [prompt, setPrompt] = useState('');
   const [max, setMax] = useState('4');
   if (gone) return <main class="muted">this group was deleted</main>;
   if (!g) return <main class="muted">loading…</main>;
-  const path = `/api/groups/${g.id}`;
+  const path = apiPath`/api/groups/${g.id}`;
   const runBusy = g.run?.status === 'running';
   return (
     <main>

@@ -7,7 +7,7 @@ import { api, can } from '../api';
 import { ApprovalCard } from '../approval';
 import { ago, shortId } from '../format';
 import { usePoll } from '../poll';
-import { href } from '../route';
+import { apiPath, href } from '../paths';
 import type { Approval } from '../timeline';
 import { Badge, Button, ErrorLine, Section } from '../ui';
 import { Progress, useAction, useFollow } from './work';
@@ -91,7 +91,7 @@ function PromptRow(props: {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(p.text);
   const editable = p.status === 'pending' || p.status === 'waiting';
-  const base = `/api/queues/${q.id}/prompts/${p.id}`;
+  const base = apiPath`/api/queues/${q.id}/prompts/${p.id}`;
   return (
     <li class="row prompt" data-prompt={p.id}>
       <div class="row-meta">
@@ -149,15 +149,12 @@ function PromptRow(props: {
 }
 
 export function QueuePage({ id }: { id: string }) {
-  const { obj: q, gone } = useFollow<Queue>(
-    `/api/queues/${encodeURIComponent(id)}/events`,
-    'queue',
-  );
+  const { obj: q, gone } = useFollow<Queue>(apiPath`/api/queues/${id}/events`, 'queue');
   const [act, error, busy] = useAction();
   const [add, setAdd] = useState('');
   if (gone) return <main class="muted">this queue was deleted</main>;
   if (!q) return <main class="muted">loading…</main>;
-  const path = `/api/queues/${q.id}`;
+  const path = apiPath`/api/queues/${q.id}`;
   const pending = q.approvals.filter((a) => a.status === 'pending');
   return (
     <main>

@@ -7,6 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, can, message } from '../api';
 import { ApprovalCard } from '../approval';
 import { shortId } from '../format';
+import { apiPath } from '../paths';
 import { Timeline, type Approval, type Entry, type FileChange } from '../timeline';
 import { Badge, Button, Diff, ErrorLine } from '../ui';
 import { firstPrompts, type SessionRow } from './sessions';
@@ -85,8 +86,11 @@ export function SessionPage({ id }: { id: string }) {
     try {
       const active = timeline.state.activeTurnId;
       if (active)
-        await api('POST', `/api/sessions/${id}/steer`, { input: text, expectedTurnId: active });
-      else await api('POST', `/api/sessions/${id}/turns`, { input: text });
+        await api('POST', apiPath`/api/sessions/${id}/steer`, {
+          input: text,
+          expectedTurnId: active,
+        });
+      else await api('POST', apiPath`/api/sessions/${id}/turns`, { input: text });
       return true;
     } catch (e) {
       setError(message(e));
@@ -102,7 +106,7 @@ export function SessionPage({ id }: { id: string }) {
     const changed = () => {
       if (!frame) frame = requestAnimationFrame(() => ((frame = 0), setVersion((v) => v + 1)));
     };
-    api<SessionRow>('GET', `/api/sessions/${id}`)
+    api<SessionRow>('GET', apiPath`/api/sessions/${id}`)
       .then((s) => {
         setSession(s);
         if (s.status && !timeline.state.status)
@@ -110,13 +114,16 @@ export function SessionPage({ id }: { id: string }) {
         changed();
       })
       .catch((e) => setError(message(e)));
-    api<{ approvals: Approval[] }>('GET', `/api/approvals?sessionId=${encodeURIComponent(id)}`)
+    api<{ approvals: Approval[] }>(
+      'GET',
+      `/api/approvals?${new URLSearchParams({ sessionId: id })}`,
+    )
       .then((r) => {
         for (const a of r.approvals) timeline.approval(a);
         changed();
       })
       .catch(() => {});
-    const es = new EventSource(`/api/sessions/${encodeURIComponent(id)}/events?follow=true`);
+    const es = new EventSource(apiPath`/api/sessions/${id}/events` + '?follow=true');
     const parse = (e: Event) => JSON.parse((e as MessageEvent<string>).data) as unknown;
     es.addEventListener('rollout', (e) => {
       timeline.rollout(parse(e));
@@ -165,7 +172,7 @@ export function SessionPage({ id }: { id: string }) {
     try {
       await api(
         'POST',
-        `/api/sessions/${id}/interrupt`,
+        apiPath`/api/sessions/${id}/interrupt`,
         st.activeTurnId ? { turnId: st.activeTurnId } : {},
       );
     } catch (e) {

@@ -5,7 +5,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, can, message } from '../api';
 import { ago, bytes, splitMatches } from '../format';
-import { go, href } from '../route';
+import { href } from '../paths';
+import { go } from '../route';
 import { Badge, Button, ErrorLine, Section } from '../ui';
 
 export interface SessionRow {
