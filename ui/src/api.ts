@@ -75,12 +75,18 @@ export async function checkSession(): Promise<void> {
   }
 }
 
+/**
+ * Revoke the session and show the login page. When the service did not revoke it (unreachable,
+ * an error), the cookie still works: the page stays logged in and the error is thrown for the
+ * caller to show. A 401 means it had already ended.
+ */
 export async function logout(): Promise<void> {
   try {
     await api('POST', '/api/ui/logout', {});
-  } finally {
-    session.value = null;
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) throw e;
   }
+  session.value = null;
 }
 
 export function can(scope: string): boolean {

@@ -15,6 +15,7 @@ import { StatusPage } from './pages/status';
 import { href, type Page as PageName } from './paths';
 import { route } from './route';
 import { usePoll } from './poll';
+import { ErrorLine } from './ui';
 
 /** `#code=…` from `codex-sm open`: taken once, and gone from the address bar and history. */
 function takeLoginCode(): string | undefined {
@@ -81,6 +82,11 @@ function Page() {
 
 export function App() {
   const [loginError, setLoginError] = useState<string | null>(null);
+  const [logoutError, setLogoutError] = useState<string | null>(null);
+  const logOut = () => {
+    setLogoutError(null);
+    logout().catch((e) => setLogoutError(`not logged out: ${message(e)}`));
+  };
   useEffect(() => {
     const code = takeLoginCode();
     if (code)
@@ -99,11 +105,12 @@ export function App() {
         <a class="brand" href={href('status')}>
           codex-sm
         </a>
-        <button type="button" class="btn plain logout" onClick={() => void logout()}>
+        <button type="button" class="btn plain logout" onClick={logOut}>
           Log out
         </button>
         <Nav />
       </header>
+      <ErrorLine error={logoutError} />
       <Page />
     </>
   );
