@@ -2,9 +2,10 @@
  * Sessions: the index with filters and cursor paging (a page at a time, however many there
  * are), full-text search with each match shown in its snippet, and a form to start a session.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, can, message } from '../api';
 import { ago, bytes, splitMatches } from '../format';
+import { newestWins } from '../newest';
 import { href } from '../paths';
 import { go } from '../route';
 import { Badge, Button, ErrorLine, Section } from '../ui';
@@ -188,18 +189,24 @@ export function SessionsPage() {
   const [role, setRole] = useState('both');
   const [found, setFound] = useState<{ q: string; answer: SearchAnswer } | null>(null);
 
+  // A "Load more" still under way when the filters change, or filters changed twice quickly:
+  // only the newest request's answer is applied (no old rows or cursor appended to new ones).
+  const listing = useMemo(newestWins, []);
+  const searching = useMemo(newestWins, []);
   const load = async (f: Filters, after?: string) => {
+    const current = listing.take();
     setBusy(true);
     setError(null);
     try {
       const r = await api<ListAnswer>('GET', `/api/sessions?${query(f, after)}`);
+      if (!current()) return;
       setRows((old) => (after ? [...old, ...r.sessions] : r.sessions));
       setTotal(r.total);
       setCursor(r.nextCursor);
     } catch (e) {
-      setError(message(e));
+      if (current()) setError(message(e));
     } finally {
-      setBusy(false);
+      if (current()) setBusy(false);
     }
   };
   useEffect(() => void load(filters), [filters]);
@@ -207,17 +214,19 @@ export function SessionsPage() {
   const search = async (e: Event) => {
     e.preventDefault();
     const text = q.trim();
+    const current = searching.take();
     if (!text) return setFound(null);
     setBusy(true);
     setError(null);
     try {
       const p = new URLSearchParams({ q: text, limit: '50' });
       if (role !== 'both') p.set('role', role);
-      setFound({ q: text, answer: await api<SearchAnswer>('GET', `/api/sessions/search?${p}`) });
+      const answer = await api<SearchAnswer>('GET', `/api/sessions/search?${p}`);
+      if (current()) setFound({ q: text, answer });
     } catch (err) {
-      setError(message(err));
+      if (current()) setError(message(err));
     } finally {
-      setBusy(false);
+      if (current()) setBusy(false);
     }
   };
   const set = (k: keyof Filters) => (e: Event) =>
@@ -286,7 +295,7 @@ export function SessionsPage() {
       {found ? (
         <Section
           title={`${found.answer.results.length} sessions match “${found.q}”${found.answer.truncated ? ' (more not searched)' : ''}`}
-          actions={<Button onClick={() => setFound(null)}>Clear</Button>}
+          actions={<Button onClick={() => (searching.take(), setFound(null))}>Clear</Button>}
         >
           <ul class="list" data-testid="search-results">
             {found.answer.results.map((r) => (
