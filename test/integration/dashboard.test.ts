@@ -132,6 +132,16 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     ).to.deep.equal([]);
   });
 
+  it('a stream the service refuses says so instead of "connecting…" for ever (a session, a queue)', async () => {
+    const nobody = '00000000-0000-4000-8000-000000000000';
+    await page.goto(`${svc.endpoint}/ui/#/s/${nobody}`);
+    await page.getByText(/not live: the stream ended/).waitFor();
+    await page.goto(`${svc.endpoint}/ui/#/q/${nobody}`);
+    await page.getByText(/could not follow this queue/).waitFor();
+    // Still logged in: the check after the refusal found the session valid.
+    await page.getByRole('navigation', { name: 'pages' }).waitFor();
+  });
+
   it('lists the sessions a page at a time and searches them, the match highlighted', async () => {
     await page.getByRole('link', { name: 'Sessions' }).click();
     const rows = page.getByTestId('sessions').locator('li');
@@ -304,6 +314,33 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     expect(fake.arrivals.filter((r) => r.prompt === 'report in, group')).to.have.length(2);
     expect(await noSideways(page)).to.be.at.most(0);
     await shot(page, 'group');
+  });
+
+  it('a refused group run shows the error and keeps the typed prompt', async () => {
+    const one = JSON.parse(
+      (await serviceFetch(svc.endpoint, svc.token, 'GET', '/api/sessions?limit=1')).text,
+    ) as { sessions: { id: string }[] };
+    const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/groups', {
+      name: 'emptied while typing',
+      sessionIds: [one.sessions[0]!.id],
+    });
+    expect(made.status, made.text).to.equal(201);
+    const group = JSON.parse(made.text) as { id: string };
+    await page.goto(`${svc.endpoint}/ui/#/g/${group.id}`);
+    const box = page.getByRole('textbox', { name: 'prompt for the group' });
+    await box.fill('a prompt typed on a phone');
+    // Its only session leaves the group meanwhile: the run is refused (409 group_empty).
+    const removed = await serviceFetch(
+      svc.endpoint,
+      svc.token,
+      'DELETE',
+      `/api/groups/${group.id}/sessions/${one.sessions[0]!.id}`,
+    );
+    expect(removed.status, removed.text).to.equal(200);
+    await page.getByText('never run; 0 sessions').waitFor();
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.getByRole('alert').filter({ hasText: 'has no sessions' }).waitFor();
+    expect(await box.inputValue()).to.equal('a prompt typed on a phone');
   });
 
   it('refuses a cross-origin form POST that carries the cookie (403 origin_mismatch), changing nothing', async () => {

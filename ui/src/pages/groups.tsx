@@ -77,12 +77,17 @@ export function GroupsPage() {
 }
 
 export function GroupPage({ id }: { id: string }) {
-  const { obj: g, gone } = useFollow<Group>(apiPath`/api/groups/${id}/events`, 'group');
+  const { obj: g, gone, ended } = useFollow<Group>(apiPath`/api/groups/${id}/events`, 'group');
   const [act, error, busy] = useAction();
   const [prompt, setPrompt] = useState('');
   const [max, setMax] = useState('4');
   if (gone) return <main class="muted">this group was deleted</main>;
-  if (!g) return <main class="muted">loading…</main>;
+  if (!g)
+    return (
+      <main class="muted">
+        {ended ? 'could not follow this group (reload the page)' : 'loading…'}
+      </main>
+    );
   const path = apiPath`/api/groups/${g.id}`;
   const runBusy = g.run?.status === 'running';
   return (
@@ -148,7 +153,7 @@ export function GroupPage({ id }: { id: string }) {
                 void act('POST', `${path}/run`, {
                   prompt: prompt.trim(),
                   maxConcurrent: Number(max) || 4,
-                }).then(() => setPrompt(''));
+                }).then((ok) => ok && setPrompt('')); // a refused run keeps the typed prompt
             }}
           >
             <textarea

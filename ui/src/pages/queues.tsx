@@ -10,7 +10,7 @@ import { usePoll } from '../poll';
 import { apiPath, href } from '../paths';
 import type { Approval } from '../timeline';
 import { Badge, Button, ErrorLine, Section } from '../ui';
-import { Progress, useAction, useFollow } from './work';
+import { Progress, useAction, useFollow, type Act } from './work';
 
 interface Prompt {
   id: string;
@@ -82,11 +82,7 @@ export function QueuesPage() {
   );
 }
 
-function PromptRow(props: {
-  q: Queue;
-  p: Prompt;
-  act: (m: string, path: string, body?: unknown) => Promise<void>;
-}) {
+function PromptRow(props: { q: Queue; p: Prompt; act: Act }) {
   const { q, p, act } = props;
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(p.text);
@@ -105,7 +101,8 @@ function PromptRow(props: {
           class="stack"
           onSubmit={(e) => {
             e.preventDefault();
-            void act('PATCH', base, { text }).then(() => setEditing(false));
+            // A refused edit (the prompt started meanwhile) keeps the editor and the text.
+            void act('PATCH', base, { text }).then((ok) => ok && setEditing(false));
           }}
         >
           <textarea
@@ -149,11 +146,16 @@ function PromptRow(props: {
 }
 
 export function QueuePage({ id }: { id: string }) {
-  const { obj: q, gone } = useFollow<Queue>(apiPath`/api/queues/${id}/events`, 'queue');
+  const { obj: q, gone, ended } = useFollow<Queue>(apiPath`/api/queues/${id}/events`, 'queue');
   const [act, error, busy] = useAction();
   const [add, setAdd] = useState('');
   if (gone) return <main class="muted">this queue was deleted</main>;
-  if (!q) return <main class="muted">loading…</main>;
+  if (!q)
+    return (
+      <main class="muted">
+        {ended ? 'could not follow this queue (reload the page)' : 'loading…'}
+      </main>
+    );
   const path = apiPath`/api/queues/${q.id}`;
   const pending = q.approvals.filter((a) => a.status === 'pending');
   return (
@@ -249,7 +251,9 @@ export function QueuePage({ id }: { id: string }) {
             onSubmit={(e) => {
               e.preventDefault();
               if (add.trim())
-                void act('POST', `${path}/prompts`, { text: add.trim() }).then(() => setAdd(''));
+                void act('POST', `${path}/prompts`, { text: add.trim() }).then(
+                  (ok) => ok && setAdd(''),
+                );
             }}
           >
             <textarea

@@ -4,7 +4,7 @@
  * send a turn, steer the running one, interrupt it.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, can, message } from '../api';
+import { api, can, checkSession, message } from '../api';
 import { ApprovalCard } from '../approval';
 import { shortId } from '../format';
 import { apiPath } from '../paths';
@@ -74,7 +74,7 @@ export function SessionPage({ id }: { id: string }) {
   const timeline = useMemo(() => new Timeline(), [id]);
   const [, setVersion] = useState(0);
   const [session, setSession] = useState<SessionRow | null>(null);
-  const [connected, setConnected] = useState(false);
+  const [stream, setStream] = useState<'connecting' | 'live' | 'ended'>('connecting');
   const [error, setError] = useState<string | null>(null);
   const [input, setInput] = useState('');
   const [busy, setBusy] = useState(false);
@@ -139,14 +139,22 @@ export function SessionPage({ id }: { id: string }) {
       changed();
     });
     es.onopen = () => {
-      setConnected(true);
+      setStream('live');
       const first = firstPrompts.get(id);
       if (first !== undefined) {
         firstPrompts.delete(id);
         void sendTurn(first);
       }
     };
-    es.onerror = () => setConnected(es.readyState === EventSource.OPEN);
+    es.onerror = () => {
+      // CONNECTING: the browser retries by itself. CLOSED: the service refused the stream (a 401
+      // when the session ended, a 404) and the browser gives up for good; ask whether we are
+      // still logged in (no: the login page) and say the stream ended instead of "connecting…".
+      if (es.readyState === EventSource.CLOSED) {
+        setStream('ended');
+        void checkSession();
+      } else setStream(es.readyState === EventSource.OPEN ? 'live' : 'connecting');
+    };
     return () => {
       es.close();
       cancelAnimationFrame(frame);
@@ -191,7 +199,13 @@ export function SessionPage({ id }: { id: string }) {
         <div class="row-meta">
           <Badge text={st.status || session?.status} />
           {st.flags.includes('waitingOnApproval') ? <Badge text="waiting for approval" /> : null}
-          <span class={connected ? 'live on' : 'live'}>{connected ? 'live' : 'connecting…'}</span>
+          <span class={stream === 'live' ? 'live on' : 'live'}>
+            {stream === 'live'
+              ? 'live'
+              : stream === 'ended'
+                ? 'not live: the stream ended (reload the page)'
+                : 'connecting…'}
+          </span>
           {session?.cwd ? <span class="path">{session.cwd}</span> : null}
         </div>
       </header>

@@ -3,7 +3,7 @@
  * whose every event carries the whole current object, and a button action with its error.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, message } from '../api';
+import { api, checkSession, message } from '../api';
 
 /** A bar of done / running / failed out of all. */
 export function Progress(p: { done: number; running: number; failed: number; total: number }) {
@@ -28,9 +28,10 @@ export function Progress(p: { done: number; running: number; failed: number; tot
 export function useFollow<T>(
   url: string,
   key: 'queue' | 'group',
-): { obj: T | null; gone: boolean } {
+): { obj: T | null; gone: boolean; ended: boolean } {
   const [obj, setObj] = useState<T | null>(null);
   const [gone, setGone] = useState(false);
+  const [ended, setEnded] = useState(false);
   useEffect(() => {
     const es = new EventSource(url);
     const onEvent = (e: Event) => {
@@ -77,16 +78,23 @@ export function useFollow<T>(
           ]),
     ];
     for (const n of names) es.addEventListener(n, onEvent);
+    // CLOSED: the service refused the stream (a 401 when the session ended) and the browser
+    // gives up for good; if we are logged out, checkSession shows the login page.
+    es.onerror = () => {
+      if (es.readyState !== EventSource.CLOSED) return;
+      setEnded(true);
+      void checkSession();
+    };
     return () => es.close();
   }, [url]);
-  return { obj, gone };
+  return { obj, gone, ended };
 }
 
-export function useAction(): [
-  (method: string, path: string, body?: unknown) => Promise<void>,
-  string | null,
-  boolean,
-] {
+/** Runs one request; says whether it succeeded, so a form is cleared or closed only then. */
+export type Act = (method: string, path: string, body?: unknown) => Promise<boolean>;
+
+/** A button's request, its error shown (not thrown) and whether one is under way. */
+export function useAction(): [Act, string | null, boolean] {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const run = async (method: string, path: string, body: unknown = {}) => {
@@ -94,8 +102,10 @@ export function useAction(): [
     setError(null);
     try {
       await api(method, path, body);
+      return true;
     } catch (e) {
       setError(message(e));
+      return false;
     } finally {
       setBusy(false);
     }
