@@ -89,6 +89,7 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await page.goto(`${svc.endpoint}/`);
     expect(new URL(page.url()).pathname).to.equal('/ui/');
     await page.locator('input[name=token]').waitFor();
+    expect(await noSideways(page)).to.be.at.most(0);
     await shot(page, 'login');
     await logIn(page);
     const cookies = await ctx.cookies();
