@@ -22,6 +22,8 @@ import {
   type ServiceProcess,
 } from '../../harness/service.js';
 import { launchChromium } from '../helpers/browser.js';
+import { EventStream } from '../helpers/queues-api.js';
+import { SseClient } from '../helpers/sessions-sse.js';
 import { serviceFetch } from '../helpers/http.js';
 
 const SHOTS = process.env.UPDATE_SCREENSHOTS
@@ -253,6 +255,13 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     });
     expect(made.status, made.text).to.equal(201);
     const queue = JSON.parse(made.text) as { id: string; prompts: { id: string }[] };
+    // The queue's own event log, in the order the service decided things: what proves the pause.
+    const events = new EventStream(
+      await SseClient.open(`${svc.endpoint}/api/queues/${queue.id}/events`, {
+        authorization: `Bearer ${svc.token}`,
+      }),
+    );
+    await events.snapshot();
     await page.getByRole('link', { name: 'Queues' }).click();
     await page
       .getByTestId('queues')
@@ -270,19 +279,34 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     fake.enqueue({ kind: 'held', then: { kind: 'text', text: 'first one done' } });
     await page.getByRole('button', { name: 'Start' }).click();
     const first = await fake.waitForRequest((r) => r.prompt === 'first queued prompt');
+    await events.prompt('prompt_started', queue.prompts[0]!.id);
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByRole('button', { name: 'Resume' }).waitFor();
     first.release();
     await prompts.locator('li').first().getByText('first one done').waitFor();
     await shot(page, 'queue');
-    expect(
-      fake.arrivals.some((r) => r.prompt.includes('edited on a phone')),
-      'paused',
-    ).to.equal(false);
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.locator('.card-head .badge', { hasText: 'completed' }).waitFor();
     const done = await fake.waitForRequest((r) => r.prompt === 'second prompt, edited on a phone');
     expect(done.prompt).to.equal('second prompt, edited on a phone');
+    // Paused during the first turn, which ran to its end; the second started only after the
+    // Resume (not merely 'had not arrived yet' when the first reply showed).
+    await events.next('queue_completed');
+    const [p1, p2] = queue.prompts.map((x) => x.id);
+    const order = events.all
+      .filter((e) => !e.prompt || e.prompt.id === p1 || e.prompt.id === p2)
+      .map((e) => (e.prompt ? `${e.type} ${e.prompt.id === p1 ? 1 : 2}` : e.type))
+      .filter((t) => /queue_(paused|resumed|completed)|prompt_(started|completed)/.test(t));
+    events.close();
+    expect(order).to.deep.equal([
+      'prompt_started 1',
+      'queue_paused',
+      'prompt_completed 1',
+      'queue_resumed',
+      'prompt_started 2',
+      'prompt_completed 2',
+      'queue_completed',
+    ]);
     expect(await noSideways(page)).to.be.at.most(0);
   });
 
