@@ -145,6 +145,31 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await page.getByRole('navigation', { name: 'pages' }).waitFor();
   });
 
+  it('offers only the pages and buttons a scoped token allows', async () => {
+    const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/tokens', {
+      name: 'read-only phone',
+      scopes: ['sessions:read'],
+    });
+    expect(made.status, made.text).to.equal(201);
+    const scoped = await phoneContext();
+    const p = await scoped.newPage();
+    await p.goto(`${svc.endpoint}/ui/`);
+    await p.locator('input[name=token]').fill((JSON.parse(made.text) as { token: string }).token);
+    await p.getByRole('button', { name: 'Log in' }).click();
+    const nav = p.getByRole('navigation', { name: 'pages' });
+    await nav.getByRole('link', { name: 'Sessions' }).waitFor();
+    expect(await nav.getByRole('link').allTextContents()).to.deep.equal(['Status', 'Sessions']);
+    await p.getByRole('link', { name: 'Sessions' }).click();
+    await p.getByTestId('sessions').locator('li').first().waitFor();
+    expect(await p.getByRole('button', { name: 'New session' }).count()).to.equal(0);
+    await p.getByTestId('sessions').locator('a').first().click();
+    await p.getByTestId('timeline').waitFor();
+    expect(await p.getByRole('textbox', { name: 'message' }).count(), 'no composer').to.equal(0);
+    await p.goto(`${svc.endpoint}/ui/#/queues`);
+    await p.getByText('it lacks the queues scope').waitFor();
+    await scoped.close();
+  });
+
   it('lists the sessions a page at a time and searches them, the match highlighted', async () => {
     await page.getByRole('link', { name: 'Sessions' }).click();
     const rows = page.getByTestId('sessions').locator('li');

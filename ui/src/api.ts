@@ -4,6 +4,7 @@
  * thrown as ApiError; a 401 anywhere means the session ended, so the app shows the login page.
  */
 import { signal } from '@preact/signals';
+import type { Scope } from '../../service/auth/scopes.js';
 
 export class ApiError extends Error {
   constructor(
@@ -89,7 +90,7 @@ export async function logout(): Promise<void> {
   session.value = null;
 }
 
-export function can(scope: string): boolean {
+export function can(scope: Scope): boolean {
   const s = session.value;
   return !!s && (s.scopes.includes('admin') || s.scopes.includes(scope));
 }

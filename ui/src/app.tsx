@@ -4,7 +4,8 @@
  * of the service (`GET /api/ui/session`).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, checkSession, login, logout, message, session } from './api';
+import type { Scope } from '../../service/auth/scopes.js';
+import { api, can, checkSession, login, logout, message, session } from './api';
 import { ApprovalsPage } from './pages/approvals';
 import { LoginPage } from './pages/login';
 import { GroupPage, GroupsPage } from './pages/groups';
@@ -25,6 +26,23 @@ function takeLoginCode(): string | undefined {
   return decodeURIComponent(m[1] ?? '');
 }
 
+/** The scope each page's data needs (service/auth/scopes.ts); the status page needs none. */
+const SCOPE_OF: Record<PageName, Scope | null> = {
+  status: null,
+  sessions: 'sessions:read',
+  s: 'sessions:read',
+  approvals: 'approvals',
+  queues: 'queues',
+  q: 'queues',
+  groups: 'groups',
+  g: 'groups',
+};
+
+function allowed(page: PageName): boolean {
+  const need = SCOPE_OF[page];
+  return need === null || can(need);
+}
+
 function Nav() {
   const r = route.value;
   const pending = usePoll(
@@ -32,26 +50,30 @@ function Nav() {
     5000,
     [r.page],
   ).data;
-  const link = (page: PageName, label: string, also: PageName[] = []) => (
-    <a
-      href={href(page)}
-      class={r.page === page || also.includes(r.page) ? 'current' : ''}
-      aria-current={r.page === page ? 'page' : undefined}
-    >
-      {label}
-    </a>
-  );
+  // Pages the session's scopes do not allow are not offered (docs/dashboard.md).
+  const link = (page: PageName, label: string, also: PageName[] = []) =>
+    allowed(page) && (
+      <a
+        href={href(page)}
+        class={r.page === page || also.includes(r.page) ? 'current' : ''}
+        aria-current={r.page === page ? 'page' : undefined}
+      >
+        {label}
+      </a>
+    );
   return (
     <nav class="nav" aria-label="pages">
       {link('status', 'Status')}
       {link('sessions', 'Sessions', ['s'])}
-      <a
-        href={href('approvals')}
-        class={r.page === 'approvals' ? 'current' : ''}
-        aria-current={r.page === 'approvals' ? 'page' : undefined}
-      >
-        Approvals{pending ? <span class="count">{pending}</span> : null}
-      </a>
+      {allowed('approvals') && (
+        <a
+          href={href('approvals')}
+          class={r.page === 'approvals' ? 'current' : ''}
+          aria-current={r.page === 'approvals' ? 'page' : undefined}
+        >
+          Approvals{pending ? <span class="count">{pending}</span> : null}
+        </a>
+      )}
       {link('queues', 'Queues', ['q'])}
       {link('groups', 'Groups', ['g'])}
     </nav>
@@ -60,6 +82,12 @@ function Nav() {
 
 function Page() {
   const r = route.value;
+  if (!allowed(r.page))
+    return (
+      <main class="muted">
+        this session may not see this page (it lacks the {SCOPE_OF[r.page]} scope)
+      </main>
+    );
   switch (r.page) {
     case 'sessions':
       return <SessionsPage />;

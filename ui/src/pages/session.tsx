@@ -114,15 +114,17 @@ export function SessionPage({ id }: { id: string }) {
         changed();
       })
       .catch((e) => setError(message(e)));
-    api<{ approvals: Approval[] }>(
-      'GET',
-      `/api/approvals?${new URLSearchParams({ sessionId: id })}`,
-    )
-      .then((r) => {
-        for (const a of r.approvals) timeline.approval(a);
-        changed();
-      })
-      .catch(() => {});
+    // (Without the approvals scope the request would be refused: none are shown.)
+    if (can('approvals'))
+      api<{ approvals: Approval[] }>(
+        'GET',
+        `/api/approvals?${new URLSearchParams({ sessionId: id })}`,
+      )
+        .then((r) => {
+          for (const a of r.approvals) timeline.approval(a);
+          changed();
+        })
+        .catch(() => {});
     const es = new EventSource(apiPath`/api/sessions/${id}/events` + '?follow=true');
     const parse = (e: Event) => JSON.parse((e as MessageEvent<string>).data) as unknown;
     es.addEventListener('rollout', (e) => {
