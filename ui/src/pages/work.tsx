@@ -3,6 +3,7 @@
  * whose every event carries the whole current object, and a button action with its error.
  */
 import { useEffect, useState } from 'preact/hooks';
+import { GROUP_EVENTS, QUEUE_EVENTS } from '../../../service/work/event-names.js';
 import { api, checkSession, message } from '../api';
 
 /** A bar of done / running / failed out of all. */
@@ -39,44 +40,9 @@ export function useFollow<T>(
       if (data.deleted === true || data.type === `${key}_deleted`) return setGone(true);
       setObj((data[key] ?? data) as T);
     };
-    // Every event name of docs/queues.md carries the object; listen to them all through one handler.
-    const names = [
-      'snapshot',
-      ...(key === 'queue'
-        ? [
-            'queue_started',
-            'queue_paused',
-            'queue_resumed',
-            'queue_stopped',
-            'queue_completed',
-            'queue_failed',
-            'prompt_added',
-            'prompt_updated',
-            'prompt_removed',
-            'prompt_moved',
-            'prompt_waiting',
-            'prompt_started',
-            'prompt_completed',
-            'prompt_failed',
-            'prompt_interrupted',
-            'approval',
-            'queue_deleted',
-          ]
-        : [
-            'group_updated',
-            'run_started',
-            'session_started',
-            'session_completed',
-            'session_failed',
-            'session_interrupted',
-            'session_cancelled',
-            'group_completed',
-            'group_paused',
-            'group_resumed',
-            'approval',
-            'group_deleted',
-          ]),
-    ];
+    // Every event carries the whole object; an SSE client has no wildcard listener, so listen
+    // to each name the service emits (the one list: service/work/event-names.ts).
+    const names = ['snapshot', ...(key === 'queue' ? QUEUE_EVENTS : GROUP_EVENTS)];
     for (const n of names) es.addEventListener(n, onEvent);
     // CLOSED: the service refused the stream (a 401 when the session ended) and the browser
     // gives up for good; if we are logged out, checkSession shows the login page.
