@@ -6,11 +6,10 @@ import { useState } from 'preact/hooks';
 import { api, can } from '../api';
 import { ApprovalCard } from '../approval';
 import { ago, shortId } from '../format';
-import { usePoll } from '../poll';
 import { apiPath, href } from '../paths';
 import type { Approval } from '../timeline';
 import { Badge, Button, ErrorLine, Section } from '../ui';
-import { Progress, useAction, useFollow, type Act } from './work';
+import { NotShown, Progress, useAction, useFollow, WorkList, type Act } from './work';
 
 interface Prompt {
   id: string;
@@ -49,36 +48,27 @@ function queueProgress(q: Queue) {
 }
 
 export function QueuesPage() {
-  const { data, error } = usePoll(() => api<{ queues: Queue[] }>('GET', '/api/queues'), 5000);
   return (
-    <main>
-      <Section title={`Queues (${data?.queues.length ?? 0})`}>
-        <ErrorLine error={error} />
-        {data && !data.queues.length ? (
-          <p class="muted">
-            none yet: <code>codex-sm queue create NAME --cwd DIR "first prompt"</code>
-          </p>
-        ) : null}
-        <ul class="list" data-testid="queues">
-          {data?.queues.map((q) => (
-            <li class="row" key={q.id}>
-              <a class="row-link" href={href('q', q.id)}>
-                <span class="row-title">{q.name}</span>
-                <span class="row-meta">
-                  <Badge text={q.status} />
-                  {q.waitingFor ? <Badge text={`waiting for ${q.waitingFor}`} /> : null}
-                  <span>
-                    {q.counts.completed ?? 0} of {queueProgress(q).total} done
-                  </span>
-                  <span>{ago(q.updatedAt)}</span>
-                </span>
-                <Progress {...queueProgress(q)} />
-              </a>
-            </li>
-          ))}
-        </ul>
-      </Section>
-    </main>
+    <WorkList
+      title="Queues"
+      load={() => api<{ queues: Queue[] }>('GET', '/api/queues').then((r) => r.queues)}
+      page="q"
+      testId="queues"
+      empty={<code>codex-sm queue create NAME --cwd DIR "first prompt"</code>}
+      meta={(q) => (
+        <>
+          <span class="row-meta">
+            <Badge text={q.status} />
+            {q.waitingFor ? <Badge text={`waiting for ${q.waitingFor}`} /> : null}
+            <span>
+              {q.counts.completed ?? 0} of {queueProgress(q).total} done
+            </span>
+            <span>{ago(q.updatedAt)}</span>
+          </span>
+          <Progress {...queueProgress(q)} />
+        </>
+      )}
+    />
   );
 }
 
@@ -149,13 +139,7 @@ export function QueuePage({ id }: { id: string }) {
   const { obj: q, gone, ended } = useFollow<Queue>(apiPath`/api/queues/${id}/events`, 'queue');
   const [act, error, busy] = useAction();
   const [add, setAdd] = useState('');
-  if (gone) return <main class="muted">this queue was deleted</main>;
-  if (!q)
-    return (
-      <main class="muted">
-        {ended ? 'could not follow this queue (reload the page)' : 'loading…'}
-      </main>
-    );
+  if (gone || !q) return <NotShown what="queue" gone={gone} ended={ended} />;
   const path = apiPath`/api/queues/${q.id}`;
   const pending = q.approvals.filter((a) => a.status === 'pending');
   return (

@@ -2,9 +2,13 @@
  * What the queue and group pages share (docs/queues.md): a progress bar, following an SSE stream
  * whose every event carries the whole current object, and a button action with its error.
  */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { GROUP_EVENTS, QUEUE_EVENTS } from '../../../service/work/event-names.js';
 import { api, checkSession, message } from '../api';
+import { href, type Page } from '../paths';
+import { usePoll } from '../poll';
+import { ErrorLine, Section } from '../ui';
 
 /** A bar of done / running / failed out of all. */
 export function Progress(p: { done: number; running: number; failed: number; total: number }) {
@@ -22,6 +26,52 @@ export function Progress(p: { done: number; running: number; failed: number; tot
       <span class="run" style={{ width: pct(p.running) }} />
       <span class="bad" style={{ width: pct(p.failed) }} />
     </div>
+  );
+}
+
+/**
+ * The list page of queues or groups: polled, each a link to its own page, a hint where there
+ * are none yet.
+ */
+export function WorkList<T extends { id: string; name: string }>(props: {
+  title: string;
+  load: () => Promise<T[]>;
+  page: Page;
+  testId: string;
+  empty: ComponentChildren;
+  meta: (x: T) => ComponentChildren;
+}) {
+  const { data, error } = usePoll(props.load, 5000);
+  return (
+    <main>
+      <Section title={`${props.title} (${data?.length ?? 0})`}>
+        <ErrorLine error={error} />
+        {data && !data.length ? <p class="muted">none yet: {props.empty}</p> : null}
+        <ul class="list" data-testid={props.testId}>
+          {data?.map((x) => (
+            <li class="row" key={x.id}>
+              <a class="row-link" href={href(props.page, x.id)}>
+                <span class="row-title">{x.name}</span>
+                {props.meta(x)}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </Section>
+    </main>
+  );
+}
+
+/** What a followed page shows while its object is not there: loading, deleted, or unfollowable. */
+export function NotShown(props: { what: 'queue' | 'group'; gone: boolean; ended: boolean }) {
+  return (
+    <main class="muted">
+      {props.gone
+        ? `this ${props.what} was deleted`
+        : props.ended
+          ? `could not follow this ${props.what} (reload the page)`
+          : 'loading…'}
+    </main>
   );
 }
 
