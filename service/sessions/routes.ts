@@ -22,6 +22,7 @@ import { isSessionId, type MessageRole } from './rollout.js';
 import { truthy, validateBody, validateQuery, type BodyName } from './schemas.js';
 import { SearchAborted, SearchBusy, SearchPoolClosed, type SearchRunner } from './search-pool.js';
 import type { SearchOptions, SearchOutcome } from './search.js';
+import type { SessionListJson, SessionSearchJson } from './session-json.js';
 import { decodeCursor, encodeCursor, sessionJson, type SessionJson } from './view.js';
 
 export interface RouteDeps {
@@ -137,7 +138,7 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
             o: q.order,
           })
         : null,
-    };
+    } satisfies SessionListJson;
   });
 
   const search = async (ctx: Ctx, sessionId?: string) => {
@@ -173,7 +174,7 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       truncated: r.truncated,
       scannedBytes: r.scannedBytes,
       elapsedMs: r.elapsedMs,
-    };
+    } satisfies SessionSearchJson;
   };
 
   /** The search in a worker; a full pool is a 503 the client can retry, never a stalled service. */

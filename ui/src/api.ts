@@ -59,6 +59,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     if (r.status === 401 && !path.startsWith('/api/ui/')) session.value = null;
     throw err;
   }
+  // Unchecked on purpose: the page and the API come from the same service process (one build),
+  // and the answers' types are the service's own (e.g. service/sessions/session-json.ts, which
+  // its routes `satisfies`); validating every answer again would cost bundle size for nothing.
   return parsed as T;
 }
 

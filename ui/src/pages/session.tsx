@@ -10,7 +10,8 @@ import { shortId } from '../format';
 import { apiPath } from '../paths';
 import { Timeline, type Approval, type Entry, type FileChange } from '../timeline';
 import { Badge, Button, Diff, ErrorLine } from '../ui';
-import { firstPrompts, type SessionRow } from './sessions';
+import type { SessionJson } from '../../../service/sessions/session-json.js';
+import { firstPrompts } from './sessions';
 
 function EntryView({
   e,
@@ -73,7 +74,7 @@ function firstUserText(entries: Entry[]): string | undefined {
 export function SessionPage({ id }: { id: string }) {
   const timeline = useMemo(() => new Timeline(), [id]);
   const [, setVersion] = useState(0);
-  const [session, setSession] = useState<SessionRow | null>(null);
+  const [session, setSession] = useState<SessionJson | null>(null);
   const [stream, setStream] = useState<'connecting' | 'live' | 'ended'>('connecting');
   const [error, setError] = useState<string | null>(null);
   const [input, setInput] = useState('');
@@ -106,7 +107,7 @@ export function SessionPage({ id }: { id: string }) {
     const changed = () => {
       if (!frame) frame = requestAnimationFrame(() => ((frame = 0), setVersion((v) => v + 1)));
     };
-    api<SessionRow>('GET', apiPath`/api/sessions/${id}`)
+    api<SessionJson>('GET', apiPath`/api/sessions/${id}`)
       .then((s) => {
         setSession(s);
         if (s.status && !timeline.state.status)

@@ -3,41 +3,17 @@
  * are), full-text search with each match shown in its snippet, and a form to start a session.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import type {
+  SessionJson,
+  SessionListJson,
+  SessionSearchJson,
+} from '../../../service/sessions/session-json.js';
 import { api, can, message } from '../api';
 import { ago, bytes, splitMatches } from '../format';
 import { newestWins } from '../newest';
 import { href } from '../paths';
 import { go } from '../route';
 import { Badge, Button, ErrorLine, Section } from '../ui';
-
-export interface SessionRow {
-  id: string;
-  title: string | null;
-  cwd: string | null;
-  source: string | null;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  messageCount: number;
-  sizeBytes: number;
-  status?: string;
-  git: { branch: string | null } | null;
-}
-
-interface ListAnswer {
-  sessions: SessionRow[];
-  total: number;
-  nextCursor: string | null;
-}
-
-interface SearchAnswer {
-  results: {
-    sessionId: string;
-    session: SessionRow;
-    matches: { role: string; timestamp: string; snippet: string }[];
-  }[];
-  truncated: boolean;
-}
 
 interface Filters {
   archived: string;
@@ -61,7 +37,7 @@ function query(f: Filters, cursor?: string): string {
 /** Prompts to send once a new session's page is following it (so no delta is missed). */
 export const firstPrompts = new Map<string, string>();
 
-function SessionItem({ s }: { s: SessionRow }) {
+function SessionItem({ s }: { s: SessionJson }) {
   return (
     <li class="row">
       <a class="row-link" href={href('s', s.id)}>
@@ -180,14 +156,14 @@ export function SessionsPage() {
     branch: '',
     source: '',
   });
-  const [rows, setRows] = useState<SessionRow[]>([]);
+  const [rows, setRows] = useState<SessionJson[]>([]);
   const [total, setTotal] = useState(0);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [q, setQ] = useState('');
   const [role, setRole] = useState('both');
-  const [found, setFound] = useState<{ q: string; answer: SearchAnswer } | null>(null);
+  const [found, setFound] = useState<{ q: string; answer: SessionSearchJson } | null>(null);
 
   // A "Load more" still under way when the filters change, or filters changed twice quickly:
   // only the newest request's answer is applied (no old rows or cursor appended to new ones).
@@ -198,7 +174,7 @@ export function SessionsPage() {
     setBusy(true);
     setError(null);
     try {
-      const r = await api<ListAnswer>('GET', `/api/sessions?${query(f, after)}`);
+      const r = await api<SessionListJson>('GET', `/api/sessions?${query(f, after)}`);
       if (!current()) return;
       setRows((old) => (after ? [...old, ...r.sessions] : r.sessions));
       setTotal(r.total);
@@ -221,7 +197,7 @@ export function SessionsPage() {
     try {
       const p = new URLSearchParams({ q: text, limit: '50' });
       if (role !== 'both') p.set('role', role);
-      const answer = await api<SearchAnswer>('GET', `/api/sessions/search?${p}`);
+      const answer = await api<SessionSearchJson>('GET', `/api/sessions/search?${p}`);
       if (current()) setFound({ q: text, answer });
     } catch (err) {
       if (current()) setError(message(err));
@@ -301,7 +277,7 @@ export function SessionsPage() {
             {found.answer.results.map((r) => (
               <li class="row" key={r.sessionId}>
                 <a class="row-link" href={href('s', r.sessionId)}>
-                  <span class="row-title">{r.session.title || r.sessionId}</span>
+                  <span class="row-title">{r.session?.title || r.sessionId}</span>
                   {r.matches.slice(0, 3).map((m, i) => (
                     <span class="snippet" key={i}>
                       <span class="muted">{m.role}: </span>
