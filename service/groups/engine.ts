@@ -13,6 +13,7 @@ import type { GroupRun, GroupWithRun, RunSession } from '../store/group-schema.j
 import type { GroupRepo } from '../store/groups.js';
 import { TurnLost, type TurnDriver } from '../work/driver.js';
 import { attemptId, settle, unsettled, type TurnEnd } from '../work/turn-records.js';
+import type { GroupEventName } from '../work/event-names.js';
 import type { EventLog } from '../work/events.js';
 import { groupJson } from './view.js';
 
@@ -64,7 +65,7 @@ export class GroupEngine {
     return g;
   }
 
-  private emit(groupId: string, type: string, sessionId?: string): void {
+  private emit(groupId: string, type: GroupEventName, sessionId?: string): void {
     const g = this.d.repo.getGroup(groupId);
     this.d.events.publish(groupId, type, {
       type,

@@ -23,6 +23,7 @@ import {
   type TurnEnd,
   type TurnRecord,
 } from '../work/turn-records.js';
+import type { QueueEventName } from '../work/event-names.js';
 import type { EventLog } from '../work/events.js';
 import { promptJson, queueJson } from './view.js';
 
@@ -92,7 +93,7 @@ export class QueueEngine {
     return p;
   }
 
-  private emit(queueId: string, type: string, prompt?: Prompt): void {
+  private emit(queueId: string, type: QueueEventName, prompt?: Prompt): void {
     const q = this.d.repo.getQueue(queueId);
     this.d.events.publish(queueId, type, {
       type,
@@ -229,7 +230,7 @@ export class QueueEngine {
   private setStatus(
     queueId: string,
     status: QueueStatus,
-    event: string,
+    event: QueueEventName,
     from?: QueueStatus[],
   ): boolean {
     const ok = this.d.repo.setQueueStatus(queueId, status, from) !== undefined;
@@ -241,7 +242,7 @@ export class QueueEngine {
     queueId: string,
     status: QueueStatus,
     from: QueueStatus[],
-    event: string,
+    event: QueueEventName,
     code: 'queue_not_running' | 'queue_not_paused',
   ): void {
     const q = this.must(queueId);

@@ -21,6 +21,32 @@ export interface FileUpdateChange {
   diff: string;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The files of a `fileChange` item as the app-server sent them, when every entry has the
+ * shape of FileUpdateChange; undefined otherwise (they go to people deciding an approval and to
+ * the API: nothing of an unknown shape is passed on as if it were one). Pure.
+ */
+export function fileUpdateChanges(v: unknown): FileUpdateChange[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: FileUpdateChange[] = [];
+  for (const c of v) {
+    if (!isObject(c) || typeof c.path !== 'string' || typeof c.diff !== 'string') return undefined;
+    const k = c.kind;
+    if (!isObject(k) || typeof k.type !== 'string') return undefined;
+    const move = k.move_path;
+    if (move !== undefined && move !== null && typeof move !== 'string') return undefined;
+    out.push({
+      path: c.path,
+      kind: { type: k.type, ...(move !== undefined ? { move_path: move } : {}) },
+      diff: c.diff,
+    });
+  }
+  return out;
+}
+
 export interface LiveThread {
   status?: string;
   activeTurnId: string | null;
@@ -96,7 +122,8 @@ export class LiveHub extends EventEmitter<{ event: [e: LiveEvent] }> {
   /**
    * The changes of a file-change item, from its `item/started` (or `item/completed`) still in
    * the thread's buffer: a `fileChange` approval request names only the item, and a person
-   * deciding needs the diff. Undefined when the item is not (or no longer) buffered.
+   * deciding needs the diff. Undefined when the item is not (or no longer) buffered, or when its
+   * changes are not of FileUpdateChange's shape.
    */
   fileChanges(threadId: string, itemId: string): FileUpdateChange[] | undefined {
     const buf = this.buffers.get(threadId) ?? [];
@@ -105,8 +132,7 @@ export class LiveHub extends EventEmitter<{ event: [e: LiveEvent] }> {
       if (d?.method !== 'item/started' && d?.method !== 'item/completed') continue;
       const item = d.params?.item as
         { type?: unknown; id?: unknown; changes?: unknown } | undefined;
-      if (item?.type === 'fileChange' && item.id === itemId && Array.isArray(item.changes))
-        return item.changes as FileUpdateChange[];
+      if (item?.type === 'fileChange' && item.id === itemId) return fileUpdateChanges(item.changes);
     }
     return undefined;
   }

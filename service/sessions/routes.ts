@@ -23,6 +23,7 @@ import { isSessionId, type MessageRole } from './rollout.js';
 import { truthy, validateBody, validateQuery, type BodyName } from './schemas.js';
 import { SearchAborted, SearchBusy, SearchPoolClosed, type SearchRunner } from './search-pool.js';
 import type { SearchOptions, SearchOutcome } from './search.js';
+import type { SessionListJson, SessionSearchJson } from './session-json.js';
 import { decodeCursor, encodeCursor, sessionJson, type SessionJson } from './view.js';
 import type { EventLog } from '../work/events.js';
 
@@ -143,7 +144,7 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
             o: q.order,
           })
         : null,
-    };
+    } satisfies SessionListJson;
   });
 
   const search = async (ctx: Ctx, sessionId?: string) => {
@@ -179,7 +180,7 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
       truncated: r.truncated,
       scannedBytes: r.scannedBytes,
       elapsedMs: r.elapsedMs,
-    };
+    } satisfies SessionSearchJson;
   };
 
   /** The search in a worker; a full pool is a 503 the client can retry, never a stalled service. */

@@ -1,29 +1,9 @@
 /** Index rows → the API's session objects (codex-agent's field names), and list cursors. Pure. */
 import type { SessionRow } from './db.js';
+import type { SessionJson } from './session-json.js';
 import { titleFrom } from './rollout.js';
 
-export interface SessionJson {
-  id: string;
-  rolloutPath: string | null;
-  createdAt: string;
-  updatedAt: string;
-  source: string | null;
-  originator: string | null;
-  modelProvider: string | null;
-  cwd: string | null;
-  cliVersion: string | null;
-  title: string | null;
-  name: string | null;
-  firstUserMessage: string | null;
-  archived: boolean;
-  archivedAt: string | null;
-  git: { sha: string | null; branch: string | null; originUrl: string | null } | null;
-  forkedFromId: string | null;
-  messageCount: number;
-  sizeBytes: number;
-  status?: string;
-  activeTurnId?: string | null;
-}
+export type { SessionJson };
 
 /** Epoch milliseconds as the API's ISO 8601 string (null stays null). */
 export const iso = (ms: number | null): string | null =>

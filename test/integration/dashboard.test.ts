@@ -28,6 +28,8 @@ import {
   type ServiceProcess,
 } from '../../harness/service.js';
 import { launchChromium } from '../helpers/browser.js';
+import { EventStream } from '../helpers/queues-api.js';
+import { SseClient } from '../helpers/sessions-sse.js';
 import { serviceFetch } from '../helpers/http.js';
 
 const SHOTS = process.env.UPDATE_SCREENSHOTS
@@ -121,6 +123,7 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await page.goto(`${svc.endpoint}/`);
     expect(new URL(page.url()).pathname).to.equal('/ui/');
     await page.locator('input[name=token]').waitFor();
+    expect(await noSideways(page)).to.be.at.most(0);
     await shot(page, 'login');
     await logIn(page);
     const cookies = await ctx.cookies();
@@ -145,6 +148,58 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await page.getByTestId('service').getByText('clients', { exact: true }).waitFor();
     expect(await noSideways(page)).to.be.at.most(0);
     await shot(page, 'status');
+  });
+
+  it('a link whose session id climbs out of its path is the status page, and asks nothing of other routes', async () => {
+    const asked: string[] = [];
+    const onRequest = (r: { url(): string }) => asked.push(new URL(r.url()).pathname);
+    page.on('request', onRequest);
+    try {
+      // The reviewer's proof: once decoded, the id made `/api/sessions/${id}/turns` into
+      // POST /api/tokens/<id>/rotate (fetch resolves `..` and cuts at `#`).
+      await page.goto(`${svc.endpoint}/ui/#/s/..%2F..%2Fapi%2Ftokens%2Fx%2Frotate%23`);
+      await page.getByTestId('app-server').waitFor();
+    } finally {
+      page.off('request', onRequest);
+    }
+    expect(
+      asked.filter((p) => p.startsWith('/api/') && !/^\/api\/(ui|approvals)/.test(p)),
+    ).to.deep.equal([]);
+  });
+
+  it('a stream the service refuses says so instead of "connecting…" for ever (a session, a queue)', async () => {
+    const nobody = '00000000-0000-4000-8000-000000000000';
+    await page.goto(`${svc.endpoint}/ui/#/s/${nobody}`);
+    await page.getByText(/not live: the stream ended/).waitFor();
+    await page.goto(`${svc.endpoint}/ui/#/q/${nobody}`);
+    await page.getByText(/could not follow this queue/).waitFor();
+    // Still logged in: the check after the refusal found the session valid.
+    await page.getByRole('navigation', { name: 'pages' }).waitFor();
+  });
+
+  it('offers only the pages and buttons a scoped token allows', async () => {
+    const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/tokens', {
+      name: 'read-only phone',
+      scopes: ['sessions:read'],
+    });
+    expect(made.status, made.text).to.equal(201);
+    const scoped = await phoneContext();
+    const p = await scoped.newPage();
+    await p.goto(`${svc.endpoint}/ui/`);
+    await p.locator('input[name=token]').fill((JSON.parse(made.text) as { token: string }).token);
+    await p.getByRole('button', { name: 'Log in' }).click();
+    const nav = p.getByRole('navigation', { name: 'pages' });
+    await nav.getByRole('link', { name: 'Sessions' }).waitFor();
+    expect(await nav.getByRole('link').allTextContents()).to.deep.equal(['Status', 'Sessions']);
+    await p.getByRole('link', { name: 'Sessions' }).click();
+    await p.getByTestId('sessions').locator('li').first().waitFor();
+    expect(await p.getByRole('button', { name: 'New session' }).count()).to.equal(0);
+    await p.getByTestId('sessions').locator('a').first().click();
+    await p.getByTestId('timeline').waitFor();
+    expect(await p.getByRole('textbox', { name: 'message' }).count(), 'no composer').to.equal(0);
+    await p.goto(`${svc.endpoint}/ui/#/queues`);
+    await p.getByText('it lacks the queues scope').waitFor();
+    await scoped.close();
   });
 
   it('lists the sessions a page at a time and searches them, the match highlighted', async () => {
@@ -337,6 +392,13 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     });
     expect(made.status, made.text).to.equal(201);
     const queue = JSON.parse(made.text) as { id: string; prompts: { id: string }[] };
+    // The queue's own event log, in the order the service decided things: what proves the pause.
+    const events = new EventStream(
+      await SseClient.open(`${svc.endpoint}/api/queues/${queue.id}/events`, {
+        authorization: `Bearer ${svc.token}`,
+      }),
+    );
+    await events.snapshot();
     await page.getByRole('link', { name: 'Queues' }).click();
     await page
       .getByTestId('queues')
@@ -354,19 +416,34 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     fake.enqueue({ kind: 'held', then: { kind: 'text', text: 'first one done' } });
     await page.getByRole('button', { name: 'Start' }).click();
     const first = await fake.waitForRequest((r) => r.prompt === 'first queued prompt');
+    await events.prompt('prompt_started', queue.prompts[0]!.id);
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByRole('button', { name: 'Resume' }).waitFor();
     first.release();
     await prompts.locator('li').first().getByText('first one done').waitFor();
     await shot(page, 'queue');
-    expect(
-      fake.arrivals.some((r) => r.prompt.includes('edited on a phone')),
-      'paused',
-    ).to.equal(false);
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.locator('.card-head .badge', { hasText: 'completed' }).waitFor();
     const done = await fake.waitForRequest((r) => r.prompt === 'second prompt, edited on a phone');
     expect(done.prompt).to.equal('second prompt, edited on a phone');
+    // Paused during the first turn, which ran to its end; the second started only after the
+    // Resume (not merely 'had not arrived yet' when the first reply showed).
+    await events.next('queue_completed');
+    const [p1, p2] = queue.prompts.map((x) => x.id);
+    const order = events.all
+      .filter((e) => !e.prompt || e.prompt.id === p1 || e.prompt.id === p2)
+      .map((e) => (e.prompt ? `${e.type} ${e.prompt.id === p1 ? 1 : 2}` : e.type))
+      .filter((t) => /queue_(paused|resumed|completed)|prompt_(started|completed)/.test(t));
+    events.close();
+    expect(order).to.deep.equal([
+      'prompt_started 1',
+      'queue_paused',
+      'prompt_completed 1',
+      'queue_resumed',
+      'prompt_started 2',
+      'prompt_completed 2',
+      'queue_completed',
+    ]);
     expect(await noSideways(page)).to.be.at.most(0);
   });
 
@@ -455,6 +532,33 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await list.locator(`a[aria-current="page"][href="${otherHref}"]`).waitFor();
     expect(await list.locator('li').count(), 'the list kept what it had loaded').to.be.at.least(50);
     await desk.close();
+  });
+
+  it('a refused group run shows the error and keeps the typed prompt', async () => {
+    const one = JSON.parse(
+      (await serviceFetch(svc.endpoint, svc.token, 'GET', '/api/sessions?limit=1')).text,
+    ) as { sessions: { id: string }[] };
+    const made = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/groups', {
+      name: 'emptied while typing',
+      sessionIds: [one.sessions[0]!.id],
+    });
+    expect(made.status, made.text).to.equal(201);
+    const group = JSON.parse(made.text) as { id: string };
+    await page.goto(`${svc.endpoint}/ui/#/g/${group.id}`);
+    const box = page.getByRole('textbox', { name: 'prompt for the group' });
+    await box.fill('a prompt typed on a phone');
+    // Its only session leaves the group meanwhile: the run is refused (409 group_empty).
+    const removed = await serviceFetch(
+      svc.endpoint,
+      svc.token,
+      'DELETE',
+      `/api/groups/${group.id}/sessions/${one.sessions[0]!.id}`,
+    );
+    expect(removed.status, removed.text).to.equal(200);
+    await page.getByText('never run; 0 sessions').waitFor();
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.getByRole('alert').filter({ hasText: 'has no sessions' }).waitFor();
+    expect(await box.inputValue()).to.equal('a prompt typed on a phone');
   });
 
   it('refuses a cross-origin form POST that carries the cookie (403 origin_mismatch), changing nothing', async () => {

@@ -79,6 +79,10 @@ describe('dashboard static shell at /ui/ (real service)', function () {
     const route = await get(`${svc.endpoint}/ui/sessions/some-id`);
     expect(route.status).to.equal(200);
     expect(await route.text()).to.include('<div id="app">');
+    // An encoded slash in a route names no file either: the shell (it holds no data).
+    const encoded = await rawGet(svc.endpoint, '/ui/foo%2Fbar');
+    expect(encoded.status).to.equal(200);
+    expect(encoded.body).to.include('<div id="app">');
     const missing = await get(`${svc.endpoint}/ui/main-AAAAAAAA.js`);
     expect(missing.status).to.equal(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).to.equal(
@@ -95,6 +99,8 @@ describe('dashboard static shell at /ui/ (real service)', function () {
       '/ui/x/../../api/sessions',
       '/ui/index.html%00.js',
       '/ui/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/ui/foo%2Fmain.js', // an encoded slash before a file name
+      '/ui/src/paths.js', // what tsc compiles there for the unit tests is no asset
     ]) {
       // fetch would normalise the dots away: a raw request sends the path as written.
       const r = await rawGet(svc.endpoint, p);

@@ -346,6 +346,12 @@ describe('sessions: a file-change approval carries its diff', () => {
     expect(hub.fileChanges('t1', 'f1')).to.deep.equal(change('+hello'));
     expect(hub.fileChanges('t1', 'nope')).to.equal(undefined);
     expect(hub.fileChanges('t2', 'f1'), 'another thread').to.equal(undefined);
+    // Changes not of FileUpdateChange's shape are not passed on as if they were.
+    hub.notification('item/completed', {
+      threadId: 't1',
+      item: { type: 'fileChange', id: 'f3', changes: [{ path: '/w/b', kind: 'add', diff: 1 }] },
+    });
+    expect(hub.fileChanges('t1', 'f3')).to.equal(undefined);
 
     const ap = new Approvals({
       settings: () => ({ timeoutMs: 60_000, defaultDecision: 'decline' }),

@@ -4,6 +4,7 @@
  * thrown as ApiError; a 401 anywhere means the session ended, so the app shows the login page.
  */
 import { signal } from '@preact/signals';
+import type { Scope } from '../../service/auth/scopes.js';
 
 export class ApiError extends Error {
   constructor(
@@ -58,6 +59,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     if (r.status === 401 && !path.startsWith('/api/ui/')) session.value = null;
     throw err;
   }
+  // Unchecked on purpose: the page and the API come from the same service process (one build),
+  // and the answers' types are the service's own (e.g. service/sessions/session-json.ts, which
+  // its routes `satisfies`); validating every answer again would cost bundle size for nothing.
   return parsed as T;
 }
 
@@ -75,15 +79,21 @@ export async function checkSession(): Promise<void> {
   }
 }
 
+/**
+ * Revoke the session and show the login page. When the service did not revoke it (unreachable,
+ * an error), the cookie still works: the page stays logged in and the error is thrown for the
+ * caller to show. A 401 means it had already ended.
+ */
 export async function logout(): Promise<void> {
   try {
     await api('POST', '/api/ui/logout', {});
-  } finally {
-    session.value = null;
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) throw e;
   }
+  session.value = null;
 }
 
-export function can(scope: string): boolean {
+export function can(scope: Scope): boolean {
   const s = session.value;
   return !!s && (s.scopes.includes('admin') || s.scopes.includes(scope));
 }

@@ -5,7 +5,8 @@
  * approvals current (approvals-feed.ts).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { checkSession, login, logout, message, session } from './api';
+import type { Scope } from '../../service/auth/scopes.js';
+import { can, checkSession, login, logout, message, session } from './api';
 import { approvalsFeed, followApprovals } from './approvals-feed';
 import { ApprovalsPage } from './pages/approvals';
 import { LoginPage } from './pages/login';
@@ -15,7 +16,9 @@ import { SessionPage } from './pages/session';
 import { SessionsPage } from './pages/sessions';
 import { StatusPage } from './pages/status';
 import { wide } from './layout';
-import { href, route } from './route';
+import { href, type Page as PageName } from './paths';
+import { route } from './route';
+import { ErrorLine } from './ui';
 
 /** `#code=…` from `codex-sm open`: taken once, and gone from the address bar and history. */
 function takeLoginCode(): string | undefined {
@@ -25,29 +28,50 @@ function takeLoginCode(): string | undefined {
   return decodeURIComponent(m[1] ?? '');
 }
 
+/** The scope each page's data needs (service/auth/scopes.ts); the status page needs none. */
+const SCOPE_OF: Record<PageName, Scope | null> = {
+  status: null,
+  sessions: 'sessions:read',
+  s: 'sessions:read',
+  approvals: 'approvals',
+  queues: 'queues',
+  q: 'queues',
+  groups: 'groups',
+  g: 'groups',
+};
+
+function allowed(page: PageName): boolean {
+  const need = SCOPE_OF[page];
+  return need === null || can(need);
+}
+
 function Nav() {
   const r = route.value;
   const pending = approvalsFeed.value.pending.length;
-  const link = (page: string, label: string, also: string[] = []) => (
-    <a
-      href={href(page)}
-      class={r.page === page || also.includes(r.page) ? 'current' : ''}
-      aria-current={r.page === page ? 'page' : undefined}
-    >
-      {label}
-    </a>
-  );
+  // Pages the session's scopes do not allow are not offered (docs/dashboard.md).
+  const link = (page: PageName, label: string, also: PageName[] = []) =>
+    allowed(page) && (
+      <a
+        href={href(page)}
+        class={r.page === page || also.includes(r.page) ? 'current' : ''}
+        aria-current={r.page === page ? 'page' : undefined}
+      >
+        {label}
+      </a>
+    );
   return (
     <nav class="nav" aria-label="pages">
       {link('status', 'Status')}
       {link('sessions', 'Sessions', ['s'])}
-      <a
-        href={href('approvals')}
-        class={r.page === 'approvals' ? 'current' : ''}
-        aria-current={r.page === 'approvals' ? 'page' : undefined}
-      >
-        Approvals{pending ? <span class="count">{pending}</span> : null}
-      </a>
+      {allowed('approvals') && (
+        <a
+          href={href('approvals')}
+          class={r.page === 'approvals' ? 'current' : ''}
+          aria-current={r.page === 'approvals' ? 'page' : undefined}
+        >
+          Approvals{pending ? <span class="count">{pending}</span> : null}
+        </a>
+      )}
       {link('queues', 'Queues', ['q'])}
       {link('groups', 'Groups', ['g'])}
     </nav>
@@ -72,6 +96,12 @@ function SessionsSplit({ id }: { id?: string }) {
 
 function Page() {
   const r = route.value;
+  if (!allowed(r.page))
+    return (
+      <main class="muted">
+        this session may not see this page (it lacks the {SCOPE_OF[r.page]} scope)
+      </main>
+    );
   switch (r.page) {
     case 'sessions':
       return wide.value ? <SessionsSplit /> : <SessionsPage />;
@@ -95,6 +125,11 @@ function Page() {
 
 export function App() {
   const [loginError, setLoginError] = useState<string | null>(null);
+  const [logoutError, setLogoutError] = useState<string | null>(null);
+  const logOut = () => {
+    setLogoutError(null);
+    logout().catch((e) => setLogoutError(`not logged out: ${message(e)}`));
+  };
   useEffect(() => {
     const code = takeLoginCode();
     if (code)
@@ -107,7 +142,9 @@ export function App() {
   const s = session.value;
   const loggedIn = !!s;
   // One stream of approvals while logged in (the nav's count, the inbox); ends at logout.
-  useEffect(() => (loggedIn ? followApprovals() : undefined), [loggedIn]);
+  // Only with the approvals scope: without it the stream would be refused (and audited) again and again.
+  const mayApprove = loggedIn && can('approvals');
+  useEffect(() => (mayApprove ? followApprovals() : undefined), [mayApprove]);
   if (s === undefined) return <p class="muted center">…</p>;
   if (s === null) return <LoginPage error={loginError} />;
   return (
@@ -116,11 +153,12 @@ export function App() {
         <a class="brand" href={href('status')}>
           codex-sm
         </a>
-        <button type="button" class="btn plain logout" onClick={() => void logout()}>
+        <button type="button" class="btn plain logout" onClick={logOut}>
           Log out
         </button>
         <Nav />
       </header>
+      <ErrorLine error={logoutError} />
       <Page />
     </>
   );

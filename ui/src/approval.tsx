@@ -1,12 +1,10 @@
 /** One approval: what is asked (command, cwd, reason, diff) and the answers the protocol allows. */
 import { useState } from 'preact/hooks';
 import { api, can, message } from './api';
-import { href } from './route';
+import { decisionsFor, type Decision } from './decisions';
+import { apiPath, href } from './paths';
 import { changesOf, type Approval, type FileChange } from './timeline';
 import { Badge, Button, Diff, ErrorLine } from './ui';
-
-const DECISIONS = ['accept', 'acceptForSession', 'decline', 'cancel'] as const;
-type Decision = (typeof DECISIONS)[number];
 
 const LABEL: Record<Decision, string> = {
   accept: 'Approve',
@@ -14,22 +12,6 @@ const LABEL: Record<Decision, string> = {
   decline: 'Decline',
   cancel: 'Decline and stop the turn',
 };
-
-/**
- * The decisions to offer: what the request lists in `availableDecisions` (a command the
- * protocol allows to approve once only does not get "for this session"), else what the kind
- * takes. A way to say no is always offered.
- */
-export function decisionsFor(a: Approval): Decision[] {
-  const listed = a.params.availableDecisions;
-  let out: Decision[];
-  if (Array.isArray(listed)) out = DECISIONS.filter((d) => listed.some((x) => x === d));
-  else if (a.kind === 'userInput' || a.kind === 'elicitation')
-    out = ['accept', 'decline', 'cancel'];
-  else out = ['accept', 'acceptForSession', 'decline', 'cancel'];
-  if (!out.includes('decline') && !out.includes('cancel')) out.push('decline');
-  return out;
-}
 
 function text(v: unknown): string {
   return typeof v === 'string' ? v : Array.isArray(v) ? v.join(' ') : '';
@@ -72,7 +54,7 @@ export function ApprovalCard(props: {
       const body: Record<string, unknown> = { decision };
       if (questions.length)
         body.answers = Object.fromEntries(questions.map((q) => [q.id, [answers[q.id] ?? '']]));
-      const done = await api<Approval>('POST', `/api/approvals/${a.id}`, body);
+      const done = await api<Approval>('POST', apiPath`/api/approvals/${a.id}`, body);
       props.onAnswered?.(done);
     } catch (e) {
       setError(message(e));

@@ -1,4 +1,8 @@
-/** Fetch now and again every `ms` while the page is shown (and at once when it becomes visible). */
+/**
+ * Fetch now and again every `ms` while the page is shown, and at once when it becomes visible
+ * again: nothing is asked while the tab is hidden (a phone's background tab would otherwise
+ * poll all day).
+ */
 import { useEffect, useState } from 'preact/hooks';
 import { message } from './api';
 
@@ -15,6 +19,7 @@ export function usePoll<T>(
     let timer: ReturnType<typeof setTimeout> | undefined;
     const run = async () => {
       clearTimeout(timer);
+      if (document.hidden) return; // onVisible runs it again
       try {
         const d = await load();
         if (!live) return;

@@ -5,10 +5,9 @@
 import { useState } from 'preact/hooks';
 import { api, can } from '../api';
 import { ago, shortId } from '../format';
-import { usePoll } from '../poll';
-import { href } from '../route';
+import { apiPath, href } from '../paths';
 import { Badge, Button, ErrorLine, Section } from '../ui';
-import { Progress, useAction, useFollow } from './work';
+import { NotShown, Progress, useAction, useFollow, WorkList } from './work';
 
 interface GroupRun {
   id: string;
@@ -45,48 +44,35 @@ function runProgress(r: GroupRun | null) {
 }
 
 export function GroupsPage() {
-  const { data, error } = usePoll(() => api<{ groups: Group[] }>('GET', '/api/groups'), 5000);
   return (
-    <main>
-      <Section title={`Groups (${data?.groups.length ?? 0})`}>
-        <ErrorLine error={error} />
-        {data && !data.groups.length ? (
-          <p class="muted">
-            none yet: <code>codex-sm group create NAME SESSION_ID…</code>
-          </p>
-        ) : null}
-        <ul class="list" data-testid="groups">
-          {data?.groups.map((g) => (
-            <li class="row" key={g.id}>
-              <a class="row-link" href={href('g', g.id)}>
-                <span class="row-title">{g.name}</span>
-                <span class="row-meta">
-                  <span>{g.sessionIds.length} sessions</span>
-                  {g.paused ? <Badge text="paused" /> : null}
-                  {g.run ? <Badge text={g.run.status} /> : null}
-                  <span>{ago(g.updatedAt)}</span>
-                </span>
-                {g.run ? <Progress {...runProgress(g.run)} /> : null}
-              </a>
-            </li>
-          ))}
-        </ul>
-      </Section>
-    </main>
+    <WorkList
+      title="Groups"
+      load={() => api<{ groups: Group[] }>('GET', '/api/groups').then((r) => r.groups)}
+      page="g"
+      testId="groups"
+      empty={<code>codex-sm group create NAME SESSION_ID…</code>}
+      meta={(g) => (
+        <>
+          <span class="row-meta">
+            <span>{g.sessionIds.length} sessions</span>
+            {g.paused ? <Badge text="paused" /> : null}
+            {g.run ? <Badge text={g.run.status} /> : null}
+            <span>{ago(g.updatedAt)}</span>
+          </span>
+          {g.run ? <Progress {...runProgress(g.run)} /> : null}
+        </>
+      )}
+    />
   );
 }
 
 export function GroupPage({ id }: { id: string }) {
-  const { obj: g, gone } = useFollow<Group>(
-    `/api/groups/${encodeURIComponent(id)}/events`,
-    'group',
-  );
+  const { obj: g, gone, ended } = useFollow<Group>(apiPath`/api/groups/${id}/events`, 'group');
   const [act, error, busy] = useAction();
   const [prompt, setPrompt] = useState('');
   const [max, setMax] = useState('4');
-  if (gone) return <main class="muted">this group was deleted</main>;
-  if (!g) return <main class="muted">loading…</main>;
-  const path = `/api/groups/${g.id}`;
+  if (gone || !g) return <NotShown what="group" gone={gone} ended={ended} />;
+  const path = apiPath`/api/groups/${g.id}`;
   const runBusy = g.run?.status === 'running';
   return (
     <main>
@@ -151,7 +137,7 @@ export function GroupPage({ id }: { id: string }) {
                 void act('POST', `${path}/run`, {
                   prompt: prompt.trim(),
                   maxConcurrent: Number(max) || 4,
-                }).then(() => setPrompt(''));
+                }).then((ok) => ok && setPrompt('')); // a refused run keeps the typed prompt
             }}
           >
             <textarea

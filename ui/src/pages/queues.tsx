@@ -6,11 +6,10 @@ import { useState } from 'preact/hooks';
 import { api, can } from '../api';
 import { ApprovalCard } from '../approval';
 import { ago, shortId } from '../format';
-import { usePoll } from '../poll';
-import { href } from '../route';
+import { apiPath, href } from '../paths';
 import type { Approval } from '../timeline';
 import { Badge, Button, ErrorLine, Section } from '../ui';
-import { Progress, useAction, useFollow } from './work';
+import { NotShown, Progress, useAction, useFollow, WorkList, type Act } from './work';
 
 interface Prompt {
   id: string;
@@ -49,49 +48,36 @@ function queueProgress(q: Queue) {
 }
 
 export function QueuesPage() {
-  const { data, error } = usePoll(() => api<{ queues: Queue[] }>('GET', '/api/queues'), 5000);
   return (
-    <main>
-      <Section title={`Queues (${data?.queues.length ?? 0})`}>
-        <ErrorLine error={error} />
-        {data && !data.queues.length ? (
-          <p class="muted">
-            none yet: <code>codex-sm queue create NAME --cwd DIR "first prompt"</code>
-          </p>
-        ) : null}
-        <ul class="list" data-testid="queues">
-          {data?.queues.map((q) => (
-            <li class="row" key={q.id}>
-              <a class="row-link" href={href('q', q.id)}>
-                <span class="row-title">{q.name}</span>
-                <span class="row-meta">
-                  <Badge text={q.status} />
-                  {q.waitingFor ? <Badge text={`waiting for ${q.waitingFor}`} /> : null}
-                  <span>
-                    {q.counts.completed ?? 0} of {queueProgress(q).total} done
-                  </span>
-                  <span>{ago(q.updatedAt)}</span>
-                </span>
-                <Progress {...queueProgress(q)} />
-              </a>
-            </li>
-          ))}
-        </ul>
-      </Section>
-    </main>
+    <WorkList
+      title="Queues"
+      load={() => api<{ queues: Queue[] }>('GET', '/api/queues').then((r) => r.queues)}
+      page="q"
+      testId="queues"
+      empty={<code>codex-sm queue create NAME --cwd DIR "first prompt"</code>}
+      meta={(q) => (
+        <>
+          <span class="row-meta">
+            <Badge text={q.status} />
+            {q.waitingFor ? <Badge text={`waiting for ${q.waitingFor}`} /> : null}
+            <span>
+              {q.counts.completed ?? 0} of {queueProgress(q).total} done
+            </span>
+            <span>{ago(q.updatedAt)}</span>
+          </span>
+          <Progress {...queueProgress(q)} />
+        </>
+      )}
+    />
   );
 }
 
-function PromptRow(props: {
-  q: Queue;
-  p: Prompt;
-  act: (m: string, path: string, body?: unknown) => Promise<void>;
-}) {
+function PromptRow(props: { q: Queue; p: Prompt; act: Act }) {
   const { q, p, act } = props;
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(p.text);
   const editable = p.status === 'pending' || p.status === 'waiting';
-  const base = `/api/queues/${q.id}/prompts/${p.id}`;
+  const base = apiPath`/api/queues/${q.id}/prompts/${p.id}`;
   return (
     <li class="row prompt" data-prompt={p.id}>
       <div class="row-meta">
@@ -105,7 +91,8 @@ function PromptRow(props: {
           class="stack"
           onSubmit={(e) => {
             e.preventDefault();
-            void act('PATCH', base, { text }).then(() => setEditing(false));
+            // A refused edit (the prompt started meanwhile) keeps the editor and the text.
+            void act('PATCH', base, { text }).then((ok) => ok && setEditing(false));
           }}
         >
           <textarea
@@ -149,15 +136,11 @@ function PromptRow(props: {
 }
 
 export function QueuePage({ id }: { id: string }) {
-  const { obj: q, gone } = useFollow<Queue>(
-    `/api/queues/${encodeURIComponent(id)}/events`,
-    'queue',
-  );
+  const { obj: q, gone, ended } = useFollow<Queue>(apiPath`/api/queues/${id}/events`, 'queue');
   const [act, error, busy] = useAction();
   const [add, setAdd] = useState('');
-  if (gone) return <main class="muted">this queue was deleted</main>;
-  if (!q) return <main class="muted">loading…</main>;
-  const path = `/api/queues/${q.id}`;
+  if (gone || !q) return <NotShown what="queue" gone={gone} ended={ended} />;
+  const path = apiPath`/api/queues/${q.id}`;
   const pending = q.approvals.filter((a) => a.status === 'pending');
   return (
     <main>
@@ -252,7 +235,9 @@ export function QueuePage({ id }: { id: string }) {
             onSubmit={(e) => {
               e.preventDefault();
               if (add.trim())
-                void act('POST', `${path}/prompts`, { text: add.trim() }).then(() => setAdd(''));
+                void act('POST', `${path}/prompts`, { text: add.trim() }).then(
+                  (ok) => ok && setAdd(''),
+                );
             }}
           >
             <textarea

@@ -4,12 +4,14 @@
  * send a turn, steer the running one, interrupt it.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, can, message } from '../api';
+import { api, can, checkSession, message } from '../api';
 import { ApprovalCard } from '../approval';
 import { shortId } from '../format';
+import { apiPath } from '../paths';
 import { reasoningParts, Timeline, type Approval, type Entry, type FileChange } from '../timeline';
 import { Badge, Button, Diff, ErrorLine } from '../ui';
-import { firstPrompts, type SessionRow } from './sessions';
+import type { SessionJson } from '../../../service/sessions/session-json.js';
+import { firstPrompts } from './sessions';
 
 function EntryView({
   e,
@@ -78,8 +80,8 @@ function firstUserText(entries: Entry[]): string | undefined {
 export function SessionPage({ id }: { id: string }) {
   const timeline = useMemo(() => new Timeline(), [id]);
   const [, setVersion] = useState(0);
-  const [session, setSession] = useState<SessionRow | null>(null);
-  const [connected, setConnected] = useState(false);
+  const [session, setSession] = useState<SessionJson | null>(null);
+  const [stream, setStream] = useState<'connecting' | 'live' | 'ended'>('connecting');
   const [error, setError] = useState<string | null>(null);
   const [input, setInput] = useState('');
   const [busy, setBusy] = useState(false);
@@ -91,8 +93,11 @@ export function SessionPage({ id }: { id: string }) {
     try {
       const active = timeline.state.activeTurnId;
       if (active)
-        await api('POST', `/api/sessions/${id}/steer`, { input: text, expectedTurnId: active });
-      else await api('POST', `/api/sessions/${id}/turns`, { input: text });
+        await api('POST', apiPath`/api/sessions/${id}/steer`, {
+          input: text,
+          expectedTurnId: active,
+        });
+      else await api('POST', apiPath`/api/sessions/${id}/turns`, { input: text });
       return true;
     } catch (e) {
       setError(message(e));
@@ -108,7 +113,7 @@ export function SessionPage({ id }: { id: string }) {
     const changed = () => {
       if (!frame) frame = requestAnimationFrame(() => ((frame = 0), setVersion((v) => v + 1)));
     };
-    api<SessionRow>('GET', `/api/sessions/${id}`)
+    api<SessionJson>('GET', apiPath`/api/sessions/${id}`)
       .then((s) => {
         setSession(s);
         if (s.status && !timeline.state.status)
@@ -116,13 +121,18 @@ export function SessionPage({ id }: { id: string }) {
         changed();
       })
       .catch((e) => setError(message(e)));
-    api<{ approvals: Approval[] }>('GET', `/api/approvals?sessionId=${encodeURIComponent(id)}`)
-      .then((r) => {
-        for (const a of r.approvals) timeline.approval(a);
-        changed();
-      })
-      .catch(() => {});
-    const es = new EventSource(`/api/sessions/${encodeURIComponent(id)}/events?follow=true`);
+    // (Without the approvals scope the request would be refused: none are shown.)
+    if (can('approvals'))
+      api<{ approvals: Approval[] }>(
+        'GET',
+        `/api/approvals?${new URLSearchParams({ sessionId: id })}`,
+      )
+        .then((r) => {
+          for (const a of r.approvals) timeline.approval(a);
+          changed();
+        })
+        .catch(() => {});
+    const es = new EventSource(apiPath`/api/sessions/${id}/events` + '?follow=true');
     const parse = (e: Event) => JSON.parse((e as MessageEvent<string>).data) as unknown;
     es.addEventListener('rollout', (e) => {
       timeline.rollout(parse(e));
@@ -138,14 +148,22 @@ export function SessionPage({ id }: { id: string }) {
       changed();
     });
     es.onopen = () => {
-      setConnected(true);
+      setStream('live');
       const first = firstPrompts.get(id);
       if (first !== undefined) {
         firstPrompts.delete(id);
         void sendTurn(first);
       }
     };
-    es.onerror = () => setConnected(es.readyState === EventSource.OPEN);
+    es.onerror = () => {
+      // CONNECTING: the browser retries by itself. CLOSED: the service refused the stream (a 401
+      // when the session ended, a 404) and the browser gives up for good; ask whether we are
+      // still logged in (no: the login page) and say the stream ended instead of "connecting…".
+      if (es.readyState === EventSource.CLOSED) {
+        setStream('ended');
+        void checkSession();
+      } else setStream(es.readyState === EventSource.OPEN ? 'live' : 'connecting');
+    };
     return () => {
       es.close();
       cancelAnimationFrame(frame);
@@ -171,7 +189,7 @@ export function SessionPage({ id }: { id: string }) {
     try {
       await api(
         'POST',
-        `/api/sessions/${id}/interrupt`,
+        apiPath`/api/sessions/${id}/interrupt`,
         st.activeTurnId ? { turnId: st.activeTurnId } : {},
       );
     } catch (e) {
@@ -190,7 +208,13 @@ export function SessionPage({ id }: { id: string }) {
         <div class="row-meta">
           <Badge text={st.status || session?.status} />
           {st.flags.includes('waitingOnApproval') ? <Badge text="waiting for approval" /> : null}
-          <span class={connected ? 'live on' : 'live'}>{connected ? 'live' : 'connecting…'}</span>
+          <span class={stream === 'live' ? 'live on' : 'live'}>
+            {stream === 'live'
+              ? 'live'
+              : stream === 'ended'
+                ? 'not live: the stream ended (reload the page)'
+                : 'connecting…'}
+          </span>
           {session?.cwd ? <span class="path">{session.cwd}</span> : null}
         </div>
       </header>

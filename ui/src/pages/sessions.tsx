@@ -2,40 +2,18 @@
  * Sessions: the index with filters and cursor paging (a page at a time, however many there
  * are), full-text search with each match shown in its snippet, and a form to start a session.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type {
+  SessionJson,
+  SessionListJson,
+  SessionSearchJson,
+} from '../../../service/sessions/session-json.js';
 import { api, can, message } from '../api';
 import { ago, bytes, splitMatches } from '../format';
-import { go, href } from '../route';
+import { newestWins } from '../newest';
+import { href } from '../paths';
+import { go } from '../route';
 import { Badge, Button, ErrorLine, Section } from '../ui';
-
-export interface SessionRow {
-  id: string;
-  title: string | null;
-  cwd: string | null;
-  source: string | null;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  messageCount: number;
-  sizeBytes: number;
-  status?: string;
-  git: { branch: string | null } | null;
-}
-
-interface ListAnswer {
-  sessions: SessionRow[];
-  total: number;
-  nextCursor: string | null;
-}
-
-interface SearchAnswer {
-  results: {
-    sessionId: string;
-    session: SessionRow;
-    matches: { role: string; timestamp: string; snippet: string }[];
-  }[];
-  truncated: boolean;
-}
 
 interface Filters {
   archived: string;
@@ -59,7 +37,7 @@ function query(f: Filters, cursor?: string): string {
 /** Prompts to send once a new session's page is following it (so no delta is missed). */
 export const firstPrompts = new Map<string, string>();
 
-function SessionItem({ s, current }: { s: SessionRow; current: boolean }) {
+function SessionItem({ s, current }: { s: SessionJson; current: boolean }) {
   return (
     <li class={current ? 'row current' : 'row'}>
       <a class="row-link" href={href('s', s.id)} aria-current={current ? 'page' : undefined}>
@@ -183,27 +161,33 @@ export function SessionsPage({ pane = false, current }: { pane?: boolean; curren
     branch: '',
     source: '',
   });
-  const [rows, setRows] = useState<SessionRow[]>([]);
+  const [rows, setRows] = useState<SessionJson[]>([]);
   const [total, setTotal] = useState(0);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [q, setQ] = useState('');
   const [role, setRole] = useState('both');
-  const [found, setFound] = useState<{ q: string; answer: SearchAnswer } | null>(null);
+  const [found, setFound] = useState<{ q: string; answer: SessionSearchJson } | null>(null);
 
+  // A "Load more" still under way when the filters change, or filters changed twice quickly:
+  // only the newest request's answer is applied (no old rows or cursor appended to new ones).
+  const listing = useMemo(newestWins, []);
+  const searching = useMemo(newestWins, []);
   const load = async (f: Filters, after?: string) => {
+    const current = listing.take();
     setBusy(true);
     setError(null);
     try {
-      const r = await api<ListAnswer>('GET', `/api/sessions?${query(f, after)}`);
+      const r = await api<SessionListJson>('GET', `/api/sessions?${query(f, after)}`);
+      if (!current()) return;
       setRows((old) => (after ? [...old, ...r.sessions] : r.sessions));
       setTotal(r.total);
       setCursor(r.nextCursor);
     } catch (e) {
-      setError(message(e));
+      if (current()) setError(message(e));
     } finally {
-      setBusy(false);
+      if (current()) setBusy(false);
     }
   };
   useEffect(() => void load(filters), [filters]);
@@ -215,17 +199,19 @@ export function SessionsPage({ pane = false, current }: { pane?: boolean; curren
   const search = async (e: Event) => {
     e.preventDefault();
     const text = q.trim();
+    const current = searching.take();
     if (!text) return setFound(null);
     setBusy(true);
     setError(null);
     try {
       const p = new URLSearchParams({ q: text, limit: '50' });
       if (role !== 'both') p.set('role', role);
-      setFound({ q: text, answer: await api<SearchAnswer>('GET', `/api/sessions/search?${p}`) });
+      const answer = await api<SessionSearchJson>('GET', `/api/sessions/search?${p}`);
+      if (current()) setFound({ q: text, answer });
     } catch (err) {
-      setError(message(err));
+      if (current()) setError(message(err));
     } finally {
-      setBusy(false);
+      if (current()) setBusy(false);
     }
   };
   const set = (k: keyof Filters) => (e: Event) =>
@@ -295,13 +281,13 @@ export function SessionsPage({ pane = false, current }: { pane?: boolean; curren
       {found ? (
         <Section
           title={`${found.answer.results.length} sessions match “${found.q}”${found.answer.truncated ? ' (more not searched)' : ''}`}
-          actions={<Button onClick={() => setFound(null)}>Clear</Button>}
+          actions={<Button onClick={() => (searching.take(), setFound(null))}>Clear</Button>}
         >
           <ul class="list" data-testid="search-results">
             {found.answer.results.map((r) => (
               <li class="row" key={r.sessionId}>
                 <a class="row-link" href={href('s', r.sessionId)}>
-                  <span class="row-title">{r.session.title || r.sessionId}</span>
+                  <span class="row-title">{r.session?.title || r.sessionId}</span>
                   {r.matches.slice(0, 3).map((m, i) => (
                     <span class="snippet" key={i}>
                       <span class="muted">{m.role}: </span>

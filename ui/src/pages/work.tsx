@@ -2,8 +2,13 @@
  * What the queue and group pages share (docs/queues.md): a progress bar, following an SSE stream
  * whose every event carries the whole current object, and a button action with its error.
  */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, message } from '../api';
+import { GROUP_EVENTS, QUEUE_EVENTS } from '../../../service/work/event-names.js';
+import { api, checkSession, message } from '../api';
+import { href, type Page } from '../paths';
+import { usePoll } from '../poll';
+import { ErrorLine, Section } from '../ui';
 
 /** A bar of done / running / failed out of all. */
 export function Progress(p: { done: number; running: number; failed: number; total: number }) {
@@ -24,13 +29,60 @@ export function Progress(p: { done: number; running: number; failed: number; tot
   );
 }
 
+/**
+ * The list page of queues or groups: polled, each a link to its own page, a hint where there
+ * are none yet.
+ */
+export function WorkList<T extends { id: string; name: string }>(props: {
+  title: string;
+  load: () => Promise<T[]>;
+  page: Page;
+  testId: string;
+  empty: ComponentChildren;
+  meta: (x: T) => ComponentChildren;
+}) {
+  const { data, error } = usePoll(props.load, 5000);
+  return (
+    <main>
+      <Section title={`${props.title} (${data?.length ?? 0})`}>
+        <ErrorLine error={error} />
+        {data && !data.length ? <p class="muted">none yet: {props.empty}</p> : null}
+        <ul class="list" data-testid={props.testId}>
+          {data?.map((x) => (
+            <li class="row" key={x.id}>
+              <a class="row-link" href={href(props.page, x.id)}>
+                <span class="row-title">{x.name}</span>
+                {props.meta(x)}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </Section>
+    </main>
+  );
+}
+
+/** What a followed page shows while its object is not there: loading, deleted, or unfollowable. */
+export function NotShown(props: { what: 'queue' | 'group'; gone: boolean; ended: boolean }) {
+  return (
+    <main class="muted">
+      {props.gone
+        ? `this ${props.what} was deleted`
+        : props.ended
+          ? `could not follow this ${props.what} (reload the page)`
+          : 'loading…'}
+    </main>
+  );
+}
+
 /** The latest object of an SSE stream whose events each carry it whole. */
 export function useFollow<T>(
   url: string,
   key: 'queue' | 'group',
-): { obj: T | null; gone: boolean } {
+): { obj: T | null; gone: boolean; ended: boolean } {
   const [obj, setObj] = useState<T | null>(null);
   const [gone, setGone] = useState(false);
+  const [ended, setEnded] = useState(false);
   useEffect(() => {
     const es = new EventSource(url);
     const onEvent = (e: Event) => {
@@ -38,55 +90,27 @@ export function useFollow<T>(
       if (data.deleted === true || data.type === `${key}_deleted`) return setGone(true);
       setObj((data[key] ?? data) as T);
     };
-    // Every event name of docs/queues.md carries the object; listen to them all through one handler.
-    const names = [
-      'snapshot',
-      ...(key === 'queue'
-        ? [
-            'queue_started',
-            'queue_paused',
-            'queue_resumed',
-            'queue_stopped',
-            'queue_completed',
-            'queue_failed',
-            'prompt_added',
-            'prompt_updated',
-            'prompt_removed',
-            'prompt_moved',
-            'prompt_waiting',
-            'prompt_started',
-            'prompt_completed',
-            'prompt_failed',
-            'prompt_interrupted',
-            'approval',
-            'queue_deleted',
-          ]
-        : [
-            'group_updated',
-            'run_started',
-            'session_started',
-            'session_completed',
-            'session_failed',
-            'session_interrupted',
-            'session_cancelled',
-            'group_completed',
-            'group_paused',
-            'group_resumed',
-            'approval',
-            'group_deleted',
-          ]),
-    ];
+    // Every event carries the whole object; an SSE client has no wildcard listener, so listen
+    // to each name the service emits (the one list: service/work/event-names.ts).
+    const names = ['snapshot', ...(key === 'queue' ? QUEUE_EVENTS : GROUP_EVENTS)];
     for (const n of names) es.addEventListener(n, onEvent);
+    // CLOSED: the service refused the stream (a 401 when the session ended) and the browser
+    // gives up for good; if we are logged out, checkSession shows the login page.
+    es.onerror = () => {
+      if (es.readyState !== EventSource.CLOSED) return;
+      setEnded(true);
+      void checkSession();
+    };
     return () => es.close();
   }, [url]);
-  return { obj, gone };
+  return { obj, gone, ended };
 }
 
-export function useAction(): [
-  (method: string, path: string, body?: unknown) => Promise<void>,
-  string | null,
-  boolean,
-] {
+/** Runs one request; says whether it succeeded, so a form is cleared or closed only then. */
+export type Act = (method: string, path: string, body?: unknown) => Promise<boolean>;
+
+/** A button's request, its error shown (not thrown) and whether one is under way. */
+export function useAction(): [Act, string | null, boolean] {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const run = async (method: string, path: string, body: unknown = {}) => {
@@ -94,8 +118,10 @@ export function useAction(): [
     setError(null);
     try {
       await api(method, path, body);
+      return true;
     } catch (e) {
       setError(message(e));
+      return false;
     } finally {
       setBusy(false);
     }
