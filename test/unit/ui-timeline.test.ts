@@ -118,11 +118,12 @@ describe('session timeline (pure)', () => {
     ]);
     expect(
       changesOf({
-        '/b': { type: 'add', content: 'x' },
+        '/b': { type: 'add', content: 'x\ny' },
         '/c': { type: 'update', unified_diff: '-y' },
       }),
     ).to.deep.equal([
-      { path: '/b', kind: 'add', diff: 'x' },
+      // An added file's content is shown as a diff: every line added.
+      { path: '/b', kind: 'add', diff: '+x\n+y' },
       { path: '/c', kind: 'update', diff: '-y' },
     ]);
     expect(changesOf(undefined)).to.deep.equal([]);
