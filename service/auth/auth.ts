@@ -96,7 +96,7 @@ export class Authenticator {
     const session = opts.cookie ? readCookie(headers.cookie, SESSION_COOKIE) : undefined;
     if (headers.authorization !== undefined || session === undefined)
       return this.authenticate(headers.authorization, peer);
-    const p = this.principal(session);
+    const p = this.principal(session, 'cookie');
     const why = 'why' in p ? p.why : p.token?.kind !== 'browser' ? 'not a session' : undefined;
     if (why === undefined && !('why' in p)) return { ...p, via: 'cookie' };
     return {
@@ -105,12 +105,18 @@ export class Authenticator {
     };
   }
 
-  /** The owner or the live scoped token this string is (`via` bearer), or why not. */
-  principal(given: string): Principal | { why: string } {
-    if (tokensEqual(given, this.o.ownerToken())) return OWNER;
+  /**
+   * The owner or the live scoped token this string is, or why not. A browser session's secret
+   * counts only when it came in the cookie (`via`): its cookie is HttpOnly, so no page script
+   * can have read it, and a secret that turns up anywhere else — an Authorization header, a
+   * login body — was taken from where it should not have been.
+   */
+  principal(given: string, via: Via = 'bearer'): Principal | { why: string } {
+    if (tokensEqual(given, this.o.ownerToken())) return { ...OWNER, via };
     const v = this.o.tokens.verify(given);
     if ('refused' in v) return { why: v.refused };
-    return { id: v.info.id, scopes: new Set(v.info.scopes), via: 'bearer', token: v.info };
+    if (v.info.kind === 'browser' && via !== 'cookie') return { why: 'session as bearer' };
+    return { id: v.info.id, scopes: new Set(v.info.scopes), via, token: v.info };
   }
 
   /**

@@ -45,10 +45,13 @@ export interface UiAuthDeps {
   now?: () => number;
 }
 
-/** What a login code made by this caller grants: its scopes, tied to its token. */
+/**
+ * What a login code made by this caller grants: its scopes, tied to its token. Never
+ * `app-server`: the relay takes no cookie, so a session holding that scope could never use it.
+ */
 export function grantOf(p: Principal): CodeGrant {
   return {
-    scopes: [...p.scopes],
+    scopes: [...p.scopes].filter((s) => s !== 'app-server'),
     // A session that mints a code passes on its own tie, so revoking the token ends both.
     parentId: p.token ? (p.token.kind === 'browser' ? p.token.parentId : p.token.id) : null,
     notAfter: p.token?.expiresAt ?? null,
@@ -113,11 +116,20 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
 
   function tokenGrant(token: string): CodeGrant | { why: string; message: string } {
     const p = d.auth.principal(token);
-    if ('why' in p) return { why: p.why, message: 'wrong, revoked or expired token' };
-    // A session cannot renew itself by logging in with its own secret.
-    if (p.token?.kind === 'browser')
+    // A session cannot renew itself by logging in with its own secret (nor is it ever anywhere
+    // but in its cookie: principal() refuses it outside one).
+    if ('why' in p && p.why === 'session as bearer')
       return { why: 'session as login', message: 'log in with a token, not a session' };
-    return grantOf(p);
+    if ('why' in p) return { why: p.why, message: 'wrong, revoked or expired token' };
+    const g = grantOf(p);
+    if (!g.scopes.length)
+      throw new HttpError(
+        403,
+        'forbidden',
+        'this token has no scope the dashboard can use (app-server is for `codex --remote` only)',
+        'log in with a token that has another scope: `codex-sm token create --scope …`',
+      );
+    return g;
   }
 
   router.post('/api/ui/login-codes', (ctx) => {

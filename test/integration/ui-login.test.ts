@@ -10,7 +10,12 @@ import path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
-import { startService, waitReady, type ServiceProcess } from '../../harness/service.js';
+import {
+  startService,
+  waitReady,
+  type LogLine,
+  type ServiceProcess,
+} from '../../harness/service.js';
 import { serviceFetch } from '../helpers/http.js';
 import { cliJson, runCli } from '../helpers/queues-api.js';
 import { SseClient } from '../helpers/sessions-sse.js';
@@ -144,6 +149,43 @@ describe('dashboard login: browser sessions against the real service (fake Respo
     const logs = JSON.stringify(svc.logs);
     expect(logs, 'the code is never logged').to.not.include(code);
     expect(logs, 'nor the session secret').to.not.include(cookie.split('.')[1]);
+  });
+
+  it("a session's secret works only as its cookie: never as a bearer (not on /api, not on the relay), never rotated, never with the app-server scope", async () => {
+    const { answer, cookie } = await login({ token: svc.token });
+    expect(answer.body.scopes, 'the owner has every scope').to.include('admin');
+    expect(answer.body.scopes, 'but the cookie cannot use the relay').to.not.include('app-server');
+    const secret = cookie.slice(cookie.indexOf('=') + 1);
+    const id = String(answer.body.id);
+    expect((await browser(cookie, 'GET', '/api/sessions')).status).to.equal(200);
+
+    const asBearer = await bearer(secret, 'GET', '/api/sessions');
+    expect(asBearer.status).to.equal(401);
+    expect((asBearer.body.error as Json).code).to.equal('unauthorized');
+    // (Each refusal counts against this peer's failure limit, which the later tests share.)
+    const relay = await upgrade('/', { authorization: `Bearer ${secret}` });
+    expect(relay.status, 'the relay').to.equal(401);
+    const asBearerAudit = (l: LogLine) => l.audit === true && l.why === 'session as bearer';
+    await svc.waitForLog((l) => asBearerAudit(l) && String(l.route).startsWith('UPGRADE'));
+    const audited = svc.logs.filter(asBearerAudit);
+    expect(audited.length, 'each refusal audited').to.equal(2);
+    expect(JSON.stringify(audited), 'without the secret').to.not.include(secret.split('.')[1]);
+
+    const rotate = await bearer(svc.token, 'POST', `/api/tokens/${id}/rotate`);
+    expect(rotate.status, JSON.stringify(rotate.body)).to.equal(400);
+    expect((rotate.body.error as Json).code).to.equal('bad_request');
+    expect(rotate.body, 'no new secret handed out').to.not.have.property('token');
+    expect((await browser(cookie, 'GET', '/api/ui/session')).status, 'unchanged').to.equal(200);
+    const selfRotate = await browser(cookie, 'POST', `/api/tokens/${id}/rotate`, { origin });
+    expect(selfRotate.status, 'not by itself either').to.equal(400);
+
+    const relayOnly = await cli('token', 'create', '--name', 'remote', '--scope', 'app-server');
+    const refused = await browser(undefined, 'POST', '/api/ui/login', {
+      origin,
+      body: { token: String(relayOnly.token) },
+    });
+    expect(refused.status, 'nothing the dashboard could use').to.equal(403);
+    expect((refused.body.error as Json).code).to.equal('forbidden');
   });
 
   it('a cookie request that may change something needs our own Origin: without it, or with a foreign one, 403 and nothing changed; bearer clients are unaffected', async () => {

@@ -146,6 +146,16 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
       expect(isRefusal(bearerWins) ? null : bearerWins.id).to.equal('owner');
       const relay = auth.authenticateRequest(cookie(s.token), 'a', { cookie: false });
       expect(relay, 'no cookie where it is not taken').to.include({ status: 401, why: 'missing' });
+      expect(auth.authenticate(`Bearer ${s.token}`, 'a'), 'a session is never a bearer').to.include(
+        { status: 401, why: 'session as bearer' },
+      );
+      expect(auth.authenticateRequest({ authorization: `Bearer ${s.token}` }, 'a')).to.include({
+        status: 401,
+        why: 'session as bearer',
+      });
+      expect(auth.principal(s.token), 'nor anything but its cookie').to.deep.equal({
+        why: 'session as bearer',
+      });
 
       expect(tokens.revokeSessionsOf(phone.info.id)).to.deep.equal([s.info.id]);
       expect(auth.authenticateRequest(cookie(s.token), 'a')).to.include({
@@ -153,6 +163,27 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
         why: 'revoked session',
       });
       expect(tokens.revokeSessionsOf(phone.info.id), 'once').to.deep.equal([]);
+    }));
+
+  it('a session is never granted app-server: the relay takes no cookie', () =>
+    withStore((store, now) => {
+      const tokens = new TokenRepo(store, now);
+      const auth = new Authenticator({
+        ownerToken: () => 'o'.repeat(40),
+        tokens,
+        logger: pino({ level: 'silent' }),
+      });
+      const owner = auth.principal('o'.repeat(40));
+      if ('why' in owner) throw new Error(owner.why);
+      expect(grantOf(owner).scopes).to.include('admin').and.not.include('app-server');
+      const remote = tokens.create({
+        name: 'remote',
+        scopes: ['app-server', 'sessions:read'],
+        expiresAt: null,
+      });
+      const p = auth.principal(remote.token);
+      if ('why' in p) throw new Error(p.why);
+      expect(grantOf(p).scopes).to.deep.equal(['sessions:read']);
     }));
 
   it('forgets sessions that ended long ago, and nothing else', () =>
