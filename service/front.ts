@@ -178,11 +178,12 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
         errorBody('host_not_allowed', `Host "${req.headers.host ?? ''}" is not allowed`),
       );
     }
+    const tls = 'encrypted' in req.socket && req.socket.encrypted === true;
     // The relay is `codex --remote`'s, never a browser's: a session cookie does not open it.
     const who = auth.authenticateRequest(req.headers, req.socket.remoteAddress ?? 'unknown', {
       cookie: !GATEWAY_PATHS.has(path),
+      tls,
     });
-    const tls = 'encrypted' in req.socket && req.socket.encrypted === true;
     if (isRefusal(who)) {
       auth.audit(undefined, {
         route: `UPGRADE ${path}`,

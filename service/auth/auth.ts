@@ -18,9 +18,9 @@ import type { TokenInfo, TokenRepo } from '../store/tokens.js';
 import {
   changesState,
   clearedSessionCookie,
-  readCookie,
+  readCookies,
   sameOrigin,
-  SESSION_COOKIE,
+  sessionCookieName,
 } from './cookies.js';
 import { allows, isPublic, requiredScope, SCOPES, type Need, type Scope } from './scopes.js';
 
@@ -58,6 +58,12 @@ export interface AuthOptions {
   windowMs?: number;
 }
 
+/**
+ * Session cookies of our name tried in one request at most: a browser sends one per matching
+ * path, so more than a few means cookies were planted; each try is a lookup, so it is bounded.
+ */
+const MAX_SESSION_COOKIES = 16;
+
 /** Peers remembered for rate limiting at most (oldest forgotten first): memory stays bounded. */
 const MAX_PEERS = 10_000;
 
@@ -85,22 +91,29 @@ export class Authenticator {
 
   /**
    * The principal behind a request's headers: the Authorization header when there is one
-   * (a bearer always wins), else — where `cookie` allows it — the session cookie, which only a
-   * browser session's token may fill (a long-lived token pasted into a cookie is refused).
+   * (a bearer always wins), else — where `cookie` allows it — the session cookie of this
+   * listener's name (`tls`: cookies.ts), which only a browser session's token may fill (a
+   * long-lived token pasted into a cookie is refused). When the header carries the name more
+   * than once — another server on this host may have planted one, say with `Path=/api`, which
+   * the browser then sends first — each is tried: a planted one cannot lock the user out.
+   * The request counts as one failure however many were tried.
    */
   authenticateRequest(
     headers: IncomingHttpHeaders,
     peer: string,
-    opts: { cookie: boolean } = { cookie: true },
+    opts: { cookie: boolean; tls: boolean },
   ): Principal | AuthRefusal {
-    const session = opts.cookie ? readCookie(headers.cookie, SESSION_COOKIE) : undefined;
-    if (headers.authorization !== undefined || session === undefined)
+    const values = opts.cookie ? readCookies(headers.cookie, sessionCookieName(opts.tls)) : [];
+    if (headers.authorization !== undefined || !values.length)
       return this.authenticate(headers.authorization, peer);
-    const p = this.principal(session, 'cookie');
-    const why = 'why' in p ? p.why : p.token?.kind !== 'browser' ? 'not a session' : undefined;
-    if (why === undefined && !('why' in p)) return { ...p, via: 'cookie' };
+    let why: string | undefined;
+    for (const value of values.slice(0, MAX_SESSION_COOKIES)) {
+      const p = this.principal(value, 'cookie');
+      if (!('why' in p) && p.token?.kind === 'browser') return { ...p, via: 'cookie' };
+      why ??= 'why' in p ? `${p.why} session` : 'not a session';
+    }
     return {
-      ...this.refuse(peer, `${why} session`, 'the session ended: log in again'),
+      ...this.refuse(peer, why ?? 'unknown session', 'the session ended: log in again'),
       via: 'cookie',
     };
   }
@@ -240,7 +253,10 @@ export function authMiddleware(auth: Authenticator): Koa.Middleware {
   return async (ctx, next) => {
     if (isPublic(ctx.path)) return next();
     const route = `${ctx.method} ${ctx.path}`;
-    const r = auth.authenticateRequest(ctx.req.headers, ctx.ip || 'unknown');
+    const r = auth.authenticateRequest(ctx.req.headers, ctx.ip || 'unknown', {
+      cookie: true,
+      tls: ctx.secure,
+    });
     if (isRefusal(r)) {
       ctx.status = r.status;
       if (r.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="codex-sm"');

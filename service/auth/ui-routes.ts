@@ -185,7 +185,7 @@ export function uiAuthOpenApi(): OpenApiPart {
       '/api/ui/login': {
         post: {
           summary:
-            'Exchange a login code or a token for a browser session (Set-Cookie codex_sm_session; no credential needed)',
+            'Exchange a login code or a token for a browser session (Set-Cookie codex_sm_session, over TLS __Host-codex_sm_session; no credential needed)',
           security: [],
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/ui.Login' }) },
           responses: ok,

@@ -131,6 +131,13 @@ describe('dashboard login: browser sessions against the real service (fake Respo
     const ws = await upgrade('/ws', { cookie, origin });
     expect(ws.status).to.equal(101);
     ws.ws?.close();
+    // Another server on this host (any port) may set a codex_sm_session of its own with a longer
+    // Path, which the browser then sends first: each value is tried, so it locks nobody out.
+    const planted = `codex_sm_session=cst_0000000000000000.${'A'.repeat(43)}; ${cookie}`;
+    expect((await browser(planted, 'GET', '/api/sessions')).status, 'planted first').to.equal(200);
+    const plantedWs = await upgrade('/ws', { cookie: planted, origin });
+    expect(plantedWs.status).to.equal(101);
+    plantedWs.ws?.close();
     expect((await upgrade('/ws', { cookie })).status, 'no Origin').to.equal(403);
     expect((await upgrade('/ws', { cookie, origin: 'http://evil.example' })).status).to.equal(403);
     expect((await upgrade('/', { cookie, origin })).status, 'never the relay').to.equal(401);

@@ -11,9 +11,10 @@ import { Authenticator, isRefusal } from '../../service/auth/auth.js';
 import {
   changesState,
   clearedSessionCookie,
-  readCookie,
+  readCookies,
   requestOrigin,
   sameOrigin,
+  SECURE_SESSION_COOKIE,
   sessionCookie,
   SESSION_COOKIE,
 } from '../../service/auth/cookies.js';
@@ -23,26 +24,35 @@ import { TokenRepo } from '../../service/store/tokens.js';
 import { withStore } from '../helpers/store.js';
 
 describe('session cookie (pure)', () => {
-  it('reads the named cookie among others, the first when sent twice, quoted or not', () => {
-    expect(readCookie('a=1; codex_sm_session=cst_x.y; b=2', SESSION_COOKIE)).to.equal('cst_x.y');
-    expect(readCookie('codex_sm_session="q"', SESSION_COOKIE)).to.equal('q');
-    expect(readCookie('codex_sm_session=1;codex_sm_session=2', SESSION_COOKIE)).to.equal('1');
-    expect(readCookie('xcodex_sm_session=1', SESSION_COOKIE), 'not a suffix match').to.equal(
-      undefined,
-    );
-    expect(readCookie('codex_sm_session=', SESSION_COOKIE), 'empty is none').to.equal(undefined);
-    expect(readCookie(undefined, SESSION_COOKIE)).to.equal(undefined);
-    expect(readCookie('garbage;;=;', SESSION_COOKIE)).to.equal(undefined);
+  it('reads every value of the named cookie among others, in order, quoted or not', () => {
+    expect(readCookies('a=1; codex_sm_session=cst_x.y; b=2', SESSION_COOKIE)).to.deep.equal([
+      'cst_x.y',
+    ]);
+    expect(readCookies('codex_sm_session="q"', SESSION_COOKIE)).to.deep.equal(['q']);
+    expect(readCookies('codex_sm_session=1;codex_sm_session=2', SESSION_COOKIE)).to.deep.equal([
+      '1',
+      '2',
+    ]);
+    expect(readCookies('xcodex_sm_session=1', SESSION_COOKIE), 'not a suffix').to.deep.equal([]);
+    expect(
+      readCookies('__Host-codex_sm_session=1; codex_sm_session=2', SECURE_SESSION_COOKIE),
+    ).to.deep.equal(['1']);
+    expect(readCookies('codex_sm_session=', SESSION_COOKIE), 'empty is none').to.deep.equal([]);
+    expect(readCookies(undefined, SESSION_COOKIE)).to.deep.equal([]);
+    expect(readCookies('garbage;;=;', SESSION_COOKIE)).to.deep.equal([]);
   });
 
-  it('is HttpOnly, SameSite=Strict, for the whole origin; Secure only over TLS', () => {
+  it('is HttpOnly, SameSite=Strict, for the whole origin, no Domain; over TLS Secure and __Host-', () => {
     expect(sessionCookie('cst_0.abc', 3600.7, false)).to.equal(
       'codex_sm_session=cst_0.abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600',
     );
-    expect(sessionCookie('v', 60, true)).to.match(/; Secure$/);
+    expect(sessionCookie('v', 60, true)).to.equal(
+      '__Host-codex_sm_session=v; Path=/; HttpOnly; SameSite=Strict; Max-Age=60; Secure',
+    );
     expect(clearedSessionCookie(false)).to.equal(
       'codex_sm_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0',
     );
+    expect(clearedSessionCookie(true)).to.match(/^__Host-codex_sm_session=; Path=\/; .*; Secure$/);
     expect(() => sessionCookie('a;b', 1, false), 'no header injection').to.throw();
     expect(() => sessionCookie('a\r\nSet-Cookie: x', 1, false)).to.throw();
   });
@@ -108,6 +118,8 @@ describe('login codes (pure, in memory)', () => {
 });
 
 describe('browser sessions at rest and the cookie (real SQLite)', () => {
+  const plain = { cookie: true, tls: false };
+  const tls = { cookie: true, tls: true };
   it('the cookie takes only a browser session; revoking its token revokes the session', () =>
     withStore((store, now) => {
       const tokens = new TokenRepo(store, now);
@@ -129,27 +141,32 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
       expect(s.info).to.include({ kind: 'browser', parentId: phone.info.id });
 
       const cookie = (v: string) => ({ cookie: `${SESSION_COOKIE}=${v}` });
-      const viaCookie = auth.authenticateRequest(cookie(s.token), 'a');
+      const viaCookie = auth.authenticateRequest(cookie(s.token), 'a', plain);
       expect(isRefusal(viaCookie) ? viaCookie.why : viaCookie.via).to.equal('cookie');
       const sp = isRefusal(viaCookie) ? undefined : viaCookie;
       expect(sp && grantOf(sp), 'a session passes its tie on').to.deep.include({
         parentId: phone.info.id,
       });
-      expect(auth.authenticateRequest(cookie(phone.token), 'a'), 'not a session').to.include({
-        status: 401,
-        via: 'cookie',
-      });
+      expect(auth.authenticateRequest(cookie(phone.token), 'a', plain), 'not a session').to.include(
+        {
+          status: 401,
+          via: 'cookie',
+        },
+      );
       const bearerWins = auth.authenticateRequest(
         { ...cookie(s.token), authorization: `Bearer ${'o'.repeat(40)}` },
         'a',
+        plain,
       );
       expect(isRefusal(bearerWins) ? null : bearerWins.id).to.equal('owner');
-      const relay = auth.authenticateRequest(cookie(s.token), 'a', { cookie: false });
+      const relay = auth.authenticateRequest(cookie(s.token), 'a', { cookie: false, tls: false });
       expect(relay, 'no cookie where it is not taken').to.include({ status: 401, why: 'missing' });
       expect(auth.authenticate(`Bearer ${s.token}`, 'a'), 'a session is never a bearer').to.include(
         { status: 401, why: 'session as bearer' },
       );
-      expect(auth.authenticateRequest({ authorization: `Bearer ${s.token}` }, 'a')).to.include({
+      expect(
+        auth.authenticateRequest({ authorization: `Bearer ${s.token}` }, 'a', plain),
+      ).to.include({
         status: 401,
         why: 'session as bearer',
       });
@@ -158,11 +175,70 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
       });
 
       expect(tokens.revokeSessionsOf(phone.info.id)).to.deep.equal([s.info.id]);
-      expect(auth.authenticateRequest(cookie(s.token), 'a')).to.include({
+      expect(auth.authenticateRequest(cookie(s.token), 'a', plain)).to.include({
         status: 401,
         why: 'revoked session',
       });
       expect(tokens.revokeSessionsOf(phone.info.id), 'once').to.deep.equal([]);
+    }));
+
+  it("takes the listener's cookie name only, and tries every value sent: a planted one does not lock the user out", () =>
+    withStore((store, now) => {
+      const tokens = new TokenRepo(store, now);
+      const auth = new Authenticator({
+        ownerToken: () => 'o'.repeat(40),
+        tokens,
+        logger: pino({ level: 'silent' }),
+        maxFailures: 1_000,
+      });
+      const s = tokens.create({
+        name: 'browser session',
+        scopes: ['sessions:read'],
+        expiresAt: null,
+        kind: 'browser',
+      });
+      const ended = tokens.create({
+        name: 'browser session',
+        scopes: ['admin'],
+        expiresAt: null,
+        kind: 'browser',
+      });
+      tokens.revoke(ended.info.id);
+      const phone = tokens.create({ name: 'phone', scopes: ['admin'], expiresAt: null });
+      const idOf = (r: ReturnType<Authenticator['authenticateRequest']>) =>
+        isRefusal(r) ? r.why : r.id;
+
+      const planted = [
+        'garbage',
+        'cst_0000000000000000.' + 'A'.repeat(43), // well-formed, unknown
+        ended.token, // a real session, revoked
+        phone.token, // a real token, not a session
+      ];
+      for (const bogus of planted) {
+        const header = { cookie: `${SESSION_COOKIE}=${bogus}; ${SESSION_COOKIE}=${s.token}` };
+        expect(idOf(auth.authenticateRequest(header, 'a', plain)), bogus).to.equal(s.info.id);
+      }
+      const all = planted.map((v) => `${SESSION_COOKIE}=${v}`).join('; ');
+      expect(
+        idOf(
+          auth.authenticateRequest({ cookie: `${all}; ${SESSION_COOKIE}=${s.token}` }, 'a', plain),
+        ),
+      ).to.equal(s.info.id);
+      expect(
+        auth.authenticateRequest({ cookie: all }, 'a', plain),
+        'none is a live session: one refusal, why from the first',
+      ).to.include({ status: 401, why: 'unknown session', via: 'cookie' });
+
+      const secure = `${SECURE_SESSION_COOKIE}=${s.token}`;
+      expect(idOf(auth.authenticateRequest({ cookie: secure }, 'a', tls))).to.equal(s.info.id);
+      expect(
+        idOf(auth.authenticateRequest({ cookie: `${SESSION_COOKIE}=${s.token}` }, 'a', tls)),
+        'over TLS the plain name (anyone on the host can set it) is not read',
+      ).to.equal('missing');
+      expect(
+        idOf(auth.authenticateRequest({ cookie: secure }, 'a', plain)),
+        'nor the other way round',
+      ).to.equal('missing');
     }));
 
   it('a session is never granted app-server: the relay takes no cookie', () =>
