@@ -7,6 +7,7 @@
  * and the sockets each scoped token holds open, so that revoking or rotating it ends its
  * WebSocket and SSE streams at once.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -14,7 +15,7 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { tokensEqual } from '../../src/token.js';
 import { bearerToken, errorBody } from '../http.js';
-import type { TokenInfo, TokenRepo } from '../store/tokens.js';
+import { OWNER_PARENT_PREFIX, type TokenInfo, type TokenRepo } from '../store/tokens.js';
 import {
   changesState,
   clearedSessionCookie,
@@ -34,6 +35,8 @@ export interface Principal {
   via: Via;
   /** The scoped token's record (absent for the owner). */
   token?: TokenInfo;
+  /** The owner's: the fingerprint of the token it came with (ownerFingerprint). */
+  ownerFingerprint?: string;
 }
 
 export type AuthRefusal = {
@@ -47,7 +50,17 @@ export type AuthRefusal = {
   via?: Via;
 };
 
-const OWNER: Principal = { id: 'owner', scopes: new Set(SCOPES), via: 'bearer' };
+const OWNER_ID = 'owner';
+
+/**
+ * What a browser session logged in with the owner's token is tied to, as its parent: a hash
+ * prefix of that token (64 bits, domain-separated; never the token), so that replacing the
+ * token file ends those sessions as revoking a scoped token ends its own.
+ */
+export function ownerFingerprint(ownerToken: string): string {
+  const h = createHash('sha256').update(`codex-sm owner token\0${ownerToken}`).digest('hex');
+  return `${OWNER_PARENT_PREFIX}${h.slice(0, 16)}`;
+}
 
 export interface AuthOptions {
   ownerToken: () => string;
@@ -71,9 +84,33 @@ export class Authenticator {
   private readonly failures = new Map<string, { count: number; since: number }>();
   private readonly sockets = new Map<string, Set<Socket>>();
   private readonly log: Logger;
+  /** The owner token the fingerprint below was computed for (it changes on a reload). */
+  private fingerprintOf: string | undefined;
+  private fingerprint = '';
 
   constructor(private readonly o: AuthOptions) {
     this.log = o.logger.child({ component: 'auth' });
+  }
+
+  /** The current owner token's fingerprint (computed again only when the token changed). */
+  currentOwnerFingerprint(): string {
+    const token = this.o.ownerToken();
+    if (token !== this.fingerprintOf) {
+      this.fingerprint = ownerFingerprint(token);
+      this.fingerprintOf = token;
+    }
+    return this.fingerprint;
+  }
+
+  /**
+   * Whether a browser session's tie still holds as far as the owner is concerned: one made from
+   * the owner's token only while that token is current. (A session from before sessions were
+   * tied to it has no parent at all: it is treated as made from an earlier owner token.)
+   */
+  private ownerTieHolds(t: TokenInfo): boolean {
+    if (t.kind !== 'browser') return true;
+    if (t.parentId !== null && !t.parentId.startsWith(OWNER_PARENT_PREFIX)) return true;
+    return t.parentId === this.currentOwnerFingerprint();
   }
 
   /**
@@ -125,10 +162,17 @@ export class Authenticator {
    * login body — was taken from where it should not have been.
    */
   principal(given: string, via: Via = 'bearer'): Principal | { why: string } {
-    if (tokensEqual(given, this.o.ownerToken())) return { ...OWNER, via };
+    if (tokensEqual(given, this.o.ownerToken()))
+      return {
+        id: OWNER_ID,
+        scopes: new Set(SCOPES),
+        via,
+        ownerFingerprint: this.currentOwnerFingerprint(),
+      };
     const v = this.o.tokens.verify(given);
     if ('refused' in v) return { why: v.refused };
     if (v.info.kind === 'browser' && via !== 'cookie') return { why: 'session as bearer' };
+    if (!this.ownerTieHolds(v.info)) return { why: 'owner-replaced' };
     return { id: v.info.id, scopes: new Set(v.info.scopes), via, token: v.info };
   }
 
@@ -169,7 +213,7 @@ export class Authenticator {
    * request is not tracked: its keep-alive socket may carry another token's next request.)
    */
   track(p: Principal, socket: Socket, ends: EventEmitter = socket): void {
-    if (p.id === OWNER.id) return;
+    if (p.id === OWNER_ID) return;
     let set = this.sockets.get(p.id);
     if (!set) this.sockets.set(p.id, (set = new Set()));
     if (set.has(socket)) return;
@@ -196,6 +240,18 @@ export class Authenticator {
       const t = this.o.tokens.get(id);
       if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) this.cut(id);
     }
+  }
+
+  /**
+   * Revoke the browser sessions made from an owner token that is no longer the current one, and
+   * end their streams: at start-up, and with each sweep after a reload read a new token file.
+   * (They are refused from the moment the token changed: principal().) Their ids.
+   */
+  revokeStaleOwnerSessions(): string[] {
+    const ids = this.o.tokens.revokeOwnerSessionsExcept(this.currentOwnerFingerprint());
+    for (const id of ids) this.cut(id);
+    if (ids.length) this.audit(undefined, { why: 'owner token replaced', revoked: ids });
+    return ids;
   }
 
   audit(p: Principal | undefined, what: Record<string, unknown>): void {

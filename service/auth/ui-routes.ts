@@ -52,8 +52,13 @@ export interface UiAuthDeps {
 export function grantOf(p: Principal): CodeGrant {
   return {
     scopes: [...p.scopes].filter((s) => s !== 'app-server'),
-    // A session that mints a code passes on its own tie, so revoking the token ends both.
-    parentId: p.token ? (p.token.kind === 'browser' ? p.token.parentId : p.token.id) : null,
+    // A session that mints a code passes on its own tie, so revoking the token ends both; the
+    // owner's ties it to the owner token's fingerprint, so replacing that token ends it.
+    parentId: p.token
+      ? p.token.kind === 'browser'
+        ? p.token.parentId
+        : p.token.id
+      : (p.ownerFingerprint ?? null),
     notAfter: p.token?.expiresAt ?? null,
   };
 }
@@ -103,7 +108,7 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
         route: 'POST /api/ui/login',
         status: 200,
         with: b.code !== undefined ? 'code' : 'token',
-        parent: grant.parentId ?? 'owner',
+        parent: grant.parentId,
       },
     );
   });

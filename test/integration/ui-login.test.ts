@@ -152,7 +152,8 @@ describe('dashboard login: browser sessions against the real service (fake Respo
 
     const listed = (await cli('token', 'list')).tokens as TokenRow[];
     const mine = listed.find((t) => t.id === me.body.id);
-    expect(mine).to.include({ kind: 'browser', name: 'browser session', parentId: null });
+    expect(mine).to.include({ kind: 'browser', name: 'browser session' });
+    expect(mine?.parentId, "the owner token's fingerprint").to.match(/^owner:[0-9a-f]{16}$/);
     const logs = JSON.stringify(svc.logs);
     expect(logs, 'the code is never logged').to.not.include(code);
     expect(logs, 'nor the session secret').to.not.include(cookie.split('.')[1]);

@@ -7,7 +7,7 @@
 import { inspect } from 'node:util';
 import { expect } from 'chai';
 import pino from 'pino';
-import { Authenticator, isRefusal } from '../../service/auth/auth.js';
+import { Authenticator, isRefusal, ownerFingerprint } from '../../service/auth/auth.js';
 import {
   changesState,
   clearedSessionCookie,
@@ -191,17 +191,20 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
         logger: pino({ level: 'silent' }),
         maxFailures: 1_000,
       });
+      const parentId = ownerFingerprint('o'.repeat(40));
       const s = tokens.create({
         name: 'browser session',
         scopes: ['sessions:read'],
         expiresAt: null,
         kind: 'browser',
+        parentId,
       });
       const ended = tokens.create({
         name: 'browser session',
         scopes: ['admin'],
         expiresAt: null,
         kind: 'browser',
+        parentId,
       });
       tokens.revoke(ended.info.id);
       const phone = tokens.create({ name: 'phone', scopes: ['admin'], expiresAt: null });
@@ -239,6 +242,64 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
         idOf(auth.authenticateRequest({ cookie: secure }, 'a', plain)),
         'nor the other way round',
       ).to.equal('missing');
+    }));
+
+  it("sessions made from the owner's token are tied to its fingerprint: once the token is replaced they are refused, and revoked", () =>
+    withStore((store, now) => {
+      const tokens = new TokenRepo(store, now);
+      let ownerToken = 'o'.repeat(40);
+      const auth = new Authenticator({
+        ownerToken: () => ownerToken,
+        tokens,
+        logger: pino({ level: 'silent' }),
+        maxFailures: 1_000,
+      });
+      const fp = ownerFingerprint(ownerToken);
+      expect(fp).to.match(/^owner:[0-9a-f]{16}$/);
+      expect(fp, 'never the token').to.not.include('oooo');
+      expect(ownerFingerprint('p'.repeat(40))).to.not.equal(fp);
+      const owner = auth.principal(ownerToken);
+      if ('why' in owner) throw new Error(owner.why);
+      expect(grantOf(owner).parentId).to.equal(fp);
+
+      const session = (parentId: string | null) =>
+        tokens.create({
+          name: 'browser session',
+          scopes: ['admin'],
+          expiresAt: null,
+          kind: 'browser',
+          parentId,
+        });
+      const phone = tokens.create({ name: 'phone', scopes: ['admin'], expiresAt: null });
+      const fromOwner = session(fp);
+      const fromPhone = session(phone.info.id);
+      const untied = session(null); // made before sessions were tied to the owner token
+      const viaCookie = (t: string) =>
+        auth.authenticateRequest({ cookie: `${SESSION_COOKIE}=${t}` }, 'a', plain);
+      const idOf = (r: ReturnType<Authenticator['authenticateRequest']>) =>
+        isRefusal(r) ? r.why : r.id;
+
+      expect(idOf(viaCookie(fromOwner.token))).to.equal(fromOwner.info.id);
+      expect(idOf(viaCookie(untied.token))).to.equal('owner-replaced session');
+      expect(auth.revokeStaleOwnerSessions(), 'only the untied one').to.deep.equal([
+        untied.info.id,
+      ]);
+
+      ownerToken = 'p'.repeat(40); // the token file was replaced (and reloaded)
+      expect(idOf(viaCookie(fromOwner.token)), 'refused at once').to.equal(
+        'owner-replaced session',
+      );
+      expect(idOf(viaCookie(fromPhone.token)), "a scoped token's are not").to.equal(
+        fromPhone.info.id,
+      );
+      const fromNew = session(ownerFingerprint(ownerToken));
+      expect(idOf(viaCookie(fromNew.token))).to.equal(fromNew.info.id);
+      expect(auth.revokeStaleOwnerSessions()).to.deep.equal([fromOwner.info.id]);
+      expect(tokens.get(fromOwner.info.id)?.revokedAt).to.be.a('number');
+      expect(idOf(viaCookie(fromOwner.token))).to.equal('revoked session');
+      expect(auth.revokeStaleOwnerSessions(), 'once').to.deep.equal([]);
+      expect(tokens.get(fromNew.info.id)?.revokedAt).to.equal(null);
+      expect(tokens.get(fromPhone.info.id)?.revokedAt).to.equal(null);
     }));
 
   it('a session is never granted app-server: the relay takes no cookie', () =>
