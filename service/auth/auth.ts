@@ -156,6 +156,22 @@ export class Authenticator {
   }
 
   /**
+   * The live browser sessions whose secrets this request's cookie holds (the listener's name:
+   * `tls`). Nothing is counted as a failure: a login asks this to end the session it replaces.
+   */
+  sessionsInCookie(headers: IncomingHttpHeaders, tls: boolean): string[] {
+    const ids = new Set<string>();
+    for (const value of readCookies(headers.cookie, sessionCookieName(tls)).slice(
+      0,
+      MAX_SESSION_COOKIES,
+    )) {
+      const p = this.principal(value, 'cookie');
+      if (!('why' in p) && p.token?.kind === 'browser') ids.add(p.id);
+    }
+    return [...ids];
+  }
+
+  /**
    * The owner or the live scoped token this string is, or why not. A browser session's secret
    * counts only when it came in the cookie (`via`): its cookie is HttpOnly, so no page script
    * can have read it, and a secret that turns up anywhere else — an Authorization header, a

@@ -37,6 +37,8 @@ export const uiBodies = {
 
 /** Browser sessions that ended longer ago than this are forgotten (at the next login). */
 const KEEP_ENDED_SESSIONS_MS = 30 * 86_400_000;
+/** Live browser sessions one token (or the owner's) may have; a login past it ends the oldest. */
+export const MAX_LIVE_SESSIONS = 10;
 
 export interface UiAuthDeps {
   tokens: TokenRepo;
@@ -90,6 +92,10 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
       return;
     }
     d.tokens.pruneSessions(KEEP_ENDED_SESSIONS_MS);
+    // Logging in again replaces the session this browser had: the old one would otherwise stay
+    // valid for the rest of its 7 days, in a cookie the browser no longer keeps.
+    const replaced = d.auth.sessionsInCookie(ctx.req.headers, ctx.secure);
+    for (const id of replaced) endSession(id);
     const t = now();
     const expiresAt = Math.min(t + SESSION_TTL_MS, grant.notAfter ?? Infinity);
     const made = d.tokens.create({
@@ -99,6 +105,11 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
       kind: 'browser',
       parentId: grant.parentId,
     });
+    const capped =
+      grant.parentId === null
+        ? []
+        : d.tokens.revokeSessionsBeyond(grant.parentId, MAX_LIVE_SESSIONS);
+    for (const id of capped) d.auth.cut(id);
     ctx.set('Set-Cookie', sessionCookie(made.token, (expiresAt - t) / 1000, ctx.secure));
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { id: made.info.id, scopes: made.info.scopes, expiresAt: iso(expiresAt) };
@@ -109,9 +120,17 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
         status: 200,
         with: b.code !== undefined ? 'code' : 'token',
         parent: grant.parentId,
+        ...(replaced.length ? { replaced } : {}),
+        ...(capped.length ? { capped } : {}),
       },
     );
   });
+
+  /** Revoke a session and end its streams at once. */
+  function endSession(id: string): void {
+    d.tokens.revoke(id);
+    d.auth.cut(id);
+  }
 
   function codeGrant(code: string): CodeGrant | { why: string; message: string } {
     const g = d.codes.redeem(code);
@@ -156,8 +175,7 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
         'this credential is not a browser session',
         'revoke a token with `codex-sm token revoke <id>`',
       );
-    d.tokens.revoke(p.id);
-    d.auth.cut(p.id);
+    endSession(p.id);
     ctx.set('Set-Cookie', clearedSessionCookie(ctx.secure));
     ctx.body = { loggedOut: true };
   });

@@ -136,6 +136,27 @@ export class TokenRepo extends StoreRepo {
   }
 
   /**
+   * Revoke the live browser sessions of `parentId` but the newest `keep` (the oldest go first);
+   * their ids. Every login makes one: this keeps what a leaked token can have logged in bounded.
+   */
+  revokeSessionsBeyond(parentId: string, keep: number): string[] {
+    const now = this.now();
+    return this.store.transaction(() =>
+      this.db
+        .prepare<[number, number, string, number, number], { id: string }>(
+          `UPDATE tokens SET revoked_at = ?, updated_at = ? WHERE id IN (
+             SELECT id FROM tokens
+             WHERE kind = 'browser' AND parent_id = ? AND revoked_at IS NULL
+               AND (expires_at IS NULL OR expires_at > ?)
+             ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)
+           RETURNING id`,
+        )
+        .all(now, now, parentId, now, keep)
+        .map((r) => r.id),
+    );
+  }
+
+  /**
    * Revoke the live browser sessions logged in with an owner token whose fingerprint is not
    * `current` (and those with no parent: from before sessions were tied to it); their ids.
    */

@@ -292,6 +292,31 @@ describe('dashboard login: browser sessions against the real service (fake Respo
     expect(bearerSelfLogin.status, 'a revoked token cannot log in').to.equal(401);
   });
 
+  it('logging in again ends the session the browser had; a token has at most 10 live sessions, the oldest go first', async () => {
+    const made = await cli('token', 'create', '--name', 'tablet', '--scope', 'sessions:read');
+    const token = String(made.token);
+    const first = await login({ token });
+    const firstId = String(first.answer.body.id);
+    const again = await browser(first.cookie, 'POST', '/api/ui/login', {
+      origin,
+      body: { token },
+    });
+    expect(again.status).to.equal(200);
+    const second = (again.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    expect((await browser(second, 'GET', '/api/ui/session')).status).to.equal(200);
+    const revokedAt = async (id: string) => (await tokens()).find((t) => t.id === id)?.revokedAt;
+    expect(await revokedAt(firstId), 'the replaced session').to.be.a('string');
+
+    const ids = [String(again.body.id)];
+    for (let i = 0; i < 10; i++) ids.push(String((await login({ token })).answer.body.id));
+    const rows = await tokens();
+    const live = rows.filter((t) => t.parentId === made.id && t.revokedAt === null);
+    expect(live.map((t) => t.id)).to.have.members(ids.slice(1));
+    expect(await revokedAt(String(ids[0])), 'the oldest, past the cap').to.be.a('string');
+    const capped = await svc.waitForLog((l) => l.audit === true && Array.isArray(l.capped));
+    expect(capped?.capped).to.deep.equal([ids[0]]);
+  });
+
   it('a session never outlives the token it came from: it expires with it', async () => {
     const made = await cli(
       'token',

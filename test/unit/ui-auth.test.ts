@@ -302,6 +302,59 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
       expect(tokens.get(fromPhone.info.id)?.revokedAt).to.equal(null);
     }));
 
+  it('a login finds the live sessions in the cookie it replaces, counting no failure; the oldest beyond the cap are revoked, per parent', () =>
+    withStore((store, now) => {
+      const tokens = new TokenRepo(store, now);
+      const auth = new Authenticator({
+        ownerToken: () => 'o'.repeat(40),
+        tokens,
+        logger: pino({ level: 'silent' }),
+        maxFailures: 1,
+      });
+      const session = (parentId: string, expiresAt: number | null = null) =>
+        tokens.create({
+          name: 'browser session',
+          scopes: ['queues'],
+          expiresAt,
+          kind: 'browser',
+          parentId,
+        });
+      const phone = tokens.create({ name: 'phone', scopes: ['queues'], expiresAt: null });
+      const other = tokens.create({ name: 'ci', scopes: ['queues'], expiresAt: null });
+      const [a, b, c, d] = [0, 1, 2, 3].map(() => session(phone.info.id));
+      const ended = session(phone.info.id, 1); // expired long ago
+      const elsewhere = session(other.info.id);
+      tokens.revoke(String(b?.info.id));
+
+      const header = ['garbage', String(a?.token), String(b?.token), phone.token, String(a?.token)]
+        .map((v) => `${SESSION_COOKIE}=${v}`)
+        .join('; ');
+      expect(
+        auth.sessionsInCookie({ cookie: header }, false),
+        'live sessions only, once',
+      ).to.deep.equal([a?.info.id]);
+      expect(
+        auth.sessionsInCookie({ cookie: header }, true),
+        'not the listener name',
+      ).to.deep.equal([]);
+      expect(auth.authenticate('Bearer wrong', 'a'), 'no failure was counted').to.include({
+        status: 401,
+      });
+
+      expect(
+        tokens.revokeSessionsBeyond(phone.info.id, 2),
+        'live ones past the 2 newest',
+      ).to.deep.equal([a?.info.id]);
+      expect(tokens.revokeSessionsBeyond(phone.info.id, 2), 'once').to.deep.equal([]);
+      expect(tokens.revokeSessionsBeyond(phone.info.id, 1)).to.deep.equal([c?.info.id]);
+      const live = tokens.list().filter((t) => t.kind === 'browser' && t.revokedAt === null);
+      expect(live.map((t) => t.id)).to.have.members([
+        d?.info.id,
+        ended.info.id, // expired: not live, not counted, left to pruneSessions
+        elsewhere.info.id,
+      ]);
+    }));
+
   it('a session is never granted app-server: the relay takes no cookie', () =>
     withStore((store, now) => {
       const tokens = new TokenRepo(store, now);
