@@ -47,6 +47,11 @@ export interface UiAuthDeps {
   now?: () => number;
 }
 
+/** When a session logged in at `now` ends: 7 days later, or with what it came from if sooner. Pure. */
+export function sessionExpiry(now: number, notAfter: number | null): number {
+  return Math.min(now + SESSION_TTL_MS, notAfter ?? Infinity);
+}
+
 /**
  * What a login code made by this caller grants: its scopes, tied to its token. Never
  * `app-server`: the relay takes no cookie, so a session holding that scope could never use it.
@@ -97,7 +102,7 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
     const replaced = d.auth.sessionsInCookie(ctx.req.headers, ctx.secure);
     for (const id of replaced) endSession(id);
     const t = now();
-    const expiresAt = Math.min(t + SESSION_TTL_MS, grant.notAfter ?? Infinity);
+    const expiresAt = sessionExpiry(t, grant.notAfter);
     const made = d.tokens.create({
       name: 'browser session',
       scopes: grant.scopes,

@@ -17,9 +17,10 @@ import {
   SECURE_SESSION_COOKIE,
   sessionCookie,
   SESSION_COOKIE,
+  SESSION_TTL_MS,
 } from '../../service/auth/cookies.js';
 import { LoginCodes } from '../../service/auth/login-codes.js';
-import { grantOf } from '../../service/auth/ui-routes.js';
+import { grantOf, sessionExpiry } from '../../service/auth/ui-routes.js';
 import { TokenRepo } from '../../service/store/tokens.js';
 import { withStore } from '../helpers/store.js';
 
@@ -353,6 +354,40 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
         ended.info.id, // expired: not live, not counted, left to pruneSessions
         elsewhere.info.id,
       ]);
+    }));
+
+  it('a session never outlives the token it came from: it expires with it (a clock, not a wait)', () =>
+    withStore((store) => {
+      let t = 1_000_000;
+      const tokens = new TokenRepo(store, () => t);
+      const auth = new Authenticator({
+        ownerToken: () => 'o'.repeat(40),
+        tokens,
+        logger: pino({ level: 'silent' }),
+        maxFailures: 1_000,
+      });
+      expect(sessionExpiry(t, null), '7 days at most').to.equal(t + SESSION_TTL_MS);
+      expect(sessionExpiry(t, t + 9e12)).to.equal(t + SESSION_TTL_MS);
+      const brief = tokens.create({
+        name: 'brief',
+        scopes: ['sessions:read'],
+        expiresAt: t + 3_000,
+      });
+      const p = auth.principal(brief.token);
+      if ('why' in p) throw new Error(p.why);
+      const g = grantOf(p);
+      const expiresAt = sessionExpiry(t, g.notAfter);
+      expect(expiresAt, "the token's own expiry").to.equal(t + 3_000);
+      const s = tokens.create({ name: 'browser session', ...g, expiresAt, kind: 'browser' });
+      const me = () => {
+        const r = auth.authenticateRequest({ cookie: `${SESSION_COOKIE}=${s.token}` }, 'a', plain);
+        return isRefusal(r) ? r.why : r.id;
+      };
+      t += 2_999;
+      expect(me()).to.equal(s.info.id);
+      t += 1;
+      expect(me()).to.equal('expired session');
+      expect(auth.principal(brief.token)).to.deep.equal({ why: 'expired' });
     }));
 
   it('a session is never granted app-server: the relay takes no cookie', () =>
