@@ -83,7 +83,13 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   const store = Store.open(initial.stateDir);
   const tokens = new TokenRepo(store);
   const auth = new Authenticator({ ownerToken: opts.token, tokens, logger });
-  const expirySweep = setInterval(() => auth.cutExpired(), 60_000);
+  // Sessions logged in with an owner token that has since been replaced: start-up is when a
+  // replaced token file is read (a reload reads it too: the sweep catches that).
+  auth.revokeStaleOwnerSessions();
+  const expirySweep = setInterval(() => {
+    auth.revokeStaleOwnerSessions();
+    auth.cutExpired();
+  }, 60_000);
   expirySweep.unref();
   const router = new Router();
   const sockets = new Map<string, SocketHandler>();
@@ -178,11 +184,12 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
         errorBody('host_not_allowed', `Host "${req.headers.host ?? ''}" is not allowed`),
       );
     }
+    const tls = 'encrypted' in req.socket && req.socket.encrypted === true;
     // The relay is `codex --remote`'s, never a browser's: a session cookie does not open it.
     const who = auth.authenticateRequest(req.headers, req.socket.remoteAddress ?? 'unknown', {
       cookie: !GATEWAY_PATHS.has(path),
+      tls,
     });
-    const tls = 'encrypted' in req.socket && req.socket.encrypted === true;
     if (isRefusal(who)) {
       auth.audit(undefined, {
         route: `UPGRADE ${path}`,

@@ -7,6 +7,7 @@
  * and the sockets each scoped token holds open, so that revoking or rotating it ends its
  * WebSocket and SSE streams at once.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -14,13 +15,13 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { tokensEqual } from '../../src/token.js';
 import { bearerToken, errorBody } from '../http.js';
-import type { TokenInfo, TokenRepo } from '../store/tokens.js';
+import { OWNER_PARENT_PREFIX, type TokenInfo, type TokenRepo } from '../store/tokens.js';
 import {
   changesState,
   clearedSessionCookie,
-  readCookie,
+  readCookies,
   sameOrigin,
-  SESSION_COOKIE,
+  sessionCookieName,
 } from './cookies.js';
 import { allows, isPublic, requiredScope, SCOPES, type Need, type Scope } from './scopes.js';
 
@@ -34,6 +35,8 @@ export interface Principal {
   via: Via;
   /** The scoped token's record (absent for the owner). */
   token?: TokenInfo;
+  /** The owner's: the fingerprint of the token it came with (ownerFingerprint). */
+  ownerFingerprint?: string;
 }
 
 export type AuthRefusal = {
@@ -47,7 +50,17 @@ export type AuthRefusal = {
   via?: Via;
 };
 
-const OWNER: Principal = { id: 'owner', scopes: new Set(SCOPES), via: 'bearer' };
+const OWNER_ID = 'owner';
+
+/**
+ * What a browser session logged in with the owner's token is tied to, as its parent: a hash
+ * prefix of that token (64 bits, domain-separated; never the token), so that replacing the
+ * token file ends those sessions as revoking a scoped token ends its own.
+ */
+export function ownerFingerprint(ownerToken: string): string {
+  const h = createHash('sha256').update(`codex-sm owner token\0${ownerToken}`).digest('hex');
+  return `${OWNER_PARENT_PREFIX}${h.slice(0, 16)}`;
+}
 
 export interface AuthOptions {
   ownerToken: () => string;
@@ -58,6 +71,12 @@ export interface AuthOptions {
   windowMs?: number;
 }
 
+/**
+ * Session cookies of our name tried in one request at most: a browser sends one per matching
+ * path, so more than a few means cookies were planted; each try is a lookup, so it is bounded.
+ */
+const MAX_SESSION_COOKIES = 16;
+
 /** Peers remembered for rate limiting at most (oldest forgotten first): memory stays bounded. */
 const MAX_PEERS = 10_000;
 
@@ -65,9 +84,33 @@ export class Authenticator {
   private readonly failures = new Map<string, { count: number; since: number }>();
   private readonly sockets = new Map<string, Set<Socket>>();
   private readonly log: Logger;
+  /** The owner token the fingerprint below was computed for (it changes on a reload). */
+  private fingerprintOf: string | undefined;
+  private fingerprint = '';
 
   constructor(private readonly o: AuthOptions) {
     this.log = o.logger.child({ component: 'auth' });
+  }
+
+  /** The current owner token's fingerprint (computed again only when the token changed). */
+  currentOwnerFingerprint(): string {
+    const token = this.o.ownerToken();
+    if (token !== this.fingerprintOf) {
+      this.fingerprint = ownerFingerprint(token);
+      this.fingerprintOf = token;
+    }
+    return this.fingerprint;
+  }
+
+  /**
+   * Whether a browser session's tie still holds as far as the owner is concerned: one made from
+   * the owner's token only while that token is current. (A session from before sessions were
+   * tied to it has no parent at all: it is treated as made from an earlier owner token.)
+   */
+  private ownerTieHolds(t: TokenInfo): boolean {
+    if (t.kind !== 'browser') return true;
+    if (t.parentId !== null && !t.parentId.startsWith(OWNER_PARENT_PREFIX)) return true;
+    return t.parentId === this.currentOwnerFingerprint();
   }
 
   /**
@@ -85,32 +128,68 @@ export class Authenticator {
 
   /**
    * The principal behind a request's headers: the Authorization header when there is one
-   * (a bearer always wins), else — where `cookie` allows it — the session cookie, which only a
-   * browser session's token may fill (a long-lived token pasted into a cookie is refused).
+   * (a bearer always wins), else — where `cookie` allows it — the session cookie of this
+   * listener's name (`tls`: cookies.ts), which only a browser session's token may fill (a
+   * long-lived token pasted into a cookie is refused). When the header carries the name more
+   * than once — another server on this host may have planted one, say with `Path=/api`, which
+   * the browser then sends first — each is tried: a planted one cannot lock the user out.
+   * The request counts as one failure however many were tried.
    */
   authenticateRequest(
     headers: IncomingHttpHeaders,
     peer: string,
-    opts: { cookie: boolean } = { cookie: true },
+    opts: { cookie: boolean; tls: boolean },
   ): Principal | AuthRefusal {
-    const session = opts.cookie ? readCookie(headers.cookie, SESSION_COOKIE) : undefined;
-    if (headers.authorization !== undefined || session === undefined)
+    const values = opts.cookie ? readCookies(headers.cookie, sessionCookieName(opts.tls)) : [];
+    if (headers.authorization !== undefined || !values.length)
       return this.authenticate(headers.authorization, peer);
-    const p = this.principal(session);
-    const why = 'why' in p ? p.why : p.token?.kind !== 'browser' ? 'not a session' : undefined;
-    if (why === undefined && !('why' in p)) return { ...p, via: 'cookie' };
+    let why: string | undefined;
+    for (const value of values.slice(0, MAX_SESSION_COOKIES)) {
+      const p = this.principal(value, 'cookie');
+      if (!('why' in p) && p.token?.kind === 'browser') return { ...p, via: 'cookie' };
+      why ??= 'why' in p ? `${p.why} session` : 'not a session';
+    }
     return {
-      ...this.refuse(peer, `${why} session`, 'the session ended: log in again'),
+      ...this.refuse(peer, why ?? 'unknown session', 'the session ended: log in again'),
       via: 'cookie',
     };
   }
 
-  /** The owner or the live scoped token this string is (`via` bearer), or why not. */
-  principal(given: string): Principal | { why: string } {
-    if (tokensEqual(given, this.o.ownerToken())) return OWNER;
+  /**
+   * The live browser sessions whose secrets this request's cookie holds (the listener's name:
+   * `tls`). Nothing is counted as a failure: a login asks this to end the session it replaces.
+   */
+  sessionsInCookie(headers: IncomingHttpHeaders, tls: boolean): string[] {
+    const ids = new Set<string>();
+    for (const value of readCookies(headers.cookie, sessionCookieName(tls)).slice(
+      0,
+      MAX_SESSION_COOKIES,
+    )) {
+      const p = this.principal(value, 'cookie');
+      if (!('why' in p) && p.token?.kind === 'browser') ids.add(p.id);
+    }
+    return [...ids];
+  }
+
+  /**
+   * The owner or the live scoped token this string is, or why not. A browser session's secret
+   * counts only when it came in the cookie (`via`): its cookie is HttpOnly, so no page script
+   * can have read it, and a secret that turns up anywhere else — an Authorization header, a
+   * login body — was taken from where it should not have been.
+   */
+  principal(given: string, via: Via = 'bearer'): Principal | { why: string } {
+    if (tokensEqual(given, this.o.ownerToken()))
+      return {
+        id: OWNER_ID,
+        scopes: new Set(SCOPES),
+        via,
+        ownerFingerprint: this.currentOwnerFingerprint(),
+      };
     const v = this.o.tokens.verify(given);
     if ('refused' in v) return { why: v.refused };
-    return { id: v.info.id, scopes: new Set(v.info.scopes), via: 'bearer', token: v.info };
+    if (v.info.kind === 'browser' && via !== 'cookie') return { why: 'session as bearer' };
+    if (!this.ownerTieHolds(v.info)) return { why: 'owner-replaced' };
+    return { id: v.info.id, scopes: new Set(v.info.scopes), via, token: v.info };
   }
 
   /**
@@ -150,7 +229,7 @@ export class Authenticator {
    * request is not tracked: its keep-alive socket may carry another token's next request.)
    */
   track(p: Principal, socket: Socket, ends: EventEmitter = socket): void {
-    if (p.id === OWNER.id) return;
+    if (p.id === OWNER_ID) return;
     let set = this.sockets.get(p.id);
     if (!set) this.sockets.set(p.id, (set = new Set()));
     if (set.has(socket)) return;
@@ -177,6 +256,18 @@ export class Authenticator {
       const t = this.o.tokens.get(id);
       if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) this.cut(id);
     }
+  }
+
+  /**
+   * Revoke the browser sessions made from an owner token that is no longer the current one, and
+   * end their streams: at start-up, and with each sweep after a reload read a new token file.
+   * (They are refused from the moment the token changed: principal().) Their ids.
+   */
+  revokeStaleOwnerSessions(): string[] {
+    const ids = this.o.tokens.revokeOwnerSessionsExcept(this.currentOwnerFingerprint());
+    for (const id of ids) this.cut(id);
+    if (ids.length) this.audit(undefined, { why: 'owner token replaced', revoked: ids });
+    return ids;
   }
 
   audit(p: Principal | undefined, what: Record<string, unknown>): void {
@@ -234,7 +325,10 @@ export function authMiddleware(auth: Authenticator): Koa.Middleware {
   return async (ctx, next) => {
     if (isPublic(ctx.path)) return next();
     const route = `${ctx.method} ${ctx.path}`;
-    const r = auth.authenticateRequest(ctx.req.headers, ctx.ip || 'unknown');
+    const r = auth.authenticateRequest(ctx.req.headers, ctx.ip || 'unknown', {
+      cookie: true,
+      tls: ctx.secure,
+    });
     if (isRefusal(r)) {
       ctx.status = r.status;
       if (r.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="codex-sm"');

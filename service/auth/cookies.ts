@@ -10,21 +10,38 @@
  */
 
 export const SESSION_COOKIE = 'codex_sm_session';
+/**
+ * The name over TLS. Cookies are not isolated by port (RFC 6265 §8.5): any server on this host
+ * could set a `codex_sm_session` of its own that the browser then sends us. A browser accepts a
+ * `__Host-` cookie only with Secure, Path=/ and no Domain, set over https — so no plain-HTTP
+ * server on this host can plant one, and none on a neighbouring subdomain either.
+ */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+
+/** The session cookie's name on a listener: `__Host-` over TLS (it needs Secure). */
+export function sessionCookieName(tls: boolean): string {
+  return tls ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
 
 /** How long a browser session lives (its token's expiry; the cookie's Max-Age). */
 export const SESSION_TTL_MS = 7 * 86_400_000;
 
-/** The value of cookie `name` in a `Cookie` header (the first, when sent twice), or undefined. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
+/**
+ * Every non-empty value of cookie `name` in a `Cookie` header, in the order sent. A browser sends
+ * one per path (and per domain) that matches, longest path first; the cookie header does not say
+ * which was set by whom, so the caller must not trust the first blindly.
+ */
+export function readCookies(header: string | undefined, name: string): string[] {
+  const values: string[] = [];
   for (const pair of (header ?? '').split(';')) {
     const eq = pair.indexOf('=');
     if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
     let value = pair.slice(eq + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
       value = value.slice(1, -1);
-    return value || undefined;
+    if (value) values.push(value);
   }
-  return undefined;
+  return values;
 }
 
 /** Cookie-value characters (RFC 6265 cookie-octet): anything else must not be written into one. */
@@ -32,14 +49,14 @@ const COOKIE_OCTETS = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
 
 /**
  * `Set-Cookie` for the session: HttpOnly (no script reads it), SameSite=Strict, the whole
- * origin (`/api`, `/ws` and `/ui` all need it), `Secure` when the listener is TLS (a plain-HTTP
- * loopback listener must still get it: browsers treat http://127.0.0.1 as a secure context but
- * would drop a Secure cookie set over it).
+ * origin (`/api`, `/ws` and `/ui` all need it), no Domain (this host only), `Secure` and the
+ * `__Host-` name when the listener is TLS (a plain-HTTP loopback listener must still get it:
+ * browsers treat http://127.0.0.1 as a secure context but would drop a Secure cookie set over it).
  */
 export function sessionCookie(value: string, maxAgeSec: number, secure: boolean): string {
   if (!COOKIE_OCTETS.test(value)) throw new Error('not a cookie-safe value');
   const attrs = [
-    `${SESSION_COOKIE}=${value}`,
+    `${sessionCookieName(secure)}=${value}`,
     'Path=/',
     'HttpOnly',
     'SameSite=Strict',

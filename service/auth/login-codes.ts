@@ -13,7 +13,10 @@ export const MAX_PENDING_CODES = 32;
 /** What logging in with a code grants: the scopes of the token that asked for it. */
 export interface CodeGrant {
   scopes: Scope[];
-  /** The scoped token that asked (null: the owner's): the session it becomes is tied to it. */
+  /**
+   * What the session it becomes is tied to: the scoped token that asked, or the fingerprint of
+   * the owner's token (`owner:…`); null only where no owner fingerprint was known (refused).
+   */
   parentId: string | null;
   /** The asking token's own expiry: a session never outlives what it came from. */
   notAfter: number | null;

@@ -95,6 +95,15 @@ export function registerTokenRoutes(
   });
   router.post('/api/tokens/:id/rotate', (ctx) => {
     const id = ctx.params.id ?? '';
+    // A new secret for a session would be handed out here, in a JSON answer, where its cookie
+    // keeps it from every script: a session ends (revoke) and a new one is logged in instead.
+    if (d.tokens.get(id)?.kind === 'browser')
+      throw new HttpError(
+        400,
+        'bad_request',
+        `${id} is a browser session: it cannot be rotated`,
+        `revoke it (\`codex-sm token revoke ${id}\`) and log in again`,
+      );
     const r = d.tokens.rotate(id);
     if (!r) throw notFound(id);
     const closed = cutWithSessions(id);
@@ -127,7 +136,10 @@ export function tokensOpenApi(): OpenApiPart {
       },
       '/api/tokens/{id}': { delete: op('Revoke a token; its open streams end', id) },
       '/api/tokens/{id}/rotate': {
-        post: op('A new secret for a token; the old one stops working', id),
+        post: op(
+          'A new secret for a token; the old one stops working (not a browser session: 400)',
+          id,
+        ),
       },
     },
     components: { schemas: { 'tokens.CreateToken': tokenBodies.CreateToken } },

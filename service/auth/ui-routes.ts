@@ -37,6 +37,8 @@ export const uiBodies = {
 
 /** Browser sessions that ended longer ago than this are forgotten (at the next login). */
 const KEEP_ENDED_SESSIONS_MS = 30 * 86_400_000;
+/** Live browser sessions one token (or the owner's) may have; a login past it ends the oldest. */
+export const MAX_LIVE_SESSIONS = 10;
 
 export interface UiAuthDeps {
   tokens: TokenRepo;
@@ -45,12 +47,25 @@ export interface UiAuthDeps {
   now?: () => number;
 }
 
-/** What a login code made by this caller grants: its scopes, tied to its token. */
+/** When a session logged in at `now` ends: 7 days later, or with what it came from if sooner. Pure. */
+export function sessionExpiry(now: number, notAfter: number | null): number {
+  return Math.min(now + SESSION_TTL_MS, notAfter ?? Infinity);
+}
+
+/**
+ * What a login code made by this caller grants: its scopes, tied to its token. Never
+ * `app-server`: the relay takes no cookie, so a session holding that scope could never use it.
+ */
 export function grantOf(p: Principal): CodeGrant {
   return {
-    scopes: [...p.scopes],
-    // A session that mints a code passes on its own tie, so revoking the token ends both.
-    parentId: p.token ? (p.token.kind === 'browser' ? p.token.parentId : p.token.id) : null,
+    scopes: [...p.scopes].filter((s) => s !== 'app-server'),
+    // A session that mints a code passes on its own tie, so revoking the token ends both; the
+    // owner's ties it to the owner token's fingerprint, so replacing that token ends it.
+    parentId: p.token
+      ? p.token.kind === 'browser'
+        ? p.token.parentId
+        : p.token.id
+      : (p.ownerFingerprint ?? null),
     notAfter: p.token?.expiresAt ?? null,
   };
 }
@@ -82,8 +97,12 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
       return;
     }
     d.tokens.pruneSessions(KEEP_ENDED_SESSIONS_MS);
+    // Logging in again replaces the session this browser had: the old one would otherwise stay
+    // valid for the rest of its 7 days, in a cookie the browser no longer keeps.
+    const replaced = d.auth.sessionsInCookie(ctx.req.headers, ctx.secure);
+    for (const id of replaced) endSession(id);
     const t = now();
-    const expiresAt = Math.min(t + SESSION_TTL_MS, grant.notAfter ?? Infinity);
+    const expiresAt = sessionExpiry(t, grant.notAfter);
     const made = d.tokens.create({
       name: 'browser session',
       scopes: grant.scopes,
@@ -91,6 +110,11 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
       kind: 'browser',
       parentId: grant.parentId,
     });
+    const capped =
+      grant.parentId === null
+        ? []
+        : d.tokens.revokeSessionsBeyond(grant.parentId, MAX_LIVE_SESSIONS);
+    for (const id of capped) d.auth.cut(id);
     ctx.set('Set-Cookie', sessionCookie(made.token, (expiresAt - t) / 1000, ctx.secure));
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { id: made.info.id, scopes: made.info.scopes, expiresAt: iso(expiresAt) };
@@ -100,10 +124,18 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
         route: 'POST /api/ui/login',
         status: 200,
         with: b.code !== undefined ? 'code' : 'token',
-        parent: grant.parentId ?? 'owner',
+        parent: grant.parentId,
+        ...(replaced.length ? { replaced } : {}),
+        ...(capped.length ? { capped } : {}),
       },
     );
   });
+
+  /** Revoke a session and end its streams at once. */
+  function endSession(id: string): void {
+    d.tokens.revoke(id);
+    d.auth.cut(id);
+  }
 
   function codeGrant(code: string): CodeGrant | { why: string; message: string } {
     const g = d.codes.redeem(code);
@@ -113,11 +145,20 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
 
   function tokenGrant(token: string): CodeGrant | { why: string; message: string } {
     const p = d.auth.principal(token);
-    if ('why' in p) return { why: p.why, message: 'wrong, revoked or expired token' };
-    // A session cannot renew itself by logging in with its own secret.
-    if (p.token?.kind === 'browser')
+    // A session cannot renew itself by logging in with its own secret (nor is it ever anywhere
+    // but in its cookie: principal() refuses it outside one).
+    if ('why' in p && p.why === 'session as bearer')
       return { why: 'session as login', message: 'log in with a token, not a session' };
-    return grantOf(p);
+    if ('why' in p) return { why: p.why, message: 'wrong, revoked or expired token' };
+    const g = grantOf(p);
+    if (!g.scopes.length)
+      throw new HttpError(
+        403,
+        'forbidden',
+        'this token has no scope the dashboard can use (app-server is for `codex --remote` only)',
+        'log in with a token that has another scope: `codex-sm token create --scope …`',
+      );
+    return g;
   }
 
   router.post('/api/ui/login-codes', (ctx) => {
@@ -139,8 +180,7 @@ export function registerUiAuthRoutes(router: Router, d: UiAuthDeps): void {
         'this credential is not a browser session',
         'revoke a token with `codex-sm token revoke <id>`',
       );
-    d.tokens.revoke(p.id);
-    d.auth.cut(p.id);
+    endSession(p.id);
     ctx.set('Set-Cookie', clearedSessionCookie(ctx.secure));
     ctx.body = { loggedOut: true };
   });
@@ -173,7 +213,7 @@ export function uiAuthOpenApi(): OpenApiPart {
       '/api/ui/login': {
         post: {
           summary:
-            'Exchange a login code or a token for a browser session (Set-Cookie codex_sm_session; no credential needed)',
+            'Exchange a login code or a token for a browser session (Set-Cookie codex_sm_session, over TLS __Host-codex_sm_session; no credential needed)',
           security: [],
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/ui.Login' }) },
           responses: ok,

@@ -3,11 +3,15 @@
  * secret — never the secret. A token is `<id>.<secret>`; the id names it in lists, logs and
  * `token revoke`, the secret is shown once, at creation or rotation. A dashboard login is a
  * token too (kind `browser`, its secret only ever in an HttpOnly cookie), tied to the token it
- * was logged in with: revoking or rotating that one revokes it.
+ * was logged in with: revoking or rotating that one revokes it; one logged in with the owner's
+ * token is tied to that token's fingerprint (`owner:<hash prefix>`), and ends when it changes.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Scope } from '../auth/scopes.js';
 import { StoreRepo } from './repo.js';
+
+/** A browser session's parent when it was logged in with the owner's token: `owner:<fingerprint>`. */
+export const OWNER_PARENT_PREFIX = 'owner:';
 
 /** `token`: made by `token create`; `browser`: a dashboard login's session (the cookie). */
 export type TokenKind = 'token' | 'browser';
@@ -16,7 +20,11 @@ export interface TokenInfo {
   id: string;
   name: string;
   kind: TokenKind;
-  /** The scoped token a browser session was logged in with; null: the owner's, or not a session. */
+  /**
+   * What a browser session was logged in with: a scoped token's id, or `owner:<fingerprint>` of
+   * the owner's token (auth.ts ownerFingerprint); null: not a session (or a session from before
+   * sessions were tied to the owner's token, which is refused).
+   */
   parentId: string | null;
   scopes: Scope[];
   createdAt: number;
@@ -123,6 +131,46 @@ export class TokenRepo extends StoreRepo {
            WHERE parent_id = ? AND kind = 'browser' AND revoked_at IS NULL RETURNING id`,
         )
         .all(now, now, parentId)
+        .map((r) => r.id),
+    );
+  }
+
+  /**
+   * Revoke the live browser sessions of `parentId` but the newest `keep` (the oldest go first);
+   * their ids. Every login makes one: this keeps what a leaked token can have logged in bounded.
+   */
+  revokeSessionsBeyond(parentId: string, keep: number): string[] {
+    const now = this.now();
+    return this.store.transaction(() =>
+      this.db
+        .prepare<[number, number, string, number, number], { id: string }>(
+          `UPDATE tokens SET revoked_at = ?, updated_at = ? WHERE id IN (
+             SELECT id FROM tokens
+             WHERE kind = 'browser' AND parent_id = ? AND revoked_at IS NULL
+               AND (expires_at IS NULL OR expires_at > ?)
+             ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)
+           RETURNING id`,
+        )
+        .all(now, now, parentId, now, keep)
+        .map((r) => r.id),
+    );
+  }
+
+  /**
+   * Revoke the live browser sessions logged in with an owner token whose fingerprint is not
+   * `current` (and those with no parent: from before sessions were tied to it); their ids.
+   */
+  revokeOwnerSessionsExcept(current: string): string[] {
+    const now = this.now();
+    return this.store.transaction(() =>
+      this.db
+        .prepare<[number, number, string, string], { id: string }>(
+          `UPDATE tokens SET revoked_at = ?, updated_at = ?
+           WHERE kind = 'browser' AND revoked_at IS NULL
+             AND (parent_id IS NULL OR (parent_id LIKE ? AND parent_id <> ?))
+           RETURNING id`,
+        )
+        .all(now, now, `${OWNER_PARENT_PREFIX}%`, current)
         .map((r) => r.id),
     );
   }

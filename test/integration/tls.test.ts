@@ -9,10 +9,16 @@ import { CLI, startService, tempDir, type ServiceProcess } from '../../harness/s
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
-function get(url: string, ca: string, token?: string): Promise<{ status: number; body: string }> {
+function get(
+  url: string,
+  ca: string,
+  token?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
+    const auth = token ? { authorization: `Bearer ${token}` } : {};
     https
-      .get(url, { ca, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+      .get(url, { ca, headers: { ...auth, ...headers } }, (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (d: string) => (body += d));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -118,12 +124,31 @@ describe('TLS and exposure (integration)', function () {
     expect(JSON.parse(reply)).to.have.nested.property('result.userAgent');
     ws.close();
 
-    // The dashboard's session cookie is Secure over TLS, and our https Origin opens /ws with it.
+    // The dashboard's session cookie is Secure over TLS and named __Host- (no server on this
+    // host without TLS can set one), and our https Origin opens /ws with it.
     const login = await post(`${svc.endpoint}/api/ui/login`, ca, { token: svc.token });
     expect(login.status, login.body).to.equal(200);
     const [setCookie = ''] = login.setCookie;
-    expect(setCookie).to.match(/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+    expect(setCookie).to.match(
+      /^__Host-codex_sm_session=cst_[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/,
+    );
     const cookie = setCookie.split(';')[0] as string;
+    const secret = cookie.slice(cookie.indexOf('=') + 1);
+    const sessionUrl = `${svc.endpoint}/api/ui/session`;
+    const me = (headers: Record<string, string>) => get(sessionUrl, ca, undefined, headers);
+    expect((await me({ cookie })).status).to.equal(200);
+    expect(
+      (await me({ cookie: `codex_sm_session=${secret}` })).status,
+      'the plain name, which any server on this host may set, is not read over TLS',
+    ).to.equal(401);
+    expect(
+      (
+        await me({
+          cookie: `__Host-codex_sm_session=cst_0000000000000000.${'A'.repeat(43)}; ${cookie}`,
+        })
+      ).status,
+      'a bogus value sent first does not hide the real one',
+    ).to.equal(200);
     const channel = new WebSocket(`${svc.wsUrl}/ws`, {
       ca,
       headers: { cookie, origin: svc.endpoint },

@@ -4,13 +4,18 @@
  * one-time code, the code becomes an HttpOnly session cookie that works on HTTP, SSE and `/ws`
  * but never on the relay; a change made with the cookie needs our own Origin; logout and
  * revoking the token it came from end the session and its streams; bearer clients are
- * unaffected. (Login-code expiry is the unit test's, with a clock: codes live 120 s.)
+ * unaffected. (Login-code and session expiry are the unit test's, with a clock: codes live 120 s.)
  */
 import path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
-import { startService, waitReady, type ServiceProcess } from '../../harness/service.js';
+import {
+  startService,
+  waitReady,
+  type LogLine,
+  type ServiceProcess,
+} from '../../harness/service.js';
 import { serviceFetch } from '../helpers/http.js';
 import { cliJson, runCli } from '../helpers/queues-api.js';
 import { SseClient } from '../helpers/sessions-sse.js';
@@ -126,6 +131,13 @@ describe('dashboard login: browser sessions against the real service (fake Respo
     const ws = await upgrade('/ws', { cookie, origin });
     expect(ws.status).to.equal(101);
     ws.ws?.close();
+    // Another server on this host (any port) may set a codex_sm_session of its own with a longer
+    // Path, which the browser then sends first: each value is tried, so it locks nobody out.
+    const planted = `codex_sm_session=cst_0000000000000000.${'A'.repeat(43)}; ${cookie}`;
+    expect((await browser(planted, 'GET', '/api/sessions')).status, 'planted first').to.equal(200);
+    const plantedWs = await upgrade('/ws', { cookie: planted, origin });
+    expect(plantedWs.status).to.equal(101);
+    plantedWs.ws?.close();
     expect((await upgrade('/ws', { cookie })).status, 'no Origin').to.equal(403);
     expect((await upgrade('/ws', { cookie, origin: 'http://evil.example' })).status).to.equal(403);
     expect((await upgrade('/', { cookie, origin })).status, 'never the relay').to.equal(401);
@@ -140,10 +152,48 @@ describe('dashboard login: browser sessions against the real service (fake Respo
 
     const listed = (await cli('token', 'list')).tokens as TokenRow[];
     const mine = listed.find((t) => t.id === me.body.id);
-    expect(mine).to.include({ kind: 'browser', name: 'browser session', parentId: null });
+    expect(mine).to.include({ kind: 'browser', name: 'browser session' });
+    expect(mine?.parentId, "the owner token's fingerprint").to.match(/^owner:[0-9a-f]{16}$/);
     const logs = JSON.stringify(svc.logs);
     expect(logs, 'the code is never logged').to.not.include(code);
     expect(logs, 'nor the session secret').to.not.include(cookie.split('.')[1]);
+  });
+
+  it("a session's secret works only as its cookie: never as a bearer (not on /api, not on the relay), never rotated, never with the app-server scope", async () => {
+    const { answer, cookie } = await login({ token: svc.token });
+    expect(answer.body.scopes, 'the owner has every scope').to.include('admin');
+    expect(answer.body.scopes, 'but the cookie cannot use the relay').to.not.include('app-server');
+    const secret = cookie.slice(cookie.indexOf('=') + 1);
+    const id = String(answer.body.id);
+    expect((await browser(cookie, 'GET', '/api/sessions')).status).to.equal(200);
+
+    const asBearer = await bearer(secret, 'GET', '/api/sessions');
+    expect(asBearer.status).to.equal(401);
+    expect((asBearer.body.error as Json).code).to.equal('unauthorized');
+    // (Each refusal counts against this peer's failure limit, which the later tests share.)
+    const relay = await upgrade('/', { authorization: `Bearer ${secret}` });
+    expect(relay.status, 'the relay').to.equal(401);
+    const asBearerAudit = (l: LogLine) => l.audit === true && l.why === 'session as bearer';
+    await svc.waitForLog((l) => asBearerAudit(l) && String(l.route).startsWith('UPGRADE'));
+    const audited = svc.logs.filter(asBearerAudit);
+    expect(audited.length, 'each refusal audited').to.equal(2);
+    expect(JSON.stringify(audited), 'without the secret').to.not.include(secret.split('.')[1]);
+
+    const rotate = await bearer(svc.token, 'POST', `/api/tokens/${id}/rotate`);
+    expect(rotate.status, JSON.stringify(rotate.body)).to.equal(400);
+    expect((rotate.body.error as Json).code).to.equal('bad_request');
+    expect(rotate.body, 'no new secret handed out').to.not.have.property('token');
+    expect((await browser(cookie, 'GET', '/api/ui/session')).status, 'unchanged').to.equal(200);
+    const selfRotate = await browser(cookie, 'POST', `/api/tokens/${id}/rotate`, { origin });
+    expect(selfRotate.status, 'not by itself either').to.equal(400);
+
+    const relayOnly = await cli('token', 'create', '--name', 'remote', '--scope', 'app-server');
+    const refused = await browser(undefined, 'POST', '/api/ui/login', {
+      origin,
+      body: { token: String(relayOnly.token) },
+    });
+    expect(refused.status, 'nothing the dashboard could use').to.equal(403);
+    expect((refused.body.error as Json).code).to.equal('forbidden');
   });
 
   it('a cookie request that may change something needs our own Origin: without it, or with a foreign one, 403 and nothing changed; bearer clients are unaffected', async () => {
@@ -242,7 +292,32 @@ describe('dashboard login: browser sessions against the real service (fake Respo
     expect(bearerSelfLogin.status, 'a revoked token cannot log in').to.equal(401);
   });
 
-  it('a session never outlives the token it came from: it expires with it', async () => {
+  it('logging in again ends the session the browser had; a token has at most 10 live sessions, the oldest go first', async () => {
+    const made = await cli('token', 'create', '--name', 'tablet', '--scope', 'sessions:read');
+    const token = String(made.token);
+    const first = await login({ token });
+    const firstId = String(first.answer.body.id);
+    const again = await browser(first.cookie, 'POST', '/api/ui/login', {
+      origin,
+      body: { token },
+    });
+    expect(again.status).to.equal(200);
+    const second = (again.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    expect((await browser(second, 'GET', '/api/ui/session')).status).to.equal(200);
+    const revokedAt = async (id: string) => (await tokens()).find((t) => t.id === id)?.revokedAt;
+    expect(await revokedAt(firstId), 'the replaced session').to.be.a('string');
+
+    const ids = [String(again.body.id)];
+    for (let i = 0; i < 10; i++) ids.push(String((await login({ token })).answer.body.id));
+    const rows = await tokens();
+    const live = rows.filter((t) => t.parentId === made.id && t.revokedAt === null);
+    expect(live.map((t) => t.id)).to.have.members(ids.slice(1));
+    expect(await revokedAt(String(ids[0])), 'the oldest, past the cap').to.be.a('string');
+    const capped = await svc.waitForLog((l) => l.audit === true && Array.isArray(l.capped));
+    expect(capped?.capped).to.deep.equal([ids[0]]);
+  });
+
+  it("a session never outlives the token it came from: its expiry is the token's (the expiry itself: the unit test's clock)", async () => {
     const made = await cli(
       'token',
       'create',
@@ -251,18 +326,13 @@ describe('dashboard login: browser sessions against the real service (fake Respo
       '--scope',
       'sessions:read',
       '--expires',
-      '3s',
+      '1h',
     );
     const { answer, cookie } = await login({ token: String(made.token) });
     expect(answer.body.expiresAt).to.equal(made.expiresAt);
-    expect((await browser(cookie, 'GET', '/api/ui/session')).status).to.equal(200);
-    // Wait for the expiry itself (the service's clock decides), polling, not a fixed sleep.
-    let status = 200;
-    while (status === 200) {
-      await new Promise((r) => setTimeout(r, 250));
-      status = (await browser(cookie, 'GET', '/api/ui/session')).status;
-    }
-    expect(status).to.equal(401);
+    const me = await browser(cookie, 'GET', '/api/ui/session');
+    expect(me.status).to.equal(200);
+    expect(me.body.expiresAt).to.equal(made.expiresAt);
   });
 
   it('every answer carries nosniff, no-referrer and DENY: routes, errors and refused upgrades', async () => {

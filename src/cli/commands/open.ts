@@ -4,9 +4,9 @@
  * every client command), prints the dashboard URL that carries it in the fragment, shows it as
  * a QR code for a phone (`--qr`), and on a desktop opens it in the browser.
  *
- * The code never goes into a log or into the argv of any process but the opener's: xdg-open
- * and open take the URL only as an argument. That is acceptable: the code works once and for
- * two minutes, and the browser uses it at once; the process list is readable only on this box.
+ * The code never goes into a log or into any process's argv: the opener (and the browser it
+ * starts, whose command line everyone on the box can read for as long as it runs) is given a
+ * 0600 redirect page that holds the link, removed after REDIRECT_KEEP_MS (../open-redirect.ts).
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -17,6 +17,14 @@ import { endpointFor } from '../../client.js';
 import { CodexSmError } from '../../errors.js';
 import { readToken } from '../../token.js';
 import { loadConfig, type ConfigFlags } from '../common.js';
+import {
+  openViaRedirect,
+  redirectBase,
+  REDIRECT_KEEP_MS,
+  removeRedirect,
+  type RedirectFile,
+  type StartOpener,
+} from '../open-redirect.js';
 import { call } from '../service-client.js';
 import { runCommand } from '../output.js';
 
@@ -124,15 +132,30 @@ export function openerFor(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): st
 }
 
 /** Start the opener detached (a browser may outlive us); true once it has started. */
-function startOpener(opener: string, url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(opener, [url], { detached: true, stdio: 'ignore' });
+const startOpener: StartOpener = (opener, args) =>
+  new Promise((resolve) => {
+    const child = spawn(opener, args, { detached: true, stdio: 'ignore' });
     child.once('error', () => resolve(false));
     child.once('spawn', () => {
       child.unref();
       resolve(true);
     });
   });
+
+/**
+ * Keep the redirect page for the browser to read, then remove it; Ctrl-C (or a TERM) removes it
+ * at once. The answer is printed already: this only delays the exit.
+ */
+async function removeAfterKeep(page: RedirectFile): Promise<void> {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const now = (sig: NodeJS.Signals) => {
+    removeRedirect(page);
+    process.exit(128 + os.constants.signals[sig]);
+  };
+  for (const sig of signals) process.once(sig, now);
+  await new Promise((r) => setTimeout(r, REDIRECT_KEEP_MS));
+  for (const sig of signals) process.off(sig, now);
+  removeRedirect(page);
 }
 
 function human(j: OpenJson): string {
@@ -140,7 +163,11 @@ function human(j: OpenJson): string {
     'Open the dashboard (this link works once, until ' + j.expiresAt + '):',
     `  ${j.url}`,
     ...(j.qr ? ['', j.qr] : []),
-    ...(j.openedWith ? [`opened with ${j.openedWith}`] : []),
+    ...(j.openedWith
+      ? [
+          `opened with ${j.openedWith} (through a page that holds the link; it is removed in ${REDIRECT_KEEP_MS / 1000} s, or now with Ctrl-C)`,
+        ]
+      : []),
     ...j.hints.map((h) => `hint: ${h}`),
   ].join('\n');
 }
@@ -160,16 +187,19 @@ export function registerOpen(program: Command): void {
       'the token to authenticate with (default: from config; CODEX_SM_TOKEN takes precedence)',
     )
     .option('--json', 'print one JSON object')
-    .action((_o: unknown, cmd: Command) => {
+    .action(async (_o: unknown, cmd: Command) => {
       const f = cmd.optsWithGlobals<OpenFlags>();
-      return runCommand(f, async () => {
-        const j = await openDashboard(f);
-        return { json: j, human: human(j) };
+      let page: RedirectFile | undefined;
+      await runCommand(f, async () => {
+        const r = await openDashboard(f);
+        page = r.page;
+        return { json: r.json, human: human(r.json) };
       });
+      if (page) await removeAfterKeep(page);
     });
 }
 
-async function openDashboard(f: OpenFlags): Promise<OpenJson> {
+async function openDashboard(f: OpenFlags): Promise<{ json: OpenJson; page?: RedirectFile }> {
   if (f.host !== undefined && !validUrlHost(f.host))
     throw new CodexSmError('usage', `--host ${JSON.stringify(f.host)} is not a host name or IP`, {
       hint: 'e.g. --host 192.168.1.20 or --host devbox.lan',
@@ -184,11 +214,17 @@ async function openDashboard(f: OpenFlags): Promise<OpenJson> {
   const made = await call<LoginCodeJson>(conn, '/api/ui/login-codes', { method: 'POST', body: {} });
   const url = f.host !== undefined ? withHost(made.url, f.host) : made.url;
   const opener = f.browser ? openerFor(process.platform, process.env) : null;
-  const opened = opener !== null && (await startOpener(opener, url));
-  return {
+  const page =
+    opener === null
+      ? undefined
+      : await openViaRedirect(opener, url, {
+          base: redirectBase(process.env),
+          start: startOpener,
+        });
+  const json: OpenJson = {
     url,
     expiresAt: made.expiresAt,
-    openedWith: opened ? opener : null,
+    openedWith: page ? opener : null,
     ...(f.qr ? { qr: await QRCode.toString(url, { type: 'terminal', small: true }) } : {}),
     hints: reachHints({
       bind: config.host,
@@ -198,4 +234,5 @@ async function openDashboard(f: OpenFlags): Promise<OpenJson> {
       qr: Boolean(f.qr),
     }),
   };
+  return { json, ...(page ? { page } : {}) };
 }

@@ -13,7 +13,7 @@ interface TokenJson {
   name: string;
   /** `browser`: a dashboard login (`codex-sm open`); absent from services before it. */
   kind?: 'token' | 'browser';
-  /** The token a browser session was logged in with (null: the owner's). */
+  /** The token a browser session was logged in with: an id, or `owner:<fingerprint>` for the owner's. */
   parentId?: string | null;
   scopes: string[];
   createdAt: string;
