@@ -35,6 +35,7 @@ import {
 import {
   Cleanup,
   diffRow,
+  limitRow,
   median,
   now,
   plainRow,
@@ -316,15 +317,17 @@ async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<S
 
 /**
  * The floor for any node service: spawn → READY=1 from a node process that loads unix-dgram,
- * sends READY=1 and exits. No app-server, no HTTP: node's own start-up.
+ * sends READY=1 and then idles until killed (so its CPU can be read when READY=1 arrives).
+ * No app-server, no HTTP: node's own start-up, in wall time and in CPU.
  */
-async function nodeFloorRound(notify: NotifyListener): Promise<number> {
+async function nodeFloorRound(notify: NotifyListener): Promise<{ ms: number; cpuMs: number }> {
   notify.reset();
   const dgram = createRequire(import.meta.url).resolve('unix-dgram');
   const script = `
     const s = require(process.argv[1]).createSocket('unix_dgram');
     const b = Buffer.from('READY=1');
-    s.send(b, 0, b.length, process.env.NOTIFY_SOCKET, () => s.close());`;
+    s.send(b, 0, b.length, process.env.NOTIFY_SOCKET, () => s.close());
+    setInterval(() => {}, 60000);`;
   const t0 = now();
   const child = track(
     spawn(process.execPath, ['-e', script, dgram], {
@@ -333,8 +336,9 @@ async function nodeFloorRound(notify: NotifyListener): Promise<number> {
     }),
   );
   const at = await notify.wait((f) => f.READY === '1');
+  const cpu = cpuMs(child.pid);
   await killAndWait(child);
-  return at - t0;
+  return { ms: at - t0, cpuMs: cpu };
 }
 
 async function benchReady(env: Env, scratch: string): Promise<void> {
@@ -351,6 +355,7 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
   const bare: number[] = [];
   const stdio: number[] = [];
   const nodeFloor: number[] = [];
+  const nodeFloorCpu: number[] = [];
   const bareRss: number[] = [];
   const bareCpu: number[] = [];
   const bareRound = async (record: boolean) => {
@@ -373,8 +378,11 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
     if (record) sm.push(r);
   };
   const nodeRound = async (record: boolean) => {
-    const ms = await nodeFloorRound(notify);
-    if (record) nodeFloor.push(ms);
+    const r = await nodeFloorRound(notify);
+    if (record) {
+      nodeFloor.push(r.ms);
+      nodeFloorCpu.push(r.cpuMs);
+    }
   };
 
   // One unrecorded round each: the first start on a fresh CODEX_HOME creates its SQLite state
@@ -436,6 +444,14 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
       'CPU used by codex-sm node at READY=1, p50',
       'ms',
       median(sm.map((r) => r.cpuMs)),
+      'node floor CPU at READY=1',
+      median(nodeFloorCpu),
+      { max: 2 },
+    ),
+    ratioRow(
+      'CPU used by codex-sm node at READY=1, p50',
+      'ms',
+      median(sm.map((r) => r.cpuMs)),
       'bare app-server CPU at initialize',
       median(bareCpu),
     ),
@@ -446,6 +462,7 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
     bareUnix: bareS,
     bareStdio: stdioS,
     nodeFloor: nodeS,
+    nodeFloorCpuMs: summarize(nodeFloorCpu),
     codexSmCpuMs: summarize(sm.map((r) => r.cpuMs)),
     bareUnixCpuMs: summarize(bareCpu),
     codexSmBootMs: boot.length ? summarize(boot) : undefined,
@@ -713,7 +730,9 @@ async function benchProxy(env: Env, scratch: string): Promise<void> {
       ratioRow(`${method} round trip p99`, 'ms', t.p99, 'direct to app-server', d.p99, {
         max: 1.25,
       }),
-      ratioRow(`${method} round trip p50`, 'ms', t.p50, 'byte-pipe hop (node)', p.p50),
+      ratioRow(`${method} round trip p50`, 'ms', t.p50, 'byte-pipe hop (node)', p.p50, {
+        max: 1.03,
+      }),
     );
     env.notes.push(
       `${method}: codex-sm adds p50 ${us(t.p50 - d.p50)} µs, p99 ${us(t.p99 - d.p99)} µs over direct; ` +
@@ -736,6 +755,7 @@ async function benchProxy(env: Env, scratch: string): Promise<void> {
       median(pipeRates.through),
       'byte-pipe hop (node)',
       median(pipeRates.pipe),
+      { min: 0.97 },
     ),
     ratioRow(
       'codex-sm CPU per pipelined request',
@@ -876,7 +896,7 @@ async function benchRss(env: Env, scratch: string): Promise<void> {
   await bare.stop();
 
   env.rows.push(
-    plainRow('RSS idle: codex-sm node process', 'MiB', mib(nodeIdle)),
+    limitRow('RSS idle: codex-sm node process', 'MiB', mib(nodeIdle), 60),
     ratioRow(
       'RSS idle: its app-server',
       'MiB',
@@ -899,10 +919,11 @@ async function benchRss(env: Env, scratch: string): Promise<void> {
       `bare app-server, ${n} direct clients`,
       mib(bareN),
     ),
-    plainRow(
+    limitRow(
       `RSS per idle client: codex-sm node process`,
       'KiB',
       ((nodeN ?? NaN) - (nodeIdle ?? NaN)) / n,
+      30,
     ),
     ratioRow(
       `RSS ${n} idle clients: node + app-server`,
