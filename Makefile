@@ -14,9 +14,24 @@ $(STAMP): package.json package-lock.json
 
 setup: $(STAMP)
 
+# The CLI bundled (esbuild, from the TypeScript sources): dist/bundle/serve.js holds what
+# READY=1 needs, dist/bundle/cli.js every other command; what is imported dynamically (the
+# front end, loaded after READY=1; each command's module) goes to chunks/. Built after tsc so it is newer than dist/src/cli/main.js, which uses it only then.
+# Native addons stay external; the banner gives bundled CommonJS a `require`. Why: issue 16,
+# docs/benchmarks.md.
+# node_modules/.bin/esbuild: the native binary (or, without its postinstall, a node shim).
+ESBUILD := node_modules/.bin/esbuild
+BUNDLE_FLAGS := --bundle --splitting --platform=node --format=esm --target=node20 --sourcemap \
+	--outdir=dist/bundle --chunk-names=chunks/[name]-[hash] \
+	--legal-comments=none --sources-content=false --log-level=warning \
+	--external:better-sqlite3 --external:unix-dgram --external:dbus-next --external:usocket \
+	'--banner:js=import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);'
+
 build: setup
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
 	$(NODE) dist/src/config/validator-gen.js
+	rm -rf dist/bundle
+	$(ESBUILD) serve=src/cli/serve-main.ts cli=src/cli/cli-main.ts $(BUNDLE_FLAGS)
 
 # Foreground service on the embedded defaults (loopback, generated token, the dev-dependency app-server).
 run: build

@@ -15,7 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
-import { errorBody, rawErrorResponse } from './http.js';
+import { errorBody, rawErrorResponse } from './http-errors.js';
 import { wsAddress } from './rpc.js';
 
 /** Fragment size for messages sent upstream: well under the app-server's 16 MiB frame limit. */
