@@ -16,7 +16,8 @@ setup: $(STAMP)
 
 # The CLI bundled (esbuild, from the TypeScript sources): dist/bundle/serve.js holds what
 # READY=1 needs, dist/bundle/cli.js every other command; what is imported dynamically (the
-# front end, loaded after READY=1; each command's module) goes to chunks/. Built after tsc so it is newer than dist/src/cli/main.js, which uses it only then.
+# front end, loaded after READY=1; each command's module) goes to chunks/. Two builds, so that
+# no chunk shared with the other commands splits what READY=1 loads into more files. Built after tsc so it is newer than dist/src/cli/main.js, which uses it only then.
 # Native addons stay external; the banner gives bundled CommonJS a `require`. Why: issue 16,
 # docs/benchmarks.md.
 # node_modules/.bin/esbuild: the native binary (or, without its postinstall, a node shim).
@@ -31,7 +32,8 @@ build: setup
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
 	$(NODE) dist/src/config/validator-gen.js
 	rm -rf dist/bundle
-	$(ESBUILD) serve=src/cli/serve-main.ts cli=src/cli/cli-main.ts $(BUNDLE_FLAGS)
+	$(ESBUILD) serve=src/cli/serve-main.ts $(BUNDLE_FLAGS)
+	$(ESBUILD) cli=src/cli/cli-main.ts $(BUNDLE_FLAGS)
 
 # Foreground service on the embedded defaults (loopback, generated token, the dev-dependency app-server).
 run: build
