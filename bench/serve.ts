@@ -934,10 +934,11 @@ async function benchRss(env: Env, scratch: string): Promise<void> {
       `bare app-server, ${n} direct clients`,
       mib(bareN),
     ),
+    // Against the reading just before the clients connected (the later one when there is one).
     limitRow(
       `RSS per idle client: codex-sm node process`,
       'KiB',
-      ((nodeN ?? NaN) - (nodeIdle ?? NaN)) / n,
+      ((nodeN ?? NaN) - (nodeLongIdle ?? nodeIdle ?? NaN)) / n,
       30,
     ),
     ratioRow(
