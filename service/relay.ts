@@ -83,7 +83,7 @@ class ClientFrames implements FrameSink {
     private readonly counts: RelayCounts['toAppServer'],
   ) {}
 
-  header(h: FrameHeader, bytes: Uint8Array): void {
+  header(h: FrameHeader, bytes: Buffer): void {
     const refusal = this.check(h);
     if (refusal) return this.relay.refuse(refusal);
     if (h.opcode === OPCODE.close) {
@@ -214,7 +214,7 @@ export class Relay {
   private readonly upstreamScanner: FrameScanner;
   private upstream: Socket | undefined;
   /** Upstream writes of the current client chunk, merged when adjacent in memory. */
-  private pending: Uint8Array[] = [];
+  private pending: Buffer[] = [];
   private closing = false;
   private sawUpstreamClose = false;
   private sawClientClose = false;
@@ -291,14 +291,15 @@ export class Relay {
     this.close(r.code, r.reason);
   }
 
-  toUpstream(bytes: Uint8Array): void {
+  toUpstream(bytes: Buffer): void {
     const last = this.pending[this.pending.length - 1];
     if (
       last &&
       last.buffer === bytes.buffer &&
       last.byteOffset + last.byteLength === bytes.byteOffset
     ) {
-      this.pending[this.pending.length - 1] = new Uint8Array(
+      // Adjacent in memory (the usual case: the next frame of the same chunk): one slice.
+      this.pending[this.pending.length - 1] = Buffer.from(
         last.buffer,
         last.byteOffset,
         last.byteLength + bytes.byteLength,
@@ -320,16 +321,23 @@ export class Relay {
     if (this.closing || !upstream || this.clientScanner.isStopped) return;
     this.clientScanner.feed(chunk);
     const out = this.pending;
-    if (!out.length) return;
-    this.pending = [];
-    if (this.closing) return;
-    let more = true;
-    if (out.length === 1) more = upstream.write(out[0] as Uint8Array);
-    else {
+    if (!out.length || this.closing) return void (out.length = 0);
+    let more: boolean;
+    if (out.length === 1) {
+      const only = out[0] as Buffer;
+      // Whole frames only (the usual chunk): the chunk itself, no new view.
+      const whole =
+        only.buffer === chunk.buffer &&
+        only.byteOffset === chunk.byteOffset &&
+        only.length === chunk.length;
+      more = upstream.write(whole ? chunk : only);
+    } else {
       upstream.cork();
+      more = true;
       for (const b of out) more = upstream.write(b);
       upstream.uncork();
     }
+    out.length = 0;
     if (!more) this.client.pause(); // until the app-server's side drains
   }
 

@@ -200,7 +200,7 @@ export function isValidCloseCode(code: number): boolean {
 /** What a scanner reports as bytes flow: each header, then its payload in pieces, then its end. */
 export interface FrameSink {
   /** A whole header (`bytes` are its raw bytes, valid only during the call). */
-  header(h: FrameHeader, bytes: Uint8Array): void;
+  header(h: FrameHeader, bytes: Buffer): void;
   /** Payload bytes of the current frame, `offset` bytes into its payload. */
   payload(chunk: Buffer, start: number, end: number, offset: number): void;
   /** The current frame is complete. */
@@ -280,7 +280,7 @@ export class FrameScanner {
     }
   }
 
-  private start(h: FrameHeader, bytes: Uint8Array): void {
+  private start(h: FrameHeader, bytes: Buffer): void {
     this.current = h;
     this.remaining = h.length;
     this.offset = 0;
