@@ -169,8 +169,8 @@ export async function startService(
   // starting for a while, so /status answers during a slow first start.
   let frontLoading: Promise<FrontEnd | undefined> | undefined;
   const loadFront = (): void => {
-    frontLoading ??= import('./front.js').then(
-      ({ createFrontEnd }) => {
+    frontLoading ??= import('./front.js')
+      .then(({ createFrontEnd }) => {
         if (stopping) return undefined;
         front = createFrontEnd({
           config: () => config,
@@ -190,15 +190,14 @@ export async function startService(
         gate.openWith(front.handlers);
         logger.debug({ ms: Date.now() - startedAt }, 'front end loaded');
         return front;
-      },
-      (e: unknown) => {
+      })
+      .catch((e: unknown) => {
         // Before issue 16 this failed the start (e.g. a state dir that cannot be written).
         const err = toCodexSmError(e);
         logger.fatal({ err: err.message, hint: err.hint }, 'cannot start the front end');
         void stop('front end failed').then(() => process.exit(err.exitCode));
         return undefined;
-      },
-    );
+      });
   };
   const frontAtLatest = setTimeout(loadFront, FRONT_AT_LATEST_MS);
   frontAtLatest.unref();
