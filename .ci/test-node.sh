@@ -104,7 +104,7 @@ for entry in "$ROOT"/* "$ROOT"/.[!.]*; do
   if [ -f "$entry" ] || [ "$name" = units ]; then cp -r "$entry" "$TREE/$name"; else ln -s "$entry" "$TREE/$name"; fi
 done
 rm -rf "$TREE/dist"
-cp -r "$ROOT/dist" "$TREE/dist"
+cp -a "$ROOT/dist" "$TREE/dist" # -a: mtimes kept, so src/cli/main.js still takes the bundle
 # The tree's own better-sqlite3 must load in this node (a wrong ABI fails here, not mid-suite).
 (cd "$TREE" && "$NODE" -e "new (require('better-sqlite3'))(':memory:')")
 

@@ -126,6 +126,14 @@ export function plainRow(metric: string, unit: string, value: number): Row {
   return { metric, unit, value };
 }
 
+/**
+ * An absolute budget ("≤ 60 MiB"): for what has no anchor to divide by (memory a small VPS
+ * pays). Still read next to an anchor row where one exists.
+ */
+export function limitRow(metric: string, unit: string, value: number, max: number): Row {
+  return { metric, unit, value, target: `≤ ${max} ${unit}`, pass: value <= max };
+}
+
 /** Resident set size of a process in KiB (Linux /proc), or undefined. */
 export function rssKiB(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
@@ -216,7 +224,12 @@ export function formatTable(results: readonly SuiteResult[]): string {
       .trimEnd(),
   );
   const notes = results.flatMap((r) => r.notes.map((n) => `[${r.suite}] ${n}`));
-  return [...out, ...(notes.length ? ['', ...notes] : [])].join('\n');
+  const judged = results.flatMap((r) => r.rows).filter((row) => row.pass !== undefined);
+  const missed = judged.filter((row) => !row.pass).length;
+  const tally = judged.length
+    ? [`targets: ${judged.length - missed} PASS, ${missed} MISS (informational)`]
+    : [];
+  return [...out, ...(notes.length ? ['', ...notes] : []), '', ...tally].join('\n');
 }
 
 /** Things to undo at the end (or on Ctrl-C): stop services, close servers, remove temp dirs. */

@@ -1,8 +1,9 @@
 /**
  * The service's front end: the Koa app (core routes + feature modules), the HTTP(S) server, the
- * WebSocket upgrade dispatcher (Host check, auth, then the app-server gateway on `/` and
- * `/app-server` or a feature channel such as `/ws`). Loaded by main.ts only after the
- * app-server has been spawned, so the two start up in parallel.
+ * WebSocket upgrade dispatcher (Host check, auth (bearer or the dashboard cookie), then the app-server gateway on `/` and
+ * `/app-server` or a feature channel such as `/ws`). Loaded by main.ts only after READY=1 (or
+ * once the app-server is slow to start): the listener is bound before, and what arrives early
+ * waits in ./front-gate.ts. Nothing here is needed to be ready (issue 16).
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -29,7 +30,6 @@ import { registerUiAuthRoutes, uiAuthOpenApi } from './auth/ui-routes.js';
 import { allows, socketScope } from './auth/scopes.js';
 import { Store } from './store/store.js';
 import { TokenRepo } from './store/tokens.js';
-import { createServer } from './listen.js';
 import { registerCoreRoutes, type CoreRouteDeps } from './routes.js';
 import { registerFeatures } from './features.js';
 import { appServerOpenApi, registerAppServerRoutes } from './app-server-api.js';
@@ -37,6 +37,7 @@ import { openApiDocument } from './openapi.js';
 import { sessionsOpenApi } from './sessions/openapi.js';
 import { workOpenApi } from './queues/openapi.js';
 import { appServerGraceMs } from './child-process.js';
+import type { FrontHandlers } from './front-gate.js';
 import type { AppServerSupervisor } from './supervisor.js';
 import { TurnActivity } from './turns.js';
 import { ServiceMetrics } from './metrics.js';
@@ -58,8 +59,9 @@ export interface FrontEndOptions {
 
 export interface FrontEnd {
   readonly ctx: ServiceContext;
-  readonly server: http.Server;
   readonly gateway: Gateway;
+  /** What the listener hands over (through the gate): requests, upgrades, CONNECT. */
+  readonly handlers: FrontHandlers;
   /** Close every WebSocket (gateway and channels) with `code`, then run the features' shutdown hooks. */
   shutdown(code: number, reason: string): Promise<void>;
 }
@@ -159,11 +161,6 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
     if (e.code === 'request_aborted') return logger.debug('client aborted its request');
     logger.error({ err: e.message, stack: e.stack }, 'request failed');
   });
-  // Timeouts and connection caps (limits.*) are applied by createServer, read at each connection.
-  const server = createServer(initial, app.callback(), () => opts.config().limits);
-  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) =>
-    rejectUpgrade(socket, 501, errorBody('not_implemented', 'CONNECT is not implemented')),
-  );
   const channels = new WebSocketServer({
     noServer: true,
     maxPayload: CHANNEL_MAX_MESSAGE_BYTES,
@@ -171,7 +168,7 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
   });
   answerHandshakeErrorsInJson(channels);
 
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+  const upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => {});
     const path = (req.url ?? '/').split('?')[0] as string;
     if (opts.stopping()) {
@@ -231,12 +228,17 @@ export function createFrontEnd(opts: FrontEndOptions): FrontEnd {
       ws.once('close', metrics.connectionOpened(path));
       handler(ws, req);
     });
-  });
+  };
 
   return {
     ctx,
-    server,
     gateway,
+    handlers: {
+      request: app.callback(),
+      upgrade,
+      connect: (_req, socket) =>
+        rejectUpgrade(socket, 501, errorBody('not_implemented', 'CONNECT is not implemented')),
+    },
     async shutdown(code, reason) {
       turns.close();
       gateway.closeAll(code, reason);

@@ -1,34 +1,29 @@
 /**
  * The transparent app-server endpoint on `/` and `/app-server`: each client gets its own
- * upstream connection to the app-server and does its own `initialize`; frames are relayed both
- * ways unchanged. No client header is forwarded upstream (the app-server 403s on Origin, and
- * hop-by-hop headers are per-connection); without the zstd header echoed, frames stay JSON.
- * A client that stops reading is cut off once its unsent backlog passes a bound, instead of
- * growing our memory. When the app-server restarts, clients are closed with 1012 so they
- * reconnect (the Codex TUI does, and resumes its thread).
+ * upstream connection to the app-server and does its own `initialize`. The gateway completes
+ * both upgrade handshakes itself and then hands the two sockets to a Relay (./relay.ts), which
+ * copies bytes and reads only frame headers. No client header is forwarded upstream (the
+ * app-server 403s on Origin, and hop-by-hop headers are per-connection); no extension is
+ * negotiated, so frames stay uncompressed JSON. When the app-server restarts, clients are
+ * closed with 1012 so they reconnect (the Codex TUI does, and resumes its thread).
  * Limits: a client message may be up to `maxFrameBytes` (64 MiB, the app-server's own message
- * limit); the app-server refuses any single frame over 16 MiB, so bigger messages are relayed
- * upstream as fragments. At most `maxGatewayClients` clients at once (each holds an app-server
- * connection and its memory); the next upgrade is refused with a JSON 503.
+ * limit); frames over the app-server's 16 MiB frame limit are relayed as fragments. At most
+ * `maxGatewayClients` clients at once (each holds an app-server connection and its memory);
+ * the next upgrade is refused with a JSON 503.
  */
-import type { IncomingMessage } from 'node:http';
+import crypto from 'node:crypto';
+import http, { type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import WebSocket, { WebSocketServer, type RawData } from 'ws';
-import { errorBody, rawErrorResponse } from './http.js';
-import { wsAddress } from './rpc.js';
+import type { WebSocketServer } from 'ws';
+import { errorBody, rawErrorResponse } from './http-errors.js';
+import { CLOSE, Relay, type RelayCounts } from './relay.js';
 
-/** Fragment size for messages sent upstream: well under the app-server's 16 MiB frame limit. */
-export const UPSTREAM_FRAGMENT_BYTES = 4 * 1024 * 1024;
+export { CLOSE, type RelayCounts };
 
-export const CLOSE = {
-  goingAway: 1001,
-  policy: 1008,
-  tooBig: 1009,
-  internal: 1011,
-  serviceRestart: 1012,
-  tryAgain: 1013,
-} as const;
+/** RFC 6455 §1.3: what a Sec-WebSocket-Key is hashed with. */
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -41,22 +36,8 @@ export interface GatewayOptions {
   upstream(): string | undefined;
 }
 
-/** Codes a peer may not send in a close frame; relay them as "internal error". */
-function sendableCode(code: number): number {
-  return code === 1005 || code === 1006 || code === 1015 || code < 1000 || code >= 5000
-    ? CLOSE.internal
-    : code;
-}
-
-/** Messages and bytes relayed, by direction: plain numbers, read by /metrics at each scrape. */
-export interface RelayCounts {
-  toAppServer: { messages: number; bytes: number };
-  toClient: { messages: number; bytes: number };
-}
-
 export class Gateway {
-  private readonly wss: WebSocketServer;
-  private readonly pairs = new Set<{ client: WebSocket; upstream: WebSocket; path: string }>();
+  private readonly relays = new Set<{ relay: Relay; path: string }>();
   private readonly log: Logger;
   /** Only ever increased (a counter): the relay's hot path pays two additions per message. */
   readonly relayed: RelayCounts = {
@@ -66,32 +47,27 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = opts.logger.child({ component: 'gateway' });
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: opts.maxFrameBytes,
-      perMessageDeflate: false,
-      clientTracking: false,
-    });
-    answerHandshakeErrorsInJson(this.wss);
   }
 
   get clientCount(): number {
-    return this.pairs.size;
+    return this.relays.size;
   }
 
   /** Connected clients by the path they upgraded on (`/` or `/app-server`). */
   clientsByPath(): Map<string, number> {
     const by = new Map<string, number>();
-    for (const { path } of this.pairs) by.set(path, (by.get(path) ?? 0) + 1);
+    for (const { path } of this.relays) by.set(path, (by.get(path) ?? 0) + 1);
     return by;
   }
 
-  /** Complete the upgrade (auth and Host were checked by the caller) and start relaying. */
+  /**
+   * Complete the upgrade (auth, Host and the handshake headers were checked by the caller:
+   * upgradeRefusal in http.ts) and start relaying.
+   */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // The handshake below completes synchronously, so no upgrade is in flight between checks.
     const max = this.opts.maxClients();
-    if (this.pairs.size >= max) {
-      this.log.warn({ clients: this.pairs.size, max }, 'gateway full; upgrade refused');
+    if (this.relays.size >= max) {
+      this.log.warn({ clients: this.relays.size, max }, 'gateway full; upgrade refused');
       rejectUpgrade(
         socket,
         503,
@@ -111,114 +87,108 @@ export class Gateway {
       });
       return;
     }
+    if (!socket.readable || !socket.writable) return void socket.destroy();
+    const client = socket as Socket;
+    client.write(acceptResponse(req));
     const path = (req.url ?? '/').split('?')[0] === '/app-server' ? '/app-server' : '/';
-    this.wss.handleUpgrade(req, socket, head, (client) =>
-      this.relay(client, endpoint, req.socket.remoteAddress, path),
-    );
-  }
-
-  private relay(client: WebSocket, endpoint: string, peer: string | undefined, path: string): void {
-    const { maxFrameBytes } = this.opts;
-    const upstream = new WebSocket(wsAddress(endpoint), {
-      perMessageDeflate: false,
-      maxPayload: maxFrameBytes,
-    });
-    const pair = { client, upstream, path };
-    const { toAppServer, toClient } = this.relayed;
-    this.pairs.add(pair);
-    this.log.debug({ peer, clients: this.pairs.size }, 'client connected');
-    const early: { data: RawData; binary: boolean }[] = [];
-    let earlyBytes = 0;
-
-    const closeBoth = (code: number, reason: string) => {
-      if (client.readyState === WebSocket.OPEN) client.close(sendableCode(code), reason);
-      else if (client.readyState === WebSocket.CONNECTING) client.terminate();
-      if (upstream.readyState === WebSocket.OPEN) upstream.close(1000);
-      else if (upstream.readyState === WebSocket.CONNECTING) upstream.terminate();
+    const peer = req.socket.remoteAddress;
+    const entry = {
+      path,
+      relay: new Relay(client, {
+        log: this.log,
+        peer,
+        maxMessageBytes: this.opts.maxFrameBytes,
+        maxBufferBytes: this.opts.maxClientBufferBytes,
+        counts: this.relayed,
+        appServerReady: () => this.opts.upstream() !== undefined,
+        onEnd: () => {
+          this.relays.delete(entry);
+          this.log.debug({ peer, clients: this.relays.size }, 'client disconnected');
+        },
+      }),
     };
-
-    client.on('message', (data, binary) => {
-      toAppServer.messages++;
-      toAppServer.bytes += rawLength(data);
-      if (upstream.readyState === WebSocket.OPEN) {
-        // The backlog is checked before the send, so one message of any allowed size always goes.
-        if (upstream.bufferedAmount > this.opts.maxClientBufferBytes())
-          return closeBoth(CLOSE.tryAgain, 'app-server not keeping up');
-        sendFragmented(upstream, data, binary);
-      } else {
-        // As above, checked before adding: the first message may be as big as allowed.
-        if (earlyBytes > this.opts.maxClientBufferBytes())
-          return closeBoth(CLOSE.policy, 'too much data before upstream was ready');
-        earlyBytes += rawLength(data);
-        early.push({ data, binary });
-      }
+    this.relays.add(entry);
+    this.log.debug({ peer, clients: this.relays.size }, 'client connected');
+    if (head.length) client.unshift(head);
+    openUpstream(endpoint, (err, upstream, upstreamHead) => {
+      if (err || !upstream) entry.relay.upstreamFailed(err ?? new Error('no socket'));
+      else entry.relay.attach(upstream, upstreamHead ?? Buffer.alloc(0));
     });
-    upstream.on('open', () => {
-      for (const m of early.splice(0)) sendFragmented(upstream, m.data, m.binary);
-    });
-    upstream.on('message', (data, binary) => {
-      if (client.readyState !== WebSocket.OPEN) return;
-      toClient.messages++;
-      toClient.bytes += rawLength(data);
-      client.send(data, { binary });
-      if (client.bufferedAmount > this.opts.maxClientBufferBytes()) {
-        // The client stopped reading: a close frame would queue behind the backlog, so cut it.
-        this.log.warn(
-          { peer, buffered: client.bufferedAmount },
-          'client not reading; disconnecting',
-        );
-        client.terminate();
-      }
-    });
-    // An abnormal upstream close means the app-server went away: tell the client to reconnect.
-    upstream.on('close', (code, reason) =>
-      code === 1006
-        ? closeBoth(CLOSE.serviceRestart, 'app-server restarting')
-        : closeBoth(code, reason.toString()),
-    );
-    upstream.on('error', (e) => {
-      this.log.warn({ peer, err: e.message }, 'upstream connection failed');
-      closeBoth(CLOSE.serviceRestart, 'app-server unavailable');
-    });
-    client.on('close', () => {
-      this.pairs.delete(pair);
-      closeBoth(1000, '');
-      this.log.debug({ peer, clients: this.pairs.size }, 'client disconnected');
-    });
-    client.on('error', (e) => this.log.debug({ peer, err: e.message }, 'client error')); // e.g. 1009 oversize frame
   }
 
   /** Close every client (1012 on app-server restart, 1001 on shutdown). */
   closeAll(code: number, reason: string): void {
-    for (const { client, upstream } of this.pairs) {
-      if (client.readyState === WebSocket.OPEN) client.close(code, reason);
-      else client.terminate();
-      upstream.terminate();
-    }
+    for (const { relay } of this.relays) relay.close(code, reason);
   }
 }
 
-function rawLength(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
-  return (data as Buffer | ArrayBuffer).byteLength;
-}
-
-function asBuffer(data: RawData): Buffer {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.isBuffer(data) ? data : Buffer.from(data);
+/** Our 101 answer: the accept key, the client's first subprotocol (as `ws` picks), no extension. */
+function acceptResponse(req: IncomingMessage): string {
+  const key = String(req.headers['sec-websocket-key']);
+  const accept = crypto
+    .createHash('sha1')
+    .update(key + WS_GUID)
+    .digest('base64');
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .find((p) => /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p));
+  return (
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    `Sec-WebSocket-Accept: ${accept}\r\n` +
+    (offered ? `Sec-WebSocket-Protocol: ${offered}\r\n` : '') +
+    '\r\n'
+  );
 }
 
 /**
- * Send one message as frames of at most UPSTREAM_FRAGMENT_BYTES (one frame when it fits, as the
- * client sent it). A split inside a UTF-8 sequence is fine: text is validated per message.
+ * Our own upgrade to the app-server (`unix://path` or `ws://host:port`), with none of the
+ * client's headers: `done` gets the raw socket and the bytes read past the handshake.
  */
-export function sendFragmented(ws: WebSocket, data: RawData, binary: boolean): void {
-  if (rawLength(data) <= UPSTREAM_FRAGMENT_BYTES) return ws.send(data, { binary });
-  const buf = asBuffer(data);
-  for (let at = 0; at < buf.length; at += UPSTREAM_FRAGMENT_BYTES) {
-    const end = Math.min(at + UPSTREAM_FRAGMENT_BYTES, buf.length);
-    ws.send(buf.subarray(at, end), { binary, fin: end === buf.length });
-  }
+function openUpstream(
+  endpoint: string,
+  done: (err: Error | undefined, socket?: Socket, head?: Buffer) => void,
+): void {
+  const key = crypto.randomBytes(16).toString('base64');
+  const target: http.RequestOptions = endpoint.startsWith('unix://')
+    ? { socketPath: endpoint.slice('unix://'.length), path: '/' }
+    : (() => {
+        const u = new URL(endpoint);
+        return { host: u.hostname, port: Number(u.port), path: u.pathname || '/' };
+      })();
+  const req = http.request({
+    ...target,
+    agent: false,
+    headers: {
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Key': key,
+      'Sec-WebSocket-Version': '13',
+    },
+  });
+  let settled = false;
+  const settle = (err: Error | undefined, socket?: Socket, head?: Buffer) => {
+    if (settled) return void socket?.destroy();
+    settled = true;
+    done(err, socket, head);
+  };
+  req.on('upgrade', (res, socket: Socket, head: Buffer) => {
+    const expected = crypto
+      .createHash('sha1')
+      .update(key + WS_GUID)
+      .digest('base64');
+    if (res.headers['sec-websocket-accept'] !== expected) {
+      socket.destroy();
+      return settle(new Error('app-server answered the upgrade with a wrong accept key'));
+    }
+    settle(undefined, socket, head);
+  });
+  req.on('response', (res) => {
+    res.resume();
+    settle(new Error(`app-server answered the upgrade with HTTP ${res.statusCode}`));
+  });
+  req.on('error', (e) => settle(e));
+  req.end();
 }
 
 /**

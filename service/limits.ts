@@ -7,7 +7,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import type { LimitsConfig } from '../src/config/schema.js';
-import { clientErrorAnswer, errorBody, rawErrorResponse } from './http.js';
+import { clientErrorAnswer, errorBody, rawErrorResponse } from './http-errors.js';
 
 /** How long a refused socket may stay to read the client's request before it is destroyed. */
 const REFUSAL_LINGER_MS = 2000;

@@ -1,7 +1,8 @@
 /**
  * `codex-sm serve`: the process the OS manager owns. Owns the lifecycle — config, logger,
- * token, the app-server supervisor, sd_notify — and loads the front end (./front.ts: Koa app,
- * gateway, features) only after the app-server is spawned, so both start in parallel.
+ * token, the app-server supervisor, sd_notify, the listener — and loads the front end
+ * (./front.ts: Koa app, auth, relay, features) only after READY=1, or when the app-server is
+ * slow to start: what arrives before waits in ./front-gate.ts (docs/serve.md, "Start-up").
  * READY=1 once the listener is bound and the app-server answered initialize; STATUS= on every
  * change; WATCHDOG=1 from the main loop; SIGHUP reload; graceful stop within the budget.
  */
@@ -16,10 +17,16 @@ import { createLogger, underJournal, type Logger } from '../src/logging.js';
 import { packageInfo } from '../src/package-info.js';
 import { readSettings } from '../src/settings.js';
 import { assertTokenFilePrivate, loadOrCreateToken, type TokenInfo } from '../src/token.js';
-import type { ServiceContext } from './context.js';
 import type { FrontEnd } from './front.js';
-import type { Gateway } from './gateway.js';
-import { activationFd, boundAddress, checkExposure, clearActivationEnv, listen } from './listen.js';
+import { FrontGate } from './front-gate.js';
+import {
+  activationFd,
+  boundAddress,
+  checkExposure,
+  clearActivationEnv,
+  createServer,
+  listen,
+} from './listen.js';
 import { closeUnfinishedUploads } from './limits.js';
 import { logFilesFromEnv, startLogTruncation } from './logfile-truncate.js';
 import { createNotifier, monotonicUsec, watchdogIntervalMs, type Notifier } from './notify.js';
@@ -30,12 +37,13 @@ import { assertNodeSupported } from '../src/node-support.js';
 
 /** WebSocket close code for clients when the service stops. */
 const GOING_AWAY = 1001;
+/** The front end loads after READY=1, or after this long if the app-server is not ready yet. */
+const FRONT_AT_LATEST_MS = 1000;
 
 export interface RunningService {
-  readonly ctx: ServiceContext;
   readonly server: http.Server;
-  readonly gateway: Gateway;
   readonly notifier: Notifier;
+  readonly logger: Logger;
   stop(reason: string): Promise<void>;
   reload(): Promise<void>;
 }
@@ -43,7 +51,7 @@ export interface RunningService {
 export async function serve(flags: ConfigFlags): Promise<void> {
   const svc = await startService(flags);
   const stopOn = (signal: NodeJS.Signals) => {
-    svc.ctx.logger.info({ signal }, 'stopping');
+    svc.logger.info({ signal }, 'stopping');
     void svc.stop(signal).then(() => process.exit(0));
   };
   process.once('SIGTERM', stopOn);
@@ -70,7 +78,7 @@ export async function startService(
   let readySent = false;
   let endpoint: string | undefined = undefined; // set once the listener is bound
   let startingSince = Date.now();
-  let front: FrontEnd | undefined = undefined; // loaded once the app-server is spawned
+  let front: FrontEnd | undefined = undefined; // loaded after READY=1 (loadFront)
   /** Restart-only keys whose configured value differs from the running one (set by reload). */
   let pendingRestart: readonly string[] = [];
 
@@ -112,6 +120,7 @@ export async function startService(
       readySent = true;
       notifier.send({ READY: 1, STATUS: text });
       logger.info({ endpoint, appServerVersion: supervisor.snapshot().version }, 'ready');
+      loadFront();
     }
   };
   supervisor.on('state', (s) => {
@@ -142,25 +151,12 @@ export async function startService(
     : undefined;
 
   supervisor.start();
+  const gate = new FrontGate();
   let server: http.Server;
   try {
-    const { createFrontEnd } = await import('./front.js');
-    front = createFrontEnd({
-      config: () => config,
-      token: () => token.token,
-      logger,
-      supervisor,
-      version,
-      stopping: () => stopping,
-      routes: {
-        version,
-        startedAt,
-        ready: () => supervisor.state === 'ready' && endpoint !== undefined && !stopping,
-        describe,
-        pendingRestart: () => pendingRestart,
-      },
-    });
-    server = front.server;
+    // Timeouts and connection caps (limits.*) hold from the first connection, read at each one.
+    server = createServer(config, gate.request, () => config.limits);
+    gate.attach(server);
     await listen(server, activation ?? { host: config.host, port: config.port });
   } catch (e) {
     await supervisor.stop(1000);
@@ -169,7 +165,45 @@ export async function startService(
     truncation?.stop();
     throw e;
   }
-  const frontEnd = front;
+
+  // The front end: not needed for READY=1, so loaded after it (its modules, the store, the
+  // features cost more CPU than everything before READY=1) — or once the app-server has been
+  // starting for a while, so /status answers during a slow first start.
+  let frontLoading: Promise<FrontEnd | undefined> | undefined;
+  const loadFront = (): void => {
+    frontLoading ??= import('./front.js')
+      .then(({ createFrontEnd }) => {
+        if (stopping) return undefined;
+        front = createFrontEnd({
+          config: () => config,
+          token: () => token.token,
+          logger,
+          supervisor,
+          version,
+          stopping: () => stopping,
+          routes: {
+            version,
+            startedAt,
+            ready: () => supervisor.state === 'ready' && endpoint !== undefined && !stopping,
+            describe,
+            pendingRestart: () => pendingRestart,
+          },
+        });
+        gate.openWith(front.handlers);
+        logger.debug({ ms: Date.now() - startedAt }, 'front end loaded');
+        return front;
+      })
+      .catch((e: unknown) => {
+        // Before issue 16 this failed the start (e.g. a state dir that cannot be written).
+        const err = toCodexSmError(e);
+        logger.fatal({ err: err.message, hint: err.hint }, 'cannot start the front end');
+        void stop('front end failed').then(() => process.exit(err.exitCode));
+        return undefined;
+      });
+  };
+  const frontAtLatest = setTimeout(loadFront, FRONT_AT_LATEST_MS);
+  frontAtLatest.unref();
+
   const bound = boundAddress(server);
   endpoint = endpointFor(
     bound?.host ?? config.host,
@@ -195,14 +229,16 @@ export async function startService(
     }, budget);
     hardStop.unref();
     clearInterval(statusTicker);
+    clearTimeout(frontAtLatest);
     if (watchdog) clearInterval(watchdog);
     truncation?.stop();
+    const frontEnd = await frontLoading;
     const closed = new Promise<void>((r) => server.close(() => r())); // stop accepting; in-flight requests finish
     // Uploads still arriving were not acted on yet: close them rather than wait for a slow client.
     const cut = closeUnfinishedUploads(server);
     if (cut) logger.info({ connections: cut }, 'closed unfinished uploads');
     server.closeIdleConnections();
-    await frontEnd.shutdown(GOING_AWAY, 'codex-sm stopping');
+    await frontEnd?.shutdown(GOING_AWAY, 'codex-sm stopping');
     await supervisor.stop(appServerGraceMs(budget));
     server.closeIdleConnections();
     await Promise.race([
@@ -242,7 +278,7 @@ export async function startService(
     notifier.send({ READY: 1, STATUS: describe().text });
   };
 
-  return { ctx: frontEnd.ctx, server, gateway: frontEnd.gateway, notifier, stop, reload };
+  return { server, notifier, logger, stop, reload };
 }
 
 /** The service's token; a token file others may read is refused (exit 78), as ssh refuses a key. */

@@ -36,3 +36,12 @@ export function packageInfo(): PackageInfo {
     dir = up;
   }
 }
+
+/**
+ * A file of the built tree, by its path under `dist/` (e.g. 'service/sessions/search-worker.js').
+ * Found from the package root rather than from `import.meta.url`, which is the bundle's own
+ * location when the code runs from dist/bundle/serve.js (make build's `serve` entry).
+ */
+export function distFile(...parts: string[]): string {
+  return path.join(packageInfo().root, 'dist', ...parts);
+}

@@ -62,7 +62,7 @@ mkdir -p "$APP"
   echo "package-deb: npm pack --dry-run listed no files" >&2
   exit 70
 }
-(cd "$ROOT" && xargs -d '\n' cp --parents -t "$APP" <"$STAGE/files")
+(cd "$ROOT" && xargs -d '\n' cp -p --parents -t "$APP" <"$STAGE/files")
 cp "$ROOT/package-lock.json" "$APP/"
 
 # Production dependencies from the lockfile, native modules compiled here.

@@ -7,6 +7,7 @@
  * many searches run.
  */
 import { Worker } from 'node:worker_threads';
+import { distFile } from '../../src/package-info.js';
 import type { SearchOptions, SearchOutcome } from './search.js';
 
 /** What the worker is started with. */
@@ -69,7 +70,8 @@ interface Slot {
   job?: Job;
 }
 
-const WORKER_URL = new URL('./search-worker.js', import.meta.url);
+/** By its place in dist/: the serve bundle runs from dist/bundle, the worker stays a plain module. */
+const workerFile = (): string => distFile('service', 'sessions', 'search-worker.js');
 
 export class SearchPool {
   private readonly slots: Slot[] = [];
@@ -134,7 +136,7 @@ export class SearchPool {
 
   private spawn(): Slot {
     const data: SearchWorkerData = { file: this.opts.file };
-    const slot: Slot = { worker: new Worker(WORKER_URL, { workerData: data }) };
+    const slot: Slot = { worker: new Worker(workerFile(), { workerData: data }) };
     slot.worker.on('message', (reply: SearchReply) => this.finish(slot, reply));
     slot.worker.on('error', (e: unknown) => this.lose(slot, workerError(e)));
     slot.worker.on('exit', (code) => this.lose(slot, new Error(`search worker exited (${code})`)));

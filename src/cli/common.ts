@@ -7,28 +7,60 @@ import type { Command } from 'commander';
 
 export { flagsToLayer, loadConfig, type ConfigFlags } from '../config/flags.js';
 
+/** A flag as data: commander declares it here; `serve` also reads it without commander. */
+export interface FlagSpec {
+  /** `--host`; its value's placeholder (`<addr>`) when it takes one. */
+  flag: `--${string}`;
+  value?: `<${string}>`;
+  description: string;
+}
+
+/** Which codex: for the commands that run it or report on it (`serve`, `version`). */
+export const CODEX_FLAGS: readonly FlagSpec[] = [
+  {
+    flag: '--codex-home',
+    value: '<dir>',
+    description: 'CODEX_HOME for the app-server (default $CODEX_HOME or ~/.codex)',
+  },
+  {
+    flag: '--codex-bin',
+    value: '<path>',
+    description: 'codex binary to run (default: discovered, see `codex-sm doctor`)',
+  },
+];
+
 /**
  * The config flags of the commands that act as (or for) the service itself — `serve`, and
  * `install-service`, which bakes them into the unit — and of `doctor` and `config show`, which
  * check or print that same configuration.
  */
-export function addConfigFlags(cmd: Command): Command {
-  cmd
-    .option('--host <addr>', 'address to bind (default 127.0.0.1)')
-    .option('--port <n>', 'port to bind (default 3100; 0 = any free port)');
-  return addCodexFlags(cmd)
-    .option('--token-file <file>', 'file holding the bearer token (created 0600 if missing)')
-    .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent');
+export const CONFIG_FLAGS: readonly FlagSpec[] = [
+  { flag: '--host', value: '<addr>', description: 'address to bind (default 127.0.0.1)' },
+  { flag: '--port', value: '<n>', description: 'port to bind (default 3100; 0 = any free port)' },
+  ...CODEX_FLAGS,
+  {
+    flag: '--token-file',
+    value: '<file>',
+    description: 'file holding the bearer token (created 0600 if missing)',
+  },
+  {
+    flag: '--log-level',
+    value: '<level>',
+    description: 'trace|debug|info|warn|error|fatal|silent',
+  },
+];
+
+function addFlags(cmd: Command, flags: readonly FlagSpec[]): Command {
+  for (const f of flags) cmd.option(f.value ? `${f.flag} ${f.value}` : f.flag, f.description);
+  return cmd;
 }
 
-/** Which codex: for the commands that run it or report on it (`serve`, `version`). */
+export function addConfigFlags(cmd: Command): Command {
+  return addFlags(cmd, CONFIG_FLAGS);
+}
+
 export function addCodexFlags(cmd: Command): Command {
-  return cmd
-    .option('--codex-home <dir>', 'CODEX_HOME for the app-server (default $CODEX_HOME or ~/.codex)')
-    .option(
-      '--codex-bin <path>',
-      'codex binary to run (default: discovered, see `codex-sm doctor`)',
-    );
+  return addFlags(cmd, CODEX_FLAGS);
 }
 
 /**

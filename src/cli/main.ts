@@ -1,21 +1,28 @@
 #!/usr/bin/env node
-/** codex-sm CLI entry: builds the command tree (./program.ts) and runs it on process.argv. */
-import { CommanderError } from 'commander';
-import { EXIT } from '../errors.js';
-import { buildProgram } from './program.js';
+/**
+ * codex-sm CLI entry: `serve` (./serve-main.ts) or any other command (./cli-main.ts), each from
+ * the bundle `make build` writes into dist/bundle/ (esbuild; see the Makefile) — no module graph
+ * to resolve and read at start-up, which READY=1 and every CLI call wait for (issue 16,
+ * docs/benchmarks.md). The plain modules serve when the bundle is missing or older than this
+ * file (a `tsc` run after the last `make build` would leave it stale).
+ */
+import fs from 'node:fs';
+import { requestedCommand } from './argv.js';
 
-async function main(): Promise<void> {
-  const program = await buildProgram();
+const entry = requestedCommand(process.argv.slice(2)) === 'serve' ? 'serve' : 'cli';
+const bundle = new URL(`../../bundle/${entry}.js`, import.meta.url);
+
+function fresh(file: URL): boolean {
   try {
-    await program.parseAsync(process.argv);
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help / --version exit 0; usage errors exit 64 (EX_USAGE) after commander printed them.
-      process.exitCode = e.exitCode === 0 ? 0 : EXIT.usage;
-      return;
-    }
-    throw e;
+    return fs.statSync(file).mtimeMs >= fs.statSync(new URL(import.meta.url)).mtimeMs;
+  } catch {
+    return false; // not built (a bare tsc)
   }
 }
 
-await main();
+if (fresh(bundle)) {
+  // Stack traces name the TypeScript sources (the bundle's .map files).
+  process.setSourceMapsEnabled(true);
+  await import(bundle.href);
+} else if (entry === 'serve') await import('./serve-main.js');
+else await import('./cli-main.js');

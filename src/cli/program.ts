@@ -7,8 +7,11 @@
  * waits READY=1 for, so it must not pay for D-Bus, plist or session-client code it never uses
  * (measured in bench/serve: ~130 ms of start-up). Help and unknown commands load everything.
  */
-import { Command } from 'commander';
-import { packageInfo } from '../package-info.js';
+import type { Command } from 'commander';
+import { requestedCommand } from './argv.js';
+import { rootProgram } from './root.js';
+
+export { requestedCommand };
 
 type Register = (program: Command) => void;
 
@@ -40,30 +43,10 @@ const MODULES: Record<string, () => Promise<Register>> = {
   update: daemon,
 };
 
-/** The subcommand named on the command line (skipping global options and their values). */
-export function requestedCommand(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '--config') i++;
-    else if (!a.startsWith('-')) return a;
-  }
-  return undefined;
-}
-
 export async function buildProgram(
   args: readonly string[] = process.argv.slice(2),
 ): Promise<Command> {
-  const program = new Command('codex-sm')
-    .description('Session manager and supervisor for the Codex coding agent')
-    .version(packageInfo().version, '-V, --cli-version', 'print the codex-sm version')
-    .option(
-      '--config <file>',
-      'config file (default $XDG_CONFIG_HOME/codex-sm/config.json; env CODEX_SM_CONFIG)',
-    )
-    .showHelpAfterError('(run with --help for usage)')
-    .enablePositionalOptions(false)
-    // Before the subcommands exist: they copy it, so their usage errors reach main's exit 64 too.
-    .exitOverride();
+  const program = rootProgram();
   const wanted = MODULES[requestedCommand(args) ?? ''];
   const loaders = wanted ? [wanted] : [...new Set(Object.values(MODULES))];
   for (const register of await Promise.all(loaders.map((load) => load()))) register(program);

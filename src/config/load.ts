@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { AJV_OPTIONS, GENERATED_VALIDATOR, schemaHash } from './validator-options.js';
 import { configError } from '../errors.js';
+import { distFile } from '../package-info.js';
 import { configSchema, type Config, type ConfigLayer } from './schema.js';
 import {
   defaultCodexHome,
@@ -40,7 +41,10 @@ function validator(): ValidateFunction {
   if (compiled) return compiled;
   const require = createRequire(import.meta.url);
   try {
-    const generated = require(`./${GENERATED_VALIDATOR}`) as ValidateFunction & {
+    // By its place in dist/, not relative to this module: the serve bundle runs from dist/bundle.
+    const generated = require(
+      distFile('src', 'config', GENERATED_VALIDATOR),
+    ) as ValidateFunction & {
       schemaHash?: string;
     };
     if (generated.schemaHash === schemaHash()) compiled = generated;

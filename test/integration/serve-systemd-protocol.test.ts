@@ -126,6 +126,26 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
     notify.close();
   });
 
+  it('loads the front end after READY=1: one that cannot start (its store) stops the service with exit 78', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const notify = bindNotifySocket(dir);
+    const svc = await startService({
+      dir,
+      noWait: true,
+      env: { NOTIFY_SOCKET: notify.path },
+      config: { stateDir: '/dev/null/state' }, // the store cannot be created under a device
+    });
+    services.push(svc);
+    await notify.waitFor((m) => m.fields.READY === '1');
+    await notify.waitFor((m) => m.fields.STOPPING === '1');
+    expect((await svc.exited).code).to.equal(78);
+    const fatal = svc.logs.find((l) => l.msg === 'cannot start the front end');
+    expect(fatal?.level).to.equal(60);
+    expect(String(fatal?.err)).to.match(/cannot open the store .*ENOTDIR/);
+    notify.close();
+  });
+
   it('pings the watchdog at half WATCHDOG_USEC, reloads on SIGHUP, and stops on SIGTERM with STOPPING=1 and exit 0', async () => {
     const dir = tempDir();
     const notify = bindNotifySocket(dir);
