@@ -6,17 +6,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
 import type Router from '@koa/router';
+import { distFile } from '../src/package-info.js';
 import { HttpError } from './http.js';
 
-/** dist/service/ui.js → dist/ui. */
-export const DEFAULT_UI_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  'ui',
-);
+/** dist/ui, from the package root: this module may run from dist/service or from the bundle. */
+export const DEFAULT_UI_DIR = distFile('ui');
 
 /** No inline script or style anywhere in the app, so none is allowed (issue 14). */
 export const UI_CSP = [

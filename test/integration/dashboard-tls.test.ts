@@ -21,6 +21,7 @@ import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake
 import { generateHome, type GenResult } from '../../harness/gen-home.js';
 import { CLI, startService, tempDir, type ServiceProcess } from '../../harness/service.js';
 import { launchChromium } from '../helpers/browser.js';
+import { SECURE_SESSION_COOKIE } from '../../service/auth/cookies.js';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
@@ -127,9 +128,13 @@ describe('dashboard over TLS in a real Chromium (real service and app-server, FA
     await page.getByRole('navigation', { name: 'pages' }).waitFor();
     expect(page.url()).to.not.include('code=');
     expect(await page.evaluate<boolean>('window.isSecureContext')).to.equal(true);
-    const cookie = (await ctx.cookies()).find((c) => c.name === 'codex_sm_session');
+    // Over TLS the cookie is __Host- prefixed: Secure, Path=/, no Domain, so no other port or
+    // subdomain can plant one in its name.
+    const cookies = await ctx.cookies();
+    const cookie = cookies.find((c) => c.name === SECURE_SESSION_COOKIE);
     expect(cookie, 'the session cookie').to.not.equal(undefined);
-    expect(cookie).to.include({ secure: true, httpOnly: true, sameSite: 'Strict' });
+    expect(cookie).to.include({ secure: true, httpOnly: true, sameSite: 'Strict', path: '/' });
+    expect(cookies.map((c) => c.name)).to.not.include('codex_sm_session');
 
     // Status: the real app-server, as the API tells it.
     const status = await getJson<{ appServer: { pid: number } }>(
