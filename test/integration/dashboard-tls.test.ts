@@ -9,7 +9,7 @@
  * in `--ignore-certificate-errors-spki-list`, not with certificate errors ignored, so the page
  * is a secure context and any other certificate would still be refused.
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -21,37 +21,8 @@ import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake
 import { generateHome, type GenResult } from '../../harness/gen-home.js';
 import { CLI, startService, tempDir, type ServiceProcess } from '../../harness/service.js';
 import { launchChromium } from '../helpers/browser.js';
+import { hasOpenssl, makeCert } from '../helpers/tls-cert.js';
 import { SECURE_SESSION_COOKIE } from '../../service/auth/cookies.js';
-
-const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-
-/** A self-signed certificate for 127.0.0.1 and localhost, valid a day. */
-function makeCert(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 /** base64(sha256(SubjectPublicKeyInfo)): what Chromium's SPKI allowlist names a key by. */
 function spkiHash(certPem: string): string {

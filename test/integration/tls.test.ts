@@ -1,13 +1,11 @@
 /** Exposure rules: non-loopback binds need TLS; with TLS, HTTPS and WSS work with the token (real service). */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
-import path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { CLI, startService, tempDir, type ServiceProcess } from '../../harness/service.js';
-
-const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+import { hasOpenssl, makeCert } from '../helpers/tls-cert.js';
 
 function get(
   url: string,
@@ -76,29 +74,7 @@ describe('TLS and exposure (integration)', function () {
       this.skip();
     }
     const dir = tempDir();
-    const cert = path.join(dir, 'cert.pem');
-    const key = path.join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = makeCert(dir);
     svc = await startService({ dir, config: { host: '0.0.0.0', tls: { cert, key } } });
     expect(svc.endpoint).to.match(/^https:\/\/127\.0\.0\.1:\d+$/);
     const ca = fs.readFileSync(cert, 'utf8');

@@ -118,17 +118,29 @@ describe('login codes (pure, in memory)', () => {
   });
 });
 
+/**
+ * An Authenticator over `tokens` with a silent logger; the owner's token is 'o'.repeat(40)
+ * unless `ownerToken` says otherwise (read on each request, so a test can replace it).
+ */
+function authOver(
+  tokens: TokenRepo,
+  opts: { maxFailures?: number; ownerToken?: () => string } = {},
+): Authenticator {
+  return new Authenticator({
+    ownerToken: opts.ownerToken ?? (() => 'o'.repeat(40)),
+    tokens,
+    logger: pino({ level: 'silent' }),
+    maxFailures: opts.maxFailures,
+  });
+}
+
 describe('browser sessions at rest and the cookie (real SQLite)', () => {
   const plain = { cookie: true, tls: false };
   const tls = { cookie: true, tls: true };
   it('the cookie takes only a browser session; revoking its token revokes the session', () =>
     withStore((store, now) => {
       const tokens = new TokenRepo(store, now);
-      const auth = new Authenticator({
-        ownerToken: () => 'o'.repeat(40),
-        tokens,
-        logger: pino({ level: 'silent' }),
-      });
+      const auth = authOver(tokens);
       const phone = tokens.create({ name: 'phone', scopes: ['sessions:read'], expiresAt: 9e12 });
       const p = auth.principal(phone.token);
       if ('why' in p) throw new Error(p.why);
@@ -186,12 +198,7 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
   it("takes the listener's cookie name only, and tries every value sent: a planted one does not lock the user out", () =>
     withStore((store, now) => {
       const tokens = new TokenRepo(store, now);
-      const auth = new Authenticator({
-        ownerToken: () => 'o'.repeat(40),
-        tokens,
-        logger: pino({ level: 'silent' }),
-        maxFailures: 1_000,
-      });
+      const auth = authOver(tokens, { maxFailures: 1_000 });
       const parentId = ownerFingerprint('o'.repeat(40));
       const s = tokens.create({
         name: 'browser session',
@@ -249,12 +256,7 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
     withStore((store, now) => {
       const tokens = new TokenRepo(store, now);
       let ownerToken = 'o'.repeat(40);
-      const auth = new Authenticator({
-        ownerToken: () => ownerToken,
-        tokens,
-        logger: pino({ level: 'silent' }),
-        maxFailures: 1_000,
-      });
+      const auth = authOver(tokens, { maxFailures: 1_000, ownerToken: () => ownerToken });
       const fp = ownerFingerprint(ownerToken);
       expect(fp).to.match(/^owner:[0-9a-f]{16}$/);
       expect(fp, 'never the token').to.not.include('oooo');
@@ -306,12 +308,7 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
   it('a login finds the live sessions in the cookie it replaces, counting no failure; the oldest beyond the cap are revoked, per parent', () =>
     withStore((store, now) => {
       const tokens = new TokenRepo(store, now);
-      const auth = new Authenticator({
-        ownerToken: () => 'o'.repeat(40),
-        tokens,
-        logger: pino({ level: 'silent' }),
-        maxFailures: 1,
-      });
+      const auth = authOver(tokens, { maxFailures: 1 });
       const session = (parentId: string, expiresAt: number | null = null) =>
         tokens.create({
           name: 'browser session',
@@ -360,12 +357,7 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
     withStore((store) => {
       let t = 1_000_000;
       const tokens = new TokenRepo(store, () => t);
-      const auth = new Authenticator({
-        ownerToken: () => 'o'.repeat(40),
-        tokens,
-        logger: pino({ level: 'silent' }),
-        maxFailures: 1_000,
-      });
+      const auth = authOver(tokens, { maxFailures: 1_000 });
       expect(sessionExpiry(t, null), '7 days at most').to.equal(t + SESSION_TTL_MS);
       expect(sessionExpiry(t, t + 9e12)).to.equal(t + SESSION_TTL_MS);
       const brief = tokens.create({
@@ -393,11 +385,7 @@ describe('browser sessions at rest and the cookie (real SQLite)', () => {
   it('a session is never granted app-server: the relay takes no cookie', () =>
     withStore((store, now) => {
       const tokens = new TokenRepo(store, now);
-      const auth = new Authenticator({
-        ownerToken: () => 'o'.repeat(40),
-        tokens,
-        logger: pino({ level: 'silent' }),
-      });
+      const auth = authOver(tokens);
       const owner = auth.principal('o'.repeat(40));
       if ('why' in owner) throw new Error(owner.why);
       expect(grantOf(owner).scopes).to.include('admin').and.not.include('app-server');
