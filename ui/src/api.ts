@@ -102,3 +102,25 @@ export function message(e: unknown): string {
   if (e instanceof ApiError) return e.hint ? `${e.message} (${e.hint})` : e.message;
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * Runs a form's or button's request with `busy` set meanwhile and its error shown (not thrown);
+ * says whether it succeeded, so the caller clears or closes the form only then.
+ */
+export async function attempt(
+  request: () => Promise<unknown>,
+  setBusy: (busy: boolean) => void,
+  setError: (error: string | null) => void,
+): Promise<boolean> {
+  setBusy(true);
+  setError(null);
+  try {
+    await request();
+    return true;
+  } catch (e) {
+    setError(message(e));
+    return false;
+  } finally {
+    setBusy(false);
+  }
+}

@@ -4,7 +4,7 @@
  * send a turn, steer the running one, interrupt it.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, can, checkSession, message } from '../api';
+import { api, attempt, can, checkSession, message } from '../api';
 import { ApprovalCard } from '../approval';
 import { shortId } from '../format';
 import { apiPath } from '../paths';
@@ -87,25 +87,21 @@ export function SessionPage({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const bottom = useRef<HTMLDivElement>(null);
 
-  const sendTurn = async (text: string) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const active = timeline.state.activeTurnId;
-      if (active)
-        await api('POST', apiPath`/api/sessions/${id}/steer`, {
-          input: text,
-          expectedTurnId: active,
-        });
-      else await api('POST', apiPath`/api/sessions/${id}/turns`, { input: text });
-      return true;
-    } catch (e) {
-      setError(message(e));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
+  // A running turn is steered; otherwise the text starts a turn.
+  const sendTurn = (text: string) =>
+    attempt(
+      async () => {
+        const active = timeline.state.activeTurnId;
+        if (active)
+          await api('POST', apiPath`/api/sessions/${id}/steer`, {
+            input: text,
+            expectedTurnId: active,
+          });
+        else await api('POST', apiPath`/api/sessions/${id}/turns`, { input: text });
+      },
+      setBusy,
+      setError,
+    );
 
   useEffect(() => {
     let frame = 0;

@@ -5,7 +5,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { GROUP_EVENTS, QUEUE_EVENTS } from '../../../service/work/event-names.js';
-import { api, checkSession, message } from '../api';
+import { api, attempt, checkSession } from '../api';
 import { href, type Page } from '../paths';
 import { usePoll } from '../poll';
 import { ErrorLine, Section } from '../ui';
@@ -113,18 +113,7 @@ export type Act = (method: string, path: string, body?: unknown) => Promise<bool
 export function useAction(): [Act, string | null, boolean] {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const run = async (method: string, path: string, body: unknown = {}) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await api(method, path, body);
-      return true;
-    } catch (e) {
-      setError(message(e));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
+  const run = (method: string, path: string, body: unknown = {}) =>
+    attempt(() => api(method, path, body), setBusy, setError);
   return [run, error, busy];
 }
