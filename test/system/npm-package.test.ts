@@ -107,7 +107,7 @@ describe('npm package: pack, npm install -g into a prefix, run from its bin (rea
 
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('carries only what runs: dist/src, dist/service, dist/ui, units, the generated validator; no source maps', async () => {
+  it('carries only what runs: the CLI bundle (with its maps), dist/src, dist/service, dist/ui, units, the generated validator; no other source maps', async () => {
     const listed = await sh('tar', ['-tzf', tgz], env);
     const files = listed.stdout
       .trim()
@@ -115,7 +115,7 @@ describe('npm package: pack, npm install -g into a prefix, run from its bin (rea
       .map((f) => f.replace(/^package\//, ''));
     const outside = files.filter(
       (f) =>
-        !/^(dist\/src\/|dist\/service\/|dist\/ui\/|units\/|package\.json$|README\.md$|LICENSE)/.test(
+        !/^(dist\/bundle\/|dist\/src\/|dist\/service\/|dist\/ui\/|units\/|package\.json$|README\.md$|LICENSE)/.test(
           f,
         ),
     );
@@ -124,7 +124,16 @@ describe('npm package: pack, npm install -g into a prefix, run from its bin (rea
     expect(files).to.include('dist/src/cli/main.js');
     expect(files).to.include('units/systemd/codex-sm.service');
     expect(files, 'the dashboard shell').to.include('dist/ui/index.html');
-    expect(files.filter((f) => f.endsWith('.map'))).to.deep.equal([]);
+    // The bundle's maps name the TypeScript sources in stack traces; nothing else needs one.
+    expect(files).to.include('dist/bundle/serve.js');
+    expect(files).to.include('dist/bundle/serve.js.map');
+    expect(files.filter((f) => f.endsWith('.map') && !f.startsWith('dist/bundle/'))).to.deep.equal(
+      [],
+    );
+    expect(
+      files.some((f) => f.startsWith('dist/ui/src/')),
+      "the unit tests' ui modules",
+    ).to.equal(false);
   });
 
   it('npm install -g of the tarball succeeds (native modules built from source with node-gyp 12)', async () => {
