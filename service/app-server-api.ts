@@ -76,8 +76,9 @@ export function registerAppServerRoutes(router: Router, d: AppServerRouteDeps): 
         return;
       }
     }
+    let restarted: SupervisorSnapshot;
     try {
-      await d.supervisor.restart(d.graceMs(), 'restart requested over the API');
+      restarted = await d.supervisor.restart(d.graceMs(), 'restart requested over the API');
     } catch (e) {
       if (!(e instanceof RestartFailedError)) throw e;
       throw new HttpError(
@@ -87,7 +88,7 @@ export function registerAppServerRoutes(router: Router, d: AppServerRouteDeps): 
         'see `codex-sm logs`; the supervisor keeps retrying',
       );
     }
-    const s = await remoteControlKnown(d.supervisor, REMOTE_CONTROL_WAIT_MS);
+    const s = await remoteControlKnown(d.supervisor, REMOTE_CONTROL_WAIT_MS, restarted);
     ctx.body = {
       restarted: true,
       appServer: { pid: s.pid, version: s.version, remoteControl: s.remoteControl },
@@ -96,20 +97,28 @@ export function registerAppServerRoutes(router: Router, d: AppServerRouteDeps): 
 }
 
 /**
- * The snapshot once the ready app-server reported its remote-control status (it does right
- * after `initialize`, with or without the flag), or after timeoutMs without one.
+ * The snapshot once the ready app-server `started` reported its remote-control status (it does
+ * right after `initialize`, with or without the flag), or after timeoutMs without one. When
+ * another restart replaces that app-server meanwhile (a call queued behind this one), the answer
+ * stays about this restart's app-server: `started` as it was, not the next one's pid.
  */
 export function remoteControlKnown(
   supervisor: AppServerSupervisor,
   timeoutMs: number,
+  started: SupervisorSnapshot,
 ): Promise<SupervisorSnapshot> {
-  const known = (s: SupervisorSnapshot) => s.state !== 'ready' || s.remoteControl.status !== null;
-  if (known(supervisor.snapshot())) return Promise.resolve(supervisor.snapshot());
+  const current = () => {
+    const s = supervisor.snapshot();
+    return s.pid === started.pid ? s : started;
+  };
+  const known = (s: SupervisorSnapshot) =>
+    s.pid !== started.pid || s.state !== 'ready' || s.remoteControl.status !== null;
+  if (known(supervisor.snapshot())) return Promise.resolve(current());
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
       supervisor.off('state', onState);
-      resolve(supervisor.snapshot());
+      resolve(current());
     };
     const onState = (s: SupervisorSnapshot) => {
       if (known(s)) done();
