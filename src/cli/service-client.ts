@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { endpointFor, serviceRequest } from '../client.js';
 import { CodexSmError, EXIT, isErrorCode, type ErrorCode } from '../errors.js';
+import type { Config } from '../config/schema.js';
 import { readToken } from '../token.js';
 import { addClientFlags, loadConfig, type ConfigFlags } from './common.js';
 import { runCommand, type CommandResult } from './output.js';
@@ -20,7 +21,11 @@ export type ClientFlags = ConfigFlags & { json?: boolean };
 
 /** The service the config (and the client flags over it) describes, and its token. */
 export function connection(flags: ConfigFlags): ServiceConnection {
-  const { config } = loadConfig(flags);
+  return connectionFor(loadConfig(flags).config);
+}
+
+/** The same for a config already loaded (a command that reads more of it). */
+export function connectionFor(config: Config): ServiceConnection {
   const token = readToken(config.tokenFile);
   return { endpoint: endpointFor(config.host, config.port, Boolean(config.tls)), token };
 }

@@ -13,9 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
-import { endpointFor } from '../../client.js';
 import { CodexSmError } from '../../errors.js';
-import { readToken } from '../../token.js';
 import { loadConfig, type ConfigFlags } from '../common.js';
 import {
   openViaRedirect,
@@ -25,7 +23,7 @@ import {
   type RedirectFile,
   type StartOpener,
 } from '../open-redirect.js';
-import { call } from '../service-client.js';
+import { call, connectionFor } from '../service-client.js';
 import { runCommand } from '../output.js';
 
 /** `POST /api/ui/login-codes`. */
@@ -207,11 +205,10 @@ async function openDashboard(f: OpenFlags): Promise<{ json: OpenJson; page?: Red
   // --host names the link's host, not the service's: the service is reached as configured.
   const flags: ConfigFlags = { config: f.config, port: f.port, tokenFile: f.tokenFile };
   const { config } = loadConfig(flags);
-  const conn = {
-    endpoint: endpointFor(config.host, config.port, Boolean(config.tls)),
-    token: readToken(config.tokenFile),
-  };
-  const made = await call<LoginCodeJson>(conn, '/api/ui/login-codes', { method: 'POST', body: {} });
+  const made = await call<LoginCodeJson>(connectionFor(config), '/api/ui/login-codes', {
+    method: 'POST',
+    body: {},
+  });
   const url = f.host !== undefined ? withHost(made.url, f.host) : made.url;
   const opener = f.browser ? openerFor(process.platform, process.env) : null;
   const page =
