@@ -21,16 +21,16 @@ setup: $(STAMP)
 # after tsc, so it is newer than dist/src/cli/main.js, which uses it only then. Native addons
 # stay external; the banner gives bundled CommonJS a `require`. Whitespace and syntax are
 # minified, names are not (stack traces keep them; the maps give file and line): the idle
-# service holds its sources in memory, 3.4 MiB less so; one mime-db instead of koa's two
-# (1.54 and accepts' 1.52, the same table), 1.4 MiB less. Why a bundle: issue 16,
-# docs/benchmarks.md.
+# service holds its sources in memory, 3.4 MiB less so. mime-db is the slice of it the service
+# answers with (service/mime-served.ts writes it into dist/bundle-inputs/), not the 2,500 types
+# of koa's two copies: 1.5 MiB less idle RSS. Why a bundle: issue 16, docs/benchmarks.md.
 # node_modules/.bin/esbuild: the native binary (or, without its postinstall, a node shim).
 ESBUILD := node_modules/.bin/esbuild
 BUNDLE_FLAGS := --bundle --splitting --platform=node --format=esm --target=node20 --sourcemap \
 	--outdir=dist/bundle --chunk-names=chunks/[name]-[hash] \
 	--legal-comments=none --sources-content=false --minify-whitespace --minify-syntax --log-level=warning \
 	--external:better-sqlite3 --external:unix-dgram --external:dbus-next --external:usocket \
-	--alias:mime-db=./node_modules/mime-db \
+	--alias:mime-db=./dist/bundle-inputs/mime-db.json \
 	'--banner:js=import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);'
 
 # tsc (service, CLI, tests), the dashboard (browser code: type-checked on its own, bundled into
@@ -41,6 +41,7 @@ build: setup
 	$(NODE) node_modules/typescript/bin/tsc -p ui/tsconfig.json
 	$(NODE) ui/build.mjs
 	rm -rf dist/bundle
+	$(NODE) dist/service/mime-served.js dist/bundle-inputs/mime-db.json
 	$(ESBUILD) serve=src/cli/serve-main.ts $(BUNDLE_FLAGS)
 	$(ESBUILD) cli=src/cli/cli-main.ts $(BUNDLE_FLAGS)
 

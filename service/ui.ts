@@ -26,7 +26,8 @@ export const UI_CSP = [
   "form-action 'self'",
 ].join('; ');
 
-const TYPES: Record<string, string> = {
+/** Content-Type by extension of what dist/ui holds (each base type is in ./mime-served.ts). */
+export const UI_CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -88,7 +89,7 @@ async function send(ctx: Koa.Context, dir: string, name: string): Promise<boolea
     'Cache-Control',
     HASHED.test(name) ? 'public, max-age=31536000, immutable' : 'no-cache', // revalidate the shell
   );
-  ctx.type = TYPES[path.extname(name)] ?? 'application/octet-stream';
+  ctx.type = UI_CONTENT_TYPES[path.extname(name)] ?? 'application/octet-stream';
   if (ctx.get('if-none-match') === etag) {
     ctx.status = 304;
     return true;
