@@ -1,8 +1,9 @@
 /**
  * `GET /metrics` in the Prometheus text format (docs/metrics.md): one prom-client Registry per
- * service, every name under `codex_sm_`, plus Node's default process metrics. The hot paths pay
- * for counters only (the relay adds to plain numbers, a request increments two series); every
- * gauge, and every counter mirrored from a number kept elsewhere, is computed at scrape time.
+ * service, every name under `codex_sm_`, plus Node's default process metrics (from the first
+ * scrape on). The hot paths pay for counters only (the relay adds to plain numbers, a request
+ * increments two series); every gauge, and every counter mirrored from a number kept elsewhere,
+ * is computed at scrape time.
  * Labels are bounded: a route is the router's pattern, never the raw path.
  */
 import type Router from '@koa/router';
@@ -95,12 +96,11 @@ export class ServiceMetrics {
   private readonly turnsFinished: Counter<'status'>;
   private readonly answerTime: Histogram<'outcome'>;
 
+  /** Node's default metrics, started by the first scrape (see scrape()). */
+  private defaultsStarted = false;
+
   constructor(private readonly src: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
-    // Gauges named like counters, which `promtool check metrics` rejects; each is the sum of
-    // the per-type gauge without the suffix (sum(nodejs_active_handles)).
-    for (const name of NOT_COUNTERS) this.registry.removeSingleMetric(name);
     const { supervisor, gateway } = src;
 
     new Gauge({
@@ -357,6 +357,22 @@ export class ServiceMetrics {
 
   /** The text to answer a scrape with. */
   async scrape(): Promise<{ contentType: string; body: string }> {
+    this.startDefaultMetrics();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /**
+   * Node's process and runtime metrics (`process_…`, `nodejs_…`) from the first scrape on, not
+   * from start-up: prom-client's event-loop-delay monitor wakes the process 100 times a second
+   * and its GC observer runs with every collection, which a service nobody scrapes should not
+   * pay for (issue 16: ~6 ms of CPU a second idle; docs/metrics.md).
+   */
+  private startDefaultMetrics(): void {
+    if (this.defaultsStarted) return;
+    this.defaultsStarted = true;
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters, which `promtool check metrics` rejects; each is the sum of
+    // the per-type gauge without the suffix (sum(nodejs_active_handles)).
+    for (const name of NOT_COUNTERS) this.registry.removeSingleMetric(name);
   }
 }
