@@ -10,7 +10,7 @@ import Router from '@koa/router';
 import type { ErrorCode } from '../src/errors.js';
 import { describeIllFormed, findIllFormedString } from './well-formed.js';
 import { errorBody, SECURITY_HEADERS } from './http-errors.js';
-import { serializeJsonBodies } from './json-text-body.js';
+import { pipeStreamBodies, serializeJsonBodies } from './koa-bodies.js';
 
 // Kept apart so the listener (limits.ts) and the relay load without Koa (start-up, issue 16).
 export { clientErrorAnswer, errorBody, rawErrorResponse, SECURITY_HEADERS } from './http-errors.js';
@@ -206,9 +206,11 @@ export function securityHeadersMiddleware(): Koa.Middleware {
 /** `outer` runs first and sees every answer as sent, errors included (request metrics). */
 export function createApp(sec: AppSecurity, router: Router, outer?: Koa.Middleware): Koa {
   const app = new Koa();
-  serializeJsonBodies(app); // JSON bodies as text: Koa would load undici to test them (12 MiB)
+  // JSON and stream bodies sent without Koa loading undici to test them (12 MiB; koa-bodies.ts)
+  serializeJsonBodies(app);
   app.proxy = false;
   app.silent = true; // errors are logged by the owner through app.on('error')
+  app.use(pipeStreamBodies());
   if (outer) app.use(outer);
   app.use(securityHeadersMiddleware());
   app.use(errorMiddleware());
