@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { requestedCommand } from './argv.js';
-import { mapBundleStacks } from './stack-maps.js';
+import { mapBundleStacks, printUncaughtAsStack } from './stack-maps.js';
 
 const entry = requestedCommand(process.argv.slice(2)) === 'serve' ? 'serve' : 'cli';
 const bundle = new URL(`../../bundle/${entry}.js`, import.meta.url);
@@ -26,6 +26,7 @@ if (fresh(bundle)) {
   // Stack traces name the TypeScript sources: the bundle's .map files, read when a stack is
   // printed (node's setSourceMapsEnabled would read every chunk's map as it loads).
   mapBundleStacks(fileURLToPath(new URL('../../bundle/', import.meta.url)));
+  printUncaughtAsStack();
   await import(bundle.href);
 } else if (entry === 'serve') await import('./serve-main.js');
 else await import('./cli-main.js');

@@ -56,7 +56,8 @@ export function formatFrame(frame: NodeJS.CallSite, locate: Locate): string {
   if (!file || line === null || column === null) return printed;
   const mapped = locate({ file, line, column });
   const at = `${file}:${line}:${column}`;
-  return mapped && printed.includes(at) ? printed.replace(at, mapped) : printed;
+  // A function replacer: `$&` or `$'` in a path must not be read as a replacement pattern.
+  return mapped && printed.includes(at) ? printed.replace(at, () => mapped) : printed;
 }
 
 /** The `.stack` V8 would build (`Error.prototype.toString`, then `    at …`), frames mapped. */
@@ -73,5 +74,35 @@ export function formatStack(err: unknown, frames: NodeJS.CallSite[], locate: Loc
 /** From now on, stacks through the bundle in `bundleDir` name the TypeScript sources. */
 export function mapBundleStacks(bundleDir: string): void {
   const locate = bundleLocator(bundleDir);
-  Error.prepareStackTrace = (err, frames) => formatStack(err, frames, locate);
+  const unmapped: Locate = () => undefined;
+  Error.prepareStackTrace = (err, frames) => {
+    try {
+      return formatStack(err, frames, locate);
+    } catch {
+      return formatStack(err, frames, unmapped); // a broken map: the stack as V8 prints it
+    }
+  };
+}
+
+/**
+ * An uncaught exception (or unhandled rejection) printed as its stack alone, then exit 1, as
+ * node does by default — minus the offending source line node prints above the stack when its
+ * own source maps are off: from a whitespace-minified bundle that line is the whole chunk,
+ * tens of KB into the journal.
+ */
+export function printUncaughtAsStack(): void {
+  process.on('uncaughtException', (err: unknown, origin) => {
+    let text: string;
+    try {
+      text = err instanceof Error ? (err.stack ?? String(err)) : String(err);
+    } catch {
+      text = '(an error that cannot be printed)';
+    }
+    const what = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
+    try {
+      fs.writeSync(2, `codex-sm: ${what}: ${text}\n`);
+    } finally {
+      process.exit(1);
+    }
+  });
 }

@@ -3,13 +3,16 @@
  * stack is formatted (src/cli/stack-maps.ts). A real esbuild bundle of a small TypeScript file,
  * loaded by node, throwing for real.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { build } from 'esbuild';
-import { bundleLocator, formatStack } from '../../src/cli/stack-maps.js';
+import { bundleLocator, formatStack, mapBundleStacks } from '../../src/cli/stack-maps.js';
+
+const STACK_MAPS = new URL('../../src/cli/stack-maps.js', import.meta.url).href;
 
 const SOURCE = [
   '// line 1',
@@ -19,6 +22,10 @@ const SOURCE = [
   '',
   'function deeper(): Error {',
   "  return new Error('from the bundle');", // line 7, column 10
+  '}',
+  '',
+  'export function crash(): never {',
+  '  throw deeper();', // line 11
   '}',
   '',
 ].join('\n');
@@ -48,7 +55,8 @@ describe('stack traces through the bundle (real esbuild output, maps read lazily
   let boom: () => Error;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codex-sm-stack-'));
+    // Real path: V8 names frames by it (a symlinked tmpdir, as on macOS, would not match).
+    dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'codex-sm-stack-')));
     fs.mkdirSync(path.join(dir, 'src'));
     fs.writeFileSync(path.join(dir, 'src', 'thrower.ts'), SOURCE);
     bundleDir = path.join(dir, 'bundle');
@@ -100,6 +108,45 @@ describe('stack traces through the bundle (real esbuild output, maps read lazily
     expect(locate({ file: path.join(bundleDir, 'missing.js'), line: 1, column: 1 })).to.equal(
       undefined,
     );
+  });
+
+  for (const how of ['uncaught exception', 'unhandled rejection'] as const)
+    it(`prints an ${how} as its mapped stack alone and exits 1 (no minified source line)`, () => {
+      fs.writeFileSync(`${chunk}.map`, map);
+      const script = [
+        `import { mapBundleStacks, printUncaughtAsStack } from ${JSON.stringify(STACK_MAPS)};`,
+        `mapBundleStacks(${JSON.stringify(bundleDir)});`,
+        'printUncaughtAsStack();',
+        `const { crash } = await import(${JSON.stringify(pathToFileURL(chunk).href)});`,
+        how === 'uncaught exception'
+          ? 'setImmediate(() => crash());'
+          : 'setImmediate(() => Promise.resolve().then(() => crash()));',
+      ].join('\n');
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+      });
+      const source = path.join(dir, 'src', 'thrower.ts');
+      expect(r.status, r.stderr).to.equal(1);
+      expect(r.stderr).to.include(`codex-sm: ${how}: Error: from the bundle`);
+      expect(r.stderr).to.include(`at deeper (${source}:7:10)`);
+      expect(r.stderr).to.include(`at crash (${source}:11:9)`);
+      expect(r.stderr, 'no line of the bundle').not.to.include('function deeper');
+    });
+
+  it('prints the stack as V8 does when a map is broken, instead of throwing from .stack', () => {
+    const broken = JSON.parse(map) as { sources: unknown[] };
+    broken.sources = broken.sources.map(() => null);
+    fs.writeFileSync(`${chunk}.map`, JSON.stringify(broken));
+    const saved = Error.prepareStackTrace;
+    try {
+      mapBundleStacks(bundleDir);
+      const stack = boom().stack ?? '';
+      expect(stack).to.match(/^Error: from the bundle\n {4}at deeper \(/);
+      expect(stack).to.include(`${pathToFileURL(chunk).href}:1:`);
+    } finally {
+      Error.prepareStackTrace = saved;
+      fs.writeFileSync(`${chunk}.map`, map);
+    }
   });
 
   it('prints an error whose name throws without throwing itself', () => {
