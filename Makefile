@@ -40,7 +40,7 @@ build: setup
 	$(NODE) dist/src/config/validator-gen.js
 	$(NODE) node_modules/typescript/bin/tsc -p ui/tsconfig.json
 	$(NODE) ui/build.mjs
-	rm -rf dist/bundle
+	rm -rf dist/bundle dist/bundle-inputs
 	$(NODE) dist/service/mime-served.js dist/bundle-inputs/mime-db.json
 	$(ESBUILD) serve=src/cli/serve-main.ts $(BUNDLE_FLAGS)
 	$(ESBUILD) cli=src/cli/cli-main.ts $(BUNDLE_FLAGS)

@@ -57,5 +57,15 @@ function main(out: string): void {
   fs.writeFileSync(out, JSON.stringify(mimeSubset(db)) + '\n');
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url))
-  main(process.argv[2] ?? 'dist/bundle-inputs/mime-db.json');
+/** Whether node was started on this file (real paths: a symlinked checkout must still match). */
+function runAsScript(): boolean {
+  const argv1 = process.argv[1];
+  if (!argv1) return false;
+  try {
+    return fs.realpathSync(argv1) === fs.realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (runAsScript()) main(process.argv[2] ?? 'dist/bundle-inputs/mime-db.json');
