@@ -47,6 +47,6 @@ describe("Node's default metrics start with the first scrape", () => {
     );
     const second = await m.scrape();
     expect(second.body).to.match(/^nodejs_eventloop_lag_seconds /m);
-    m.registry.clear(); // stops prom-client's monitors, so mocha can exit
+    m.registry.clear(); // its monitors keep running, but they do not hold the process open
   });
 });
