@@ -172,6 +172,7 @@ describe('app-server restart and launch flags (real app-server, fake Responses A
 
   it('never runs two restarts at once: a call during a restart gets the next one, calls waiting for it share it', async () => {
     const logged = restartsLogged();
+    const before = (await status()).appServer.pid;
     const answers = await Promise.all([restart(), restart(), restart()]);
     for (const r of answers) expect(r.status, JSON.stringify(r.body)).to.equal(200);
     // The three calls reach the service in any order: the first to arrive gets a restart of its
@@ -181,6 +182,7 @@ describe('app-server restart and launch flags (real app-server, fake Responses A
     const own = pids.filter((p) => p !== shared);
     expect(shared, `pids ${pids.join(', ')}`).to.be.a('number');
     expect(own, `pids ${pids.join(', ')}`).to.have.length(1);
+    expect(own[0], 'the first restart started a new app-server').not.to.equal(before);
     expect((await status()).appServer.pid).to.equal(shared);
     expect(restartsLogged() - logged).to.equal(2);
     const order = svc.logs
