@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import { startService, TestClient, waitReady, type ServiceProcess } from '../../harness/service.js';
+import { encodeFrameHeader, OPCODE } from '../../service/ws-frames.js';
 
 interface Status {
   state: string;
@@ -29,6 +30,54 @@ function rawHttp(port: number, request: string): Promise<string> {
     s.on('close', () => resolve(out));
     s.on('error', () => resolve(out));
     setTimeout(() => s.destroy(), 3000);
+  });
+}
+
+/** WebSocket messages the relay has passed from the app-server to clients (/metrics). */
+async function relayedToClients(svc: ServiceProcess): Promise<number> {
+  const r = await fetch(`${svc.endpoint}/metrics`, {
+    headers: { authorization: `Bearer ${svc.token}` },
+  });
+  const m = /^codex_sm_relay_messages_total\{direction="to_client"\} (\d+)$/m.exec(await r.text());
+  if (!m) throw new Error('no codex_sm_relay_messages_total{direction="to_client"} in /metrics');
+  return Number(m[1]);
+}
+
+/** A client text frame, masked with the zero key (valid: the payload stays as it is). */
+function maskedTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const header = encodeFrameHeader({
+    fin: true,
+    rsv: 0,
+    opcode: OPCODE.text,
+    masked: true,
+    mask: 0,
+    length: payload.length,
+  });
+  return Buffer.concat([header, payload]);
+}
+
+/** A WebSocket upgrade on a plain socket: resolves once the 101 head has been read. */
+function rawWebSocket(port: number, token: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () =>
+      s.write(
+        'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+          `Authorization: Bearer ${token}\r\n\r\n`,
+      ),
+    );
+    let head = '';
+    const onData = (d: Buffer) => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      s.off('data', onData);
+      s.pause(); // from here on nobody reads it
+      if (head.startsWith('HTTP/1.1 101')) resolve(s);
+      else reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
+    };
+    s.on('data', onData);
+    s.on('error', reject);
   });
 }
 
@@ -133,16 +182,27 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
   });
 
   it('disconnects a client that stops reading instead of buffering without bound', async () => {
-    const c = await TestClient.connect(svc.wsUrl, auth);
-    await c.initialize();
-    const socket = (c.ws as unknown as { _socket: net.Socket })._socket;
-    socket.pause(); // stop reading: the kernel buffers fill, then codex-sm's
-    // Ask for ~11 KB answers without reading them: more than loopback's kernel buffers
-    // (tcp_rmem max is 32 MB here) plus codex-sm's 256 KB bound.
-    for (let i = 0; i < 5000; i++)
-      c.ws.send(JSON.stringify({ id: 1000 + i, method: 'model/list', params: {} }));
-    // The event itself: codex-sm's cut-off line (on a busy machine the app-server may take a
-    // while to answer 5000 requests; the mocha timeout bounds the wait).
+    // A raw socket the test alone reads (a `ws` client may resume a socket paused under it):
+    // the upgrade, then never another byte read.
+    const socket = await rawWebSocket(port, svc.token);
+    const send = (msg: object) => socket.write(maskedTextFrame(JSON.stringify(msg)));
+    send({
+      id: 1,
+      method: 'initialize',
+      params: { clientInfo: { name: 'slow', title: null, version: '0' }, capabilities: null },
+    });
+    send({ method: 'initialized' });
+    // Ask for ~11 KB answers without reading them until the kernel's buffers (loopback grows
+    // them to tens of MB) and codex-sm's 256 KB bound are full. In batches, each sent once the
+    // relay has passed on every answer to the one before: the app-server sheds what it cannot
+    // take at once ("Server overloaded; retry later"), and tiny errors fill no buffer.
+    const cutOff = (l: { msg: string }) => l.msg === 'client not reading; disconnecting';
+    let id = 1000;
+    for (let batch = 0; batch < 2000 && !svc.logs.some(cutOff); batch++) {
+      const before = await relayedToClients(svc);
+      for (let i = 0; i < 50; i++) send({ id: id++, method: 'model/list', params: {} });
+      while (!svc.logs.some(cutOff) && (await relayedToClients(svc)) < before + 50);
+    }
     const line = await svc.waitForLog((l) => l.msg === 'client not reading; disconnecting', 55_000);
     expect(line.buffered as number).to.be.greaterThan(256 * 1024);
     let clients = (await getStatus(svc)).clients;
