@@ -21,7 +21,7 @@ import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake
 import { generateHome, type GenResult } from '../../harness/gen-home.js';
 import { CLI, startService, tempDir, type ServiceProcess } from '../../harness/service.js';
 import { launchChromium } from '../helpers/browser.js';
-import { hasOpenssl, makeCert } from '../helpers/tls-cert.js';
+import { requireOpenssl, makeCert } from '../helpers/tls-cert.js';
 import { SECURE_SESSION_COOKIE } from '../../service/auth/cookies.js';
 
 /** base64(sha256(SubjectPublicKeyInfo)): what Chromium's SPKI allowlist names a key by. */
@@ -52,10 +52,7 @@ describe('dashboard over TLS in a real Chromium (real service and app-server, FA
   let ca: string;
 
   before(async function () {
-    if (!hasOpenssl) {
-      console.warn('\n  !!! openssl missing: the dashboard TLS test did NOT run !!!\n');
-      return this.skip();
-    }
+    requireOpenssl(this, 'the dashboard TLS test');
     const dir = tempDir();
     tls = makeCert(dir);
     ca = fs.readFileSync(tls.cert, 'utf8');

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import { startService, TestClient, waitReady, type ServiceProcess } from '../../harness/service.js';
 import { encodeFrameHeader, OPCODE } from '../../service/ws-frames.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface Status {
   state: string;
@@ -201,16 +202,21 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
     for (let batch = 0; batch < 2000 && !svc.logs.some(cutOff); batch++) {
       const before = await relayedToClients(svc);
       for (let i = 0; i < 50; i++) send({ id: id++, method: 'model/list', params: {} });
-      while (!svc.logs.some(cutOff) && (await relayedToClients(svc)) < before + 50);
+      await waitFor(
+        `batch ${batch} answered`,
+        async () => svc.logs.some(cutOff) || (await relayedToClients(svc)) >= before + 50,
+        10_000,
+        5,
+      );
     }
     const line = await svc.waitForLog((l) => l.msg === 'client not reading; disconnecting', 55_000);
     expect(line.buffered as number).to.be.greaterThan(256 * 1024);
-    let clients = (await getStatus(svc)).clients;
-    for (let i = 0; clients !== 0 && i < 50; i++) {
-      await new Promise((r) => setTimeout(r, 100)); // the socket's close lands just after the line
-      clients = (await getStatus(svc)).clients;
-    }
-    expect(clients, 'slow client was disconnected').to.equal(0);
+    // The socket's close lands just after the line.
+    await waitFor(
+      'the slow client to be disconnected',
+      async () => (await getStatus(svc)).clients === 0,
+      5000,
+    );
     socket.destroy();
   });
 

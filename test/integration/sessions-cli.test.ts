@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { waitFor } from '../helpers/wait.js';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import {
   CLI,
@@ -95,11 +96,14 @@ describe('codex-sm session CLI against a running service', function () {
     // The index follows the rollout file (a watcher): the turn's last message may land in it
     // just after `send --wait` returns, so wait for the count the rollout will reach.
     type Shown = { id: string; title: string; messageCount: number };
-    let show = json<Shown>(await run(['show', id]));
-    for (let i = 0; show.messageCount < 4 && i < 50; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      show = json<Shown>(await run(['show', id]));
-    }
+    const show = await waitFor(
+      'the index to hold the 4 messages of the rollout',
+      async () => {
+        const shown = json<Shown>(await run(['show', id]));
+        return shown.messageCount >= 4 && shown;
+      },
+      5000,
+    );
     expect(show).to.include({ id, title: 'hello from the cli' });
     expect(show.messageCount).to.equal(4);
     const found = json<{ results: { sessionId: string }[] }>(

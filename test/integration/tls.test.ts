@@ -5,7 +5,7 @@ import https from 'node:https';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { CLI, startService, tempDir, type ServiceProcess } from '../../harness/service.js';
-import { hasOpenssl, makeCert } from '../helpers/tls-cert.js';
+import { requireOpenssl, makeCert } from '../helpers/tls-cert.js';
 
 function get(
   url: string,
@@ -69,10 +69,7 @@ describe('TLS and exposure (integration)', function () {
   });
 
   it('serves HTTPS and WSS with the configured certificate on 0.0.0.0', async function () {
-    if (!hasOpenssl) {
-      console.warn('\n  !!! openssl missing: the TLS test did NOT run !!!\n');
-      this.skip();
-    }
+    requireOpenssl(this, 'the TLS test');
     const dir = tempDir();
     const { cert, key } = makeCert(dir);
     svc = await startService({ dir, config: { host: '0.0.0.0', tls: { cert, key } } });

@@ -113,7 +113,11 @@ describe('dashboard login: browser sessions against the real service (fake Respo
       'admin',
       'sessions:read',
     ]);
-    expect(Date.parse(String(answer.body.expiresAt))).to.be.greaterThan(Date.now());
+    // Seven days, as the cookie's Max-Age below says.
+    expect(Date.parse(String(answer.body.expiresAt))).to.be.closeTo(
+      Date.now() + 7 * 24 * 3600 * 1000,
+      5 * 60 * 1000,
+    );
     expect(setCookie).to.match(/^codex_sm_session=cst_[0-9a-f]{16}\.[A-Za-z0-9_-]{43}; /);
     expect(setCookie).to.include('; Path=/; HttpOnly; SameSite=Strict; Max-Age=604800');
     expect(setCookie, 'plain-HTTP listener').to.not.include('Secure');

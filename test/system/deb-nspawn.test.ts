@@ -25,6 +25,7 @@ import { mirrorUnreachable, NspawnLab, rootfsCached, unavailable } from './nspaw
 
 const UNIT = 'codex-sm.service';
 const SHOW = [
+  'Type',
   'LoadState',
   'ActiveState',
   'SubState',
@@ -174,6 +175,7 @@ describe('Debian package in a Debian 12 container: apt-get install, systemctl --
     ok(await asUser(['systemctl', '--user', 'enable', '--now', UNIT]), 'enable --now');
     const s = await show();
     expect(s).to.include({
+      Type: 'notify',
       LoadState: 'loaded',
       ActiveState: 'active',
       SubState: 'running',

@@ -327,22 +327,7 @@ export class SystemdUserLab {
   }
 }
 
-/** Poll `fn` until it returns a truthy value, or fail with what it last saw. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
+export { waitFor } from '../helpers/wait.js';
 
 // ---- small helpers shared by the lab harnesses and the system tests
 
