@@ -8,6 +8,7 @@
  * prove it comes from our own page: its `Origin` must be ours. `SameSite=Strict` already keeps
  * the cookie off cross-site requests in current browsers; the Origin check does not rely on it.
  */
+import { readOnlyMethod } from './scopes.js';
 
 export const SESSION_COOKIE = 'codex_sm_session';
 /**
@@ -73,7 +74,7 @@ export function clearedSessionCookie(secure: boolean): string {
 
 /** Methods that may change something: a cookie-authenticated one needs our `Origin`. */
 export function changesState(method: string): boolean {
-  return !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase());
+  return !readOnlyMethod(method);
 }
 
 const DEFAULT_PORT: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };

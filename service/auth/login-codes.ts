@@ -3,7 +3,8 @@
  * as a SHA-256 and only in memory (a restart forgets them: the user runs `open` again), and at
  * most `max` pending (the oldest goes first), so nothing a caller does grows memory.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { secretHash } from '../store/tokens.js';
 import type { Scope } from './scopes.js';
 
 /** How long a code may wait to be used: enough to scan a QR code, not to be worth stealing. */
@@ -22,8 +23,6 @@ export interface CodeGrant {
   notAfter: number | null;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
 export class LoginCodes {
   /** By the code's hash; a Map keeps insertion order, so the first key is the oldest. */
   private readonly pending = new Map<string, CodeGrant & { expiresAt: number }>();
@@ -40,13 +39,13 @@ export class LoginCodes {
     while (this.pending.size >= this.max) this.pending.delete(this.pending.keys().next().value!);
     const code = randomBytes(16).toString('base64url');
     const expiresAt = this.now() + this.ttlMs;
-    this.pending.set(sha256(code), { ...grant, expiresAt });
+    this.pending.set(secretHash(code), { ...grant, expiresAt });
     return { code, expiresAt };
   }
 
   /** The grant behind a code, which is used up by this call; or why not. */
   redeem(code: string): CodeGrant | { refused: 'unknown' | 'expired' } {
-    const key = sha256(code);
+    const key = secretHash(code);
     const found = this.pending.get(key);
     if (!found) return { refused: 'unknown' };
     this.pending.delete(key);

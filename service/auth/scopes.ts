@@ -23,7 +23,13 @@ export function isScope(s: string): s is Scope {
 /** `null`: any valid token (no data beyond the service's own state). */
 export type Need = Scope | null;
 
-const READ = new Set(['GET', 'HEAD']);
+/** Methods that change nothing (OPTIONS: the router's Allow answer): the read scope is enough. */
+const READ = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Whether `method` only reads: the one list for scopes, the cookie's Origin rule and audits. */
+export function readOnlyMethod(method: string): boolean {
+  return READ.has(method.toUpperCase());
+}
 
 /** [path prefix, scope for reads, scope for writes], first match wins. */
 const ROUTES: readonly [string, Need, Need][] = [
@@ -68,7 +74,7 @@ function under(path: string, prefix: string): boolean {
 export function requiredScope(method: string, path: string): Need {
   const row = ROUTES.find(([prefix]) => under(path, prefix));
   if (!row) return 'admin';
-  return READ.has(method.toUpperCase()) ? row[1] : row[2];
+  return readOnlyMethod(method) ? row[1] : row[2];
 }
 
 /** Whether a request to this path needs no credential at all. */

@@ -47,7 +47,8 @@ interface TokenRow {
   last_used_at: number | null;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** How a secret is kept: its SHA-256 in hex (tokens here, one-time login codes in auth/). */
+export const secretHash = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 function toInfo(r: TokenRow): TokenInfo {
   return {
@@ -91,7 +92,7 @@ export class TokenRepo extends StoreRepo {
       this.insertRow('tokens', {
         id,
         name: t.name,
-        secret_sha256: sha256(secret),
+        secret_sha256: secretHash(secret),
         scopes: JSON.stringify(t.scopes),
         kind: t.kind ?? 'token',
         parent_id: t.parentId ?? null,
@@ -110,7 +111,7 @@ export class TokenRepo extends StoreRepo {
     const secret = randomBytes(32).toString('base64url');
     const cur = this.get(id);
     if (!cur || cur.revokedAt !== null) return undefined;
-    this.updateRow('tokens', id, { secret_sha256: sha256(secret) });
+    this.updateRow('tokens', id, { secret_sha256: secretHash(secret) });
     return { info: this.mustGet(id), token: `${id}.${secret}` };
   }
 
@@ -215,7 +216,7 @@ export class TokenRepo extends StoreRepo {
       this.db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?').get(parts.id);
     if (!parts || !row) return { refused: 'unknown' };
     const want = Buffer.from(row.secret_sha256, 'hex');
-    if (!timingSafeEqual(want, Buffer.from(sha256(parts.secret), 'hex')))
+    if (!timingSafeEqual(want, Buffer.from(secretHash(parts.secret), 'hex')))
       return { refused: 'unknown' };
     if (row.revoked_at !== null) return { refused: 'revoked' };
     const now = this.now();

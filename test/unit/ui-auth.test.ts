@@ -20,6 +20,7 @@ import {
   SESSION_TTL_MS,
 } from '../../service/auth/cookies.js';
 import { LoginCodes } from '../../service/auth/login-codes.js';
+import { requiredScope } from '../../service/auth/scopes.js';
 import { grantOf, sessionExpiry } from '../../service/auth/ui-routes.js';
 import { TokenRepo } from '../../service/store/tokens.js';
 import { withStore } from '../helpers/store.js';
@@ -85,6 +86,9 @@ describe('same-origin rule (pure)', () => {
       true,
       true,
     ]);
+    // One list: what changes nothing needs only the read scope, and no Origin.
+    for (const path of ['/api/queues', '/api/sessions', '/status'])
+      expect(requiredScope('OPTIONS', path), path).to.equal(requiredScope('GET', path));
   });
 });
 
