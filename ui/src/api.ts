@@ -17,7 +17,7 @@ export class ApiError extends Error {
   }
 }
 
-export interface UiSession {
+interface UiSession {
   id?: string;
   scopes: string[];
   expiresAt: string | null;

@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api, can, message } from './api';
 import { decisionsFor, type Decision } from './decisions';
+import { shortId } from './format';
 import { apiPath, href } from './paths';
 import { changesOf, type Approval, type FileChange } from './timeline';
 import { Badge, Button, Diff, ErrorLine } from './ui';
@@ -107,7 +108,7 @@ export function ApprovalCard(props: {
       ))}
       {props.showSession && a.threadId ? (
         <p class="muted">
-          session <a href={href('s', a.threadId)}>{a.threadId.slice(0, 8)}</a>
+          session <a href={href('s', a.threadId)}>{shortId(a.threadId)}</a>
         </p>
       ) : null}
       {a.status === 'pending' ? (

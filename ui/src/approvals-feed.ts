@@ -36,7 +36,7 @@ function set(pending: Approval[], live = approvalsFeed.value.live): void {
 }
 
 /** One approval's news: a pending one is kept (replaced by id), any other status drops it. Pure. */
-export function withApproval(pending: Approval[], a: Approval): Approval[] {
+function withApproval(pending: Approval[], a: Approval): Approval[] {
   if (a.status !== 'pending') return pending.filter((x) => x.id !== a.id);
   return pending.some((x) => x.id === a.id)
     ? pending.map((x) => (x.id === a.id ? a : x))

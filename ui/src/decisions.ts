@@ -1,7 +1,7 @@
 /** The answers an approval may get, and which to offer. Pure: the unit tier imports it. */
 import type { Approval } from './timeline.js';
 
-export const DECISIONS = ['accept', 'acceptForSession', 'decline', 'cancel'] as const;
+const DECISIONS = ['accept', 'acceptForSession', 'decline', 'cancel'] as const;
 export type Decision = (typeof DECISIONS)[number];
 
 /**

@@ -10,21 +10,12 @@
 /** Every id the service hands out: app-server thread ids and our own (UUIDs), prefixed tokens. */
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
 
-export function isId(s: string): boolean {
+function isId(s: string): boolean {
   return ID.test(s);
 }
 
 /** The pages of the dashboard; `s`, `q` and `g` are one session, queue or group, by id. */
-export const PAGES = [
-  'status',
-  'sessions',
-  's',
-  'approvals',
-  'queues',
-  'q',
-  'groups',
-  'g',
-] as const;
+const PAGES = ['status', 'sessions', 's', 'approvals', 'queues', 'q', 'groups', 'g'] as const;
 export type Page = (typeof PAGES)[number];
 const WITH_ID: readonly Page[] = ['s', 'q', 'g'];
 

@@ -64,7 +64,7 @@ function contentText(content: unknown): string {
  * A file added or deleted comes as its whole content, not as a diff: shown as one, every line
  * an addition (or a deletion), so it reads like the updates beside it.
  */
-export function asDiff(kind: string, text: string): string {
+function asDiff(kind: string, text: string): string {
   const sign = kind === 'add' ? '+' : kind === 'delete' ? '-' : '';
   if (!sign || !text || /^(@@|\+\+\+ |--- )/m.test(text)) return text;
   return text
@@ -109,7 +109,7 @@ export function reasoningParts(text: string): { title: string; body: string } {
 }
 
 /** One item, as a notification (camelCase) or a rollout `item_completed` (PascalCase) has it. */
-export function entryOfItem(item: Json, done: boolean): Entry | undefined {
+function entryOfItem(item: Json, done: boolean): Entry | undefined {
   const key = str(item.id);
   if (!key) return undefined;
   const type = str(item.type).replace(/^./, (c) => c.toLowerCase());

@@ -7,7 +7,7 @@ import { api, can } from '../api';
 import { ago, shortId } from '../format';
 import { apiPath, href } from '../paths';
 import { Badge, Button, ErrorLine, Section } from '../ui';
-import { NotShown, Progress, useAction, useFollow, WorkList } from './work';
+import { ActButton, NotShown, Progress, useAction, useFollow, WorkList } from './work';
 
 interface GroupRun {
   id: string;
@@ -110,17 +110,13 @@ export function GroupPage({ id }: { id: string }) {
           {can('groups') ? (
             <div class="actions">
               {g.paused ? (
-                <Button
-                  kind="primary"
-                  disabled={busy}
-                  onClick={() => void act('POST', `${path}/resume`)}
-                >
+                <ActButton act={act} busy={busy} kind="primary" to={`${path}/resume`}>
                   Resume
-                </Button>
+                </ActButton>
               ) : (
-                <Button disabled={busy} onClick={() => void act('POST', `${path}/pause`)}>
+                <ActButton act={act} busy={busy} to={`${path}/pause`}>
                   Pause
-                </Button>
+                </ActButton>
               )}
             </div>
           ) : null}

@@ -9,7 +9,7 @@ import { ago, shortId } from '../format';
 import { apiPath, href } from '../paths';
 import type { Approval } from '../timeline';
 import { Badge, Button, ErrorLine, Section } from '../ui';
-import { NotShown, Progress, useAction, useFollow, WorkList, type Act } from './work';
+import { ActButton, NotShown, Progress, useAction, useFollow, WorkList, type Act } from './work';
 
 interface Prompt {
   id: string;
@@ -55,25 +55,28 @@ export function QueuesPage() {
       page="q"
       testId="queues"
       empty={<code>codex-sm queue create NAME --cwd DIR "first prompt"</code>}
-      meta={(q) => (
-        <>
-          <span class="row-meta">
-            <Badge text={q.status} />
-            {q.waitingFor ? <Badge text={`waiting for ${q.waitingFor}`} /> : null}
-            <span>
-              {q.counts.completed ?? 0} of {queueProgress(q).total} done
+      meta={(q) => {
+        const progress = queueProgress(q);
+        return (
+          <>
+            <span class="row-meta">
+              <Badge text={q.status} />
+              {q.waitingFor ? <Badge text={`waiting for ${q.waitingFor}`} /> : null}
+              <span>
+                {q.counts.completed ?? 0} of {progress.total} done
+              </span>
+              <span>{ago(q.updatedAt)}</span>
             </span>
-            <span>{ago(q.updatedAt)}</span>
-          </span>
-          <Progress {...queueProgress(q)} />
-        </>
-      )}
+            <Progress {...progress} />
+          </>
+        );
+      }}
     />
   );
 }
 
-function PromptRow(props: { q: Queue; p: Prompt; act: Act }) {
-  const { q, p, act } = props;
+function PromptRow(props: { q: Queue; p: Prompt; act: Act; busy: boolean }) {
+  const { q, p, act, busy } = props;
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(p.text);
   const editable = p.status === 'pending' || p.status === 'waiting';
@@ -102,7 +105,7 @@ function PromptRow(props: { q: Queue; p: Prompt; act: Act }) {
             onInput={(e) => setText(e.currentTarget.value)}
           />
           <div class="actions">
-            <Button type="submit" kind="primary" disabled={!text.trim()}>
+            <Button type="submit" kind="primary" disabled={busy || !text.trim()}>
               Save
             </Button>
             <Button onClick={() => (setEditing(false), setText(p.text))}>Cancel</Button>
@@ -116,19 +119,20 @@ function PromptRow(props: { q: Queue; p: Prompt; act: Act }) {
       {editable && !editing && can('queues') ? (
         <div class="actions">
           <Button onClick={() => (setText(p.text), setEditing(true))}>Edit</Button>
-          <Button onClick={() => void act('POST', `${base}/move`, { to: 1 })} label="run next">
+          <ActButton act={act} busy={busy} to={`${base}/move`} body={{ to: 1 }} label="run next">
             Run next
-          </Button>
-          <Button
-            onClick={() =>
-              void act('POST', `${base}/mode`, { mode: p.mode === 'auto' ? 'manual' : 'auto' })
-            }
+          </ActButton>
+          <ActButton
+            act={act}
+            busy={busy}
+            to={`${base}/mode`}
+            body={{ mode: p.mode === 'auto' ? 'manual' : 'auto' }}
           >
             {p.mode === 'auto' ? 'Make manual' : 'Make auto'}
-          </Button>
-          <Button kind="danger" onClick={() => void act('DELETE', base)}>
+          </ActButton>
+          <ActButton act={act} busy={busy} method="DELETE" to={base} kind="danger">
             Remove
-          </Button>
+          </ActButton>
         </div>
       ) : null}
     </li>
@@ -166,53 +170,39 @@ export function QueuePage({ id }: { id: string }) {
           {can('queues') ? (
             <div class="actions">
               {q.status !== 'running' && q.status !== 'paused' ? (
-                <Button
-                  kind="primary"
-                  disabled={busy}
-                  onClick={() => void act('POST', `${path}/start`)}
-                >
+                <ActButton act={act} busy={busy} kind="primary" to={`${path}/start`}>
                   Start
-                </Button>
+                </ActButton>
               ) : null}
               {q.waitingFor === 'go-ahead' && q.status === 'running' ? (
-                <Button
-                  kind="primary"
-                  disabled={busy}
-                  onClick={() => void act('POST', `${path}/start`)}
-                >
+                <ActButton act={act} busy={busy} kind="primary" to={`${path}/start`}>
                   Go ahead
-                </Button>
+                </ActButton>
               ) : null}
               {q.status === 'running' ? (
-                <Button disabled={busy} onClick={() => void act('POST', `${path}/pause`)}>
+                <ActButton act={act} busy={busy} to={`${path}/pause`}>
                   Pause
-                </Button>
+                </ActButton>
               ) : null}
               {q.status === 'paused' ? (
-                <Button
-                  kind="primary"
-                  disabled={busy}
-                  onClick={() => void act('POST', `${path}/resume`)}
-                >
+                <ActButton act={act} busy={busy} kind="primary" to={`${path}/resume`}>
                   Resume
-                </Button>
+                </ActButton>
               ) : null}
               {q.status === 'running' || q.status === 'paused' ? (
                 <>
-                  <Button
-                    kind="danger"
-                    disabled={busy}
-                    onClick={() => void act('POST', `${path}/stop`)}
-                  >
+                  <ActButton act={act} busy={busy} kind="danger" to={`${path}/stop`}>
                     Stop
-                  </Button>
-                  <Button
+                  </ActButton>
+                  <ActButton
+                    act={act}
+                    busy={busy}
                     kind="danger"
-                    disabled={busy}
-                    onClick={() => void act('POST', `${path}/stop`, { now: true })}
+                    to={`${path}/stop`}
+                    body={{ now: true }}
                   >
                     Stop now
-                  </Button>
+                  </ActButton>
                 </>
               ) : null}
             </div>
@@ -226,7 +216,7 @@ export function QueuePage({ id }: { id: string }) {
       <Section title="Prompts">
         <ul class="list" data-testid="prompts">
           {(q.prompts ?? []).map((p) => (
-            <PromptRow key={p.id + p.text} q={q} p={p} act={act} />
+            <PromptRow key={p.id + p.text} q={q} p={p} act={act} busy={busy} />
           ))}
         </ul>
         {can('queues') ? (

@@ -15,10 +15,10 @@ import { firstPrompts } from './sessions';
 
 function EntryView({
   e,
-  changesOf,
+  changesOfItem,
 }: {
   e: Entry;
-  changesOf: (itemId: string | null) => FileChange[];
+  changesOfItem: (itemId: string | null) => FileChange[];
 }) {
   switch (e.kind) {
     case 'user':
@@ -66,7 +66,7 @@ function EntryView({
         </div>
       );
     case 'approval':
-      return <ApprovalCard approval={e.approval} changes={changesOf(e.approval.itemId)} />;
+      return <ApprovalCard approval={e.approval} changes={changesOfItem(e.approval.itemId)} />;
     case 'notice':
       return <p class={e.tone === 'error' ? 'error' : 'muted'}>{e.text}</p>;
   }
@@ -112,8 +112,13 @@ export function SessionPage({ id }: { id: string }) {
     api<SessionJson>('GET', apiPath`/api/sessions/${id}`)
       .then((s) => {
         setSession(s);
+        // Until the replay says otherwise: the turn running when the page opened is steered.
         if (s.status && !timeline.state.status)
-          timeline.state = { ...timeline.state, status: s.status };
+          timeline.state = {
+            ...timeline.state,
+            status: s.status,
+            activeTurnId: timeline.state.activeTurnId ?? s.activeTurnId ?? null,
+          };
         changed();
       })
       .catch((e) => setError(message(e)));
@@ -180,19 +185,18 @@ export function SessionPage({ id }: { id: string }) {
     const text = input.trim();
     if (text && (await sendTurn(text))) setInput('');
   };
-  const interrupt = async () => {
-    setError(null);
-    try {
-      await api(
-        'POST',
-        apiPath`/api/sessions/${id}/interrupt`,
-        st.activeTurnId ? { turnId: st.activeTurnId } : {},
-      );
-    } catch (e) {
-      setError(message(e));
-    }
-  };
-  const changesOf = (itemId: string | null): FileChange[] => {
+  const interrupt = () =>
+    attempt(
+      () =>
+        api(
+          'POST',
+          apiPath`/api/sessions/${id}/interrupt`,
+          st.activeTurnId ? { turnId: st.activeTurnId } : {},
+        ),
+      setBusy,
+      setError,
+    );
+  const changesOfItem = (itemId: string | null): FileChange[] => {
     const item = timeline.entries.find((x) => x.key === itemId);
     return item?.kind === 'fileChange' ? item.changes : [];
   };
@@ -216,7 +220,7 @@ export function SessionPage({ id }: { id: string }) {
       </header>
       <div class="timeline" data-testid="timeline" aria-live="polite">
         {timeline.entries.map((e) => (
-          <EntryView key={e.key} e={e} changesOf={changesOf} />
+          <EntryView key={e.key} e={e} changesOfItem={changesOfItem} />
         ))}
         {timeline.entries.length === 0 ? <p class="muted">nothing yet</p> : null}
         <div ref={bottom} />
@@ -240,7 +244,7 @@ export function SessionPage({ id }: { id: string }) {
               {running ? 'Steer' : 'Send'}
             </Button>
             {running ? (
-              <Button kind="danger" onClick={() => void interrupt()}>
+              <Button kind="danger" disabled={busy} onClick={() => void interrupt()}>
                 Interrupt
               </Button>
             ) : null}

@@ -8,7 +8,7 @@ import { GROUP_EVENTS, QUEUE_EVENTS } from '../../../service/work/event-names.js
 import { api, attempt, checkSession } from '../api';
 import { href, type Page } from '../paths';
 import { usePoll } from '../poll';
-import { ErrorLine, Section } from '../ui';
+import { Button, ErrorLine, Section } from '../ui';
 
 /** A bar of done / running / failed out of all. */
 export function Progress(p: { done: number; running: number; failed: number; total: number }) {
@@ -116,4 +116,28 @@ export function useAction(): [Act, string | null, boolean] {
   const run = (method: string, path: string, body: unknown = {}) =>
     attempt(() => api(method, path, body), setBusy, setError);
   return [run, error, busy];
+}
+
+/** A button that sends one request through `act`, disabled while any of the page's is under way. */
+export function ActButton(props: {
+  act: Act;
+  busy: boolean;
+  method?: string;
+  to: string;
+  body?: unknown;
+  kind?: 'primary' | 'danger';
+  label?: string;
+  children: ComponentChildren;
+}) {
+  const { act, busy, method = 'POST', to, body } = props;
+  return (
+    <Button
+      kind={props.kind}
+      label={props.label}
+      disabled={busy}
+      onClick={() => void act(method, to, body)}
+    >
+      {props.children}
+    </Button>
+  );
 }
