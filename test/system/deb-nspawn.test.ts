@@ -20,7 +20,7 @@ import { TestClient } from '../../harness/service.js';
 import { packageInfo } from '../../src/package-info.js';
 import type { RunResult } from '../../src/runner.js';
 import { codexSmDeb, nodeDeb, nodeDebUnavailable } from './deb-build.js';
-import { expectStatusMatchesShow, freePort, httpStatus, waitFor } from './lab.js';
+import { expectStatusMatchesShow, freePort, httpStatus, labSuiteHooks, waitFor } from './lab.js';
 import { mirrorUnreachable, NspawnLab, rootfsCached, unavailable } from './nspawn-lab.js';
 
 const UNIT = 'codex-sm.service';
@@ -48,15 +48,16 @@ function ok(r: RunResult, what: string): string {
 describe('Debian package in a Debian 12 container: apt-get install, systemctl --user enable --now, apt-get remove (real systemd PID 1 in systemd-nspawn)', function () {
   this.timeout(120_000);
   let lab: NspawnLab | undefined;
-  let failed = false;
   let port: number;
   let debName = '';
   let nodeName = '';
   const user = { name: 'tester', uid: 0 };
   const home = '/home/tester';
-  const started = Date.now();
-  const timings: string[] = [];
-  let t = Date.now();
+  const { timings, started } = labSuiteHooks({
+    lab: () => lab,
+    journal: async () => (await lab?.exec(['journalctl', '-n', '100', '--no-pager']))?.stdout ?? '',
+    title: '.deb container test timings',
+  });
 
   before(async function () {
     this.timeout(20 * 60_000); // the .deb build (better-sqlite3) and, once, debootstrap and dpkg-repack
@@ -92,24 +93,6 @@ describe('Debian package in a Debian 12 container: apt-get install, systemctl --
       `container up ${Date.now() - started} ms (${cached ? 'cached rootfs' : 'debootstrap'})`,
     );
     port = await freePort();
-  });
-  beforeEach(() => {
-    t = Date.now();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') failed = true;
-    timings.push(`${this.currentTest?.title}: ${Date.now() - t} ms`);
-  });
-  after(async () => {
-    if (!lab) return;
-    if (failed) {
-      console.log(lab.debugLogs());
-      console.log((await lab.exec(['journalctl', '-n', '100', '--no-pager'])).stdout);
-    }
-    await lab.down({ keepDir: failed });
-    console.log(
-      `    .deb container test timings:\n      ${[...timings, `total ${Date.now() - started} ms`].join('\n      ')}`,
-    );
   });
 
   const L = () => lab as NspawnLab;

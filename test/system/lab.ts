@@ -407,3 +407,52 @@ export function skipUnlessLab(ctx: Mocha.Context): void {
   );
   ctx.skip();
 }
+
+/** What labSuiteHooks takes down: the user-manager lab or the nspawn container. */
+export interface SuiteLab {
+  readonly dir: string;
+  debugLogs(): string;
+  down(opts: { keepDir?: boolean }): Promise<void>;
+}
+
+/**
+ * The hooks every system suite needs; call it in the `describe`. Each test's time is noted.
+ * After the suite, `first` runs (closing what the suite opened), then the lab is taken down:
+ * when a test failed, its debug logs and the journal's last lines are printed and its
+ * directory is kept. With a `title`, the timings are printed under it; the suite's `before`
+ * adds its own steps to `timings`.
+ */
+export function labSuiteHooks(o: {
+  lab: () => SuiteLab | undefined;
+  journal: () => Promise<string>;
+  title?: string;
+  first?: () => Promise<void>;
+}): { timings: string[]; started: number } {
+  const started = Date.now();
+  const timings: string[] = [];
+  let failed = false;
+  let t = started;
+  beforeEach(() => {
+    t = Date.now();
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') failed = true;
+    timings.push(`${this.currentTest?.title}: ${Date.now() - t} ms`);
+  });
+  after(async () => {
+    await o.first?.();
+    const lab = o.lab();
+    if (!lab) return;
+    if (failed) {
+      console.log(lab.debugLogs());
+      console.log(await o.journal());
+      console.log(`    lab kept in ${lab.dir}`);
+    }
+    await lab.down({ keepDir: failed });
+    if (o.title)
+      console.log(
+        `    ${o.title}:\n      ${[...timings, `total ${Date.now() - started} ms`].join('\n      ')}`,
+      );
+  });
+  return { timings, started };
+}

@@ -26,7 +26,14 @@ import {
   type Queue,
   type QueueStatus,
 } from '../helpers/queues-api.js';
-import { freePort, httpStatus, SystemdUserLab, skipUnlessLab, waitFor } from './lab.js';
+import {
+  freePort,
+  httpStatus,
+  labSuiteHooks,
+  skipUnlessLab,
+  SystemdUserLab,
+  waitFor,
+} from './lab.js';
 
 const UNIT = 'codex-sm.service';
 const ROUNDS = Number(process.env.QUEUE_CRASH_ROUNDS ?? 20);
@@ -46,9 +53,15 @@ describe('queues survive SIGKILL (real systemd --user + journald, fake Responses
   let api: ServiceApi;
   let port: number;
   let work: string;
-  let failed = false;
   /** Prompts whose model request the fake holds open (never released: the kill ends them). */
   const held = new Set<string>();
+
+  labSuiteHooks({
+    lab: () => lab,
+    journal: async () =>
+      (await lab.run(['journalctl', '--user', '-n', '120', '--no-pager'])).stdout,
+    first: async () => fake?.close(),
+  });
 
   before(async function () {
     this.timeout(180_000);
@@ -81,19 +94,6 @@ describe('queues survive SIGKILL (real systemd --user + journald, fake Responses
     expect(r.json).to.include({ status: 'installed', activeState: 'active' });
     const token = fs.readFileSync(`${lab.home}/.config/codex-sm/token`, 'utf8').trim();
     api = new ServiceApi(`http://127.0.0.1:${port}`, token);
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') failed = true;
-  });
-  after(async () => {
-    await fake?.close();
-    if (!lab) return;
-    if (failed) {
-      console.log(lab.debugLogs());
-      console.log((await lab.run(['journalctl', '--user', '-n', '120', '--no-pager'])).stdout);
-      console.log(`    lab journal kept in ${lab.dir}/journal (journalctl -D ${lab.dir}/journal)`);
-    }
-    await lab.down({ keepDir: failed });
   });
 
   const mainPid = async () => Number((await lab.show(UNIT, ['MainPID'])).MainPID);

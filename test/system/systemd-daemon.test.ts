@@ -10,7 +10,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import { packageInfo } from '../../src/package-info.js';
-import { freePort, SystemdUserLab, skipUnlessLab, waitFor } from './lab.js';
+import { freePort, labSuiteHooks, skipUnlessLab, SystemdUserLab, waitFor } from './lab.js';
 
 const REAL_CODEX = `${packageInfo().root}/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex`;
 
@@ -33,7 +33,11 @@ describe('Codex daemon parity on systemd (real systemd --user + journald)', func
   this.timeout(120_000);
   let lab: SystemdUserLab;
   let port: number;
-  let failed = false;
+
+  labSuiteHooks({
+    lab: () => lab,
+    journal: async () => (await lab.run(['journalctl', '--user', '-n', '80', '--no-pager'])).stdout,
+  });
 
   before(async function () {
     skipUnlessLab(this);
@@ -43,17 +47,6 @@ describe('Codex daemon parity on systemd (real systemd --user + journald)', func
     config(['true']);
     lab.writeUserFile('bin/codex', wrapper(), 0o755);
     lab.writeUserFile('bin/codex-next', wrapper('0.169.1'), 0o755);
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') failed = true;
-  });
-  after(async () => {
-    if (!lab) return;
-    if (failed) {
-      console.log(lab.debugLogs());
-      console.log((await lab.run(['journalctl', '--user', '-n', '80', '--no-pager'])).stdout);
-    }
-    await lab.down({ keepDir: failed });
   });
 
   /** The user's config: short stop budget, and the update command under test. */

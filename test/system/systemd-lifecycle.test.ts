@@ -16,8 +16,9 @@ import {
   expectStatusMatchesShow,
   freePort,
   httpStatus,
-  SystemdUserLab,
+  labSuiteHooks,
   skipUnlessLab,
+  SystemdUserLab,
   waitFor,
 } from './lab.js';
 
@@ -39,10 +40,11 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
   this.timeout(90_000);
   let lab: SystemdUserLab;
   let port: number;
-  let failed = false;
-  const started = Date.now();
-  const timings: string[] = [];
-  let t = Date.now();
+  const { timings, started } = labSuiteHooks({
+    lab: () => lab,
+    journal: async () => (await lab.run(['journalctl', '--user', '-n', '80', '--no-pager'])).stdout,
+    title: 'system test timings',
+  });
 
   before(async function () {
     skipUnlessLab(this);
@@ -51,25 +53,6 @@ describe('systemd user service lifecycle (real systemd --user + journald)', func
     // Short budgets keep the suite fast: the unit's TimeoutStopSec is derived from stopTimeoutMs.
     lab.writeUserFile('.config/codex-sm/config.json', JSON.stringify({ stopTimeoutMs: 1000 }));
     timings.push(`lab up ${Date.now() - started} ms`);
-  });
-  beforeEach(() => {
-    t = Date.now();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') failed = true;
-    timings.push(`${this.currentTest?.title}: ${Date.now() - t} ms`);
-  });
-  after(async () => {
-    if (!lab) return;
-    if (failed) {
-      console.log(lab.debugLogs());
-      console.log((await lab.run(['journalctl', '--user', '-n', '80', '--no-pager'])).stdout);
-      console.log(`    lab journal kept in ${lab.dir}/journal (journalctl -D ${lab.dir}/journal)`);
-    }
-    await lab.down({ keepDir: failed });
-    console.log(
-      `    system test timings:\n      ${[...timings, `total ${Date.now() - started} ms`].join('\n      ')}`,
-    );
   });
 
   const codexHome = () => `${lab.home}/codex-home`;

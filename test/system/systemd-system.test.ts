@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import { TestClient } from '../../harness/service.js';
-import { expectStatusMatchesShow, freePort, httpStatus, waitFor } from './lab.js';
+import { expectStatusMatchesShow, freePort, httpStatus, labSuiteHooks, waitFor } from './lab.js';
 import {
   LOGIN_USER,
   mirrorUnreachable,
@@ -34,10 +34,12 @@ describe('systemd system unit and linger (real systemd PID 1 + logind in systemd
   this.timeout(90_000);
   let lab: NspawnLab | undefined;
   let fake: FakeResponsesServer;
-  let failed = false;
-  const started = Date.now();
-  const timings: string[] = [];
-  let t = Date.now();
+  const { timings, started } = labSuiteHooks({
+    lab: () => lab,
+    journal: async () => (await lab?.exec(['journalctl', '-n', '100', '--no-pager']))?.stdout ?? '',
+    title: 'nspawn system test timings',
+    first: async () => fake?.close(),
+  });
 
   before(async function () {
     this.timeout(600_000); // the first run builds the rootfs (debootstrap, ~1 min)
@@ -59,25 +61,6 @@ describe('systemd system unit and linger (real systemd PID 1 + logind in systemd
       `container up ${Date.now() - started} ms (${cached ? 'cached rootfs' : 'debootstrap'})`,
     );
     fake = await startFakeResponses();
-  });
-  beforeEach(() => {
-    t = Date.now();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') failed = true;
-    timings.push(`${this.currentTest?.title}: ${Date.now() - t} ms`);
-  });
-  after(async () => {
-    await fake?.close();
-    if (!lab) return;
-    if (failed) {
-      console.log(lab.debugLogs());
-      console.log((await lab.exec(['journalctl', '-n', '100', '--no-pager'])).stdout);
-    }
-    await lab.down({ keepDir: failed });
-    console.log(
-      `    nspawn system test timings:\n      ${[...timings, `total ${Date.now() - started} ms`].join('\n      ')}`,
-    );
   });
 
   const L = () => lab as NspawnLab;

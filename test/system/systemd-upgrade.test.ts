@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { packageInfo } from '../../src/package-info.js';
-import { freePort, SystemdUserLab, skipUnlessLab, withJson } from './lab.js';
+import { freePort, labSuiteHooks, skipUnlessLab, SystemdUserLab, withJson } from './lab.js';
 
 const UNIT = 'codex-sm.service';
 
@@ -31,7 +31,6 @@ describe('upgrade in place: install-service restarts a service whose code change
   let lab: SystemdUserLab;
   let port: number;
   let app: string;
-  let failed = false;
   const v1 = `${packageInfo().version}-upgrade.1`;
   const v2 = `${packageInfo().version}-upgrade.2`;
 
@@ -41,6 +40,11 @@ describe('upgrade in place: install-service restarts a service whose code change
     const pkg = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, unknown>;
     fs.writeFileSync(manifest, JSON.stringify({ ...pkg, version }, null, 2));
   }
+
+  labSuiteHooks({
+    lab: () => lab,
+    journal: async () => (await lab.run(['journalctl', '--user', '-n', '80', '--no-pager'])).stdout,
+  });
 
   before(async function () {
     skipUnlessLab(this);
@@ -56,17 +60,6 @@ describe('upgrade in place: install-service restarts a service whose code change
       fs.cpSync(path.join(root, d), path.join(app, d), { recursive: true });
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(app, 'node_modules'));
     setVersion(v1);
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') failed = true;
-  });
-  after(async () => {
-    if (!lab) return;
-    if (failed) {
-      console.log(lab.debugLogs());
-      console.log((await lab.run(['journalctl', '--user', '-n', '80', '--no-pager'])).stdout);
-    }
-    await lab.down({ keepDir: failed });
   });
 
   /** The copy's CLI, as the lab user. */
