@@ -246,18 +246,22 @@ export interface CliRun {
   stderr: string;
 }
 
-/** `codex-sm <args> --json` against the service whose config file is `configFile`. */
+/**
+ * `codex-sm <args> --json` against the service whose config file is `configFile` (`env`: more
+ * variables, e.g. NODE_EXTRA_CA_CERTS for a service on TLS).
+ */
 export function runCli(
   configFile: string,
   port: string,
   home: string,
   args: string[],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
       [CLI, ...args, '--json', '--config', configFile, '--port', port],
-      { env: { PATH: process.env.PATH, HOME: home } },
+      { env: { PATH: process.env.PATH, HOME: home, ...env } },
     );
     let stdout = '';
     let stderr = '';

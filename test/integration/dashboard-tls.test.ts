@@ -9,18 +9,17 @@
  * in `--ignore-certificate-errors-spki-list`, not with certificate errors ignored, so the page
  * is a secure context and any other certificate would still be refused.
  */
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import { generateHome, type GenResult } from '../../harness/gen-home.js';
-import { CLI, startService, tempDir, type ServiceProcess } from '../../harness/service.js';
+import { startService, tempDir, type ServiceProcess } from '../../harness/service.js';
 import { launchChromium } from '../helpers/browser.js';
+import { cliJson, runCli } from '../helpers/queues-api.js';
 import { requireOpenssl, makeCert } from '../helpers/tls-cert.js';
 import { SECURE_SESSION_COOKIE } from '../../service/auth/cookies.js';
 
@@ -73,21 +72,15 @@ describe('dashboard over TLS in a real Chromium (real service and app-server, FA
   it('logs in from a `codex-sm open` link over HTTPS to a Secure cookie; status, sessions, a session and the inbox load', async () => {
     // The real CLI asks the service for the link, over HTTPS (trusting the certificate the way
     // node does: NODE_EXTRA_CA_CERTS).
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        CLI,
-        'open',
-        '--json',
-        '--no-browser',
-        '--config',
+    const link = cliJson<{ url: string }>(
+      await runCli(
         path.join(svc.dir, 'config.json'),
-        '--port',
         new URL(svc.endpoint).port,
-      ],
-      { env: { PATH: process.env.PATH, HOME: svc.dir, NODE_EXTRA_CA_CERTS: tls.cert } },
+        svc.dir,
+        ['open', '--no-browser'],
+        { NODE_EXTRA_CA_CERTS: tls.cert },
+      ),
     );
-    const link = JSON.parse(stdout) as { url: string };
     expect(link.url).to.match(/^https:\/\/127\.0\.0\.1:\d+\/ui\/#code=/);
 
     const ctx = await browser!.newContext({ viewport: { width: 390, height: 844 } });
