@@ -13,7 +13,7 @@ import { errorBody, SECURITY_HEADERS } from './http-errors.js';
 import { pipeStreamBodies, serializeJsonBodies } from './koa-bodies.js';
 
 // Kept apart so the listener (limits.ts) and the relay load without Koa (start-up, issue 16).
-export { clientErrorAnswer, errorBody, rawErrorResponse, SECURITY_HEADERS } from './http-errors.js';
+export { clientErrorAnswer, errorBody, rawErrorResponse } from './http-errors.js';
 
 /** An error a handler throws to answer 4xx/5xx with `{"error":{code,message,hint?}}`. */
 export class HttpError extends Error {
@@ -196,7 +196,7 @@ export function eventStream(ctx: Koa.Context): PassThrough {
   return out;
 }
 
-export function securityHeadersMiddleware(): Koa.Middleware {
+function securityHeadersMiddleware(): Koa.Middleware {
   return async (ctx, next) => {
     ctx.set(SECURITY_HEADERS);
     await next();

@@ -12,7 +12,7 @@ import { distFile } from '../src/package-info.js';
 import { HttpError } from './http.js';
 
 /** dist/ui, from the package root: this module may run from dist/service or from the bundle. */
-export const DEFAULT_UI_DIR = distFile('ui');
+const DEFAULT_UI_DIR = distFile('ui');
 
 /** No inline script or style anywhere in the app, so none is allowed (issue 14). */
 export const UI_CSP = [
@@ -47,7 +47,7 @@ const HASHED = /-[A-Z0-9]{8}\.(js|css)$/;
  * file of that folder could have). Only a single plain segment can name a file, so `..`,
  * encoded slashes and NUL never reach the file system.
  */
-export function uiTarget(
+function uiTarget(
   pathname: string,
 ): { kind: 'file'; name: string } | { kind: 'shell' } | { kind: 'missing' } {
   const rest = pathname.slice('/ui/'.length);

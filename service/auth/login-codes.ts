@@ -9,7 +9,7 @@ import type { Scope } from './scopes.js';
 
 /** How long a code may wait to be used: enough to scan a QR code, not to be worth stealing. */
 export const LOGIN_CODE_TTL_MS = 120_000;
-export const MAX_PENDING_CODES = 32;
+const MAX_PENDING_CODES = 32;
 
 /** What logging in with a code grants: the scopes of the token that asked for it. */
 export interface CodeGrant {

@@ -19,9 +19,9 @@ import {
   sessionCookie,
   SESSION_TTL_MS,
 } from './cookies.js';
-import type { CodeGrant, LoginCodes } from './login-codes.js';
+import { LOGIN_CODE_TTL_MS, type CodeGrant, type LoginCodes } from './login-codes.js';
 
-export const uiBodies = {
+const uiBodies = {
   Login: {
     type: 'object',
     additionalProperties: false,
@@ -38,7 +38,7 @@ export const uiBodies = {
 /** Browser sessions that ended longer ago than this are forgotten (at the next login). */
 const KEEP_ENDED_SESSIONS_MS = 30 * 86_400_000;
 /** Live browser sessions one token (or the owner's) may have; a login past it ends the oldest. */
-export const MAX_LIVE_SESSIONS = 10;
+const MAX_LIVE_SESSIONS = 10;
 
 export interface UiAuthDeps {
   tokens: TokenRepo;
@@ -221,7 +221,7 @@ export function uiAuthOpenApi(): OpenApiPart {
       },
       '/api/ui/login-codes': {
         post: {
-          summary: 'A one-time login code (120 s) and its dashboard URL (scope: admin)',
+          summary: `A one-time login code (${LOGIN_CODE_TTL_MS / 1000} s) and its dashboard URL (scope: admin)`,
           responses: { '201': { description: 'created', ...json({ type: 'object' }) } },
         },
       },

@@ -29,7 +29,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * shape of FileUpdateChange; undefined otherwise (they go to people deciding an approval and to
  * the API: nothing of an unknown shape is passed on as if it were one). Pure.
  */
-export function fileUpdateChanges(v: unknown): FileUpdateChange[] | undefined {
+function fileUpdateChanges(v: unknown): FileUpdateChange[] | undefined {
   if (!Array.isArray(v)) return undefined;
   const out: FileUpdateChange[] = [];
   for (const c of v) {

@@ -74,7 +74,7 @@ export function redirectBase(env: NodeJS.ProcessEnv, tmpdir: string = os.tmpdir(
 }
 
 /** Write the page into a fresh directory under `base` (mkdtemp: 0700, a name no one chose). */
-export function writeRedirect(url: string, base: string): RedirectFile {
+function writeRedirect(url: string, base: string): RedirectFile {
   const dir = fs.mkdtempSync(path.join(base, REDIRECT_PREFIX));
   fs.chmodSync(dir, 0o700); // mkdtemp's mode already; said here so it is not left to it
   const file = path.join(dir, 'login.html');

@@ -48,7 +48,7 @@ export function bundleLocator(bundleDir: string): Locate {
 }
 
 /** One frame as V8 prints it, its location swapped for the mapped one when there is one. */
-export function formatFrame(frame: NodeJS.CallSite, locate: Locate): string {
+function formatFrame(frame: NodeJS.CallSite, locate: Locate): string {
   const printed = String(frame);
   const file = frame.getFileName() ?? frame.getScriptNameOrSourceURL();
   const line = frame.getLineNumber();
