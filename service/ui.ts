@@ -111,11 +111,10 @@ export function registerUi(router: Router, opts: UiOptions = {}): void {
     }
     ctx.set('Content-Security-Policy', UI_CSP);
     const target = uiTarget(ctx.path);
-    if (target.kind === 'missing')
+    if (target.kind !== 'shell') {
+      if (target.kind === 'file' && (await send(ctx, dir, target.name))) return;
       throw new HttpError(404, 'not_found', `no dashboard file at ${ctx.path}`);
-    if (target.kind === 'file' && (await send(ctx, dir, target.name))) return;
-    if (target.kind === 'file')
-      throw new HttpError(404, 'not_found', `no dashboard file at ${ctx.path}`);
+    }
     if (await send(ctx, dir, 'index.html')) return;
     throw new HttpError(
       503,
