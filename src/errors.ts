@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   node_unsupported: {
     exit: EXIT.config,
     area: 'lifecycle',
-    when: 'install-service or serve on a Node release codex-sm does not run on (20.17+ and 22.9+ do; 24 does not yet: src/node-support.ts says why)',
+    when: 'install-service or serve on a Node release codex-sm does not run on (24, 22.9+ and 20.17+ do)',
   },
   codex_not_found: {
     exit: EXIT.config,
@@ -201,6 +201,11 @@ export const ERROR_CODES = {
     exit: EXIT.config,
     area: 'service',
     when: '`serve`: the store (`<stateDir>/codex-sm.sqlite`) was written by a newer codex-sm; upgrade codex-sm (it is never downgraded in place)',
+  },
+  sqlite_unavailable: {
+    exit: EXIT.config,
+    area: 'service',
+    when: "`serve`: this Node's SQLite module (better-sqlite3 13 on Node 22 and later, 12 on Node 20) is missing or was built for another Node; install codex-sm again with the node that runs it",
   },
   store_unreadable: {
     exit: EXIT.config,

@@ -1,37 +1,47 @@
 /**
- * The Node releases codex-sm runs on (package.json `engines`), and why not the others.
+ * The Node releases codex-sm runs on (package.json `engines`), and which SQLite module each uses.
  *
- * Node 24 is not among them, although users run it: better-sqlite3 12, the last major that
- * builds for Node 20, derives its objects from `node::ObjectWrap`, whose destructor on Node
- * ≥ 24.19 CHECKs that a JavaScript environment is entered. A statement collected by an idle
- * garbage collection then aborts the whole process (SIGABRT) at a random moment after some
- * database work: CI's Node 24 leg died so, and so do other projects (WiseLibs/better-sqlite3
- * #1515, closed without a fix in 12.x). better-sqlite3 13 fixes it and needs Node ≥ 22, so
- * Node 24 comes with dropping Node 20. Until then the service refuses to start on it rather
- * than crash-loop under systemd.
+ * Two majors of better-sqlite3, one per side of Node 22:
+ * - better-sqlite3 12 (dependency `better-sqlite3`, compiled for the node that installs it) on
+ *   Node 20. It derives its objects from `node::ObjectWrap`, whose destructor on Node ≥ 24.19
+ *   CHECKs that a JavaScript environment is entered: a statement collected by an idle garbage
+ *   collection aborts the whole process (SIGABRT) at a random moment after some database work
+ *   (WiseLibs/better-sqlite3 #1515, not fixed in 12.x). CI's Node 24 leg died so.
+ * - better-sqlite3 13 (optional dependency `better-sqlite3-napi`, an npm alias) on Node 22 and
+ *   later: Node-API objects, no such abort, and prebuilt binaries in the package (nothing is
+ *   compiled). Its binary crashes Node 20 (segfault at the first statement), and npm skips it
+ *   there (its `engines` says >= 22).
  */
 import { CodexSmError } from './errors.js';
 
 /** Oldest supported minor of each supported major: `engines` says the same. */
-const SUPPORTED: Readonly<Record<number, number>> = { 20: 17, 22: 9 };
+const SUPPORTED: Readonly<Record<number, number>> = { 20: 17, 22: 9, 24: 0 };
 
 export type NodeSupport = { supported: true } | { supported: false; why: string; hint: string };
 
+function majorMinor(version: string): [number, number] {
+  const [major = NaN, minor = NaN] = version.split('.').map(Number);
+  return [major, minor];
+}
+
 /** Whether codex-sm runs on this Node version (`process.versions.node`, e.g. "22.11.0"). */
 export function nodeSupport(version: string): NodeSupport {
-  const [major = NaN, minor = NaN] = version.split('.').map(Number);
+  const [major, minor] = majorMinor(version);
   const oldestMinor = SUPPORTED[major];
-  const hint = 'run codex-sm with Node 22 (or 20.17+), then `codex-sm install-service` again';
+  const hint = 'run codex-sm with Node 24 or 22 (or 20.17+), then `codex-sm install-service` again';
   if (oldestMinor !== undefined && minor >= oldestMinor) return { supported: true };
   if (oldestMinor !== undefined)
     return { supported: false, why: `Node ${version} is older than ${major}.${oldestMinor}`, hint };
-  if (major >= 24)
-    return {
-      supported: false,
-      why: `Node ${version} is not supported: its SQLite module (better-sqlite3 12) aborts the process on Node 24.19 and later`,
-      hint,
-    };
-  return { supported: false, why: `Node ${version} is not a supported release (20 or 22)`, hint };
+  return {
+    supported: false,
+    why: `Node ${version} is not a supported release (20, 22 or 24)`,
+    hint,
+  };
+}
+
+/** The package that holds the SQLite module for a Node version (see the top of this file). */
+export function sqlitePackageFor(version: string): 'better-sqlite3' | 'better-sqlite3-napi' {
+  return majorMinor(version)[0] >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3';
 }
 
 /** Throws `node_unsupported` (exit 78: systemd does not restart into it) off a supported Node. */

@@ -31,6 +31,8 @@ done
 
 VERSION=$("$NODE" -p "require('$ROOT/package.json').version")
 ARCH=$(dpkg --print-architecture) # native module inside: built for this architecture only
+# ...and for this node major's ABI (unix-dgram, better-sqlite3 12 on Node 20): Depends says which.
+NODE_MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]')
 CHANGELOG_VERSION=$(sed -n '1s/^codex-sm (\([^)]*\)).*/\1/p' "$HERE/changelog")
 if [ "$CHANGELOG_VERSION" != "$VERSION" ]; then
   echo "package-deb: packaging/deb/changelog starts at $CHANGELOG_VERSION, package.json says $VERSION: add an entry" >&2
@@ -78,6 +80,8 @@ for mod in "$APP"/node_modules/*/ "$APP"/node_modules/@*/*/; do
     "$mod/build/deps" \
     "$mod/build/Makefile" "$mod/build/"*.mk "$mod/build/config.gypi" "$mod/build/node_gyp_bins"
 done
+# better-sqlite3 13 (on a Node >= 22 build) ships binaries for every platform: keep this one's.
+find "$APP/node_modules" -path '*/prebuilds/*.node' ! -name "linux-$("$NODE" -p process.arch).node" -delete
 find "$APP/node_modules" \( -name '*.node' \) -exec strip --strip-unneeded {} +
 find "$APP/node_modules" -depth \( -name test -o -name tests -o -name .github \) -type d -exec rm -rf {} +
 find "$APP/node_modules" \( -name '.npmignore' -o -name '.eslintrc*' -o -name '.travis.yml' \
@@ -120,6 +124,7 @@ gzip -9n <"$HERE/changelog" >"$DOC/changelog.gz"
 mkdir -p "$PKG/DEBIAN"
 INSTALLED_SIZE=$(du -sk --exclude=DEBIAN "$PKG" | cut -f1)
 sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@INSTALLED_SIZE@/$INSTALLED_SIZE/" \
+  -e "s/@NODE_MAJOR@/$NODE_MAJOR/" -e "s/@NODE_NEXT@/$((NODE_MAJOR + 1))/" \
   "$HERE/control" >"$PKG/DEBIAN/control"
 (cd "$PKG" && find usr -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum) >"$PKG/DEBIAN/md5sums"
 chmod 0644 "$PKG/DEBIAN/control" "$PKG/DEBIAN/md5sums"

@@ -9,15 +9,15 @@ class CodexSm < Formula
   sha256 "0000000000000000000000000000000000000000000000000000000000000000"
   license "Apache-2.0"
 
-  # better-sqlite3 is built from source by npm (node-gyp, Xcode Command Line Tools). node@22, not
-  # node: better-sqlite3 12 aborts the process on Node 24.19+ (src/node-support.ts), and codex-sm
-  # refuses to run there.
-  depends_on "node@22"
+  # node@24, the LTS codex-sm supports, not `node`: a newer major is refused (src/node-support.ts).
+  # On it codex-sm loads better-sqlite3 13, prebuilt for macOS; npm still compiles unix-dgram and
+  # better-sqlite3 12 (node-gyp, Xcode Command Line Tools).
+  depends_on "node@24"
 
   def install
     system "npm", "install", *std_npm_args
-    # node@22 is keg-only: the CLI must not run on whatever `node` comes first on PATH.
-    (bin/"codex-sm").write_env_script libexec/"bin/codex-sm", PATH: "#{Formula["node@22"].opt_bin}:$PATH"
+    # node@24 is keg-only: the CLI must not run on whatever `node` comes first on PATH.
+    (bin/"codex-sm").write_env_script libexec/"bin/codex-sm", PATH: "#{Formula["node@24"].opt_bin}:$PATH"
     generate_completions_from_executable(bin/"codex-sm", "completion")
     (man1/"codex-sm.1").write Utils.safe_popen_read(bin/"codex-sm", "completion", "man")
   end
@@ -27,7 +27,7 @@ class CodexSm < Formula
   # --token-file, --codex-bin) are what `serve` resolves by itself from HOME and PATH, so they
   # are left out here: the bottle is built on another machine, under another HOME.
   service do
-    run [Formula["node@22"].opt_bin/"node", opt_libexec/"lib/node_modules/codex-sm/dist/src/cli/main.js", "serve"]
+    run [Formula["node@24"].opt_bin/"node", opt_libexec/"lib/node_modules/codex-sm/dist/src/cli/main.js", "serve"]
     # Restart after a crash, not after a deliberate clean exit (install-service's KeepAlive).
     keep_alive successful_exit: false
     log_path var/"log/codex-sm.log"
@@ -44,6 +44,7 @@ class CodexSm < Formula
     checks = JSON.parse(shell_output("#{bin}/codex-sm doctor --json", nil))["checks"]
     statuses = checks.to_h { |c| [c["name"], c["status"]] }
     assert_equal "ok", statuses["node"]
+    assert_equal "ok", statuses["sqlite"]
     assert_equal "ok", statuses["config"]
   end
 end

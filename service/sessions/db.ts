@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { MessageRole, SessionMeta } from './rollout.js';
 import {
   META_COLS,
@@ -24,6 +24,7 @@ import {
   type SessionRow,
 } from './db-schema.js';
 import { MessageScan } from './message-scan.js';
+import { openSqlite } from '../sqlite.js';
 
 export {
   ROLE_NAME,
@@ -42,7 +43,7 @@ export class IndexDb {
 
   constructor(file: string, codexHome: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    this.db = new Database(file);
+    this.db = openSqlite(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // an index can be rebuilt: durability of the last ms is not worth an fsync per batch
     this.db.pragma('cache_size = -65536'); // 64 MB: a 10k-session index fits, so a cold build does not spill pages mid-transaction

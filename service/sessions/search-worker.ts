@@ -5,7 +5,7 @@
  * and never blocks it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite.js';
 import { MessageScan } from './message-scan.js';
 import type { SearchJob, SearchReply, SearchWorkerData } from './search-pool.js';
 import { searchMessages } from './search.js';
@@ -14,7 +14,7 @@ if (!parentPort) throw new Error('search-worker.js runs only as a worker thread'
 const port = parentPort;
 // SearchPool is the only one that starts this module, always with a SearchWorkerData.
 const { file } = workerData as SearchWorkerData;
-const scan = new MessageScan(new Database(file, { readonly: true, fileMustExist: true }));
+const scan = new MessageScan(openSqlite(file, { readonly: true, fileMustExist: true }));
 
 port.on('message', (job: SearchJob) => {
   let reply: SearchReply;

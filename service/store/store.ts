@@ -8,8 +8,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { CodexSmError } from '../../src/errors.js';
+import { openSqlite, sqlite } from '../sqlite.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 export const STORE_FILE = 'codex-sm.sqlite';
@@ -45,7 +46,7 @@ export class Store {
       fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
       // Create it 0600 ourselves: SQLite would use the umask, and gives -wal/-shm the main file's mode.
       fs.closeSync(fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600));
-      db = new Database(file);
+      db = openSqlite(file);
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       // The first read of the file: a damaged header fails here.
       const mode = String(db.pragma('journal_mode = WAL', { simple: true }));
@@ -123,7 +124,7 @@ const DAMAGED = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
 function storeError(err: unknown, file: string): CodexSmError {
   if (err instanceof CodexSmError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof Database.SqliteError && DAMAGED.has(err.code))
+  if (err instanceof sqlite().SqliteError && DAMAGED.has(err.code))
     return new CodexSmError('store_unreadable', `the store ${file} is damaged: ${message}`, {
       cause: err,
       hint: `it is kept (it holds queued work): stop codex-sm, move it aside (mv ${file} ${file}.damaged) or restore a backup, then start again; sqlite3's .recover may save its rows`,

@@ -113,7 +113,7 @@ describe('packaging/homebrew/codex-sm.rb (ruby, no Homebrew)', function () {
     );
     expect(formula.sha256).to.match(/^[0-9a-f]{64}$/);
     expect(formula.license).to.equal(PKG.license);
-    expect(formula.depends_on).to.include('node@22'); // not node: 24 is refused (node-support.ts)
+    expect(formula.depends_on).to.include('node@24'); // not node: a newer major is refused (node-support.ts)
     expect(formula.installs).to.equal(true);
     expect(formula.test).to.equal(true);
   });
@@ -125,7 +125,7 @@ describe('packaging/homebrew/codex-sm.rb (ruby, no Homebrew)', function () {
 
     // node: an absolute path there, Homebrew's node (the dependency) here.
     expect(path.basename(node)).to.equal('node');
-    expect(run[0]).to.equal('@node@22.opt_bin@/node');
+    expect(run[0]).to.equal('@node@24.opt_bin@/node');
     // main.js: the package's bin, under the prefix `npm install -g` (std_npm_args) installs into.
     const relMain = path.relative(REPO_ROOT, main);
     expect(relMain).to.equal(

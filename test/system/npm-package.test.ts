@@ -155,12 +155,18 @@ describe('npm package: pack, npm install -g into a prefix, run from its bin (rea
     expect(out.node.path).to.equal(process.execPath);
   });
 
-  it('codex-sm doctor --json validates the config (generated validator) and finds codex', async () => {
+  it("codex-sm doctor --json validates the config (generated validator), finds codex and runs this node's SQLite module", async () => {
     const r = await sh(bin, ['doctor', '--json'], env);
     const out = JSON.parse(r.stdout) as { checks: { name: string; status: string }[] };
     const status = Object.fromEntries(out.checks.map((c) => [c.name, c.status]));
     expect(status.config).to.equal('ok');
     expect(status.codex).to.equal('ok');
+    expect(status.sqlite).to.equal('ok');
+    // better-sqlite3 13 (the optional alias) is installed from Node 22 on and skipped on 20.
+    const napi = path.join(installedRoot, 'node_modules', 'better-sqlite3-napi');
+    expect(fs.existsSync(napi), 'better-sqlite3-napi installed').to.equal(
+      Number(process.versions.node.split('.')[0]) >= 22,
+    );
   });
 
   it('codex-sm serve from the install opens its SQLite store and becomes ready', async () => {

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { tempDir } from '../../harness/service.js';
 import { CodexSmError } from '../../src/errors.js';
@@ -11,6 +10,7 @@ import { GroupRepo } from '../../service/store/groups.js';
 import { MIGRATIONS, type Migration } from '../../service/store/migrations.js';
 import { PROMPT_STATUSES, QUEUE_STATUSES } from '../../service/store/queue-schema.js';
 import { QueueRepo } from '../../service/store/queues.js';
+import { openSqlite } from '../../service/sqlite.js';
 import { STORE_FILE, Store } from '../../service/store/store.js';
 import { thrown } from '../helpers/assertions.js';
 
@@ -130,14 +130,14 @@ describe('store', () => {
   it('refuses a store written by a newer codex-sm, and leaves it as it was', () => {
     const dir = tempDir();
     Store.open(dir).close();
-    const raw = new Database(path.join(dir, STORE_FILE));
+    const raw = openSqlite(path.join(dir, STORE_FILE));
     raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     raw.close();
     const e = thrown(() => Store.open(dir));
     expect(e.code).to.equal('store_too_new');
     expect(e.exitCode).to.equal(78);
     expect(e.message).to.contain(path.join(dir, STORE_FILE));
-    const check = new Database(path.join(dir, STORE_FILE));
+    const check = openSqlite(path.join(dir, STORE_FILE));
     expect(check.pragma('user_version', { simple: true })).to.equal(MIGRATIONS.length + 1);
     check.close();
   });

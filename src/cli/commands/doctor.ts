@@ -10,6 +10,7 @@ import { execRunner, type CommandRunner } from '../../runner.js';
 import { tokenFileTooOpen } from '../../token.js';
 import { addConfigFlags, loadConfig, type ConfigFlags } from '../common.js';
 import { runCommand } from '../output.js';
+import { openSqlite } from '../../../service/sqlite.js';
 
 export type CheckStatus = 'ok' | 'info' | 'warn' | 'fail';
 export interface Check {
@@ -25,6 +26,26 @@ export function nodeRelease(version: string): Check {
   return s.supported
     ? { name: 'node release', status: 'ok', detail: `node ${version} is supported` }
     : { name: 'node release', status: 'fail', detail: s.why, hint: s.hint };
+}
+
+/**
+ * This Node's SQLite module loads and runs a statement: after a node upgrade under a global npm
+ * install it may be missing or compiled for the old node, and the service would exit 78.
+ */
+export function sqliteCheck(): Check {
+  try {
+    const db = openSqlite(':memory:');
+    const version = db.prepare<[], string>('select sqlite_version()').pluck().get();
+    db.close();
+    return {
+      name: 'sqlite',
+      status: 'ok',
+      detail: `SQLite ${version} for node ${process.versions.node}`,
+    };
+  } catch (e) {
+    const err = toCodexSmError(e);
+    return { name: 'sqlite', status: 'fail', detail: err.message, hint: err.hint };
+  }
 }
 
 /** Node installed by a version manager moves when the user switches versions: the unit then breaks. */
@@ -107,7 +128,11 @@ export async function runDoctor(
   flags: ConfigFlags,
   runner: CommandRunner = execRunner,
 ): Promise<Check[]> {
-  const checks: Check[] = [nodeRelease(process.versions.node), nodePathStability(process.execPath)];
+  const checks: Check[] = [
+    nodeRelease(process.versions.node),
+    nodePathStability(process.execPath),
+    sqliteCheck(),
+  ];
   let config: Config | undefined;
   try {
     config = loadConfig(flags).config;
@@ -172,7 +197,9 @@ export function registerDoctor(program: Command): void {
   addConfigFlags(
     program
       .command('doctor')
-      .description('check node, codex, CODEX_HOME, config, port and the service manager'),
+      .description(
+        'check node, its SQLite module, codex, CODEX_HOME, config, port and the service manager',
+      ),
   )
     .option('--json', 'print one JSON object')
     .action(async (_o: unknown, cmd: Command) => {

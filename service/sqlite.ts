@@ -1,0 +1,51 @@
+/**
+ * better-sqlite3 for the Node that runs us: 13 (`better-sqlite3-napi`) on Node 22 and later, 12
+ * on Node 20 (src/node-support.ts says why two). Every connection the service opens (the store,
+ * the session index, its search workers) comes from here, so one Node never loads both.
+ */
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import { CodexSmError } from '../src/errors.js';
+import { sqlitePackageFor } from '../src/node-support.js';
+
+/** The module's constructor and its namespace (13 keeps 12's API: @types/better-sqlite3 fits both). */
+export type Sqlite = typeof BetterSqlite3;
+export type SqliteDatabase = BetterSqlite3.Database;
+
+let loaded: Sqlite | undefined;
+
+/**
+ * The module, loaded on first use. Missing, or compiled for another Node (a node upgrade after
+ * `npm install -g`), it is `sqlite_unavailable`, exit 78: restarting cannot fix it.
+ */
+export function sqlite(): Sqlite {
+  loaded ??= loadSqlite(sqlitePackageFor(process.versions.node));
+  return loaded;
+}
+
+/** Loads one of the two packages by name (exported for the test of a missing one). */
+export function loadSqlite(pkg: string): Sqlite {
+  try {
+    // A CommonJS addon; its default export is the Database class @types/better-sqlite3 describes.
+    return createRequire(import.meta.url)(pkg) as Sqlite;
+  } catch (err) {
+    throw new CodexSmError(
+      'sqlite_unavailable',
+      `cannot load ${pkg} on Node ${process.versions.node}: ${firstLine(err)}`,
+      {
+        hint: 'install codex-sm again with the node that runs it (`npm install -g codex-sm`), then `codex-sm restart`',
+        cause: err,
+      },
+    );
+  }
+}
+
+/** Opens a database file (or ':memory:') with this Node's module. */
+export function openSqlite(file: string, options?: BetterSqlite3.Options): SqliteDatabase {
+  const Database = sqlite();
+  return new Database(file, options);
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
