@@ -68,9 +68,18 @@ export class ConnectionCounter {
   }
 }
 
-/** A client error Node's parser raised, as the JSON answer to write (undefined: just close). */
-export function clientErrorResponse(err: NodeJS.ErrnoException): string | undefined {
+/**
+ * A client error Node's parser raised, as the JSON answer to write (undefined: just close).
+ * None after a reset or a broken pipe (nobody reads it), once something was written (too late
+ * for a status line), or when nothing was read: a connection that stayed silent until node's
+ * headers timeout asked nothing, and is closed like an idle one (docs/serve.md, Limits).
+ */
+export function clientErrorResponse(
+  err: NodeJS.ErrnoException,
+  socket: { bytesRead: number; bytesWritten: number },
+): string | undefined {
   if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return undefined;
+  if (socket.bytesWritten > 0 || socket.bytesRead === 0) return undefined;
   const { status, body } = clientErrorAnswer(err.code);
   return rawErrorResponse(status, body);
 }
@@ -156,8 +165,7 @@ export function guardServer(
   });
   // What node does by default (answer if nothing was written yet, then destroy), in JSON.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
-    const answer =
-      socket.writable && socket.bytesWritten === 0 ? clientErrorResponse(err) : undefined;
+    const answer = socket.writable ? clientErrorResponse(err, socket) : undefined;
     if (answer) socket.write(answer);
     socket.destroy();
   });

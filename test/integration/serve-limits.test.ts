@@ -77,7 +77,7 @@ describe('codex-sm serve: timeouts (limits.*)', function () {
     await svc?.stop();
   });
 
-  it('closes a connection that sends nothing (limits.idleTimeoutMs)', async () => {
+  it('closes a connection that sends nothing, with no answer (limits.headersTimeoutMs or idleTimeoutMs, whichever fires first)', async () => {
     const c = await connect(port);
     expect(await c.closed).to.equal('');
   });
