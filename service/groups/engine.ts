@@ -15,6 +15,7 @@ import { TurnLost, type TurnDriver } from '../work/driver.js';
 import { attemptId, settle, unsettled, type TurnEnd } from '../work/turn-records.js';
 import type { GroupEventName } from '../work/event-names.js';
 import type { EventLog } from '../work/events.js';
+import type { GroupJson } from './group-json.js';
 import { groupJson } from './view.js';
 
 export interface GroupEngineDeps {
@@ -45,11 +46,11 @@ export class GroupEngine {
 
   constructor(private readonly d: GroupEngineDeps) {}
 
-  view(id: string): Record<string, unknown> {
+  view(id: string): GroupJson {
     return groupJson(this.must(id));
   }
 
-  list(): Record<string, unknown>[] {
+  list(): GroupJson[] {
     return this.d.repo.listGroups().map(groupJson);
   }
 
@@ -92,14 +93,14 @@ export class GroupEngine {
     name: string;
     description?: string | null;
     sessionIds?: string[];
-  }): Promise<Record<string, unknown>> {
+  }): Promise<GroupJson> {
     for (const id of g.sessionIds ?? []) await this.checkSession(id);
     const created = this.d.repo.createGroup(g);
     this.emit(created.id, 'group_updated');
     return groupJson(created);
   }
 
-  async addSession(groupId: string, sessionId: string): Promise<Record<string, unknown>> {
+  async addSession(groupId: string, sessionId: string): Promise<GroupJson> {
     this.must(groupId);
     await this.checkSession(sessionId);
     const g = this.d.repo.addSession(groupId, sessionId);
@@ -108,7 +109,7 @@ export class GroupEngine {
     return groupJson(g);
   }
 
-  removeSession(groupId: string, sessionId: string): Record<string, unknown> {
+  removeSession(groupId: string, sessionId: string): GroupJson {
     const before = this.must(groupId);
     const pending =
       before.run?.status === 'running' &&
@@ -121,7 +122,7 @@ export class GroupEngine {
     return groupJson(g);
   }
 
-  run(groupId: string, input: RunInput): Record<string, unknown> {
+  run(groupId: string, input: RunInput): GroupJson {
     this.must(groupId);
     const r = this.d.repo.createRun(groupId, input);
     if (r === 'busy')
@@ -144,7 +145,7 @@ export class GroupEngine {
     return this.view(groupId);
   }
 
-  setPaused(groupId: string, paused: boolean): Record<string, unknown> {
+  setPaused(groupId: string, paused: boolean): GroupJson {
     this.must(groupId);
     const g = this.d.repo.setPaused(groupId, paused);
     if (!g) throw new HttpError(404, 'group_not_found', `no group ${groupId}`);

@@ -1,14 +1,16 @@
 /** The API's JSON for groups and their runs (ISO times, per-session progress). Pure. */
+import { turnResultJson } from '../queues/view.js';
 import { iso } from '../sessions/view.js';
 import type { GroupRun, GroupWithRun, RunSession } from '../store/group-schema.js';
+import type { GroupJson, GroupRunJson, RunProgressJson, RunSessionJson } from './group-json.js';
 
-function runSessionJson(s: RunSession): Record<string, unknown> {
+function runSessionJson(s: RunSession): RunSessionJson {
   return {
     sessionId: s.sessionId,
     status: s.status,
     turnId: s.turnId,
     attempts: s.attempts,
-    result: s.result,
+    result: turnResultJson(s.result),
     error: s.error,
     startedAt: iso(s.startedAt),
     finishedAt: iso(s.finishedAt),
@@ -16,15 +18,8 @@ function runSessionJson(s: RunSession): Record<string, unknown> {
 }
 
 /** Which sessions are where: failed lists interrupted and cancelled ones too (they did not complete). */
-export function progressOf(
-  run: GroupRun,
-): Record<'running' | 'completed' | 'failed' | 'pending', string[]> {
-  const out = {
-    running: [] as string[],
-    completed: [] as string[],
-    failed: [] as string[],
-    pending: [] as string[],
-  };
+export function progressOf(run: GroupRun): RunProgressJson {
+  const out: RunProgressJson = { running: [], completed: [], failed: [], pending: [] };
   for (const s of run.sessions) {
     if (s.status === 'running') out.running.push(s.sessionId);
     else if (s.status === 'completed') out.completed.push(s.sessionId);
@@ -34,7 +29,7 @@ export function progressOf(
   return out;
 }
 
-export function runJson(run: GroupRun): Record<string, unknown> {
+export function runJson(run: GroupRun): GroupRunJson {
   return {
     id: run.id,
     prompt: run.prompt,
@@ -51,7 +46,7 @@ export function runJson(run: GroupRun): Record<string, unknown> {
   };
 }
 
-export function groupJson(g: GroupWithRun): Record<string, unknown> {
+export function groupJson(g: GroupWithRun): GroupJson {
   return {
     id: g.id,
     name: g.name,

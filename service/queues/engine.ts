@@ -25,7 +25,8 @@ import {
 } from '../work/turn-records.js';
 import type { QueueEventName } from '../work/event-names.js';
 import type { EventLog } from '../work/events.js';
-import { promptJson, queueJson } from './view.js';
+import type { PromptJson, QueueJson, QueueSummaryJson } from './queue-json.js';
+import { promptJson, queueJson, queueSummaryJson } from './view.js';
 
 /** Where a prompt may still be changed by a person. */
 const EDITABLE = new Set(['pending', 'waiting']);
@@ -50,12 +51,13 @@ export class QueueEngine {
 
   // --- views
 
-  view(id: string, withPrompts = true): Record<string, unknown> {
-    return queueJson(this.must(id), this.approvalsOf(this.must(id)), withPrompts);
+  view(id: string): QueueJson<Approval> {
+    const q = this.must(id);
+    return queueJson(q, this.approvalsOf(q));
   }
 
-  list(): Record<string, unknown>[] {
-    return this.d.repo.listQueues().map((q) => queueJson(q, this.approvalsOf(q), false));
+  list(): QueueSummaryJson<Approval>[] {
+    return this.d.repo.listQueues().map((q) => queueSummaryJson(q, this.approvalsOf(q)));
   }
 
   private approvalsOf(q: QueueWithPrompts): Approval[] {
@@ -106,13 +108,13 @@ export class QueueEngine {
 
   // --- commands (each commits, publishes, then kicks the runner if there is work)
 
-  create(q: NewQueue, prompts: NewPrompt[]): Record<string, unknown> {
+  create(q: NewQueue, prompts: NewPrompt[]): QueueJson<Approval> {
     const created = this.d.repo.createQueueWithPrompts(q, prompts);
     this.emit(created.id, 'queue_created');
     return this.view(created.id);
   }
 
-  addPrompt(queueId: string, p: NewPrompt): Record<string, unknown> {
+  addPrompt(queueId: string, p: NewPrompt): PromptJson {
     this.must(queueId);
     const added = this.d.repo.addPrompt(queueId, p);
     if (!added) throw new HttpError(404, 'queue_not_found', `no queue ${queueId}`);
@@ -121,11 +123,7 @@ export class QueueEngine {
     return promptJson(added);
   }
 
-  updatePrompt(
-    queueId: string,
-    promptId: string,
-    patch: Partial<NewPrompt>,
-  ): Record<string, unknown> {
+  updatePrompt(queueId: string, promptId: string, patch: Partial<NewPrompt>): PromptJson {
     this.editable(queueId, promptId);
     const p = this.d.repo.updatePrompt(promptId, patch);
     if (!p) throw this.raced(promptId);
@@ -142,7 +140,7 @@ export class QueueEngine {
     return { deleted: true, id: promptId };
   }
 
-  movePrompt(queueId: string, promptId: string, to: number): Record<string, unknown> {
+  movePrompt(queueId: string, promptId: string, to: number): QueueJson<Approval> {
     this.editable(queueId, promptId);
     if (!this.d.repo.movePrompt(promptId, to)) throw this.raced(promptId);
     this.emit(queueId, 'prompt_moved', this.d.repo.getPrompt(promptId));
@@ -160,7 +158,7 @@ export class QueueEngine {
   }
 
   /** Start or continue; on a queue waiting for a manual prompt's go-ahead, this is the go-ahead. */
-  start(queueId: string): Record<string, unknown> {
+  start(queueId: string): QueueJson<Approval> {
     const q = this.must(queueId);
     if (q.status === 'running') {
       const waiting = q.prompts.find((p) => p.status === 'waiting');
@@ -174,19 +172,19 @@ export class QueueEngine {
     return this.view(queueId);
   }
 
-  pause(queueId: string): Record<string, unknown> {
+  pause(queueId: string): QueueJson<Approval> {
     this.transitionOr409(queueId, 'paused', ['running'], 'queue_paused', 'queue_not_running');
     return this.view(queueId);
   }
 
-  resume(queueId: string): Record<string, unknown> {
+  resume(queueId: string): QueueJson<Approval> {
     this.transitionOr409(queueId, 'running', ['paused'], 'queue_resumed', 'queue_not_paused');
     this.kick(queueId);
     return this.view(queueId);
   }
 
   /** After the current turn; `now` interrupts it (its prompt ends `interrupted`). */
-  async stop(queueId: string, now: boolean): Promise<Record<string, unknown>> {
+  async stop(queueId: string, now: boolean): Promise<QueueJson<Approval>> {
     this.transitionOr409(
       queueId,
       'stopped',

@@ -74,7 +74,7 @@ export function registerWorkRoutes(router: Router, d: WorkRouteDeps): void {
   // A queue's images may come from its cwd; one queued into a session only from images.allowedDirs.
   const imageRoots = (cwd: string | null | undefined) => [cwd, ...d.imageDirs()];
   const queueImageRoots = (id: string) => {
-    const cwd = q.view(id, false).cwd;
+    const cwd = q.view(id).cwd;
     return imageRoots(typeof cwd === 'string' ? cwd : null);
   };
   const g = d.groups;
@@ -85,7 +85,7 @@ export function registerWorkRoutes(router: Router, d: WorkRouteDeps): void {
       ctx.body = fn(param(ctx, 'id'));
     });
   /** SSE of one queue's or group's events; 404 before the stream opens when it does not exist. */
-  const events = (route: string, log: EventLog, view: (id: string) => Record<string, unknown>) =>
+  const events = (route: string, log: EventLog, view: (id: string) => object) =>
     router.get(route, (ctx) => {
       const id = param(ctx, 'id');
       view(id);

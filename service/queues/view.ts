@@ -1,10 +1,25 @@
 /** The API's JSON for queues (ISO times, counts, what a queue waits for). Pure. */
 import type { Approval } from '../sessions/approvals.js';
 import { iso } from '../sessions/view.js';
-import { PROMPT_STATUSES, type Prompt, type PromptStatus } from '../store/queue-schema.js';
+import { PROMPT_STATUSES, type Json, type PromptStatus } from '../store/enums.js';
+import type { Prompt } from '../store/queue-schema.js';
 import type { QueueWithPrompts } from '../store/queues.js';
+import type { PromptJson, QueueJson, QueueSummaryJson, TurnResultJson } from './queue-json.js';
 
-export function promptJson(p: Prompt): Record<string, unknown> {
+/**
+ * A turn job's stored result (service/work/turn-records.ts TurnResult, kept as JSON) as the API
+ * gives it; a key missing or of another type (a row written by another version) is null.
+ */
+export function turnResultJson(r: Json | null): TurnResultJson | null {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return null;
+  return {
+    message: typeof r.message === 'string' ? r.message : null,
+    usage: r.usage ?? null,
+    durationMs: typeof r.durationMs === 'number' ? r.durationMs : null,
+  };
+}
+
+export function promptJson(p: Prompt): PromptJson {
   return {
     id: p.id,
     position: p.position,
@@ -14,7 +29,7 @@ export function promptJson(p: Prompt): Record<string, unknown> {
     status: p.status,
     turnId: p.turnId,
     attempts: p.attempts,
-    result: p.result,
+    result: turnResultJson(p.result),
     error: p.error,
     createdAt: iso(p.createdAt),
     updatedAt: iso(p.updatedAt),
@@ -23,7 +38,7 @@ export function promptJson(p: Prompt): Record<string, unknown> {
   };
 }
 
-export type WaitingFor = 'go-ahead' | 'approval' | null;
+export type WaitingFor = QueueSummaryJson['waitingFor'];
 
 export function waitingFor(q: QueueWithPrompts, approvals: readonly Approval[]): WaitingFor {
   if (q.status !== 'running') return null;
@@ -31,11 +46,11 @@ export function waitingFor(q: QueueWithPrompts, approvals: readonly Approval[]):
   return q.prompts.some((p) => p.status === 'waiting') ? 'go-ahead' : null;
 }
 
-export function queueJson(
+/** A queue without its prompts (`GET /api/queues`). */
+export function queueSummaryJson(
   q: QueueWithPrompts,
   approvals: readonly Approval[],
-  withPrompts = true,
-): Record<string, unknown> {
+): QueueSummaryJson<Approval> {
   const counts = Object.fromEntries(PROMPT_STATUSES.map((s) => [s, 0])) as Record<
     PromptStatus,
     number
@@ -54,8 +69,15 @@ export function queueJson(
     createdAt: iso(q.createdAt),
     updatedAt: iso(q.updatedAt),
     waitingFor: waitingFor(q, approvals),
-    approvals,
+    approvals: [...approvals],
     counts,
-    ...(withPrompts ? { prompts: q.prompts.map(promptJson) } : {}),
   };
+}
+
+/** One queue with its prompts. */
+export function queueJson(
+  q: QueueWithPrompts,
+  approvals: readonly Approval[],
+): QueueJson<Approval> {
+  return { ...queueSummaryJson(q, approvals), prompts: q.prompts.map(promptJson) };
 }

@@ -5,9 +5,12 @@ import { titleFrom } from './rollout.js';
 
 export type { SessionJson };
 
-/** Epoch milliseconds as the API's ISO 8601 string (null stays null). */
-export const iso = (ms: number | null): string | null =>
-  ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
+/** Epoch milliseconds as the API's ISO 8601 string (null, or not a time, is null). */
+export function iso(ms: number): string;
+export function iso(ms: number | null): string | null;
+export function iso(ms: number | null): string | null {
+  return ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
+}
 
 export function sessionJson(
   r: SessionRow,
@@ -17,8 +20,8 @@ export function sessionJson(
   const out: SessionJson = {
     id: r.id,
     rolloutPath: r.rollout_path,
-    createdAt: iso(r.created_at) as string,
-    updatedAt: iso(r.updated_at) as string,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
     source: r.source,
     originator: r.originator,
     modelProvider: r.model_provider,

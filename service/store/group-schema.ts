@@ -1,12 +1,11 @@
 /**
- * The group tables' enums and row shapes (like queue-schema.ts: the CHECKs of migration 2 and
- * the TypeScript types both come from these arrays; changing one needs a migration).
+ * The group tables' row shapes (like queue-schema.ts; the run statuses, whose array the CHECK of
+ * migration 2 comes from, are in ./enums.ts).
  */
+import type { GroupRunStatus } from './enums.js';
 import { toJobFields, type JobFields, type JobRow } from './jobs.js';
 
-/** A run ends `completed` when every session's turn completed, else `failed`. */
-export const GROUP_RUN_STATUSES = ['running', 'completed', 'failed'] as const;
-export type GroupRunStatus = (typeof GROUP_RUN_STATUSES)[number];
+export { GROUP_RUN_STATUSES, type GroupRunStatus } from './enums.js';
 
 /** The rows as SQLite returns them. */
 export interface GroupRow {

@@ -1,35 +1,20 @@
 /**
- * The queue tables' enums and row shapes, in one place: the CHECK constraints of the migrations
- * and the TypeScript types both come from these arrays.
- *
- * Changing an array is a schema change: a database migrated before it keeps its old CHECK, so
- * add a migration that rebuilds the table (SQLite cannot ALTER a CHECK) in the same commit.
+ * The queue tables' row shapes; their enums (the CHECK constraints of the migrations and the
+ * TypeScript types both come from those arrays) are in ./enums.ts, import-free for the API's
+ * JSON types.
  */
+import type { PromptMode, QueueStatus } from './enums.js';
 import { toJobFields, type JobFields, type JobRow } from './jobs.js';
 
-export const QUEUE_STATUSES = [
-  'idle',
-  'running',
-  'paused',
-  'completed',
-  'stopped',
-  'failed',
-] as const;
-export type QueueStatus = (typeof QUEUE_STATUSES)[number];
-
-export const PROMPT_STATUSES = [
-  'pending',
-  'waiting',
-  'running',
-  'completed',
-  'failed',
-  'interrupted',
-  'cancelled',
-] as const;
-export type PromptStatus = (typeof PROMPT_STATUSES)[number];
-
-export const PROMPT_MODES = ['auto', 'manual'] as const;
-export type PromptMode = (typeof PROMPT_MODES)[number];
+export {
+  PROMPT_MODES,
+  PROMPT_STATUSES,
+  QUEUE_STATUSES,
+  type Json,
+  type PromptMode,
+  type PromptStatus,
+  type QueueStatus,
+} from './enums.js';
 
 /** `col IN ('a', 'b')` for a CHECK; the values are our own constants, never user input. */
 export function sqlIn(col: string, values: readonly string[]): string {
@@ -37,8 +22,6 @@ export function sqlIn(col: string, values: readonly string[]): string {
     if (!/^[a-z_-]+$/.test(v)) throw new Error(`enum value not safe in SQL: ${v}`);
   return `${col} IN (${values.map((v) => `'${v}'`).join(', ')})`;
 }
-
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** The rows as SQLite returns them (snake_case, JSON as text, booleans as integers). */
 export interface QueueRow {

@@ -82,7 +82,7 @@ export interface StreamOptions {
   log: EventLog;
   key: string;
   /** The whole object now, for the first `snapshot` event (undefined: it is gone). */
-  snapshot: () => Record<string, unknown> | undefined;
+  snapshot: () => object | undefined;
   lastEventId?: string;
   heartbeatMs?: number;
   /** Open streams' closers, ended at shutdown (or the HTTP server would wait for them). */

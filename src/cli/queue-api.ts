@@ -1,73 +1,21 @@
 /**
- * The client side of the queues and groups API (docs/queues.md): the answers' shapes as far as
- * the CLI reads them (`--json` prints the whole answer, whatever else it holds), and the pure
- * mapping from command-line arguments to request bodies.
+ * The client side of the queues and groups API (docs/queues.md): the answers' types (the
+ * service's, re-exported) and the pure mapping from command-line arguments to request bodies.
  */
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import type { Prompt, PromptMode, PromptStatus, Queue } from '../../service/store/queue-schema.js';
+import type { PromptMode } from '../../service/store/enums.js';
 import { CodexSmError } from '../errors.js';
 import type { TurnSettingFlags } from './service-client.js';
 
-export interface TurnResultJson {
-  message?: string | null;
-  durationMs?: number;
-}
-
-/**
- * The API's prompt: the store's, less what the queue's path already says, with its result
- * typed as far as the CLI reads it (times, which the API gives as ISO strings, are not read).
- */
-export type PromptJson = Pick<
-  Prompt,
-  'id' | 'position' | 'text' | 'images' | 'mode' | 'status' | 'turnId' | 'attempts' | 'error'
-> & { result: TurnResultJson | null };
-
-/** The API's queue without its prompts: the store's, with its thread as `sessionId`. */
-export type QueueSummaryJson = Pick<
-  Queue,
-  'id' | 'name' | 'cwd' | 'status' | 'model' | 'sandbox' | 'approvalPolicy' | 'maxRetries'
-> & {
-  sessionId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  waitingFor: null | 'go-ahead' | 'approval';
-  approvals: { id: string }[];
-  counts: Record<PromptStatus, number>;
-};
-
-export type QueueJson = QueueSummaryJson & { prompts: PromptJson[] };
-
-export interface GroupRunSessionJson {
-  sessionId: string;
-  status: string;
-  turnId: string | null;
-  attempts: number;
-  result: TurnResultJson | null;
-  error: string | null;
-}
-
-export interface GroupRunJson {
-  id: string;
-  prompt: string;
-  maxConcurrent: number;
-  status: 'running' | 'completed' | 'failed';
-  createdAt: string;
-  finishedAt: string | null;
-  sessions: GroupRunSessionJson[];
-  progress: { running: string[]; completed: string[]; failed: string[]; pending: string[] };
-}
-
-export interface GroupJson {
-  id: string;
-  name: string;
-  description: string | null;
-  paused: boolean;
-  sessionIds: string[];
-  createdAt: string;
-  updatedAt: string;
-  run: GroupRunJson | null;
-}
+// The answers' types are the service's own (import-free modules the dashboard reads too).
+export type {
+  PromptJson,
+  QueueJson,
+  QueueSummaryJson,
+  TurnResultJson,
+} from '../../service/queues/queue-json.js';
+export type { GroupJson, GroupRunJson, RunSessionJson } from '../../service/groups/group-json.js';
 
 export interface DeletedJson {
   deleted: true;

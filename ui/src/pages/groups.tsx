@@ -3,37 +3,14 @@
  * in every session. A group's page follows its SSE events.
  */
 import { useState } from 'preact/hooks';
+import type { GroupJson, GroupRunJson } from '../../../service/groups/group-json.js';
 import { api, can } from '../api';
 import { ago, shortId } from '../format';
 import { apiPath, href } from '../paths';
 import { Badge, Button, ErrorLine, Section } from '../ui';
 import { ActButton, NotShown, Progress, useAction, useFollow, WorkList } from './work';
 
-interface GroupRun {
-  id: string;
-  prompt: string;
-  status: string;
-  maxConcurrent: number;
-  sessions: {
-    sessionId: string;
-    status: string;
-    error: string | null;
-    result: { message: string | null } | null;
-  }[];
-  progress: { running: string[]; completed: string[]; failed: string[]; pending: string[] };
-}
-
-interface Group {
-  id: string;
-  name: string;
-  description: string | null;
-  paused: boolean;
-  sessionIds: string[];
-  run: GroupRun | null;
-  updatedAt: string;
-}
-
-function runProgress(r: GroupRun | null) {
+function runProgress(r: GroupRunJson | null) {
   const g = r?.progress;
   return {
     done: g?.completed.length ?? 0,
@@ -47,7 +24,7 @@ export function GroupsPage() {
   return (
     <WorkList
       title="Groups"
-      load={() => api<{ groups: Group[] }>('GET', '/api/groups').then((r) => r.groups)}
+      load={() => api<{ groups: GroupJson[] }>('GET', '/api/groups').then((r) => r.groups)}
       page="g"
       testId="groups"
       empty={<code>codex-sm group create NAME SESSION_ID…</code>}
@@ -67,7 +44,7 @@ export function GroupsPage() {
 }
 
 export function GroupPage({ id }: { id: string }) {
-  const { obj: g, gone, ended } = useFollow<Group>(apiPath`/api/groups/${id}/events`, 'group');
+  const { obj: g, gone, ended } = useFollow<GroupJson>(apiPath`/api/groups/${id}/events`, 'group');
   const [act, error, busy] = useAction();
   const [prompt, setPrompt] = useState('');
   const [max, setMax] = useState('4');

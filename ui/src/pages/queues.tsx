@@ -3,6 +3,11 @@
  * moved, switched or removed. A queue's page follows its SSE events.
  */
 import { useState } from 'preact/hooks';
+import type {
+  PromptJson,
+  QueueJson,
+  QueueSummaryJson,
+} from '../../../service/queues/queue-json.js';
 import { api, can } from '../api';
 import { ApprovalCard } from '../approval';
 import { ago, shortId } from '../format';
@@ -11,47 +16,21 @@ import type { Approval } from '../timeline';
 import { Badge, Button, ErrorLine, Section } from '../ui';
 import { ActButton, NotShown, Progress, useAction, useFollow, WorkList, type Act } from './work';
 
-interface Prompt {
-  id: string;
-  position: number;
-  text: string;
-  mode: 'auto' | 'manual';
-  status: string;
-  attempts: number;
-  error: string | null;
-  result: { message: string | null } | null;
-}
+type Queue = QueueJson<Approval>;
 
-interface Queue {
-  id: string;
-  name: string;
-  cwd: string | null;
-  sessionId: string | null;
-  status: string;
-  waitingFor: string | null;
-  approvals: Approval[];
-  counts: Record<string, number>;
-  prompts?: Prompt[];
-  updatedAt: string;
-}
-
-function queueProgress(q: Queue) {
+function queueProgress(q: QueueSummaryJson<Approval>) {
   const c = q.counts;
-  const n = (k: string) => c[k] ?? 0;
   const total = Object.values(c).reduce((a, b) => a + b, 0);
-  return {
-    done: n('completed'),
-    running: n('running'),
-    failed: n('failed') + n('interrupted'),
-    total,
-  };
+  return { done: c.completed, running: c.running, failed: c.failed + c.interrupted, total };
 }
 
 export function QueuesPage() {
   return (
     <WorkList
       title="Queues"
-      load={() => api<{ queues: Queue[] }>('GET', '/api/queues').then((r) => r.queues)}
+      load={() =>
+        api<{ queues: QueueSummaryJson<Approval>[] }>('GET', '/api/queues').then((r) => r.queues)
+      }
       page="q"
       testId="queues"
       empty={<code>codex-sm queue create NAME --cwd DIR "first prompt"</code>}
@@ -75,7 +54,7 @@ export function QueuesPage() {
   );
 }
 
-function PromptRow(props: { q: Queue; p: Prompt; act: Act; busy: boolean }) {
+function PromptRow(props: { q: Queue; p: PromptJson; act: Act; busy: boolean }) {
   const { q, p, act, busy } = props;
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(p.text);
@@ -215,7 +194,7 @@ export function QueuePage({ id }: { id: string }) {
       ))}
       <Section title="Prompts">
         <ul class="list" data-testid="prompts">
-          {(q.prompts ?? []).map((p) => (
+          {q.prompts.map((p) => (
             <PromptRow key={p.id + p.text} q={q} p={p} act={act} busy={busy} />
           ))}
         </ul>
