@@ -98,11 +98,18 @@ if [ ! -f "$stamp" ]; then
       ln -s "$entry" "$NM/$name"
     fi
   done
-  # The optional dependencies npm left out on the machine's node, as npm installs them on this
-  # one (npm running on this node; no scripts: the one that matters ships prebuilt binaries).
-  opt=$(cd "$ROOT" && "$NODE" -p 'Object.entries(require("./package.json").optionalDependencies ?? {})
-    .filter(([name]) => !require("fs").existsSync("node_modules/" + name))
-    .map(([name, spec]) => name + "@" + spec).join(" ")')
+  touch "$stamp"
+  echo "test-node: native modules compiled for $("$NODE" --version) ($(since "$t1"))"
+fi
+# The optional dependencies npm left out on the machine's node (better-sqlite3-napi: its engines
+# say >= 22), as npm installs them on this one: npm running on this node, no scripts (the one
+# that matters ships prebuilt binaries). Checked on every run, not only with a new stamp: a tree
+# made by an older version of this script may lack them.
+if [ "$MAJOR" -ge 22 ]; then
+  opt=$(cd "$ROOT" && NM="$NM" "$NODE" -p 'const fs = require("fs");
+    Object.entries(require("./package.json").optionalDependencies ?? {})
+      .filter(([name]) => !fs.existsSync("node_modules/" + name) && !fs.existsSync(process.env.NM + "/" + name))
+      .map(([name, spec]) => name + "@" + spec).join(" ")')
   if [ -n "$opt" ]; then
     rm -rf "$CACHE/optional"
     mkdir -p "$CACHE/optional"
@@ -110,11 +117,11 @@ if [ ! -f "$stamp" ]; then
     PATH="$NODEDIR/bin:$PATH" "$NPM" install --prefix "$CACHE/optional" --no-save --no-package-lock \
       --ignore-scripts --no-audit --no-fund --loglevel=error $opt
     for entry in "$CACHE"/optional/node_modules/*; do
+      [ -e "$entry" ] || continue
       [ -e "$NM/$(basename "$entry")" ] || ln -s "$entry" "$NM/$(basename "$entry")"
     done
+    echo "test-node: installed for node $MAJOR: $opt"
   fi
-  touch "$stamp"
-  echo "test-node: native modules compiled for $("$NODE" --version) ($(since "$t1"))"
 fi
 # Files and units/ as copies (npm pack leaves symlinks out of the tarball), dist/ fresh from this
 # build, the other folders (test fixtures, harness, docs) as links.

@@ -1,12 +1,13 @@
 /**
  * better-sqlite3 for the Node that runs us: 13 (`better-sqlite3-napi`) on Node 22 and later, 12
- * on Node 20 (src/node-support.ts says why two). Every connection the service opens (the store,
- * the session index, its search workers) comes from here, so one Node never loads both.
+ * on Node 20, or where 13 has no binary and 12 is safe (src/node-support.ts says why two). Every
+ * connection the service opens (the store, the session index, its search workers) comes from
+ * here, so one process never loads both.
  */
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CodexSmError } from '../src/errors.js';
-import { sqlitePackageFor } from '../src/node-support.js';
+import { sqlitePackagesFor } from '../src/node-support.js';
 
 /** The module's constructor and its namespace (13 keeps 12's API: @types/better-sqlite3 fits both). */
 export type Sqlite = typeof BetterSqlite3;
@@ -19,25 +20,29 @@ let loaded: Sqlite | undefined;
  * `npm install -g`), it is `sqlite_unavailable`, exit 78: restarting cannot fix it.
  */
 export function sqlite(): Sqlite {
-  loaded ??= loadSqlite(sqlitePackageFor(process.versions.node));
+  loaded ??= loadSqlite(sqlitePackagesFor(process.versions.node));
   return loaded;
 }
 
-/** Loads one of the two packages by name (exported for the test of a missing one). */
-export function loadSqlite(pkg: string): Sqlite {
-  try {
-    // A CommonJS addon; its default export is the Database class @types/better-sqlite3 describes.
-    return createRequire(import.meta.url)(pkg) as Sqlite;
-  } catch (err) {
-    throw new CodexSmError(
-      'sqlite_unavailable',
-      `cannot load ${pkg} on Node ${process.versions.node}: ${firstLine(err)}`,
-      {
-        hint: 'install codex-sm again with the node that runs it (`npm install -g codex-sm`), then `codex-sm restart`',
-        cause: err,
-      },
-    );
+/** The first of `packages` that loads (exported for the test of missing ones). */
+export function loadSqlite(packages: readonly string[]): Sqlite {
+  const require = createRequire(import.meta.url);
+  const failures: string[] = [];
+  for (const pkg of packages) {
+    try {
+      // A CommonJS addon; its default export is the Database class @types/better-sqlite3 describes.
+      return require(pkg) as Sqlite;
+    } catch (err) {
+      failures.push(`${pkg}: ${firstLine(err)}`);
+    }
   }
+  throw new CodexSmError(
+    'sqlite_unavailable',
+    `cannot load a SQLite module on Node ${process.versions.node} (${failures.join('; ')})`,
+    {
+      hint: 'install codex-sm again with the node that runs it, without --omit=optional (`npm install -g codex-sm`), then `codex-sm restart`',
+    },
+  );
 }
 
 /** Opens a database file (or ':memory:') with this Node's module. */

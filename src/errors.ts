@@ -205,7 +205,7 @@ export const ERROR_CODES = {
   sqlite_unavailable: {
     exit: EXIT.config,
     area: 'service',
-    when: "`serve`: this Node's SQLite module (better-sqlite3 13 on Node 22 and later, 12 on Node 20) is missing or was built for another Node; install codex-sm again with the node that runs it",
+    when: "`serve`: this Node's SQLite module (better-sqlite3 13 on Node 22 and later, 12 on Node 20) is missing, was left out (`--omit=optional`) or was built for another Node; install codex-sm again with the node that runs it",
   },
   store_unreadable: {
     exit: EXIT.config,

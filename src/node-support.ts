@@ -39,9 +39,23 @@ export function nodeSupport(version: string): NodeSupport {
   };
 }
 
+export type SqlitePackage = 'better-sqlite3' | 'better-sqlite3-napi';
+
 /** The package that holds the SQLite module for a Node version (see the top of this file). */
-export function sqlitePackageFor(version: string): 'better-sqlite3' | 'better-sqlite3-napi' {
+export function sqlitePackageFor(version: string): SqlitePackage {
   return majorMinor(version)[0] >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3';
+}
+
+/**
+ * The packages to try, in order. 13 has prebuilt binaries only for linux, linuxmusl, darwin and
+ * win32 on x64 and arm64, and compiles nowhere else; on another platform (armhf, ppc64le, …)
+ * Node 22 and Node 24 before 24.19 can still run 12, compiled by npm for them.
+ */
+export function sqlitePackagesFor(version: string): SqlitePackage[] {
+  const [major, minor] = majorMinor(version);
+  if (major < 22) return ['better-sqlite3'];
+  const abortsOn12 = major > 24 || (major === 24 && minor >= 19);
+  return abortsOn12 ? ['better-sqlite3-napi'] : ['better-sqlite3-napi', 'better-sqlite3'];
 }
 
 /** Throws `node_unsupported` (exit 78: systemd does not restart into it) off a supported Node. */

@@ -73,10 +73,7 @@ export function registerWorkRoutes(router: Router, d: WorkRouteDeps): void {
   const q = d.queues;
   // A queue's images may come from its cwd; one queued into a session only from images.allowedDirs.
   const imageRoots = (cwd: string | null | undefined) => [cwd, ...d.imageDirs()];
-  const queueImageRoots = (id: string) => {
-    const cwd = q.view(id).cwd;
-    return imageRoots(typeof cwd === 'string' ? cwd : null);
-  };
+  const queueImageRoots = (id: string) => imageRoots(q.view(id).cwd);
   const g = d.groups;
   /** A POST that takes no body (an empty or `{}` one) and names its queue or group. */
   const command = (route: string, fn: (id: string) => unknown) =>

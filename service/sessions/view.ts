@@ -5,7 +5,10 @@ import { titleFrom } from './rollout.js';
 
 export type { SessionJson };
 
-/** Epoch milliseconds as the API's ISO 8601 string (null, or not a time, is null). */
+/**
+ * Epoch milliseconds as the API's ISO 8601 string (null, or not a time, is null). The first
+ * overload is for the store's times, INTEGER columns that always hold one.
+ */
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
 export function iso(ms: number | null): string | null {

@@ -140,6 +140,27 @@ describe('codex-sm serve: timeouts (limits.*)', function () {
   });
 });
 
+describe('codex-sm serve: a silent connection meets the headers timeout first', function () {
+  this.timeout(60_000);
+  let svc: ServiceProcess;
+
+  before(async () => {
+    // The defaults' order (30 s headers, 60 s idle), shortened: node's headers check closes it.
+    svc = await startService({
+      config: { limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, idleTimeoutMs: 30_000 } },
+    });
+    await waitReady(svc);
+  });
+  after(async () => {
+    await svc?.stop();
+  });
+
+  it('is closed with no answer: it asked nothing, so no 408', async () => {
+    const c = await connect(portOf(svc));
+    expect(await c.closed).to.equal('');
+  });
+});
+
 describe('codex-sm serve: connection caps and graceful stop', function () {
   this.timeout(60_000);
   let svc: ServiceProcess;

@@ -4,7 +4,12 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { nodeRelease, sqliteCheck } from '../../src/cli/commands/doctor.js';
 import { CodexSmError } from '../../src/errors.js';
-import { assertNodeSupported, nodeSupport, sqlitePackageFor } from '../../src/node-support.js';
+import {
+  assertNodeSupported,
+  nodeSupport,
+  sqlitePackageFor,
+  sqlitePackagesFor,
+} from '../../src/node-support.js';
 import { packageInfo } from '../../src/package-info.js';
 import { loadSqlite, openSqlite } from '../../service/sqlite.js';
 import { thrown } from '../helpers/assertions.js';
@@ -49,6 +54,14 @@ describe('the SQLite module for this Node (better-sqlite3 13 from 22 on, 12 on 2
       expect(sqlitePackageFor(v)).to.equal('better-sqlite3-napi');
   });
 
+  it('falls back to 12 where 13 has no binary, but never on Node 24.19 and later (12 aborts there)', () => {
+    expect(sqlitePackagesFor('20.17.0')).to.deep.equal(['better-sqlite3']);
+    for (const v of ['22.9.0', '24.18.0'])
+      expect(sqlitePackagesFor(v), v).to.deep.equal(['better-sqlite3-napi', 'better-sqlite3']);
+    for (const v of ['24.19.0', '24.21.0', '25.0.0'])
+      expect(sqlitePackagesFor(v), v).to.deep.equal(['better-sqlite3-napi']);
+  });
+
   it("this node loads its major of the module, whose binary never calls node's RemoveEnvironmentCleanupHook", () => {
     const pkg = sqlitePackageFor(process.versions.node);
     const version = (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string })
@@ -73,12 +86,13 @@ describe('the SQLite module for this Node (better-sqlite3 13 from 22 on, 12 on 2
     );
   });
 
-  it('a missing module is sqlite_unavailable, exit 78, with the reinstall hint', () => {
-    const e = thrown(() => loadSqlite('better-sqlite3-not-installed'));
+  it('no loadable module is sqlite_unavailable, exit 78, naming each tried, with the reinstall hint', () => {
+    const e = thrown(() => loadSqlite(['better-sqlite3-not-installed', 'nor-this-one']));
     expect(e).to.be.instanceOf(CodexSmError);
     expect(e.code).to.equal('sqlite_unavailable');
     expect(e.exitCode).to.equal(78);
-    expect(e.hint).to.match(/install codex-sm again/);
+    expect(e.message).to.match(/better-sqlite3-not-installed: .*; nor-this-one: /);
+    expect(e.hint).to.match(/install codex-sm again.*without --omit=optional/);
   });
 
   it("doctor's sqlite check runs a statement with it", () => {

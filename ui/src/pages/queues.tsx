@@ -42,7 +42,7 @@ export function QueuesPage() {
               <Badge text={q.status} />
               {q.waitingFor ? <Badge text={`waiting for ${q.waitingFor}`} /> : null}
               <span>
-                {q.counts.completed ?? 0} of {progress.total} done
+                {progress.done} of {progress.total} done
               </span>
               <span>{ago(q.updatedAt)}</span>
             </span>
