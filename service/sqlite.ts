@@ -10,8 +10,7 @@ import { CodexSmError } from '../src/errors.js';
 import { sqlitePackagesFor } from '../src/node-support.js';
 
 /** The module's constructor and its namespace (13 keeps 12's API: @types/better-sqlite3 fits both). */
-export type Sqlite = typeof BetterSqlite3;
-export type SqliteDatabase = BetterSqlite3.Database;
+type Sqlite = typeof BetterSqlite3;
 
 let loaded: Sqlite | undefined;
 
@@ -24,14 +23,21 @@ export function sqlite(): Sqlite {
   return loaded;
 }
 
-/** The first of `packages` that loads (exported for the test of missing ones). */
+/**
+ * The first of `packages` that opens a database (exported for the tests of missing and broken
+ * ones). Opening is the test, not requiring: both majors load their binary only at the first
+ * `new Database()`, so a package without a binary for this platform (13 on armhf) or one
+ * compiled for another node (12 after a node upgrade) requires fine and fails there.
+ */
 export function loadSqlite(packages: readonly string[]): Sqlite {
   const require = createRequire(import.meta.url);
   const failures: string[] = [];
   for (const pkg of packages) {
     try {
       // A CommonJS addon; its default export is the Database class @types/better-sqlite3 describes.
-      return require(pkg) as Sqlite;
+      const Database = require(pkg) as Sqlite;
+      new Database(':memory:').close();
+      return Database;
     } catch (err) {
       failures.push(`${pkg}: ${firstLine(err)}`);
     }
@@ -46,7 +52,7 @@ export function loadSqlite(packages: readonly string[]): Sqlite {
 }
 
 /** Opens a database file (or ':memory:') with this Node's module. */
-export function openSqlite(file: string, options?: BetterSqlite3.Options): SqliteDatabase {
+export function openSqlite(file: string, options?: BetterSqlite3.Options): BetterSqlite3.Database {
   const Database = sqlite();
   return new Database(file, options);
 }

@@ -11,6 +11,7 @@ import {
   sqlitePackagesFor,
 } from '../../src/node-support.js';
 import { packageInfo } from '../../src/package-info.js';
+import { tempDir } from '../../harness/service.js';
 import { loadSqlite, openSqlite } from '../../service/sqlite.js';
 import { thrown } from '../helpers/assertions.js';
 
@@ -93,6 +94,20 @@ describe('the SQLite module for this Node (better-sqlite3 13 from 22 on, 12 on 2
     expect(e.exitCode).to.equal(78);
     expect(e.message).to.match(/better-sqlite3-not-installed: .*; nor-this-one: /);
     expect(e.hint).to.match(/install codex-sm again.*without --omit=optional/);
+  });
+
+  it('a package that loads but cannot open a database (FAKE: a binary for another node) is passed over for the next', () => {
+    // Both majors load their binary at the first `new Database()`, not at require.
+    const broken = path.join(tempDir('codex-sm-sqlite-'), 'broken.cjs');
+    fs.writeFileSync(
+      broken,
+      "module.exports = function Database() { throw new Error('Module did not self-register'); };\n",
+    );
+    const real = sqlitePackageFor(process.versions.node);
+    expect(loadSqlite([broken, real])).to.equal(createRequire(import.meta.url)(real));
+    const e = thrown(() => loadSqlite([broken]));
+    expect(e.code).to.equal('sqlite_unavailable');
+    expect(e.message).to.include('broken.cjs: Module did not self-register');
   });
 
   it("doctor's sqlite check runs a statement with it", () => {
