@@ -140,26 +140,38 @@ describe('codex-sm serve: timeouts (limits.*)', function () {
   });
 });
 
-describe('codex-sm serve: a silent connection meets the headers timeout first', function () {
-  this.timeout(60_000);
-  let svc: ServiceProcess;
+// A connection that sends nothing is closed by whichever of the two timeouts comes first; each
+// alone, the other one far beyond the test's own timeout, so only the one named can close it.
+const SILENT_CASES = [
+  // The defaults' order (30 s headers, 60 s idle): node's headers check, with no 408 to send.
+  {
+    first: 'headersTimeoutMs',
+    limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, idleTimeoutMs: 600_000 },
+  },
+  {
+    first: 'idleTimeoutMs',
+    limits: { headersTimeoutMs: 600_000, requestTimeoutMs: 600_000, idleTimeoutMs: 300 },
+  },
+] as const;
 
-  before(async () => {
-    // The defaults' order (30 s headers, 60 s idle), shortened: node's headers check closes it.
-    svc = await startService({
-      config: { limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, idleTimeoutMs: 30_000 } },
+for (const { first, limits } of SILENT_CASES)
+  describe(`codex-sm serve: a silent connection meets limits.${first} first`, function () {
+    this.timeout(60_000);
+    let svc: ServiceProcess;
+
+    before(async () => {
+      svc = await startService({ config: { limits } });
+      await waitReady(svc);
     });
-    await waitReady(svc);
-  });
-  after(async () => {
-    await svc?.stop();
-  });
+    after(async () => {
+      await svc?.stop();
+    });
 
-  it('is closed with no answer: it asked nothing, so no 408', async () => {
-    const c = await connect(portOf(svc));
-    expect(await c.closed).to.equal('');
+    it('is closed with no answer: it asked nothing', async () => {
+      const c = await connect(portOf(svc));
+      expect(await c.closed).to.equal('');
+    });
   });
-});
 
 describe('codex-sm serve: connection caps and graceful stop', function () {
   this.timeout(60_000);

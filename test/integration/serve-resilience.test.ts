@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import { startService, TestClient, waitReady, type ServiceProcess } from '../../harness/service.js';
-import { encodeFrameHeader, OPCODE } from '../../service/ws-frames.js';
+import { serviceFetch } from '../helpers/http.js';
+import { frame, rawWebSocket } from '../helpers/raw-ws.js';
 import { waitFor } from '../helpers/wait.js';
 
 interface Status {
@@ -36,50 +37,10 @@ function rawHttp(port: number, request: string): Promise<string> {
 
 /** WebSocket messages the relay has passed from the app-server to clients (/metrics). */
 async function relayedToClients(svc: ServiceProcess): Promise<number> {
-  const r = await fetch(`${svc.endpoint}/metrics`, {
-    headers: { authorization: `Bearer ${svc.token}` },
-  });
-  const m = /^codex_sm_relay_messages_total\{direction="to_client"\} (\d+)$/m.exec(await r.text());
+  const { text } = await serviceFetch(svc.endpoint, svc.token, 'GET', '/metrics');
+  const m = /^codex_sm_relay_messages_total\{direction="to_client"\} (\d+)$/m.exec(text);
   if (!m) throw new Error('no codex_sm_relay_messages_total{direction="to_client"} in /metrics');
   return Number(m[1]);
-}
-
-/** A client text frame, masked with the zero key (valid: the payload stays as it is). */
-function maskedTextFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  const header = encodeFrameHeader({
-    fin: true,
-    rsv: 0,
-    opcode: OPCODE.text,
-    masked: true,
-    mask: 0,
-    length: payload.length,
-  });
-  return Buffer.concat([header, payload]);
-}
-
-/** A WebSocket upgrade on a plain socket: resolves once the 101 head has been read. */
-function rawWebSocket(port: number, token: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () =>
-      s.write(
-        'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
-          `Authorization: Bearer ${token}\r\n\r\n`,
-      ),
-    );
-    let head = '';
-    const onData = (d: Buffer) => {
-      head += d.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      s.off('data', onData);
-      s.pause(); // from here on nobody reads it
-      if (head.startsWith('HTTP/1.1 101')) resolve(s);
-      else reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
-    };
-    s.on('data', onData);
-    s.on('error', reject);
-  });
 }
 
 describe('codex-sm serve: auth, hostile input, app-server restarts (fake Responses API)', function () {
@@ -185,8 +146,10 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
   it('disconnects a client that stops reading instead of buffering without bound', async () => {
     // A raw socket the test alone reads (a `ws` client may resume a socket paused under it):
     // the upgrade, then never another byte read.
-    const socket = await rawWebSocket(port, svc.token);
-    const send = (msg: object) => socket.write(maskedTextFrame(JSON.stringify(msg)));
+    const { conn } = await rawWebSocket(port, '/', svc.token);
+    conn.socket.pause(); // from here on nobody reads it
+    const send = (msg: object) =>
+      conn.write(frame({ opcode: 1, payload: Buffer.from(JSON.stringify(msg)) }));
     send({
       id: 1,
       method: 'initialize',
@@ -199,25 +162,28 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
     // take at once ("Server overloaded; retry later"), and tiny errors fill no buffer.
     const cutOff = (l: { msg: string }) => l.msg === 'client not reading; disconnecting';
     let id = 1000;
-    for (let batch = 0; batch < 2000 && !svc.logs.some(cutOff); batch++) {
-      const before = await relayedToClients(svc);
-      for (let i = 0; i < 50; i++) send({ id: id++, method: 'model/list', params: {} });
+    try {
+      for (let batch = 0; batch < 2000 && !svc.logs.some(cutOff); batch++) {
+        const before = await relayedToClients(svc);
+        for (let i = 0; i < 50; i++) send({ id: id++, method: 'model/list', params: {} });
+        await waitFor(
+          `batch ${batch} answered`,
+          async () => svc.logs.some(cutOff) || (await relayedToClients(svc)) >= before + 50,
+          10_000,
+          5,
+        );
+      }
+      const line = await svc.waitForLog(cutOff, 55_000);
+      expect(line.buffered as number).to.be.greaterThan(256 * 1024);
+      // The socket's close lands just after the line.
       await waitFor(
-        `batch ${batch} answered`,
-        async () => svc.logs.some(cutOff) || (await relayedToClients(svc)) >= before + 50,
-        10_000,
-        5,
+        'the slow client to be disconnected',
+        async () => (await getStatus(svc)).clients === 0,
+        5000,
       );
+    } finally {
+      conn.destroy();
     }
-    const line = await svc.waitForLog((l) => l.msg === 'client not reading; disconnecting', 55_000);
-    expect(line.buffered as number).to.be.greaterThan(256 * 1024);
-    // The socket's close lands just after the line.
-    await waitFor(
-      'the slow client to be disconnected',
-      async () => (await getStatus(svc)).clients === 0,
-      5000,
-    );
-    socket.destroy();
   });
 
   it('restarts a SIGKILLed app-server: old clients get 1012, /readyz returns, new clients complete a turn', async () => {

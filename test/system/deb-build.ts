@@ -26,7 +26,8 @@ export function codexSmDeb(): Promise<string> {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'codex-sm-deb-build-'));
     process.on('exit', () => fs.rmSync(out, { recursive: true, force: true }));
     const r = await execRunner.run(path.join(packageInfo().root, 'packaging/deb/build.sh'), [], {
-      env: { ...process.env, OUT: out },
+      // The node whose major the package's Depends names is the one running the tests.
+      env: { ...process.env, OUT: out, NODE: process.execPath },
       timeoutMs: 14 * 60_000,
     });
     if (r.code !== 0)

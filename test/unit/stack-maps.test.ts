@@ -122,8 +122,10 @@ describe('stack traces through the bundle (real esbuild output, maps read lazily
           ? 'setImmediate(() => crash());'
           : 'setImmediate(() => Promise.resolve().then(() => crash()));',
       ].join('\n');
+      // spawnSync blocks mocha's own timeout: a hung child is killed by this one.
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
         encoding: 'utf8',
+        timeout: 20_000,
       });
       const source = path.join(dir, 'src', 'thrower.ts');
       expect(r.status, r.stderr).to.equal(1);
