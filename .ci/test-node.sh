@@ -74,7 +74,7 @@ if [ ! -f "$stamp" ]; then
   for entry in "$ROOT"/node_modules/* "$ROOT"/node_modules/.bin; do
     name=$(basename "$entry")
     # From Node 22 on codex-sm loads better-sqlite3 13 (better-sqlite3-napi), never 12
-    # (src/node-support.ts sqlitePackageFor): 12 is linked, not compiled for this node.
+    # (src/node-support.ts sqlitePackagesFor: 13 is there): 12 is linked, not compiled for this node.
     if [ "$name" = better-sqlite3 ] && [ "$MAJOR" -ge 22 ]; then
       ln -s "$entry" "$NM/$name"
     elif [ -f "$entry/binding.gyp" ] && [ "$name" != node-gyp ]; then

@@ -51,6 +51,14 @@ export function loadSqlite(packages: readonly string[]): Sqlite {
   );
 }
 
+/**
+ * Whether `err` is the module's SqliteError. Never loads the module: an error that came before
+ * any database was opened (a mkdir that failed) is not one, and must not become a load failure.
+ */
+export function isSqliteError(err: unknown): err is InstanceType<Sqlite['SqliteError']> {
+  return loaded !== undefined && err instanceof loaded.SqliteError;
+}
+
 /** Opens a database file (or ':memory:') with this Node's module. */
 export function openSqlite(file: string, options?: BetterSqlite3.Options): BetterSqlite3.Database {
   const Database = sqlite();

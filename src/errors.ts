@@ -205,7 +205,7 @@ export const ERROR_CODES = {
   sqlite_unavailable: {
     exit: EXIT.config,
     area: 'service',
-    when: "`serve`: this Node's SQLite module (better-sqlite3 13 on Node 22 and later, 12 on Node 20) is missing, was left out (`--omit=optional`) or was built for another Node; install codex-sm again with the node that runs it",
+    when: '`serve`: no SQLite module opens on this Node (better-sqlite3 13 from Node 22 on, 12 on Node 20 and, where 13 has no binary, on Node 22 and 24 before 24.19): missing, was left out (`--omit=optional`) or was built for another Node; install codex-sm again with the node that runs it',
   },
   store_unreadable: {
     exit: EXIT.config,

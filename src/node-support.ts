@@ -39,17 +39,13 @@ export function nodeSupport(version: string): NodeSupport {
   };
 }
 
-export type SqlitePackage = 'better-sqlite3' | 'better-sqlite3-napi';
-
-/** The package that holds the SQLite module for a Node version (see the top of this file). */
-export function sqlitePackageFor(version: string): SqlitePackage {
-  return majorMinor(version)[0] >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3';
-}
+type SqlitePackage = 'better-sqlite3' | 'better-sqlite3-napi';
 
 /**
- * The packages to try, in order. 13 has prebuilt binaries only for linux, linuxmusl, darwin and
- * win32 on x64 and arm64, and compiles nowhere else; on another platform (armhf, ppc64le, …)
- * Node 22 and Node 24 before 24.19 can still run 12, compiled by npm for them.
+ * The packages holding the SQLite module for a Node version, to try in order (see the top of
+ * this file): 13 from Node 22 on, 12 on Node 20. 13 has prebuilt binaries only for linux,
+ * linuxmusl, darwin and win32 on x64 and arm64, and compiles nowhere else; on another platform
+ * (armhf, ppc64le, …) Node 22 and Node 24 before 24.19 can still run 12, compiled by npm there.
  */
 export function sqlitePackagesFor(version: string): SqlitePackage[] {
   const [major, minor] = majorMinor(version);

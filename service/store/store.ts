@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { CodexSmError } from '../../src/errors.js';
-import { openSqlite, sqlite } from '../sqlite.js';
+import { isSqliteError, openSqlite } from '../sqlite.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 export const STORE_FILE = 'codex-sm.sqlite';
@@ -124,7 +124,7 @@ const DAMAGED = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
 function storeError(err: unknown, file: string): CodexSmError {
   if (err instanceof CodexSmError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof sqlite().SqliteError && DAMAGED.has(err.code))
+  if (isSqliteError(err) && DAMAGED.has(err.code))
     return new CodexSmError('store_unreadable', `the store ${file} is damaged: ${message}`, {
       cause: err,
       hint: `it is kept (it holds queued work): stop codex-sm, move it aside (mv ${file} ${file}.damaged) or restore a backup, then start again; sqlite3's .recover may save its rows`,

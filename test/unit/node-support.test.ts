@@ -4,12 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { nodeRelease, sqliteCheck } from '../../src/cli/commands/doctor.js';
 import { CodexSmError } from '../../src/errors.js';
-import {
-  assertNodeSupported,
-  nodeSupport,
-  sqlitePackageFor,
-  sqlitePackagesFor,
-} from '../../src/node-support.js';
+import { assertNodeSupported, nodeSupport, sqlitePackagesFor } from '../../src/node-support.js';
 import { packageInfo } from '../../src/package-info.js';
 import { tempDir } from '../../harness/service.js';
 import { loadSqlite, openSqlite } from '../../service/sqlite.js';
@@ -50,9 +45,9 @@ describe('node-support: the Node releases codex-sm runs on', () => {
 
 describe('the SQLite module for this Node (better-sqlite3 13 from 22 on, 12 on 20)', () => {
   it('picks better-sqlite3 12 for Node 20 and the better-sqlite3-napi alias (13) from Node 22 on', () => {
-    expect(sqlitePackageFor('20.17.0')).to.equal('better-sqlite3');
+    expect(sqlitePackagesFor('20.17.0')[0]).to.equal('better-sqlite3');
     for (const v of ['22.9.0', '24.21.0'])
-      expect(sqlitePackageFor(v)).to.equal('better-sqlite3-napi');
+      expect(sqlitePackagesFor(v)[0]).to.equal('better-sqlite3-napi');
   });
 
   it('falls back to 12 where 13 has no binary, but never on Node 24.19 and later (12 aborts there)', () => {
@@ -64,7 +59,7 @@ describe('the SQLite module for this Node (better-sqlite3 13 from 22 on, 12 on 2
   });
 
   it("this node loads its major of the module, whose binary never calls node's RemoveEnvironmentCleanupHook", () => {
-    const pkg = sqlitePackageFor(process.versions.node);
+    const pkg = sqlitePackagesFor(process.versions.node)[0] ?? '';
     const version = (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string })
       .version;
     expect(version.split('.')[0]).to.equal(pkg === 'better-sqlite3' ? '12' : '13');
@@ -103,7 +98,7 @@ describe('the SQLite module for this Node (better-sqlite3 13 from 22 on, 12 on 2
       broken,
       "module.exports = function Database() { throw new Error('Module did not self-register'); };\n",
     );
-    const real = sqlitePackageFor(process.versions.node);
+    const real = sqlitePackagesFor(process.versions.node)[0] ?? '';
     expect(loadSqlite([broken, real])).to.equal(createRequire(import.meta.url)(real));
     const e = thrown(() => loadSqlite([broken]));
     expect(e.code).to.equal('sqlite_unavailable');
