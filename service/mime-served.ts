@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runAsScript } from '../src/run-as-script.js';
 
 export const SERVED_MIME_TYPES = [
   'application/json', // JSON answers (Koa's `json`), /openapi.json
@@ -57,15 +57,4 @@ function main(out: string): void {
   fs.writeFileSync(out, JSON.stringify(mimeSubset(db)) + '\n');
 }
 
-/** Whether node was started on this file (real paths: a symlinked checkout must still match). */
-function runAsScript(): boolean {
-  const argv1 = process.argv[1];
-  if (!argv1) return false;
-  try {
-    return fs.realpathSync(argv1) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (runAsScript()) main(process.argv[2] ?? 'dist/bundle-inputs/mime-db.json');
+if (runAsScript(import.meta.url)) main(process.argv[2] ?? 'dist/bundle-inputs/mime-db.json');

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { errorTableMarkdown } from '../errors.js';
+import { runAsScript } from '../run-as-script.js';
 
 export const BEGIN = '<!-- error-codes: generated from src/errors.ts by `make docs` -->';
 export const END = '<!-- /error-codes -->';
@@ -17,7 +18,7 @@ export function withErrorTable(doc: string): string {
   return `${doc.slice(0, a + BEGIN.length)}\n${errorTableMarkdown()}\n${doc.slice(b)}`;
 }
 
-if (process.argv[1]?.endsWith('error-doc.js')) {
+if (runAsScript(import.meta.url)) {
   const file = new URL('../../../docs/lifecycle.md', import.meta.url);
   const next = withErrorTable(fs.readFileSync(file, 'utf8'));
   if (process.argv.includes('--write')) fs.writeFileSync(file, next);
