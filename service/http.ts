@@ -203,7 +203,10 @@ function securityHeadersMiddleware(): Koa.Middleware {
   };
 }
 
-/** `outer` runs first and sees every answer as sent, errors included (request metrics). */
+/**
+ * `outer` runs first of ours and sees every answer as sent, errors included (request metrics);
+ * only pipeStreamBodies wraps it, as Koa's own respond() would (koa-bodies.ts).
+ */
 export function createApp(sec: AppSecurity, router: Router, outer?: Koa.Middleware): Koa {
   const app = new Koa();
   // JSON and stream bodies sent without Koa loading undici to test them (12 MiB; koa-bodies.ts)

@@ -4,7 +4,7 @@
  * them. Import-free but for the store's enums and the turn result: the dashboard's browser
  * build type-checks it too.
  */
-import type { TurnResultJson } from '../queues/queue-json.js';
+import type { TurnResultJson } from '../work/turn-records.js';
 import type { GroupRunStatus, PromptStatus } from '../store/enums.js';
 
 export interface RunSessionJson {

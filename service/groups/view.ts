@@ -1,7 +1,7 @@
 /** The API's JSON for groups and their runs (ISO times, per-session progress). Pure. */
-import { turnResultJson } from '../queues/view.js';
 import { iso } from '../sessions/view.js';
 import type { GroupRun, GroupWithRun, RunSession } from '../store/group-schema.js';
+import { turnResultJson } from '../work/turn-records.js';
 import type { GroupJson, GroupRunJson, RunProgressJson, RunSessionJson } from './group-json.js';
 
 function runSessionJson(s: RunSession): RunSessionJson {
@@ -18,7 +18,7 @@ function runSessionJson(s: RunSession): RunSessionJson {
 }
 
 /** Which sessions are where: failed lists interrupted and cancelled ones too (they did not complete). */
-export function progressOf(run: GroupRun): RunProgressJson {
+function progressOf(run: GroupRun): RunProgressJson {
   const out: RunProgressJson = { running: [], completed: [], failed: [], pending: [] };
   for (const s of run.sessions) {
     if (s.status === 'running') out.running.push(s.sessionId);
@@ -29,7 +29,7 @@ export function progressOf(run: GroupRun): RunProgressJson {
   return out;
 }
 
-export function runJson(run: GroupRun): GroupRunJson {
+function runJson(run: GroupRun): GroupRunJson {
   return {
     id: run.id,
     prompt: run.prompt,

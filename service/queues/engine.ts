@@ -13,7 +13,8 @@ import type { Logger } from 'pino';
 import { HttpError } from '../http.js';
 import type { Approval, Approvals } from '../sessions/approvals.js';
 import { toUserInput } from '../sessions/ops.js';
-import type { Prompt, QueueStatus } from '../store/queue-schema.js';
+import type { QueueStatus } from '../store/enums.js';
+import type { Prompt } from '../store/queue-schema.js';
 import type { NewPrompt, NewQueue, QueueRepo, QueueWithPrompts } from '../store/queues.js';
 import { ThreadGone, TurnLost, type TurnDriver } from '../work/driver.js';
 import {

@@ -1,16 +1,14 @@
 /**
  * The API's queue and prompt objects (docs/queues.md) as TypeScript: the service builds them
  * (./view.ts), the CLI (src/cli/queue-api.ts) and the dashboard (ui/src/pages/queues.tsx) read
- * them. Import-free but for the store's enums: the dashboard's browser build type-checks it too.
+ * them. Import-free but for the store's enums and the turn result (service/work/turn-records.ts,
+ * itself import-free): the dashboard's browser build type-checks it too.
  */
 import type { PromptMode, PromptStatus, QueueStatus } from '../store/enums.js';
+import type { TurnResultJson } from '../work/turn-records.js';
 
 /** A finished turn as recorded: its last assistant message, token usage and duration. */
-export interface TurnResultJson {
-  message: string | null;
-  usage: unknown;
-  durationMs: number | null;
-}
+export type { TurnResultJson };
 
 export interface PromptJson {
   id: string;

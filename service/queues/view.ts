@@ -1,23 +1,11 @@
 /** The API's JSON for queues (ISO times, counts, what a queue waits for). Pure. */
 import type { Approval } from '../sessions/approvals.js';
 import { iso } from '../sessions/view.js';
-import { PROMPT_STATUSES, type Json, type PromptStatus } from '../store/enums.js';
+import { PROMPT_STATUSES, type PromptStatus } from '../store/enums.js';
 import type { Prompt } from '../store/queue-schema.js';
 import type { QueueWithPrompts } from '../store/queues.js';
-import type { PromptJson, QueueJson, QueueSummaryJson, TurnResultJson } from './queue-json.js';
-
-/**
- * A turn job's stored result (service/work/turn-records.ts TurnResult, kept as JSON) as the API
- * gives it; a key missing or of another type (a row written by another version) is null.
- */
-export function turnResultJson(r: Json | null): TurnResultJson | null {
-  if (r === null || typeof r !== 'object' || Array.isArray(r)) return null;
-  return {
-    message: typeof r.message === 'string' ? r.message : null,
-    usage: r.usage ?? null,
-    durationMs: typeof r.durationMs === 'number' ? r.durationMs : null,
-  };
-}
+import { turnResultJson } from '../work/turn-records.js';
+import type { PromptJson, QueueJson, QueueSummaryJson } from './queue-json.js';
 
 export function promptJson(p: Prompt): PromptJson {
   return {
@@ -38,9 +26,10 @@ export function promptJson(p: Prompt): PromptJson {
   };
 }
 
-export type WaitingFor = QueueSummaryJson['waitingFor'];
-
-export function waitingFor(q: QueueWithPrompts, approvals: readonly Approval[]): WaitingFor {
+function waitingFor(
+  q: QueueWithPrompts,
+  approvals: readonly Approval[],
+): QueueSummaryJson['waitingFor'] {
   if (q.status !== 'running') return null;
   if (approvals.length) return 'approval';
   return q.prompts.some((p) => p.status === 'waiting') ? 'go-ahead' : null;

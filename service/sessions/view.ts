@@ -7,7 +7,8 @@ export type { SessionJson };
 
 /**
  * Epoch milliseconds as the API's ISO 8601 string (null, or not a time, is null). The first
- * overload is for the store's times, INTEGER columns that always hold one.
+ * overload is for the store's times: INTEGER columns, never null or NaN, which the type checker
+ * cannot see.
  */
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;

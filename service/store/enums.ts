@@ -1,5 +1,5 @@
 /**
- * The store's enums, import-free: the migrations' CHECK constraints, the repositories' types, the
+ * The store's enums, and the JSON value type its JSON columns hold, import-free: the migrations' CHECK constraints, the repositories' types, the
  * API's JSON types (service/queues/queue-json.ts, service/groups/group-json.ts) and through them
  * the CLI and the dashboard's browser build all take them from here.
  *

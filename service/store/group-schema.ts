@@ -5,8 +5,6 @@
 import type { GroupRunStatus } from './enums.js';
 import { toJobFields, type JobFields, type JobRow } from './jobs.js';
 
-export { GROUP_RUN_STATUSES, type GroupRunStatus } from './enums.js';
-
 /** The rows as SQLite returns them. */
 export interface GroupRow {
   id: string;

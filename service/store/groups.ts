@@ -12,13 +12,12 @@ import {
   type GroupRow,
   type GroupRun,
   type GroupRunRow,
-  type GroupRunStatus,
   type GroupWithRun,
   type RunSession,
   type RunSessionRow,
 } from './group-schema.js';
 import { TurnJobs } from './jobs.js';
-import type { Json } from './queue-schema.js';
+import type { GroupRunStatus, Json } from './enums.js';
 import { StoreRepo } from './repo.js';
 
 export interface NewGroup {

@@ -9,7 +9,7 @@
  * undefined (the engine decides whether that is a race or a bug).
  */
 import type { Store } from './store.js';
-import type { Json, PromptStatus } from './queue-schema.js';
+import type { Json, PromptStatus } from './enums.js';
 
 /** The job columns of a row as SQLite returns them (result as JSON text). */
 export interface JobRow {

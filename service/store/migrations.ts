@@ -4,8 +4,8 @@
  * never between. A migration, once released, is history: never edit it, add the next one.
  */
 import type Database from 'better-sqlite3';
-import { GROUP_RUN_STATUSES } from './group-schema.js';
-import { PROMPT_MODES, PROMPT_STATUSES, QUEUE_STATUSES, sqlIn } from './queue-schema.js';
+import { GROUP_RUN_STATUSES, PROMPT_MODES, PROMPT_STATUSES, QUEUE_STATUSES } from './enums.js';
+import { sqlIn } from './queue-schema.js';
 
 export interface Migration {
   version: number;

@@ -6,16 +6,6 @@
 import type { PromptMode, QueueStatus } from './enums.js';
 import { toJobFields, type JobFields, type JobRow } from './jobs.js';
 
-export {
-  PROMPT_MODES,
-  PROMPT_STATUSES,
-  QUEUE_STATUSES,
-  type Json,
-  type PromptMode,
-  type PromptStatus,
-  type QueueStatus,
-} from './enums.js';
-
 /** `col IN ('a', 'b')` for a CHECK; the values are our own constants, never user input. */
 export function sqlIn(col: string, values: readonly string[]): string {
   for (const v of values)

@@ -8,20 +8,22 @@
  * transitions are the shared turn-job core (jobs.ts); the rest is the queue's own.
  */
 import { randomUUID } from 'node:crypto';
+import {
+  QUEUE_STATUSES,
+  type Json,
+  type PromptMode,
+  type PromptStatus,
+  type QueueStatus,
+} from './enums.js';
 import { TurnJobs } from './jobs.js';
 import { StoreRepo } from './repo.js';
 import {
-  QUEUE_STATUSES,
   toPrompt,
   toQueue,
-  type Json,
   type Prompt,
-  type PromptMode,
   type PromptRow,
-  type PromptStatus,
   type Queue,
   type QueueRow,
-  type QueueStatus,
 } from './queue-schema.js';
 
 export interface NewQueue {

@@ -2,8 +2,9 @@
  * Turns as the app-server records them, and what they mean for a job (a queued prompt, a group
  * run's session): its end, its result, and — after a crash — what became of its last attempt.
  * Pure: no connection, no store. Shapes are from `codex app-server generate-ts` 0.169.0
- * (v2/Turn.ts).
+ * (v2/Turn.ts). Import-free but for the store's enums: the dashboard's build reads its JSON type.
  */
+import type { Json } from '../store/enums.js';
 
 // Type aliases, not interfaces: they must be assignable to the store's Json.
 export type Usage = {
@@ -20,6 +21,22 @@ export type TurnResult = {
   usage: Usage | null;
   durationMs: number | null;
 };
+
+/** A kept TurnResult as the API gives it (service/queues/queue-json.ts): usage as it was stored. */
+export type TurnResultJson = Omit<TurnResult, 'usage'> & { usage: unknown };
+
+/**
+ * A job's stored result (a TurnResult kept as JSON) as the API gives it; a key missing or of
+ * another type (a row written by another version) is null.
+ */
+export function turnResultJson(r: Json | null): TurnResultJson | null {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return null;
+  return {
+    message: typeof r.message === 'string' ? r.message : null,
+    usage: r.usage ?? null,
+    durationMs: typeof r.durationMs === 'number' ? r.durationMs : null,
+  };
+}
 
 export interface TurnEnd {
   status: 'completed' | 'failed' | 'interrupted';

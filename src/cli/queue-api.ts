@@ -9,13 +9,8 @@ import { CodexSmError } from '../errors.js';
 import type { TurnSettingFlags } from './service-client.js';
 
 // The answers' types are the service's own (import-free modules the dashboard reads too).
-export type {
-  PromptJson,
-  QueueJson,
-  QueueSummaryJson,
-  TurnResultJson,
-} from '../../service/queues/queue-json.js';
-export type { GroupJson, GroupRunJson, RunSessionJson } from '../../service/groups/group-json.js';
+export type { PromptJson, QueueJson, QueueSummaryJson } from '../../service/queues/queue-json.js';
+export type { GroupJson, GroupRunJson } from '../../service/groups/group-json.js';
 
 export interface DeletedJson {
   deleted: true;

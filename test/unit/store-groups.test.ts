@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { GROUP_RUN_STATUSES, type GroupRun } from '../../service/store/group-schema.js';
+import { GROUP_RUN_STATUSES, PROMPT_STATUSES } from '../../service/store/enums.js';
+import type { GroupRun } from '../../service/store/group-schema.js';
 import { GroupRepo } from '../../service/store/groups.js';
-import { PROMPT_STATUSES } from '../../service/store/queue-schema.js';
 import type { Store } from '../../service/store/store.js';
 import { withStore } from '../helpers/store.js';
 

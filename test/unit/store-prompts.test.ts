@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { QUEUE_STATUSES, type Prompt } from '../../service/store/queue-schema.js';
+import { QUEUE_STATUSES } from '../../service/store/enums.js';
+import type { Prompt } from '../../service/store/queue-schema.js';
 import { QueueRepo, type NewQueue } from '../../service/store/queues.js';
 import type { Store } from '../../service/store/store.js';
 import { withStore } from '../helpers/store.js';

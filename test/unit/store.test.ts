@@ -8,7 +8,7 @@ import { tempDir } from '../../harness/service.js';
 import { CodexSmError } from '../../src/errors.js';
 import { GroupRepo } from '../../service/store/groups.js';
 import { MIGRATIONS, type Migration } from '../../service/store/migrations.js';
-import { PROMPT_STATUSES, QUEUE_STATUSES } from '../../service/store/queue-schema.js';
+import { PROMPT_STATUSES, QUEUE_STATUSES } from '../../service/store/enums.js';
 import { QueueRepo } from '../../service/store/queues.js';
 import { openSqlite } from '../../service/sqlite.js';
 import { STORE_FILE, Store } from '../../service/store/store.js';

@@ -4,7 +4,7 @@
  * be named by a unique id prefix; `--json` prints the service's answer as it is.
  */
 import { Argument, type Command } from 'commander';
-import { PROMPT_MODES, type PromptMode } from '../../../service/store/queue-schema.js';
+import { PROMPT_MODES, type PromptMode } from '../../../service/store/enums.js';
 import {
   collect,
   promptInput,
