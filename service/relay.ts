@@ -26,6 +26,8 @@ import {
   OPCODE,
   unmask,
   Utf8Check,
+  wholeClientFrames,
+  wholeServerFrames,
   type FrameHeader,
   type FrameSink,
   type Refusal,
@@ -82,6 +84,19 @@ class ClientFrames implements FrameSink {
     private readonly maxMessageBytes: number,
     private readonly counts: RelayCounts['toAppServer'],
   ) {}
+
+  /**
+   * A chunk of whole plain messages, arriving between two messages: counted, and true when it
+   * may go upstream as it is (the fast path; see wholeClientFrames).
+   */
+  passWhole(chunk: Buffer): boolean {
+    if (this.inMessage) return false;
+    const whole = wholeClientFrames(chunk, Math.min(this.maxMessageBytes, FRAGMENT_BYTES));
+    if (!whole) return false;
+    this.counts.messages += whole.messages;
+    this.counts.bytes += whole.bytes;
+    return true;
+  }
 
   header(h: FrameHeader, bytes: Buffer): void {
     const refusal = this.check(h);
@@ -197,6 +212,15 @@ class UpstreamFrames implements FrameSink {
     private readonly counts: RelayCounts['toClient'],
   ) {}
 
+  /** A chunk of whole frames and no close frame: counted, true (the fast path). */
+  passWhole(chunk: Buffer): boolean {
+    const whole = wholeServerFrames(chunk);
+    if (!whole) return false;
+    this.counts.messages += whole.messages;
+    this.counts.bytes += whole.bytes;
+    return true;
+  }
+
   header(h: FrameHeader): void {
     if (h.opcode < OPCODE.close) {
       this.counts.bytes += h.length;
@@ -212,6 +236,8 @@ class UpstreamFrames implements FrameSink {
 export class Relay {
   readonly clientScanner: FrameScanner;
   private readonly upstreamScanner: FrameScanner;
+  private readonly clientFrames: ClientFrames;
+  private readonly upstreamFrames: UpstreamFrames;
   private upstream: Socket | undefined;
   /** Upstream writes of the current client chunk, merged when adjacent in memory. */
   private pending: Buffer[] = [];
@@ -224,10 +250,10 @@ export class Relay {
     private readonly client: Socket,
     private readonly opts: RelayOptions,
   ) {
-    this.clientScanner = new FrameScanner(
-      new ClientFrames(this, opts.maxMessageBytes, opts.counts.toAppServer),
-    );
-    this.upstreamScanner = new FrameScanner(new UpstreamFrames(this, opts.counts.toClient));
+    this.clientFrames = new ClientFrames(this, opts.maxMessageBytes, opts.counts.toAppServer);
+    this.clientScanner = new FrameScanner(this.clientFrames);
+    this.upstreamFrames = new UpstreamFrames(this, opts.counts.toClient);
+    this.upstreamScanner = new FrameScanner(this.upstreamFrames);
     client.setTimeout(0); // the HTTP server's timeouts were for requests, not for a WebSocket
     client.setNoDelay(true);
     client.pause(); // until the app-server connection is open: the kernel holds what comes early
@@ -319,6 +345,11 @@ export class Relay {
   private fromClient(chunk: Buffer): void {
     const upstream = this.upstream;
     if (this.closing || !upstream || this.clientScanner.isStopped) return;
+    // Whole plain messages (nearly every chunk) go as they are; the rest through the scanner.
+    if (this.clientScanner.atBoundary && this.clientFrames.passWhole(chunk)) {
+      if (!upstream.write(chunk)) this.client.pause(); // until the app-server's side drains
+      return;
+    }
     this.clientScanner.feed(chunk);
     const out = this.pending;
     if (!out.length || this.closing) return void (out.length = 0);
@@ -343,7 +374,8 @@ export class Relay {
 
   private fromUpstream(chunk: Buffer): void {
     if (this.closing) return;
-    this.upstreamScanner.feed(chunk);
+    if (!(this.upstreamScanner.atBoundary && this.upstreamFrames.passWhole(chunk)))
+      this.upstreamScanner.feed(chunk);
     this.client.write(chunk);
     if (this.client.writableLength > this.opts.maxBufferBytes()) {
       // The client stopped reading: a close frame would queue behind the backlog, so cut it.

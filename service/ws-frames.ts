@@ -133,6 +133,73 @@ export function unmask(data: Uint8Array, mask: number, offset = 0): Buffer {
   return out;
 }
 
+/** What a chunk of whole frames carried: data messages ended (FIN) and payload bytes. */
+export interface WholeFrames {
+  messages: number;
+  bytes: number;
+}
+
+/**
+ * The relay's fast path for what clients send nearly always, in one pass with no scanner: a
+ * chunk holding only whole, unfragmented text or binary frames, masked, RSV clear, each within
+ * `maxBytes`, text valid UTF-8 — frames a WebSocket server takes as they are. Undefined as soon
+ * as one frame is anything else (a control frame, a fragment, a frame the chunk cuts, one to
+ * refuse): the scanner then takes the whole chunk and makes every check itself.
+ */
+export function wholeClientFrames(chunk: Buffer, maxBytes: number): WholeFrames | undefined {
+  let messages = 0;
+  let bytes = 0;
+  for (let at = 0; at < chunk.length;) {
+    const h = parseFrameHeader(chunk, at, chunk.length);
+    if (typeof h === 'number' || !h.fin || h.rsv !== 0 || !h.masked) return undefined;
+    if ((h.opcode !== OPCODE.text && h.opcode !== OPCODE.binary) || h.length > maxBytes)
+      return undefined;
+    const start = at + h.headerBytes;
+    at = start + h.length;
+    if (at > chunk.length) return undefined;
+    if (h.opcode === OPCODE.text && !maskedUtf8(chunk, start, at, h.mask)) return undefined;
+    messages++;
+    bytes += h.length;
+  }
+  return { messages, bytes };
+}
+
+/**
+ * The same for the app-server's side, which is trusted and only counted: whole frames, none a
+ * close frame (the relay must see that one go by). Undefined otherwise, for the scanner.
+ */
+export function wholeServerFrames(chunk: Buffer): WholeFrames | undefined {
+  let messages = 0;
+  let bytes = 0;
+  for (let at = 0; at < chunk.length;) {
+    const h = parseFrameHeader(chunk, at, chunk.length);
+    if (typeof h === 'number' || h.opcode === OPCODE.close) return undefined;
+    at += h.headerBytes + h.length;
+    if (at > chunk.length) return undefined;
+    if (h.opcode < OPCODE.close) {
+      bytes += h.length;
+      if (h.fin) messages++;
+    }
+  }
+  return { messages, bytes };
+}
+
+/**
+ * Whether a masked payload is valid UTF-8, without unmasking it when it is ASCII (JSON-RPC
+ * nearly always is): four bytes at a time against the key, then the rest byte by byte; the
+ * first byte over 0x7f sends the payload to node's isUtf8, unmasked.
+ */
+function maskedUtf8(buf: Buffer, start: number, end: number, mask: number): boolean {
+  let i = start;
+  for (; i + 4 <= end; i += 4)
+    if (((readUint32(buf, i) ^ mask) & 0x80808080) !== 0)
+      return isUtf8(unmask(buf.subarray(start, end), mask));
+  for (; i < end; i++)
+    if ((((buf[i] as number) ^ (mask >>> (24 - 8 * ((i - start) & 3)))) & 0x80) !== 0)
+      return isUtf8(unmask(buf.subarray(start, end), mask));
+  return true;
+}
+
 /** Close codes the relay sends. */
 export const CLOSE = {
   goingAway: 1001,

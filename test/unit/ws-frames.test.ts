@@ -3,6 +3,7 @@
  * (service/relay.ts), on frames built by the tests' own encoder (test/helpers/raw-ws.ts), cut
  * into chunks at every possible place.
  */
+import { isUtf8 } from 'node:buffer';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
@@ -13,6 +14,8 @@ import {
   parseFrameHeader,
   unmask,
   Utf8Check,
+  wholeClientFrames,
+  wholeServerFrames,
   type FrameHeader,
 } from '../../service/ws-frames.js';
 import { frame } from '../helpers/raw-ws.js';
@@ -222,5 +225,126 @@ describe('the relay checks on client frames (unit)', () => {
     for (const bad of [999, 1004, 1005, 1006, 1015, 2000, 5000])
       expect(checkClosePayload(close(bad))?.code, `${bad}`).to.equal(1002);
     expect(checkClosePayload(close(1000, Buffer.from([0xff])))?.code).to.equal(1007);
+  });
+});
+
+/** A frame as the fast-path tests build it: any key (the helper's has no high bits), any bits. */
+interface Built {
+  opcode: number;
+  fin: boolean;
+  rsv: number;
+  masked: boolean;
+  mask: number;
+  payload: Buffer;
+}
+
+function build(f: Built): Buffer {
+  const head = encodeFrameHeader({ ...f, length: f.payload.length });
+  return Buffer.concat([head, f.masked ? unmask(f.payload, f.mask) : f.payload]); // XOR masks too
+}
+
+/**
+ * The frames of `frames` (built with `encode`) cut at `cutSeed`: most chunks whole, some cut
+ * anywhere. The frames the chunk holds, or undefined when the cut falls inside a frame.
+ */
+function chunkOf(
+  frames: Built[],
+  encode: (f: Built) => Buffer,
+  cutSeed: number,
+): { chunk: Buffer; held: Built[] | undefined } {
+  const parts = frames.map(encode);
+  const whole = Buffer.concat(parts);
+  const cut = cutSeed % 3 === 0 ? 1 + (cutSeed % whole.length) : whole.length;
+  const held: Built[] = [];
+  let end = 0;
+  for (const [i, p] of parts.entries()) {
+    if (end === cut) break;
+    end += p.length;
+    if (end > cut) return { chunk: whole.subarray(0, cut), held: undefined };
+    held.push(frames[i] as Built);
+  }
+  return { chunk: whole.subarray(0, cut), held };
+}
+
+const totals = (frames: Built[]) => ({
+  messages: frames.filter((f) => f.fin && f.opcode < 8).length,
+  bytes: frames.filter((f) => f.opcode < 8).reduce((n, f) => n + f.payload.length, 0),
+});
+
+const builtFrame = fc.record({
+  opcode: fc.constantFrom(0, 1, 1, 1, 2, 2, 3, 8, 9, 10),
+  fin: fc.constantFrom(true, true, true, false),
+  rsv: fc.constantFrom(0, 0, 0, 0, 0, 4),
+  masked: fc.constantFrom(true, true, true, true, false),
+  mask: fc.integer({ min: 0, max: 0xffffffff }),
+  payload: fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 40 }).map((t) => Buffer.from(t, 'utf8')),
+    fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+    fc.constant(Buffer.alloc(300, 0x61)), // a 16-bit length
+  ),
+});
+
+describe("the relay's fast path: chunks of whole frames (unit)", () => {
+  it('passes a client chunk exactly when every frame is a whole plain message the checks would take', () => {
+    fc.assert(
+      fc.property(
+        fc.array(builtFrame, { minLength: 1, maxLength: 5 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 400 }),
+        (frames, cutSeed, maxBytes) => {
+          const { chunk, held } = chunkOf(frames, build, cutSeed);
+          const plain = (f: Built) =>
+            f.fin &&
+            f.rsv === 0 &&
+            f.masked &&
+            (f.opcode === 1 || f.opcode === 2) &&
+            f.payload.length <= maxBytes &&
+            (f.opcode === 2 || isUtf8(f.payload));
+          const expected = held?.every(plain) ? totals(held) : undefined;
+          expect(wholeClientFrames(chunk, maxBytes)).to.deep.equal(expected);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('checks UTF-8 of masked text under every key position, ASCII or not', () => {
+    const texts = ['{"id":1}', 'a€😀ß — ok', 'x'.repeat(13) + 'é', 'é' + 'x'.repeat(13)];
+    for (const mask of [0x12345678, 0x80808080, 0xffffffff, 0x00ff00ff])
+      for (const t of texts)
+        for (let pad = 0; pad < 4; pad++) {
+          const text = Buffer.from('.'.repeat(pad) + t);
+          const ok = build({ opcode: 1, fin: true, rsv: 0, masked: true, mask, payload: text });
+          expect(wholeClientFrames(ok, 1000), `${mask} ${t} ${pad}`).to.deep.equal({
+            messages: 1,
+            bytes: text.length,
+          });
+          const bad = Buffer.concat([text, Buffer.from([0xff])]); // never valid UTF-8
+          const broken = build({ opcode: 1, fin: true, rsv: 0, masked: true, mask, payload: bad });
+          expect(wholeClientFrames(broken, 1000), `${mask} ${t} ${pad} +ff`).to.equal(undefined);
+          // The same bytes as binary are not checked.
+          expect(
+            wholeClientFrames(
+              build({ opcode: 2, fin: true, rsv: 0, masked: true, mask, payload: bad }),
+              1000,
+            ),
+          ).to.deep.equal({ messages: 1, bytes: bad.length });
+        }
+  });
+
+  it("counts the app-server's whole frames, and leaves a close frame or a cut frame to the scanner", () => {
+    fc.assert(
+      fc.property(
+        fc.array(builtFrame, { minLength: 1, maxLength: 5 }),
+        fc.nat(),
+        (frames, cutSeed) => {
+          const unmasked = (f: Built) => build({ ...f, masked: false });
+          const { chunk, held } = chunkOf(frames, unmasked, cutSeed);
+          const expected = held?.every((f) => f.opcode !== 8) ? totals(held) : undefined;
+          expect(wholeServerFrames(chunk)).to.deep.equal(expected);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });
