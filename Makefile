@@ -34,7 +34,8 @@ BUNDLE_FLAGS := --bundle --splitting --platform=node --format=esm --target=node2
 	'--banner:js=import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);'
 
 # tsc (service, CLI, tests), the dashboard (browser code: type-checked on its own, bundled into
-# dist/ui by ui/build.mjs), then the two CLI bundles above, last so they are the newest files.
+# dist/ui by ui/build.mjs), then the two CLI bundles above, last so they are the newest files
+# (and the benchmark's ready-libs anchor, bundled as the service is: bench/anchors/).
 build: setup
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
 	$(NODE) dist/src/config/validator-gen.js
@@ -44,6 +45,10 @@ build: setup
 	$(NODE) dist/service/mime-served.js dist/bundle-inputs/mime-db.json
 	$(ESBUILD) serve=src/cli/serve-main.ts $(BUNDLE_FLAGS)
 	$(ESBUILD) cli=src/cli/cli-main.ts $(BUNDLE_FLAGS)
+	$(ESBUILD) bench/anchors/ready-libs.ts --bundle --platform=node --format=esm --target=node20 \
+		--minify-whitespace --minify-syntax --legal-comments=none --log-level=warning \
+		--external:unix-dgram --outfile=dist/bench/anchors/ready-libs.bundle.js \
+		'--banner:js=import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);'
 
 # Foreground service on the embedded defaults (loopback, generated token, the dev-dependency app-server).
 run: build

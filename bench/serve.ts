@@ -3,7 +3,9 @@
  *
  * - ready:  spawn → READY=1 (sd_notify datagram) for `codex-sm serve`, against spawn →
  *           `initialize` answered for a bare `codex app-server` (same binary, same unix-socket
- *           transport; and over stdio, the cheapest way in). Interleaved rounds.
+ *           transport; and over stdio, the cheapest way in). Interleaved rounds. CPU at READY=1
+ *           against a node that only sends READY=1 (the floor) and against READY=1's own work
+ *           done with codex-sm's libraries and none of its code (bench/anchors/ready-libs.ts).
  * - proxy:  request round trips (`config/read`, `thread/list`) through codex-sm's WebSocket
  *           endpoint against the same requests sent straight to the app-server codex-sm spawned
  *           (its unix socket from /status) and through a bare byte-pipe hop (the floor for any
@@ -21,6 +23,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { resolveCodexBin } from '../src/codex.js';
 import { RpcClient, wsAddress } from '../service/rpc.js';
@@ -42,6 +45,7 @@ import {
   ratioRow,
   rssKiB,
   cpuMs,
+  threadCpuMs,
   sleep,
   summarize,
   track,
@@ -220,7 +224,7 @@ async function startBareUnix(codexBin: string, home: string, sock: string): Prom
   return {
     child,
     readyMs,
-    cpuMs: cpuMs(child.pid),
+    cpuMs: threadCpuMs(child.pid),
     endpoint,
     client,
     stop: async () => {
@@ -294,7 +298,7 @@ async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<S
   let cpu = NaN;
   try {
     at = await notify.wait((f) => f.READY === '1');
-    cpu = cpuMs(svc.child.pid);
+    cpu = threadCpuMs(svc.child.pid);
   } finally {
     await svc.stop();
   }
@@ -337,7 +341,34 @@ async function nodeFloorRound(notify: NotifyListener): Promise<{ ms: number; cpu
     }),
   );
   const at = await notify.wait((f) => f.READY === '1');
-  const cpu = cpuMs(child.pid);
+  const cpu = threadCpuMs(child.pid);
+  await killAndWait(child);
+  return { ms: at - t0, cpuMs: cpu };
+}
+
+/**
+ * READY=1's own work with codex-sm's libraries and none of its code (bench/anchors/ready-libs.ts,
+ * bundled by `make build`): spawn the app-server, listen, poll its socket, `ws` initialize,
+ * pino, READY=1. Same CODEX_HOME layout and socket dir as the bare app-server rounds.
+ */
+async function readyLibsRound(
+  notify: NotifyListener,
+  codexBin: string,
+  home: string,
+  sock: string,
+): Promise<{ ms: number; cpuMs: number }> {
+  notify.reset();
+  fs.rmSync(sock, { force: true });
+  const anchor = fileURLToPath(new URL('anchors/ready-libs.bundle.js', import.meta.url));
+  const t0 = now();
+  const child = track(
+    spawn(process.execPath, [anchor, codexBin, home, sock], {
+      env: { PATH: process.env.PATH, NOTIFY_SOCKET: notify.path },
+      stdio: 'ignore',
+    }),
+  );
+  const at = await notify.wait((f) => f.READY === '1');
+  const cpu = threadCpuMs(child.pid);
   await killAndWait(child);
   return { ms: at - t0, cpuMs: cpu };
 }
@@ -357,6 +388,8 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
   const stdio: number[] = [];
   const nodeFloor: number[] = [];
   const nodeFloorCpu: number[] = [];
+  const libs: number[] = [];
+  const libsCpu: number[] = [];
   const bareRss: number[] = [];
   const bareCpu: number[] = [];
   const bareRound = async (record: boolean) => {
@@ -385,6 +418,13 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
       nodeFloorCpu.push(r.cpuMs);
     }
   };
+  const libsRound = async (record: boolean) => {
+    const r = await readyLibsRound(notify, env.codexBin, bareHome, sock);
+    if (record) {
+      libs.push(r.ms);
+      libsCpu.push(r.cpuMs);
+    }
+  };
 
   // One unrecorded round each: the first start on a fresh CODEX_HOME creates its SQLite state
   // (much slower; see the reference) and warms the page cache for the binaries.
@@ -393,13 +433,14 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
   await bareRound(false);
   await stdioRound(false);
   await nodeRound(false);
+  await libsRound(false);
   for (let i = 0; i < rounds; i++) {
     // Rotate the order so neither side always runs right after the other's teardown.
-    const order = [smRound, bareRound, stdioRound, nodeRound];
+    const order = [smRound, bareRound, stdioRound, nodeRound, libsRound];
     for (let k = 0; k < i % order.length; k++) order.push(order.shift()!);
     for (const f of order) await f(true);
     env.ctx.log(
-      `ready: round ${i + 1}/${rounds}: codex-sm ${sm.at(-1)?.readyMs.toFixed(0)} ms, bare ${bare.at(-1)?.toFixed(0)} ms, stdio ${stdio.at(-1)?.toFixed(0)} ms, node floor ${nodeFloor.at(-1)?.toFixed(0)} ms`,
+      `ready: round ${i + 1}/${rounds}: codex-sm ${sm.at(-1)?.readyMs.toFixed(0)} ms, bare ${bare.at(-1)?.toFixed(0)} ms, stdio ${stdio.at(-1)?.toFixed(0)} ms, node floor ${nodeFloor.at(-1)?.toFixed(0)} ms, READY=1's work alone ${libs.at(-1)?.toFixed(0)} ms`,
     );
   }
 
@@ -453,6 +494,20 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
       'CPU used by codex-sm node at READY=1, p50',
       'ms',
       median(sm.map((r) => r.cpuMs)),
+      "READY=1's work alone, same libraries",
+      median(libsCpu),
+    ),
+    ratioRow(
+      "CPU of READY=1's work alone (same libraries)",
+      'ms',
+      median(libsCpu),
+      'node floor CPU at READY=1',
+      median(nodeFloorCpu),
+    ),
+    ratioRow(
+      'CPU used by codex-sm node at READY=1, p50',
+      'ms',
+      median(sm.map((r) => r.cpuMs)),
       'bare app-server CPU at initialize',
       median(bareCpu),
     ),
@@ -464,6 +519,8 @@ async function benchReady(env: Env, scratch: string): Promise<void> {
     bareStdio: stdioS,
     nodeFloor: nodeS,
     nodeFloorCpuMs: summarize(nodeFloorCpu),
+    readyLibs: summarize(libs),
+    readyLibsCpuMs: summarize(libsCpu),
     codexSmCpuMs: summarize(sm.map((r) => r.cpuMs)),
     bareUnixCpuMs: summarize(bareCpu),
     codexSmBootMs: boot.length ? summarize(boot) : undefined,
