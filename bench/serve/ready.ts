@@ -1,0 +1,325 @@
+/**
+ * The `serve` suite's ready part: spawn → READY=1 for `codex-sm serve` against the bare
+ * app-server (unix socket, stdio), the node floor and READY=1's work alone
+ * (../anchors/ready-libs.ts); CPU at READY=1 against each. Interleaved rounds.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startService } from '../../harness/service.js';
+import { diffRow, median, now, ratioRow, rssKiB, threadCpuMs, summarize, track } from '../lib.js';
+import { SERVICE_CONFIG, type Env, killAndWait, startBareUnix, startBareStdio } from './common.js';
+
+interface NotifyListener {
+  path: string;
+  /** Resolves with now() at the arrival of the first datagram after reset() matching pred. */
+  wait(pred: (fields: Record<string, string>) => boolean, timeoutMs?: number): Promise<number>;
+  reset(): void;
+  close(): void;
+}
+
+/** A NOTIFY_SOCKET bound by us, as systemd would (unix datagram; node has none built in). */
+function bindNotify(sockPath: string): NotifyListener {
+  const require = createRequire(import.meta.url);
+  const unix = require('unix-dgram') as {
+    createSocket(
+      t: 'unix_dgram',
+      cb: (buf: Buffer) => void,
+    ): { bind(p: string): void; close(): void };
+  };
+  let seen: { at: number; fields: Record<string, string> }[] = [];
+  let waiter:
+    { pred: (f: Record<string, string>) => boolean; resolve: (at: number) => void } | undefined;
+  const sock = unix.createSocket('unix_dgram', (buf) => {
+    const at = now();
+    const fields: Record<string, string> = {};
+    for (const line of buf.toString().split('\n')) {
+      const i = line.indexOf('=');
+      if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1);
+    }
+    seen.push({ at, fields });
+    if (waiter?.pred(fields)) {
+      waiter.resolve(at);
+      waiter = undefined;
+    }
+  });
+  sock.bind(sockPath);
+  return {
+    path: sockPath,
+    reset: () => (seen = []),
+    wait(pred, timeoutMs = 60_000) {
+      const hit = seen.find((d) => pred(d.fields));
+      if (hit) return Promise.resolve(hit.at);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no READY=1 datagram in time')), timeoutMs);
+        waiter = { pred, resolve: (at) => (clearTimeout(t), resolve(at)) };
+      });
+    },
+    close: () => sock.close(),
+  };
+}
+
+interface SmRound {
+  readyMs: number;
+  /** spawn → the service's first log line (node start + module loading + config). */
+  bootMs?: number;
+  /** 'starting app-server' log → 'app-server ready' log (the app-server's own start, seen by codex-sm). */
+  appServerMs?: number;
+  /** CPU the node process had used when READY=1 arrived (less load-sensitive than wall time). */
+  cpuMs: number;
+}
+
+async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<SmRound> {
+  notify.reset();
+  const wall0 = Date.now();
+  const t0 = now();
+  const svc = await startService({
+    dir,
+    noWait: true,
+    config: SERVICE_CONFIG,
+    env: { NOTIFY_SOCKET: notify.path },
+  });
+  track(svc.child);
+  let at: number;
+  let cpu = NaN;
+  try {
+    at = await notify.wait((f) => f.READY === '1');
+    cpu = threadCpuMs(svc.child.pid);
+  } finally {
+    await svc.stop();
+  }
+  const e = await svc.exited;
+  if (e.code !== 0) throw new Error(`codex-sm serve exited ${e.code ?? e.signal} after SIGTERM`);
+  // Read the log timestamps after the exit: every line has been read by then.
+  const time = (msg: string) => {
+    const l = svc.logs.find((x) => x.msg === msg);
+    return l ? Date.parse(String(l.time)) : undefined;
+  };
+  const first = svc.logs[0] ? Date.parse(String(svc.logs[0].time)) : undefined;
+  const starting = time('starting app-server');
+  const ready = time('app-server ready');
+  return {
+    readyMs: at - t0,
+    bootMs: first !== undefined ? first - wall0 : undefined,
+    appServerMs: starting !== undefined && ready !== undefined ? ready - starting : undefined,
+    cpuMs: cpu,
+  };
+}
+
+/**
+ * The floor for any node service: spawn → READY=1 from a node process that loads unix-dgram,
+ * sends READY=1 and then idles until killed (so its CPU can be read when READY=1 arrives).
+ * No app-server, no HTTP: node's own start-up, in wall time and in CPU.
+ */
+async function nodeFloorRound(notify: NotifyListener): Promise<{ ms: number; cpuMs: number }> {
+  notify.reset();
+  const dgram = createRequire(import.meta.url).resolve('unix-dgram');
+  const script = `
+    const s = require(process.argv[1]).createSocket('unix_dgram');
+    const b = Buffer.from('READY=1');
+    s.send(b, 0, b.length, process.env.NOTIFY_SOCKET, () => s.close());
+    setInterval(() => {}, 60000);`;
+  const t0 = now();
+  const child = track(
+    spawn(process.execPath, ['-e', script, dgram], {
+      env: { PATH: process.env.PATH, NOTIFY_SOCKET: notify.path },
+      stdio: 'ignore',
+    }),
+  );
+  const at = await notify.wait((f) => f.READY === '1');
+  const cpu = threadCpuMs(child.pid);
+  await killAndWait(child);
+  return { ms: at - t0, cpuMs: cpu };
+}
+
+/**
+ * READY=1's own work with codex-sm's libraries and none of its code (bench/anchors/ready-libs.ts,
+ * bundled by `make build`): spawn the app-server, listen, poll its socket, `ws` initialize,
+ * pino, READY=1. Same CODEX_HOME layout and socket dir as the bare app-server rounds.
+ */
+async function readyLibsRound(
+  notify: NotifyListener,
+  codexBin: string,
+  home: string,
+  sock: string,
+): Promise<{ ms: number; cpuMs: number }> {
+  notify.reset();
+  fs.rmSync(sock, { force: true });
+  const anchor = fileURLToPath(new URL('../anchors/ready-libs.bundle.js', import.meta.url));
+  const t0 = now();
+  const child = track(
+    spawn(process.execPath, [anchor, codexBin, home, sock], {
+      env: { PATH: process.env.PATH, NOTIFY_SOCKET: notify.path },
+      stdio: 'ignore',
+    }),
+  );
+  const at = await notify.wait((f) => f.READY === '1');
+  const cpu = threadCpuMs(child.pid);
+  await killAndWait(child);
+  return { ms: at - t0, cpuMs: cpu };
+}
+
+export async function benchReady(env: Env, scratch: string): Promise<void> {
+  const rounds = env.ctx.num('rounds', 15);
+  const smDir = path.join(scratch, 'ready-sm');
+  const bareDir = path.join(scratch, 'ready-bare');
+  const bareHome = path.join(bareDir, 'codex-home');
+  fs.mkdirSync(bareHome, { recursive: true });
+  const notify = bindNotify(path.join(scratch, 'notify.sock'));
+  env.cleanup.add(() => notify.close());
+  const sock = path.join(bareDir, 'app-server.sock');
+
+  const sm: SmRound[] = [];
+  const bare: number[] = [];
+  const stdio: number[] = [];
+  const nodeFloor: number[] = [];
+  const nodeFloorCpu: number[] = [];
+  const libs: number[] = [];
+  const libsCpu: number[] = [];
+  const bareRss: number[] = [];
+  const bareCpu: number[] = [];
+  const bareRound = async (record: boolean) => {
+    const b = await startBareUnix(env.codexBin, bareHome, sock);
+    const rss = rssKiB(b.child.pid);
+    await b.stop();
+    if (record) {
+      bare.push(b.readyMs);
+      if (rss) bareRss.push(rss);
+      if (b.cpuMs !== undefined) bareCpu.push(b.cpuMs);
+    }
+  };
+  const stdioRound = async (record: boolean) => {
+    const b = await startBareStdio(env.codexBin, bareHome);
+    await b.stop();
+    if (record) stdio.push(b.readyMs);
+  };
+  const smRound = async (record: boolean) => {
+    const r = await codexSmReadyRound(smDir, notify);
+    if (record) sm.push(r);
+  };
+  const nodeRound = async (record: boolean) => {
+    const r = await nodeFloorRound(notify);
+    if (record) {
+      nodeFloor.push(r.ms);
+      nodeFloorCpu.push(r.cpuMs);
+    }
+  };
+  const libsRound = async (record: boolean) => {
+    const r = await readyLibsRound(notify, env.codexBin, bareHome, sock);
+    if (record) {
+      libs.push(r.ms);
+      libsCpu.push(r.cpuMs);
+    }
+  };
+
+  // One unrecorded round each: the first start on a fresh CODEX_HOME creates its SQLite state
+  // (much slower; see the reference) and warms the page cache for the binaries.
+  env.ctx.log(`ready: warm-up, then ${rounds} interleaved rounds per side`);
+  await smRound(false);
+  await bareRound(false);
+  await stdioRound(false);
+  await nodeRound(false);
+  await libsRound(false);
+  for (let i = 0; i < rounds; i++) {
+    // Rotate the order so neither side always runs right after the other's teardown.
+    const order = [smRound, bareRound, stdioRound, nodeRound, libsRound];
+    for (let k = 0; k < i % order.length; k++) order.push(order.shift()!);
+    for (const f of order) await f(true);
+    env.ctx.log(
+      `ready: round ${i + 1}/${rounds}: codex-sm ${sm.at(-1)?.readyMs.toFixed(0)} ms, bare ${bare.at(-1)?.toFixed(0)} ms, stdio ${stdio.at(-1)?.toFixed(0)} ms, node floor ${nodeFloor.at(-1)?.toFixed(0)} ms, READY=1's work alone ${libs.at(-1)?.toFixed(0)} ms`,
+    );
+  }
+
+  const smS = summarize(sm.map((r) => r.readyMs));
+  const bareS = summarize(bare);
+  const stdioS = summarize(stdio);
+  const nodeS = summarize(nodeFloor);
+  const boot = sm.flatMap((r) => (r.bootMs === undefined ? [] : [r.bootMs]));
+  const appMs = sm.flatMap((r) => (r.appServerMs === undefined ? [] : [r.appServerMs]));
+  env.rows.push(
+    diffRow(
+      'ready p50 (spawn → READY=1)',
+      'ms',
+      smS.p50,
+      'bare app-server, unix socket',
+      bareS.p50,
+      100,
+    ),
+    diffRow(
+      'ready p90 (spawn → READY=1)',
+      'ms',
+      smS.p90,
+      'bare app-server, unix socket',
+      bareS.p90,
+      100,
+    ),
+    diffRow(
+      'ready p50 (spawn → READY=1)',
+      'ms',
+      smS.p50,
+      'bare app-server, stdio',
+      stdioS.p50,
+      100,
+    ),
+    ratioRow(
+      'ready p50 (spawn → READY=1)',
+      'ms',
+      smS.p50,
+      'node that only sends READY=1',
+      nodeS.p50,
+    ),
+    ratioRow(
+      'CPU used by codex-sm node at READY=1, p50',
+      'ms',
+      median(sm.map((r) => r.cpuMs)),
+      'node floor CPU at READY=1',
+      median(nodeFloorCpu),
+      { max: 2 },
+    ),
+    ratioRow(
+      'CPU used by codex-sm node at READY=1, p50',
+      'ms',
+      median(sm.map((r) => r.cpuMs)),
+      "READY=1's work alone, same libraries",
+      median(libsCpu),
+    ),
+    ratioRow(
+      "CPU of READY=1's work alone (same libraries)",
+      'ms',
+      median(libsCpu),
+      'node floor CPU at READY=1',
+      median(nodeFloorCpu),
+    ),
+    ratioRow(
+      'CPU used by codex-sm node at READY=1, p50',
+      'ms',
+      median(sm.map((r) => r.cpuMs)),
+      'bare app-server CPU at initialize',
+      median(bareCpu),
+    ),
+  );
+  env.data.ready = {
+    rounds,
+    codexSm: smS,
+    bareUnix: bareS,
+    bareStdio: stdioS,
+    nodeFloor: nodeS,
+    nodeFloorCpuMs: summarize(nodeFloorCpu),
+    readyLibs: summarize(libs),
+    readyLibsCpuMs: summarize(libsCpu),
+    codexSmCpuMs: summarize(sm.map((r) => r.cpuMs)),
+    bareUnixCpuMs: summarize(bareCpu),
+    codexSmBootMs: boot.length ? summarize(boot) : undefined,
+    codexSmAppServerMs: appMs.length ? summarize(appMs) : undefined,
+    bareRssKiB: bareRss.length ? median(bareRss) : undefined,
+  };
+  if (boot.length) {
+    env.notes.push(
+      `ready breakdown (p50): spawn → first codex-sm log line ${median(boot).toFixed(0)} ms (node + module loading); ` +
+        `'starting app-server' → 'app-server ready' ${median(appMs).toFixed(0)} ms (log timestamps, 1 ms resolution)`,
+    );
+  }
+  if (bareRss.length) env.data.bareAppServerRssKiB = median(bareRss);
+}
