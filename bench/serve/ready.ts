@@ -113,25 +113,14 @@ async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<S
  * sends READY=1 and then idles until killed (so its CPU can be read when READY=1 arrives).
  * No app-server, no HTTP: node's own start-up, in wall time and in CPU.
  */
-async function nodeFloorRound(notify: NotifyListener): Promise<{ ms: number; cpuMs: number }> {
-  notify.reset();
+async function nodeFloorRound(notify: NotifyListener): Promise<NodeRound> {
   const dgram = createRequire(import.meta.url).resolve('unix-dgram');
   const script = `
     const s = require(process.argv[1]).createSocket('unix_dgram');
     const b = Buffer.from('READY=1');
     s.send(b, 0, b.length, process.env.NOTIFY_SOCKET, () => s.close());
     setInterval(() => {}, 60000);`;
-  const t0 = now();
-  const child = track(
-    spawn(process.execPath, ['-e', script, dgram], {
-      env: { PATH: process.env.PATH, NOTIFY_SOCKET: notify.path },
-      stdio: 'ignore',
-    }),
-  );
-  const at = await notify.wait((f) => f.READY === '1');
-  const cpu = threadCpuMs(child.pid);
-  await killAndWait(child);
-  return { ms: at - t0, cpuMs: cpu };
+  return nodeReadyRound(notify, ['-e', script, dgram]);
 }
 
 /**
@@ -144,13 +133,23 @@ async function readyLibsRound(
   codexBin: string,
   home: string,
   sock: string,
-): Promise<{ ms: number; cpuMs: number }> {
-  notify.reset();
+): Promise<NodeRound> {
   fs.rmSync(sock, { force: true });
   const anchor = fileURLToPath(new URL('../anchors/ready-libs.bundle.js', import.meta.url));
+  return nodeReadyRound(notify, [anchor, codexBin, home, sock]);
+}
+
+interface NodeRound {
+  ms: number;
+  cpuMs: number;
+}
+
+/** spawn → READY=1 of `node ...args` in a minimal environment, and its CPU then; then stop it. */
+async function nodeReadyRound(notify: NotifyListener, args: string[]): Promise<NodeRound> {
+  notify.reset();
   const t0 = now();
   const child = track(
-    spawn(process.execPath, [anchor, codexBin, home, sock], {
+    spawn(process.execPath, args, {
       env: { PATH: process.env.PATH, NOTIFY_SOCKET: notify.path },
       stdio: 'ignore',
     }),
