@@ -122,10 +122,12 @@ class ClientFrames implements FrameSink {
 
   payload(chunk: Buffer, start: number, end: number, offset: number): void {
     // The app-server drops a connection over invalid UTF-8 without a close frame; a WebSocket
-    // server owes the client 1007, so text is checked here (unmasked into a scratch copy).
+    // server owes the client 1007, so text is checked here (unmasked into a scratch copy). A
+    // ping or pong may come between two fragments of a text message: its payload is not text.
     const h = this.relay.clientScanner.currentHeader as FrameHeader;
     if (
       this.text &&
+      h.opcode < OPCODE.close &&
       this.mode !== 'close' &&
       !this.text.push(unmask(chunk.subarray(start, end), h.mask, offset))
     )

@@ -4,7 +4,7 @@
  * app-server as codex-sm does, binds an HTTP listener, polls the app-server's socket every
  * 10 ms, opens a `ws` WebSocket, answers the `initialize` handshake, logs with pino and sends
  * READY=1 with unix-dgram. `make build` bundles it with esbuild as the service is bundled
- * (dist/bench/anchors/ready-libs.js), so that the two load their code the same way.
+ * (dist/bench/anchors/ready-libs.bundle.js; tsc's unbundled ready-libs.js beside it is not used), so that the two load their code the same way.
  *
  * What codex-sm spends at READY=1 beyond this is its own code (config, token, supervisor,
  * module loading); what this spends beyond the node floor, any node service in codex-sm's
@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import path from 'node:path';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 
@@ -23,12 +24,13 @@ const [codexBin, home, sock] = process.argv.slice(2) as [string, string, string]
 const log = pino({ level: 'info' });
 
 const child = spawn(codexBin, ['app-server', '--listen', `unix://${sock}`], {
-  env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: home },
+  env: { PATH: process.env.PATH, HOME: path.dirname(home), CODEX_HOME: home }, // as the bare rounds
   stdio: 'ignore',
   cwd: home,
 });
 log.info({ pid: child.pid }, 'starting app-server');
 process.once('SIGTERM', () => {
+  if (child.exitCode !== null || child.signalCode !== null) process.exit(0);
   child.kill('SIGTERM');
   child.once('exit', () => process.exit(0));
 });

@@ -45,13 +45,16 @@ describe('the byte-copying relay (unit, real sockets, no app-server)', function 
   this.timeout(20_000);
   let client: net.Socket;
   let upstream: net.Socket;
+  /** The relay's end of the client connection: a test may hand it one chunk of any size. */
+  let relayClient: net.Socket;
   let relay: Relay;
   let counts: RelayCounts;
 
   beforeEach(async () => {
-    const [c, relayClient] = await socketPair();
+    const [c, rc] = await socketPair();
     const [u, relayUpstream] = await socketPair();
     client = c;
+    relayClient = rc;
     upstream = u;
     counts = { toAppServer: { messages: 0, bytes: 0 }, toClient: { messages: 0, bytes: 0 } };
     relay = new Relay(relayClient, {
@@ -85,6 +88,48 @@ describe('the byte-copying relay (unit, real sockets, no app-server)', function 
     const joined = Buffer.concat(got.list.map((f) => unmask(f.payload, KEY)));
     expect(joined.equals(payload)).to.equal(true);
     expect(counts.toAppServer).to.deep.equal({ messages: 1, bytes: payload.length });
+  });
+
+  it('splits a frame over the frame limit even when it arrives as one chunk', async () => {
+    const payload = Buffer.alloc(FRAGMENT_BYTES + 10, 0x61);
+    const got = frames(upstream);
+    relayClient.emit('data', frame({ opcode: 1, payload })); // whole: the fast path's shape
+    await until(() => got.list.length === 2);
+    expect(got.list.map((f) => [f.h.opcode, f.h.fin, f.h.length])).to.deep.equal([
+      [1, false, FRAGMENT_BYTES],
+      [0, true, 10],
+    ]);
+  });
+
+  it('refuses a whole new message inside a fragmented one (1002), even in a chunk of its own', async () => {
+    const got = frames(client);
+    const up = frames(upstream);
+    client.write(frame({ opcode: 1, fin: false, payload: Buffer.from('{"id"') }));
+    await until(() => up.list.length === 1);
+    client.write(frame({ opcode: 1, payload: Buffer.from('{"id":2}') })); // a whole text frame
+    await until(() => got.list.length === 1);
+    const close = got.list[0] as { h: FrameHeader; payload: Buffer };
+    expect(close.h.opcode).to.equal(8);
+    expect(close.payload.readUInt16BE(0)).to.equal(1002);
+    expect(up.list).to.have.length(1); // the refused frame never went upstream
+  });
+
+  it('takes a ping between two fragments of a text message whose character they split', async () => {
+    const text = Buffer.from('{"t":"€"}'); // € is 3 bytes; cut inside it
+    const cut = text.indexOf(0xe2) + 1;
+    const toUp = Buffer.concat([
+      frame({ opcode: 1, fin: false, payload: text.subarray(0, cut) }),
+      frame({ opcode: 9, payload: Buffer.from([0xff, 0xfe]) }), // not text, not UTF-8
+      frame({ opcode: 0, payload: text.subarray(cut) }),
+    ]);
+    const seenUp: Buffer[] = [];
+    upstream.on('data', (d: Buffer) => seenUp.push(d));
+    const got = frames(client);
+    client.write(toUp);
+    await until(() => Buffer.concat(seenUp).length === toUp.length);
+    expect(Buffer.concat(seenUp).equals(toUp)).to.equal(true);
+    expect(got.list, 'no close frame').to.deep.equal([]);
+    expect(counts.toAppServer.messages).to.equal(1);
   });
 
   it('copies small frames unchanged both ways and counts messages, not fragments', async () => {
