@@ -8,58 +8,10 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bindNotifySocket, type NotifySocket } from '../../harness/notify-socket.js';
 import { startService } from '../../harness/service.js';
 import { diffRow, median, now, ratioRow, rssKiB, threadCpuMs, summarize, track } from '../lib.js';
 import { SERVICE_CONFIG, type Env, killAndWait, startBareUnix, startBareStdio } from './common.js';
-
-interface NotifyListener {
-  path: string;
-  /** Resolves with now() at the arrival of the first datagram after reset() matching pred. */
-  wait(pred: (fields: Record<string, string>) => boolean, timeoutMs?: number): Promise<number>;
-  reset(): void;
-  close(): void;
-}
-
-/** A NOTIFY_SOCKET bound by us, as systemd would (unix datagram; node has none built in). */
-function bindNotify(sockPath: string): NotifyListener {
-  const require = createRequire(import.meta.url);
-  const unix = require('unix-dgram') as {
-    createSocket(
-      t: 'unix_dgram',
-      cb: (buf: Buffer) => void,
-    ): { bind(p: string): void; close(): void };
-  };
-  let seen: { at: number; fields: Record<string, string> }[] = [];
-  let waiter:
-    { pred: (f: Record<string, string>) => boolean; resolve: (at: number) => void } | undefined;
-  const sock = unix.createSocket('unix_dgram', (buf) => {
-    const at = now();
-    const fields: Record<string, string> = {};
-    for (const line of buf.toString().split('\n')) {
-      const i = line.indexOf('=');
-      if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1);
-    }
-    seen.push({ at, fields });
-    if (waiter?.pred(fields)) {
-      waiter.resolve(at);
-      waiter = undefined;
-    }
-  });
-  sock.bind(sockPath);
-  return {
-    path: sockPath,
-    reset: () => (seen = []),
-    wait(pred, timeoutMs = 60_000) {
-      const hit = seen.find((d) => pred(d.fields));
-      if (hit) return Promise.resolve(hit.at);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('no READY=1 datagram in time')), timeoutMs);
-        waiter = { pred, resolve: (at) => (clearTimeout(t), resolve(at)) };
-      });
-    },
-    close: () => sock.close(),
-  };
-}
 
 interface SmRound {
   readyMs: number;
@@ -71,8 +23,8 @@ interface SmRound {
   cpuMs: number;
 }
 
-async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<SmRound> {
-  notify.reset();
+async function codexSmReadyRound(dir: string, notify: NotifySocket): Promise<SmRound> {
+  const from = notify.messages.length;
   const wall0 = Date.now();
   const t0 = now();
   const svc = await startService({
@@ -85,7 +37,7 @@ async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<S
   let at: number;
   let cpu = NaN;
   try {
-    at = await notify.wait((f) => f.READY === '1');
+    at = (await notify.waitFor((d) => d.seq >= from && d.fields.READY === '1', 60_000)).at;
     cpu = threadCpuMs(svc.child.pid);
   } finally {
     await svc.stop();
@@ -113,7 +65,7 @@ async function codexSmReadyRound(dir: string, notify: NotifyListener): Promise<S
  * sends READY=1 and then idles until killed (so its CPU can be read when READY=1 arrives).
  * No app-server, no HTTP: node's own start-up, in wall time and in CPU.
  */
-async function nodeFloorRound(notify: NotifyListener): Promise<NodeRound> {
+async function nodeFloorRound(notify: NotifySocket): Promise<NodeRound> {
   const dgram = createRequire(import.meta.url).resolve('unix-dgram');
   const script = `
     const s = require(process.argv[1]).createSocket('unix_dgram');
@@ -129,7 +81,7 @@ async function nodeFloorRound(notify: NotifyListener): Promise<NodeRound> {
  * pino, READY=1. Same CODEX_HOME layout and socket dir as the bare app-server rounds.
  */
 async function readyLibsRound(
-  notify: NotifyListener,
+  notify: NotifySocket,
   codexBin: string,
   home: string,
   sock: string,
@@ -145,8 +97,8 @@ interface NodeRound {
 }
 
 /** spawn → READY=1 of `node ...args` in a minimal environment, and its CPU then; then stop it. */
-async function nodeReadyRound(notify: NotifyListener, args: string[]): Promise<NodeRound> {
-  notify.reset();
+async function nodeReadyRound(notify: NotifySocket, args: string[]): Promise<NodeRound> {
+  const from = notify.messages.length;
   const t0 = now();
   const child = track(
     spawn(process.execPath, args, {
@@ -154,7 +106,7 @@ async function nodeReadyRound(notify: NotifyListener, args: string[]): Promise<N
       stdio: 'ignore',
     }),
   );
-  const at = await notify.wait((f) => f.READY === '1');
+  const { at } = await notify.waitFor((d) => d.seq >= from && d.fields.READY === '1', 60_000);
   const cpu = threadCpuMs(child.pid);
   await killAndWait(child);
   return { ms: at - t0, cpuMs: cpu };
@@ -166,7 +118,7 @@ export async function benchReady(env: Env, scratch: string): Promise<void> {
   const bareDir = path.join(scratch, 'ready-bare');
   const bareHome = path.join(bareDir, 'codex-home');
   fs.mkdirSync(bareHome, { recursive: true });
-  const notify = bindNotify(path.join(scratch, 'notify.sock'));
+  const notify = bindNotifySocket(path.join(scratch, 'notify.sock'), now);
   env.cleanup.add(() => notify.close());
   const sock = path.join(bareDir, 'app-server.sock');
 

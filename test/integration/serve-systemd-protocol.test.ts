@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import { resolveCodexBin } from '../../src/codex.js';
 import {
@@ -17,57 +16,7 @@ import {
   waitReady,
   type ServiceProcess,
 } from '../../harness/service.js';
-
-interface Datagram {
-  at: number;
-  fields: Record<string, string>;
-}
-
-interface NotifySocket {
-  path: string;
-  messages: Datagram[];
-  waitFor(pred: (d: Datagram) => boolean, timeoutMs?: number): Promise<Datagram>;
-  close(): void;
-}
-
-function bindNotifySocket(dir: string): NotifySocket {
-  const require = createRequire(import.meta.url);
-  const unix = require('unix-dgram') as {
-    createSocket(
-      t: 'unix_dgram',
-      cb: (buf: Buffer) => void,
-    ): { bind(p: string): void; close(): void };
-  };
-  const messages: Datagram[] = [];
-  const sockPath = path.join(dir, 'notify.sock');
-  const sock = unix.createSocket('unix_dgram', (buf) => {
-    const fields = Object.fromEntries(
-      buf
-        .toString()
-        .split('\n')
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    ) as Record<string, string>;
-    messages.push({ at: Date.now(), fields });
-  });
-  sock.bind(sockPath);
-  return {
-    path: sockPath,
-    messages,
-    async waitFor(pred, timeoutMs = 30_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = messages.find(pred);
-        if (hit) return hit;
-        if (Date.now() > until)
-          throw new Error(
-            `no matching datagram; got ${JSON.stringify(messages.map((m) => m.fields))}`,
-          );
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    close: () => sock.close(),
-  };
-}
+import { bindNotifySocket } from '../../harness/notify-socket.js';
 
 /** A codex "binary" that is the real one, started late: makes the app-server slow to come up. */
 function slowCodex(dir: string, delaySec: number): string {
@@ -97,7 +46,7 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
   it('sends READY=1 only after the listener is bound and the app-server answered initialize; extends the start timeout meanwhile', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const notify = bindNotifySocket(dir);
+    const notify = bindNotifySocket(path.join(dir, 'notify.sock'));
     const t0 = Date.now();
     const svc = await startService({
       dir,
@@ -129,7 +78,7 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
   it('loads the front end after READY=1: one that cannot start (its store) stops the service with exit 78', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const notify = bindNotifySocket(dir);
+    const notify = bindNotifySocket(path.join(dir, 'notify.sock'));
     const svc = await startService({
       dir,
       noWait: true,
@@ -148,7 +97,7 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
 
   it('pings the watchdog at half WATCHDOG_USEC, reloads on SIGHUP, and stops on SIGTERM with STOPPING=1 and exit 0', async () => {
     const dir = tempDir();
-    const notify = bindNotifySocket(dir);
+    const notify = bindNotifySocket(path.join(dir, 'notify.sock'));
     const svc = await startService({
       dir,
       env: { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '200000' },
@@ -190,7 +139,7 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
 
   it('does not ping a watchdog meant for another pid (WATCHDOG_PID)', async () => {
     const dir = tempDir();
-    const notify = bindNotifySocket(dir);
+    const notify = bindNotifySocket(path.join(dir, 'notify.sock'));
     const svc = await startService({
       dir,
       env: { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '100000', WATCHDOG_PID: '1' },
