@@ -31,6 +31,7 @@ import {
   type FrameHeader,
   type FrameSink,
   type Refusal,
+  type WholeFrames,
 } from './ws-frames.js';
 
 export { CLOSE };
@@ -68,6 +69,14 @@ export interface RelayOptions {
   onEnd(): void;
 }
 
+/** A fast-path chunk's messages and bytes added to a direction's counts; false for a chunk that is not one. */
+function counted(counts: WholeFrames, whole: WholeFrames | undefined): boolean {
+  if (!whole) return false;
+  counts.messages += whole.messages;
+  counts.bytes += whole.bytes;
+  return true;
+}
+
 /** What the client sends, checked and passed on (split when a frame is too big upstream). */
 class ClientFrames implements FrameSink {
   private inMessage = false;
@@ -91,11 +100,8 @@ class ClientFrames implements FrameSink {
    */
   passWhole(chunk: Buffer): boolean {
     if (this.inMessage) return false;
-    const whole = wholeClientFrames(chunk, Math.min(this.maxMessageBytes, FRAGMENT_BYTES));
-    if (!whole) return false;
-    this.counts.messages += whole.messages;
-    this.counts.bytes += whole.bytes;
-    return true;
+    const limit = Math.min(this.maxMessageBytes, FRAGMENT_BYTES);
+    return counted(this.counts, wholeClientFrames(chunk, limit));
   }
 
   header(h: FrameHeader, bytes: Buffer): void {
@@ -216,11 +222,7 @@ class UpstreamFrames implements FrameSink {
 
   /** A chunk of whole frames and no close frame: counted, true (the fast path). */
   passWhole(chunk: Buffer): boolean {
-    const whole = wholeServerFrames(chunk);
-    if (!whole) return false;
-    this.counts.messages += whole.messages;
-    this.counts.bytes += whole.bytes;
-    return true;
+    return counted(this.counts, wholeServerFrames(chunk));
   }
 
   header(h: FrameHeader): void {
