@@ -32,6 +32,7 @@ export function sqlite(): Sqlite {
 export function loadSqlite(packages: readonly string[]): Sqlite {
   const require = createRequire(import.meta.url);
   const failures: string[] = [];
+  const errors: unknown[] = [];
   for (const pkg of packages) {
     try {
       // A CommonJS addon; its default export is the Database class @types/better-sqlite3 describes.
@@ -40,6 +41,7 @@ export function loadSqlite(packages: readonly string[]): Sqlite {
       return Database;
     } catch (err) {
       failures.push(`${pkg}: ${firstLine(err)}`);
+      errors.push(err);
     }
   }
   throw new CodexSmError(
@@ -47,6 +49,7 @@ export function loadSqlite(packages: readonly string[]): Sqlite {
     `cannot load a SQLite module on Node ${process.versions.node} (${failures.join('; ')})`,
     {
       hint: 'install codex-sm again with the node that runs it, without --omit=optional (`npm install -g codex-sm`), then `codex-sm restart`',
+      cause: errors.length === 1 ? errors[0] : new AggregateError(errors),
     },
   );
 }

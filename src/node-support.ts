@@ -1,16 +1,17 @@
 /**
  * The Node releases codex-sm runs on (package.json `engines`), and which SQLite module each uses.
  *
- * Two majors of better-sqlite3, one per side of Node 22:
+ * Two majors of better-sqlite3 (which to try, in order: sqlitePackagesFor):
  * - better-sqlite3 12 (dependency `better-sqlite3`, compiled for the node that installs it) on
  *   Node 20. It derives its objects from `node::ObjectWrap`, whose destructor on Node ≥ 24.19
  *   CHECKs that a JavaScript environment is entered: a statement collected by an idle garbage
  *   collection aborts the whole process (SIGABRT) at a random moment after some database work
  *   (WiseLibs/better-sqlite3 #1515, not fixed in 12.x). CI's Node 24 leg died so.
- * - better-sqlite3 13 (optional dependency `better-sqlite3-napi`, an npm alias) on Node 22 and
- *   later: Node-API objects, no such abort, and prebuilt binaries in the package (nothing is
+ * - better-sqlite3 13 (optional dependency `better-sqlite3-napi`, an npm alias) first on Node 22
+ *   and later: Node-API objects, no such abort, and prebuilt binaries in the package (nothing is
  *   compiled). Its binary crashes Node 20 (segfault at the first statement), and npm skips it
- *   there (its `engines` says >= 22).
+ *   there (its `engines` says >= 22). Where it has no binary (armhf, ppc64le, ...), 12 is the
+ *   fallback on Node 22 and on Node 24 before 24.19 — never after, where 12 aborts.
  */
 import { CodexSmError } from './errors.js';
 

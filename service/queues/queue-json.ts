@@ -7,9 +7,6 @@
 import type { PromptMode, PromptStatus, QueueStatus } from '../store/enums.js';
 import type { TurnResultJson } from '../work/turn-records.js';
 
-/** A finished turn as recorded: its last assistant message, token usage and duration. */
-export type { TurnResultJson };
-
 export interface PromptJson {
   id: string;
   position: number;

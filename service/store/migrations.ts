@@ -5,7 +5,13 @@
  */
 import type Database from 'better-sqlite3';
 import { GROUP_RUN_STATUSES, PROMPT_MODES, PROMPT_STATUSES, QUEUE_STATUSES } from './enums.js';
-import { sqlIn } from './queue-schema.js';
+
+/** `col IN ('a', 'b')` for a CHECK; the values are our own constants, never user input. */
+function sqlIn(col: string, values: readonly string[]): string {
+  for (const v of values)
+    if (!/^[a-z_-]+$/.test(v)) throw new Error(`enum value not safe in SQL: ${v}`);
+  return `${col} IN (${values.map((v) => `'${v}'`).join(', ')})`;
+}
 
 export interface Migration {
   version: number;

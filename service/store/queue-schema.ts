@@ -6,13 +6,6 @@
 import type { PromptMode, QueueStatus } from './enums.js';
 import { toJobFields, type JobFields, type JobRow } from './jobs.js';
 
-/** `col IN ('a', 'b')` for a CHECK; the values are our own constants, never user input. */
-export function sqlIn(col: string, values: readonly string[]): string {
-  for (const v of values)
-    if (!/^[a-z_-]+$/.test(v)) throw new Error(`enum value not safe in SQL: ${v}`);
-  return `${col} IN (${values.map((v) => `'${v}'`).join(', ')})`;
-}
-
 /** The rows as SQLite returns them (snake_case, JSON as text, booleans as integers). */
 export interface QueueRow {
   id: string;

@@ -22,7 +22,7 @@ export type TurnResult = {
   durationMs: number | null;
 };
 
-/** A kept TurnResult as the API gives it (service/queues/queue-json.ts): usage as it was stored. */
+/** A kept TurnResult as the API gives it (queue-json.ts, group-json.ts): usage as it was stored. */
 export type TurnResultJson = Omit<TurnResult, 'usage'> & { usage: unknown };
 
 /**
