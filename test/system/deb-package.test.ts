@@ -173,9 +173,13 @@ describe('Debian package (dpkg-deb, lintian, systemd-analyze, dpkg --root)', fun
       ok(await execRunner.run(cli, ['version', '--json']), 'codex-sm version --json'),
     );
     expect(JSON.stringify(version)).to.contain(VERSION);
-    // The packaged app's own loader picks this node's better-sqlite3 (12 on Node 20, 13 from 22
-    // on) and runs a statement with it: doctor's sqlite check. Other checks (codex) may fail here.
+    // The packaged app's own loader opens a database with the SQLite module it finds for this
+    // node: doctor's sqlite check (CI runs the system tier on Node 20, so that is 12; on a Node
+    // >= 22 build it may be 13 or the fallback to 12). Other checks (codex) may fail here.
     const doctor = await execRunner.run(cli, ['doctor', '--json']);
+    expect(doctor.stdout, `doctor --json printed nothing; stderr: ${doctor.stderr}`).to.not.equal(
+      '',
+    );
     const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string }[] })
       .checks;
     expect(
