@@ -146,7 +146,7 @@ const SILENT_CASES = [
   // The defaults' order (30 s headers, 60 s idle): node's headers check, with no 408 to send.
   {
     first: 'headersTimeoutMs',
-    limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, idleTimeoutMs: 600_000 },
+    limits: { headersTimeoutMs: 300, requestTimeoutMs: 600_000, idleTimeoutMs: 600_000 },
   },
   {
     first: 'idleTimeoutMs',

@@ -118,11 +118,8 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
     svc.child.kill('SIGHUP');
     const reloading = await notify.waitFor((m) => m.fields.RELOADING === '1');
     expect(reloading.fields.MONOTONIC_USEC).to.match(/^\d+$/);
-    const readyAgain = await notify.waitFor(
-      (m) =>
-        m.fields.READY === '1' && notify.messages.indexOf(m) > notify.messages.indexOf(reloading),
-    );
-    expect(notify.messages.indexOf(readyAgain)).to.be.greaterThan(before);
+    const readyAgain = await notify.waitFor((m) => m.fields.READY === '1' && m.seq > reloading.seq);
+    expect(readyAgain.seq).to.be.greaterThan(before);
 
     const client = await TestClient.connect(svc.wsUrl, { authorization: `Bearer ${svc.token}` });
     await client.initialize();
