@@ -38,6 +38,22 @@ function frames(socket: net.Socket): { list: { h: FrameHeader; payload: Buffer }
   return out;
 }
 
+/** A relay between the two sockets handed to it, attached (its upstream open), and its counts. */
+function newRelay(client: net.Socket, upstream: net.Socket): { relay: Relay; counts: RelayCounts } {
+  const counts = { toAppServer: { messages: 0, bytes: 0 }, toClient: { messages: 0, bytes: 0 } };
+  const relay = new Relay(client, {
+    log: pino({ level: 'silent' }),
+    peer: 'test',
+    maxMessageBytes: 64 * 1024 * 1024,
+    maxBufferBytes: () => 16 * 1024 * 1024,
+    counts,
+    appServerReady: () => false,
+    onEnd: () => {},
+  });
+  relay.attach(upstream, Buffer.alloc(0));
+  return { relay, counts };
+}
+
 async function until(pred: () => boolean): Promise<void> {
   while (!pred()) await new Promise((r) => setImmediate(r));
 }
@@ -57,17 +73,7 @@ describe('the byte-copying relay (unit, real sockets, no app-server)', function 
     client = c;
     relayClient = rc;
     upstream = u;
-    counts = { toAppServer: { messages: 0, bytes: 0 }, toClient: { messages: 0, bytes: 0 } };
-    relay = new Relay(relayClient, {
-      log: pino({ level: 'silent' }),
-      peer: 'test',
-      maxMessageBytes: 64 * 1024 * 1024,
-      maxBufferBytes: () => 16 * 1024 * 1024,
-      counts,
-      appServerReady: () => false,
-      onEnd: () => {},
-    });
-    relay.attach(relayUpstream, Buffer.alloc(0));
+    ({ relay, counts } = newRelay(relayClient, relayUpstream));
   });
 
   afterEach(() => {
@@ -227,17 +233,7 @@ async function relayed(
     true
   )) as typeof relayUpstream.write;
   relayClient.end = ((b?: Buffer) => ((closeFrame = b), relayClient)) as typeof relayClient.end;
-  const counts = { toAppServer: { messages: 0, bytes: 0 }, toClient: { messages: 0, bytes: 0 } };
-  const relay = new Relay(relayClient, {
-    log: pino({ level: 'silent' }),
-    peer: 'test',
-    maxMessageBytes: 64 * 1024 * 1024,
-    maxBufferBytes: () => 16 * 1024 * 1024,
-    counts,
-    appServerReady: () => false,
-    onEnd: () => {},
-  });
-  relay.attach(relayUpstream, Buffer.alloc(0));
+  const { counts } = newRelay(relayClient, relayUpstream);
   for (const chunk of chunks) relayClient.emit('data', chunk);
   for (const s of [c, u, relayClient, relayUpstream]) s.destroy();
   return {
