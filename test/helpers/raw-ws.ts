@@ -16,15 +16,28 @@ export class RawConnection {
     this.closed = new Promise((r) => socket.once('close', () => r()));
   }
 
-  static open(port: number): Promise<RawConnection> {
+  /** `localAddress`: the client's own address (127.0.0.x), for per-address limits. */
+  static open(port: number, localAddress?: string): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new RawConnection(s)));
+      const s = net.connect({ port, host: '127.0.0.1', localAddress }, () =>
+        resolve(new RawConnection(s)),
+      );
       s.once('error', reject);
     });
   }
 
   get received(): Buffer {
     return Buffer.concat(this.chunks.items);
+  }
+
+  get text(): string {
+    return this.received.toString('utf8');
+  }
+
+  /** Everything received, as text, once the peer closed (a reset after the answer included). */
+  async closedText(): Promise<string> {
+    await this.closed;
+    return this.text;
   }
 
   /** Wait until the bytes received so far satisfy `pred` (or fail when the peer closes first). */

@@ -5,31 +5,11 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { startService, tempDir, waitReady, type ServiceProcess } from '../../harness/service.js';
-
-interface RawConnection {
-  socket: net.Socket;
-  /** Everything received so far. */
-  text(): string;
-  /** Resolves with everything received once the service closed the connection. */
-  closed: Promise<string>;
-}
-
-function connect(port: number, localAddress = '127.0.0.1'): Promise<RawConnection> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress });
-    let out = '';
-    socket.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const closed = new Promise<string>((r) => socket.on('close', () => r(out)));
-    socket.on('error', () => {}); // a reset after the answer still ends in 'close'
-    socket.once('connect', () => resolve({ socket, text: () => out, closed }));
-    socket.once('error', reject);
-  });
-}
+import { RawConnection } from '../helpers/raw-ws.js';
 
 /** Send one byte at a time while the connection is open: a client that never finishes. */
 function trickle(c: RawConnection): void {
@@ -78,45 +58,45 @@ describe('codex-sm serve: timeouts (limits.*)', function () {
   });
 
   it('closes a connection that sends nothing, with no answer (limits.headersTimeoutMs or idleTimeoutMs, whichever fires first)', async () => {
-    const c = await connect(port);
-    expect(await c.closed).to.equal('');
+    const c = await RawConnection.open(port);
+    expect(await c.closedText()).to.equal('');
   });
 
   it('closes a keep-alive connection idle after its request', async () => {
-    const c = await connect(port);
+    const c = await RawConnection.open(port);
     c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    const out = await c.closed;
+    const out = await c.closedText();
     expect(out).to.match(/^HTTP\/1\.1 200 /);
   });
 
   it('answers an unauthenticated upload without waiting for its trickled body, and closes it', async () => {
-    const c = await connect(port);
+    const c = await RawConnection.open(port);
     c.socket.write(
       'POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{',
     );
     trickle(c);
-    const out = await c.closed;
+    const out = await c.closedText();
     expect(out).to.match(/^HTTP\/1\.1 401 /);
     expect(jsonBody(out).error.code).to.equal('unauthorized');
   });
 
   it('closes an authenticated upload trickled past limits.requestTimeoutMs with a JSON 408', async () => {
-    const c = await connect(port);
+    const c = await RawConnection.open(port);
     c.socket.write(
       `POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${svc.token}\r\n` +
         'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{',
     );
     trickle(c);
-    const out = await c.closed;
+    const out = await c.closedText();
     expect(out).to.match(/^HTTP\/1\.1 408 /);
     expect(jsonBody(out).error.code).to.equal('request_timeout');
   });
 
   it('closes headers that never end with a JSON 408 (limits.headersTimeoutMs)', async () => {
-    const c = await connect(port);
+    const c = await RawConnection.open(port);
     c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     trickle(c); // header bytes keep coming, the header block never ends
-    const out = await c.closed;
+    const out = await c.closedText();
     expect(out).to.match(/^HTTP\/1\.1 408 /);
     expect(jsonBody(out).error.code).to.equal('request_timeout');
   });
@@ -129,7 +109,7 @@ describe('codex-sm serve: timeouts (limits.*)', function () {
     // An idle connection opened after the WebSocket is closed after idleTimeoutMs: by then the
     // WebSocket has been idle longer than that.
     await (
-      await connect(port)
+      await RawConnection.open(port)
     ).closed;
     const pong = new Promise<void>((r) => ws.once('pong', () => r()));
     ws.ping();
@@ -168,8 +148,8 @@ for (const { first, limits } of SILENT_CASES)
     });
 
     it('is closed with no answer: it asked nothing', async () => {
-      const c = await connect(portOf(svc));
-      expect(await c.closed).to.equal('');
+      const c = await RawConnection.open(portOf(svc));
+      expect(await c.closedText()).to.equal('');
     });
   });
 
@@ -194,9 +174,9 @@ describe('codex-sm serve: connection caps and graceful stop', function () {
 
   it('refuses a connection over limits.maxConnectionsPerPeer with a JSON 503; /healthz from another peer answers', async () => {
     for (let i = 0; i < 3; i++) held.push(await openWs(svc, '127.0.0.2'));
-    const c = await connect(port, '127.0.0.2');
+    const c = await RawConnection.open(port, '127.0.0.2');
     c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    const out = await c.closed;
+    const out = await c.closedText();
     expect(out).to.match(/^HTTP\/1\.1 503 /);
     expect(out).to.match(/\r\nRetry-After: 5\r\n/i);
     const body = jsonBody(out);
@@ -206,9 +186,9 @@ describe('codex-sm serve: connection caps and graceful stop', function () {
     const refused = await openWs(svc, '127.0.0.2').catch((e: Error & { status?: number }) => e);
     expect(refused).to.be.instanceOf(Error);
 
-    const other = await connect(port, '127.0.0.1');
+    const other = await RawConnection.open(port, '127.0.0.1');
     other.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
-    expect(await other.closed).to.match(/^HTTP\/1\.1 200 /);
+    expect(await other.closedText()).to.match(/^HTTP\/1\.1 200 /);
   });
 
   it('refuses new connections over limits.maxConnections; a kept-alive connection still reaches /healthz', async () => {
@@ -230,9 +210,9 @@ describe('codex-sm serve: connection caps and graceful stop', function () {
       else refusal = r;
     }
     expect(refusal?.status).to.equal(503);
-    const c = await connect(port, '127.0.0.99');
+    const c = await RawConnection.open(port, '127.0.0.99');
     c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    const out = await c.closed;
+    const out = await c.closedText();
     expect(jsonBody(out).error.message).to.include('limits.maxConnections =');
     const again = await healthz();
     expect(again).to.deep.equal({ status: 200, reused: true });
@@ -256,29 +236,23 @@ describe('codex-sm serve: graceful stop with uploads half sent', function () {
 
   it('a graceful stop does not wait for uploads half sent (rejected or still arriving)', async () => {
     // Rejected: answered 401 before its body; the client keeps the connection open, sends nothing more.
-    const rejected = await connect(port, '127.0.0.50');
+    const rejected = await RawConnection.open(port, '127.0.0.50');
     rejected.socket.write(
       'POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n{',
     );
     // Still arriving: authenticated, its headers taken (100 Continue), half of its body sent.
-    const arriving = await connect(port, '127.0.0.51');
+    const arriving = await RawConnection.open(port, '127.0.0.51');
     arriving.socket.write(
       `POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${svc.token}\r\n` +
         'Content-Type: application/json\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n',
     );
     // Both answered before the stop (else the stop, not the limits, would answer them).
-    const answered = (c: typeof arriving, what: string) =>
-      new Promise<void>((r) => {
-        const check = () => (c.text().includes(what) ? r() : undefined);
-        c.socket.on('data', check);
-        check();
-      });
-    await answered(rejected, 'HTTP/1.1 401 ');
-    await answered(arriving, '100 Continue');
+    await rejected.waitFor((b) => b.toString().includes('HTTP/1.1 401 '));
+    await arriving.waitFor((b) => b.toString().includes('100 Continue'));
     arriving.socket.write('{"cwd":');
     const exit = await svc.stop('SIGTERM');
     expect(exit.code).to.equal(0);
-    expect(await rejected.closed).to.match(/^HTTP\/1\.1 401 /);
+    expect(await rejected.closedText()).to.match(/^HTTP\/1\.1 401 /);
     await arriving.closed;
   });
 });

@@ -2,13 +2,12 @@
  * What clients cannot break and what the supervisor repairs: auth and Host checks, hostile
  * frames, slow readers, and a SIGKILLed app-server (real app-server, FAKE Responses API).
  */
-import net from 'node:net';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import { startService, TestClient, waitReady, type ServiceProcess } from '../../harness/service.js';
 import { serviceFetch } from '../helpers/http.js';
-import { frame, rawWebSocket } from '../helpers/raw-ws.js';
+import { frame, rawRequest, rawWebSocket, upgradeRequest } from '../helpers/raw-ws.js';
 import { waitFor } from '../helpers/wait.js';
 
 interface Status {
@@ -18,21 +17,7 @@ interface Status {
 }
 
 async function getStatus(svc: ServiceProcess): Promise<Status> {
-  const r = await fetch(`${svc.endpoint}/status`, {
-    headers: { authorization: `Bearer ${svc.token}` },
-  });
-  return (await r.json()) as Status;
-}
-
-function rawHttp(port: number, request: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(request));
-    let out = '';
-    s.setEncoding('utf8').on('data', (d: string) => (out += d));
-    s.on('close', () => resolve(out));
-    s.on('error', () => resolve(out));
-    setTimeout(() => s.destroy(), 3000);
-  });
+  return JSON.parse((await serviceFetch(svc.endpoint, svc.token, 'GET', '/status')).text) as Status;
 }
 
 /** WebSocket messages the relay has passed from the app-server to clients (/metrics). */
@@ -95,21 +80,21 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
   });
 
   it('refuses unknown Host headers (DNS rebinding) on HTTP and WebSocket', async () => {
-    const http = await rawHttp(
+    const http = await rawRequest(
       port,
       `GET /status HTTP/1.1\r\nHost: evil.example:${port}\r\nAuthorization: Bearer ${svc.token}\r\nConnection: close\r\n\r\n`,
     );
-    expect(http).to.match(/^HTTP\/1.1 403/);
-    const ws = await rawHttp(
+    expect(http.status).to.equal(403);
+    const ws = await rawRequest(
       port,
-      `GET / HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${svc.token}\r\n\r\n`,
+      upgradeRequest('/', { Host: 'evil.example', Authorization: `Bearer ${svc.token}` }),
     );
-    expect(ws).to.match(/^HTTP\/1.1 403/);
-    const ok = await rawHttp(
+    expect(ws.status).to.equal(403);
+    const ok = await rawRequest(
       port,
       `GET /healthz HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`,
     );
-    expect(ok).to.match(/^HTTP\/1.1 200/);
+    expect(ok.status).to.equal(200);
   });
 
   it('forwards no client headers upstream: a browser-style Origin (which the app-server 403s) still works', async () => {
@@ -132,11 +117,15 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
     const big = await TestClient.connect(svc.wsUrl, auth);
     big.ws.send('x'.repeat(200 * 1024));
     expect((await big.closed).code).to.equal(1009);
-    await rawHttp(port, 'GARBAGE\r\n\r\n\x00\x01');
-    await rawHttp(
+    // An unknown method: 501 with its JSON error, as RFC 9110 asks (service/http-errors.ts).
+    const garbage = await rawRequest(port, 'GARBAGE\r\n\r\n\x00\x01');
+    expect(garbage.status).to.equal(501);
+    expect(JSON.parse(garbage.body)).to.have.nested.property('error.code', 'not_implemented');
+    const keyless = await rawRequest(
       port,
-      `GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAuthorization: Bearer ${svc.token}\r\n\r\n`,
+      upgradeRequest('/', { 'Sec-WebSocket-Key': '', Authorization: `Bearer ${svc.token}` }),
     );
+    expect(keyless.status).to.equal(400);
     const after = await c.request('thread/loaded/list', {});
     expect(after).to.have.property('data');
     expect((await fetch(`${svc.endpoint}/healthz`)).status).to.equal(200);
