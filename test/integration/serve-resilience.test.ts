@@ -126,6 +126,10 @@ describe('codex-sm serve: auth, hostile input, app-server restarts (fake Respons
       upgradeRequest('/', { 'Sec-WebSocket-Key': '', Authorization: `Bearer ${svc.token}` }),
     );
     expect(keyless.status).to.equal(400);
+    expect(JSON.parse(keyless.body)).to.have.nested.property(
+      'error.message',
+      'missing or invalid Sec-WebSocket-Key header',
+    );
     const after = await c.request('thread/loaded/list', {});
     expect(after).to.have.property('data');
     expect((await fetch(`${svc.endpoint}/healthz`)).status).to.equal(200);
