@@ -80,15 +80,9 @@ for mod in "$APP"/node_modules/*/ "$APP"/node_modules/@*/*/; do
     "$mod/build/deps" \
     "$mod/build/Makefile" "$mod/build/"*.mk "$mod/build/config.gypi" "$mod/build/node_gyp_bins"
 done
-# better-sqlite3 13 (on a Node >= 22 build) ships binaries for every platform: keep this one's.
-# Then the app's own loader (service/sqlite.ts: 13, or 12 where 13 has no binary and 12 is safe)
-# must still open a database: a module loads its binary only then.
+# better-sqlite3 13 (on a Node >= 22 build) ships binaries for every platform: keep this one's
+# (the tree is checked below, once it is what ships).
 find "$APP/node_modules" -path '*/prebuilds/*.node' ! -name "linux-$("$NODE" -p process.arch).node" -delete
-"$NODE" --input-type=module -e "(await import(process.argv[1])).openSqlite(':memory:').close()" \
-  "$APP/dist/service/sqlite.js" || {
-  echo "package-deb: no SQLite module of the package opens a database on this node after pruning" >&2
-  exit 70
-}
 find "$APP/node_modules" \( -name '*.node' \) -exec strip --strip-unneeded {} +
 find "$APP/node_modules" -depth \( -name test -o -name tests -o -name .github \) -type d -exec rm -rf {} +
 find "$APP/node_modules" \( -name '.npmignore' -o -name '.eslintrc*' -o -name '.travis.yml' \
@@ -109,6 +103,13 @@ find "$APP" -type f ! -name '*.node' -print0 | while IFS= read -r -d '' f; do
 done
 find "$APP/node_modules" -name '*.node' -exec chmod 0644 {} +
 chmod 0755 "$APP/dist/src/cli/main.js"
+# The tree as it ships (pruned, stripped): the app's own loader (service/sqlite.ts: 13, or 12
+# where 13 has no binary and 12 is safe) must open a database; a module loads its binary only then.
+"$NODE" --input-type=module -e "(await import(process.argv[1])).openSqlite(':memory:').close()" \
+  "$APP/dist/service/sqlite.js" || {
+  echo "package-deb: no SQLite module of the package opens a database on this node after pruning" >&2
+  exit 70
+}
 
 mkdir -p "$PKG/usr/bin"
 ln -s ../lib/codex-sm/dist/src/cli/main.js "$PKG/usr/bin/codex-sm"
