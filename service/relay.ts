@@ -134,7 +134,6 @@ class ClientFrames implements FrameSink {
     if (
       this.text &&
       h.opcode < OPCODE.close &&
-      this.mode !== 'close' &&
       !this.text.push(unmask(chunk.subarray(start, end), h.mask, offset))
     )
       return this.relay.refuse({

@@ -100,9 +100,11 @@ describe('the byte-copying relay (unit, real sockets, no app-server)', function 
   it('splits a frame over the frame limit even when it arrives as one chunk', async () => {
     const payload = Buffer.alloc(FRAGMENT_BYTES + 10, 0x61);
     const got = frames(upstream);
+    const back = frames(client);
     relayClient.emit('data', frame({ opcode: 1, payload })); // whole: the fast path's shape
     const upBytes = () => got.list.reduce((n, f) => n + f.payload.length, 0);
-    await until(() => upBytes() === payload.length);
+    await until(() => upBytes() === payload.length || back.list.length > 0); // passed, or refused
+    expect(back.list, 'nothing sent back (no close frame)').to.have.length(0);
     expect(got.list.map((f) => [f.h.opcode, f.h.fin, f.h.length])).to.deep.equal([
       [1, false, FRAGMENT_BYTES],
       [0, true, 10],
@@ -116,10 +118,11 @@ describe('the byte-copying relay (unit, real sockets, no app-server)', function 
     await until(() => up.list.length === 1);
     client.write(frame({ opcode: 1, payload: Buffer.from('{"id":2}') })); // a whole text frame
     await until(() => got.list.length === 1 || up.list.length === 2); // refused, or passed on
+    expect(up.list, 'the refused frame never went upstream').to.have.length(1);
+    expect(got.list).to.have.length(1);
     const close = got.list[0] as { h: FrameHeader; payload: Buffer };
     expect(close.h.opcode).to.equal(8);
     expect(close.payload.readUInt16BE(0)).to.equal(1002);
-    expect(up.list).to.have.length(1); // the refused frame never went upstream
   });
 
   it('takes a ping between two fragments of a text message whose character they split', async () => {
