@@ -31,8 +31,7 @@ export function sqlite(): Sqlite {
  */
 export function loadSqlite(packages: readonly string[]): Sqlite {
   const require = createRequire(import.meta.url);
-  const failures: string[] = [];
-  const errors: unknown[] = [];
+  const failures: { pkg: string; err: unknown }[] = [];
   for (const pkg of packages) {
     try {
       // A CommonJS addon; its default export is the Database class @types/better-sqlite3 describes.
@@ -40,16 +39,17 @@ export function loadSqlite(packages: readonly string[]): Sqlite {
       new Database(':memory:').close();
       return Database;
     } catch (err) {
-      failures.push(`${pkg}: ${firstLine(err)}`);
-      errors.push(err);
+      failures.push({ pkg, err });
     }
   }
+  const tried = failures.map((f) => `${f.pkg}: ${firstLine(f.err)}`).join('; ');
   throw new CodexSmError(
     'sqlite_unavailable',
-    `cannot load a SQLite module on Node ${process.versions.node} (${failures.join('; ')})`,
+    `cannot load a SQLite module on Node ${process.versions.node} (${tried})`,
     {
       hint: 'install codex-sm again with the node that runs it, without --omit=optional (`npm install -g codex-sm`), then `codex-sm restart`',
-      cause: errors.length === 1 ? errors[0] : new AggregateError(errors),
+      cause:
+        failures.length === 1 ? failures[0]?.err : new AggregateError(failures.map((f) => f.err)),
     },
   );
 }

@@ -103,6 +103,8 @@ describe('the SQLite module for this Node (better-sqlite3 13 from 22 on, 12 on 2
     const e = thrown(() => loadSqlite([broken]));
     expect(e.code).to.equal('sqlite_unavailable');
     expect(e.message).to.include('broken.cjs: Module did not self-register');
+    expect(e.cause, 'the error itself, for a stack').to.be.instanceOf(Error);
+    expect((e.cause as Error).message).to.equal('Module did not self-register');
   });
 
   it("doctor's sqlite check runs a statement with it", () => {
