@@ -9,18 +9,18 @@ import path from 'node:path';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { startService, tempDir, waitReady, type ServiceProcess } from '../../harness/service.js';
-import { RawConnection } from '../helpers/raw-ws.js';
+import { parseResponse, RawConnection } from '../helpers/raw-ws.js';
 
 /** Send one byte at a time while the connection is open: a client that never finishes. */
 function trickle(c: RawConnection): void {
   const timer = setInterval(() => {
-    if (c.socket.writable) c.socket.write('x');
+    if (c.socket.writable) c.write('x');
   }, 20);
   void c.closed.then(() => clearInterval(timer));
 }
 
 function jsonBody(response: string): { error: { code: string; message: string } } {
-  return JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as {
+  return JSON.parse(parseResponse(Buffer.from(response)).body) as {
     error: { code: string; message: string };
   };
 }
@@ -64,14 +64,14 @@ describe('codex-sm serve: timeouts (limits.*)', function () {
 
   it('closes a keep-alive connection idle after its request', async () => {
     const c = await RawConnection.open(port);
-    c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    c.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const out = await c.closedText();
     expect(out).to.match(/^HTTP\/1\.1 200 /);
   });
 
   it('answers an unauthenticated upload without waiting for its trickled body, and closes it', async () => {
     const c = await RawConnection.open(port);
-    c.socket.write(
+    c.write(
       'POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{',
     );
     trickle(c);
@@ -82,7 +82,7 @@ describe('codex-sm serve: timeouts (limits.*)', function () {
 
   it('closes an authenticated upload trickled past limits.requestTimeoutMs with a JSON 408', async () => {
     const c = await RawConnection.open(port);
-    c.socket.write(
+    c.write(
       `POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${svc.token}\r\n` +
         'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{',
     );
@@ -94,7 +94,7 @@ describe('codex-sm serve: timeouts (limits.*)', function () {
 
   it('closes headers that never end with a JSON 408 (limits.headersTimeoutMs)', async () => {
     const c = await RawConnection.open(port);
-    c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    c.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     trickle(c); // header bytes keep coming, the header block never ends
     const out = await c.closedText();
     expect(out).to.match(/^HTTP\/1\.1 408 /);
@@ -175,7 +175,7 @@ describe('codex-sm serve: connection caps and graceful stop', function () {
   it('refuses a connection over limits.maxConnectionsPerPeer with a JSON 503; /healthz from another peer answers', async () => {
     for (let i = 0; i < 3; i++) held.push(await openWs(svc, '127.0.0.2'));
     const c = await RawConnection.open(port, '127.0.0.2');
-    c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    c.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const out = await c.closedText();
     expect(out).to.match(/^HTTP\/1\.1 503 /);
     expect(out).to.match(/\r\nRetry-After: 5\r\n/i);
@@ -187,7 +187,7 @@ describe('codex-sm serve: connection caps and graceful stop', function () {
     expect(refused).to.be.instanceOf(Error);
 
     const other = await RawConnection.open(port, '127.0.0.1');
-    other.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    other.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     expect(await other.closedText()).to.match(/^HTTP\/1\.1 200 /);
   });
 
@@ -211,7 +211,7 @@ describe('codex-sm serve: connection caps and graceful stop', function () {
     }
     expect(refusal?.status).to.equal(503);
     const c = await RawConnection.open(port, '127.0.0.99');
-    c.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    c.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const out = await c.closedText();
     expect(jsonBody(out).error.message).to.include('limits.maxConnections =');
     const again = await healthz();
@@ -237,19 +237,19 @@ describe('codex-sm serve: graceful stop with uploads half sent', function () {
   it('a graceful stop does not wait for uploads half sent (rejected or still arriving)', async () => {
     // Rejected: answered 401 before its body; the client keeps the connection open, sends nothing more.
     const rejected = await RawConnection.open(port, '127.0.0.50');
-    rejected.socket.write(
+    rejected.write(
       'POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n{',
     );
     // Still arriving: authenticated, its headers taken (100 Continue), half of its body sent.
     const arriving = await RawConnection.open(port, '127.0.0.51');
-    arriving.socket.write(
+    arriving.write(
       `POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${svc.token}\r\n` +
         'Content-Type: application/json\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n',
     );
     // Both answered before the stop (else the stop, not the limits, would answer them).
     await rejected.waitFor((b) => b.toString().includes('HTTP/1.1 401 '));
     await arriving.waitFor((b) => b.toString().includes('100 Continue'));
-    arriving.socket.write('{"cwd":');
+    arriving.write('{"cwd":');
     const exit = await svc.stop('SIGTERM');
     expect(exit.code).to.equal(0);
     expect(await rejected.closedText()).to.match(/^HTTP\/1\.1 401 /);

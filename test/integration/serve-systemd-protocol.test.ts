@@ -16,7 +16,7 @@ import {
   waitReady,
   type ServiceProcess,
 } from '../../harness/service.js';
-import { bindNotifySocket } from '../../harness/notify-socket.js';
+import { bindNotifySocket, type NotifySocket } from '../../harness/notify-socket.js';
 
 /** A codex "binary" that is the real one, started late: makes the app-server slow to come up. */
 function slowCodex(dir: string, delaySec: number): string {
@@ -37,16 +37,22 @@ function alive(pid: number): boolean {
 
 describe('serve speaks sd_notify and socket activation (real service, test-owned sockets)', function () {
   this.timeout(60_000);
-  const dirs: string[] = [];
   const services: ServiceProcess[] = [];
+  const sockets: NotifySocket[] = [];
   after(async () => {
     for (const s of services) await s.stop('SIGKILL');
+    for (const n of sockets) n.close();
   });
+  /** A NOTIFY_SOCKET in `dir`, closed after the suite (also when a test fails). */
+  const notifySocket = (dir: string): NotifySocket => {
+    const n = bindNotifySocket(path.join(dir, 'notify.sock'));
+    sockets.push(n);
+    return n;
+  };
 
   it('sends READY=1 only after the listener is bound and the app-server answered initialize; extends the start timeout meanwhile', async () => {
     const dir = tempDir();
-    dirs.push(dir);
-    const notify = bindNotifySocket(path.join(dir, 'notify.sock'));
+    const notify = notifySocket(dir);
     const t0 = Date.now();
     const svc = await startService({
       dir,
@@ -72,13 +78,11 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
     );
     expect(notify.messages.filter((m) => m.fields.READY).length).to.equal(1);
     await svc.stop();
-    notify.close();
   });
 
   it('loads the front end after READY=1: one that cannot start (its store) stops the service with exit 78', async () => {
     const dir = tempDir();
-    dirs.push(dir);
-    const notify = bindNotifySocket(path.join(dir, 'notify.sock'));
+    const notify = notifySocket(dir);
     const svc = await startService({
       dir,
       noWait: true,
@@ -92,12 +96,11 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
     const fatal = svc.logs.find((l) => l.msg === 'cannot start the front end');
     expect(fatal?.level).to.equal(60);
     expect(String(fatal?.err)).to.match(/cannot open the store .*ENOTDIR/);
-    notify.close();
   });
 
   it('pings the watchdog at half WATCHDOG_USEC, reloads on SIGHUP, and stops on SIGTERM with STOPPING=1 and exit 0', async () => {
     const dir = tempDir();
-    const notify = bindNotifySocket(path.join(dir, 'notify.sock'));
+    const notify = notifySocket(dir);
     const svc = await startService({
       dir,
       env: { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '200000' },
@@ -129,14 +132,14 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
     const exit = await svc.exited;
     expect(exit.code).to.equal(0);
     expect(Date.now() - t0, 'within the default 10 s stop budget').to.be.below(10_000);
-    expect(notify.messages.some((m) => m.fields.STOPPING === '1')).to.equal(true);
+    // The datagram and the exit are separate events: wait for the datagram, do not look for it.
+    await notify.waitFor((m) => m.fields.STOPPING === '1');
     expect(alive(status.appServer.pid), 'app-server stopped with the service').to.equal(false);
-    notify.close();
   });
 
   it('does not ping a watchdog meant for another pid (WATCHDOG_PID)', async () => {
     const dir = tempDir();
-    const notify = bindNotifySocket(path.join(dir, 'notify.sock'));
+    const notify = notifySocket(dir);
     const svc = await startService({
       dir,
       env: { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '100000', WATCHDOG_PID: '1' },
@@ -146,7 +149,6 @@ describe('serve speaks sd_notify and socket activation (real service, test-owned
     await new Promise((r) => setTimeout(r, 400));
     expect(notify.messages.some((m) => m.fields.WATCHDOG)).to.equal(false);
     await svc.stop();
-    notify.close();
   });
 
   it('listens on a socket-activated fd 3 and hides LISTEN_* from the app-server', async () => {
