@@ -52,6 +52,12 @@ export interface BenchSuite {
 
 export const now = (): number => performance.now();
 
+/** The `initialize` params every benchmark client sends the app-server. */
+export const INIT_PARAMS = {
+  clientInfo: { name: 'codex-sm-bench', title: null, version: '0.0.0' },
+  capabilities: { experimentalApi: true },
+};
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Nearest-rank percentile of an unsorted sample. */

@@ -21,6 +21,7 @@ import { Store } from '../service/store/store.js';
 import {
   Cleanup,
   diffRow,
+  INIT_PARAMS,
   median,
   now,
   ratioRow,
@@ -40,11 +41,6 @@ export const suite: BenchSuite = {
     transitions: 'prompt lives written to the store (500)',
   },
   run,
-};
-
-const INIT_PARAMS = {
-  clientInfo: { name: 'codex-sm-bench', title: null, version: '0.0.0' },
-  capabilities: { experimentalApi: true },
 };
 
 const userText = (text: string) => [{ type: 'text', text, text_elements: [] }];

@@ -1,6 +1,5 @@
 /**
- * What the `serve` suite's parts share: the service's config, the handshake params, the bare
- * app-server anchors (unix socket and stdio), /status, and stopping a child process.
+ * What the `serve` suite's parts share: the service's config, the bare app-server anchors (unix socket and stdio), /status, and stopping a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,12 +7,16 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { RpcClient } from '../../service/rpc.js';
 import type { ServiceProcess } from '../../harness/service.js';
-import { Cleanup, now, threadCpuMs, sleep, track, type BenchContext, type Row } from '../lib.js';
-
-export const INIT_PARAMS = {
-  clientInfo: { name: 'codex-sm-bench', title: null, version: '0.0.0' },
-  capabilities: { experimentalApi: true },
-};
+import {
+  Cleanup,
+  INIT_PARAMS,
+  now,
+  threadCpuMs,
+  sleep,
+  track,
+  type BenchContext,
+  type Row,
+} from '../lib.js';
 
 /** The service's log level during the benchmark: what a deployment runs with. */
 export const SERVICE_CONFIG = { logLevel: 'info' };
@@ -35,18 +38,21 @@ export interface BareAppServer {
   /** CPU the app-server had used when initialize was answered (unix variant only). */
   cpuMs?: number;
   endpoint: string;
-  client?: RpcClient;
   stop(): Promise<void>;
 }
 
-export function exited(child: ChildProcess): Promise<void> {
+function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((r) => child.once('exit', () => r()));
 }
 
-export async function killAndWait(child: ChildProcess): Promise<void> {
+/** Ask a child to exit (SIGTERM unless told how), SIGKILL it after 5 s; resolves once it has. */
+export async function killAndWait(
+  child: ChildProcess,
+  ask = (): void => void child.kill('SIGTERM'),
+): Promise<void> {
   const done = exited(child);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  if (child.exitCode === null && child.signalCode === null) ask();
   const t = setTimeout(() => child.kill('SIGKILL'), 5000);
   await done;
   clearTimeout(t);
@@ -92,7 +98,6 @@ export async function startBareUnix(
     readyMs,
     cpuMs: threadCpuMs(child.pid),
     endpoint,
-    client,
     stop: async () => {
       client?.close();
       await killAndWait(child);
@@ -129,13 +134,8 @@ export async function startBareStdio(codexBin: string, home: string): Promise<Ba
     child,
     readyMs,
     endpoint: 'stdio://',
-    stop: async () => {
-      const done = exited(child);
-      child.stdin!.end(); // closing stdin is how a stdio app-server is told to exit
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await done;
-      clearTimeout(t);
-    },
+    // Closing stdin is how a stdio app-server is told to exit.
+    stop: () => killAndWait(child, () => child.stdin!.end()),
   };
 }
 

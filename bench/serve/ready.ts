@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bindNotifySocket, type NotifySocket } from '../../harness/notify-socket.js';
+import { bindNotifySocket, type Datagram, type NotifySocket } from '../../harness/notify-socket.js';
 import { startService } from '../../harness/service.js';
 import { diffRow, median, now, ratioRow, rssKiB, threadCpuMs, summarize, track } from '../lib.js';
 import { SERVICE_CONFIG, type Env, killAndWait, startBareUnix, startBareStdio } from './common.js';
@@ -23,8 +23,14 @@ interface SmRound {
   cpuMs: number;
 }
 
-async function codexSmReadyRound(dir: string, notify: NotifySocket): Promise<SmRound> {
+/** The next READY=1 on `notify` counted from this call, made before a spawn: the wait for it. */
+function nextReady(notify: NotifySocket): () => Promise<Datagram> {
   const from = notify.messages.length;
+  return () => notify.waitFor((d) => d.seq >= from && d.fields.READY === '1', 60_000);
+}
+
+async function codexSmReadyRound(dir: string, notify: NotifySocket): Promise<SmRound> {
+  const readyDatagram = nextReady(notify);
   const wall0 = Date.now();
   const t0 = now();
   const svc = await startService({
@@ -37,7 +43,7 @@ async function codexSmReadyRound(dir: string, notify: NotifySocket): Promise<SmR
   let at: number;
   let cpu = NaN;
   try {
-    at = (await notify.waitFor((d) => d.seq >= from && d.fields.READY === '1', 60_000)).at;
+    at = (await readyDatagram()).at;
     cpu = threadCpuMs(svc.child.pid);
   } finally {
     await svc.stop();
@@ -98,7 +104,7 @@ interface NodeRound {
 
 /** spawn → READY=1 of `node ...args` in a minimal environment, and its CPU then; then stop it. */
 async function nodeReadyRound(notify: NotifySocket, args: string[]): Promise<NodeRound> {
-  const from = notify.messages.length;
+  const ready = nextReady(notify);
   const t0 = now();
   const child = track(
     spawn(process.execPath, args, {
@@ -106,7 +112,7 @@ async function nodeReadyRound(notify: NotifySocket, args: string[]): Promise<Nod
       stdio: 'ignore',
     }),
   );
-  const { at } = await notify.waitFor((d) => d.seq >= from && d.fields.READY === '1', 60_000);
+  const { at } = await ready();
   const cpu = threadCpuMs(child.pid);
   await killAndWait(child);
   return { ms: at - t0, cpuMs: cpu };
@@ -125,10 +131,8 @@ export async function benchReady(env: Env, scratch: string): Promise<void> {
   const sm: SmRound[] = [];
   const bare: number[] = [];
   const stdio: number[] = [];
-  const nodeFloor: number[] = [];
-  const nodeFloorCpu: number[] = [];
-  const libs: number[] = [];
-  const libsCpu: number[] = [];
+  const nodeFloor: NodeRound[] = [];
+  const libs: NodeRound[] = [];
   const bareRss: number[] = [];
   const bareCpu: number[] = [];
   const bareRound = async (record: boolean) => {
@@ -152,17 +156,11 @@ export async function benchReady(env: Env, scratch: string): Promise<void> {
   };
   const nodeRound = async (record: boolean) => {
     const r = await nodeFloorRound(notify);
-    if (record) {
-      nodeFloor.push(r.ms);
-      nodeFloorCpu.push(r.cpuMs);
-    }
+    if (record) nodeFloor.push(r);
   };
   const libsRound = async (record: boolean) => {
     const r = await readyLibsRound(notify, env.codexBin, bareHome, sock);
-    if (record) {
-      libs.push(r.ms);
-      libsCpu.push(r.cpuMs);
-    }
+    if (record) libs.push(r);
   };
 
   // One unrecorded round each: the first start on a fresh CODEX_HOME creates its SQLite state
@@ -179,14 +177,17 @@ export async function benchReady(env: Env, scratch: string): Promise<void> {
     for (let k = 0; k < i % order.length; k++) order.push(order.shift()!);
     for (const f of order) await f(true);
     env.ctx.log(
-      `ready: round ${i + 1}/${rounds}: codex-sm ${sm.at(-1)?.readyMs.toFixed(0)} ms, bare ${bare.at(-1)?.toFixed(0)} ms, stdio ${stdio.at(-1)?.toFixed(0)} ms, node floor ${nodeFloor.at(-1)?.toFixed(0)} ms, READY=1's work alone ${libs.at(-1)?.toFixed(0)} ms`,
+      `ready: round ${i + 1}/${rounds}: codex-sm ${sm.at(-1)?.readyMs.toFixed(0)} ms, bare ${bare.at(-1)?.toFixed(0)} ms, stdio ${stdio.at(-1)?.toFixed(0)} ms, node floor ${nodeFloor.at(-1)?.ms.toFixed(0)} ms, READY=1's work alone ${libs.at(-1)?.ms.toFixed(0)} ms`,
     );
   }
 
   const smS = summarize(sm.map((r) => r.readyMs));
   const bareS = summarize(bare);
   const stdioS = summarize(stdio);
-  const nodeS = summarize(nodeFloor);
+  const nodeS = summarize(nodeFloor.map((r) => r.ms));
+  const smCpu = sm.map((r) => r.cpuMs);
+  const nodeFloorCpu = nodeFloor.map((r) => r.cpuMs);
+  const libsCpu = libs.map((r) => r.cpuMs);
   const boot = sm.flatMap((r) => (r.bootMs === undefined ? [] : [r.bootMs]));
   const appMs = sm.flatMap((r) => (r.appServerMs === undefined ? [] : [r.appServerMs]));
   env.rows.push(
@@ -224,7 +225,7 @@ export async function benchReady(env: Env, scratch: string): Promise<void> {
     ratioRow(
       'CPU used by codex-sm node at READY=1, p50',
       'ms',
-      median(sm.map((r) => r.cpuMs)),
+      median(smCpu),
       'node floor CPU at READY=1',
       median(nodeFloorCpu),
       { max: 2 },
@@ -232,7 +233,7 @@ export async function benchReady(env: Env, scratch: string): Promise<void> {
     ratioRow(
       'CPU used by codex-sm node at READY=1, p50',
       'ms',
-      median(sm.map((r) => r.cpuMs)),
+      median(smCpu),
       "READY=1's work alone, same libraries",
       median(libsCpu),
     ),
@@ -246,7 +247,7 @@ export async function benchReady(env: Env, scratch: string): Promise<void> {
     ratioRow(
       'CPU used by codex-sm node at READY=1, p50',
       'ms',
-      median(sm.map((r) => r.cpuMs)),
+      median(smCpu),
       'bare app-server CPU at initialize',
       median(bareCpu),
     ),
@@ -258,9 +259,9 @@ export async function benchReady(env: Env, scratch: string): Promise<void> {
     bareStdio: stdioS,
     nodeFloor: nodeS,
     nodeFloorCpuMs: summarize(nodeFloorCpu),
-    readyLibs: summarize(libs),
+    readyLibs: summarize(libs.map((r) => r.ms)),
     readyLibsCpuMs: summarize(libsCpu),
-    codexSmCpuMs: summarize(sm.map((r) => r.cpuMs)),
+    codexSmCpuMs: summarize(smCpu),
     bareUnixCpuMs: summarize(bareCpu),
     codexSmBootMs: boot.length ? summarize(boot) : undefined,
     codexSmAppServerMs: appMs.length ? summarize(appMs) : undefined,
@@ -272,5 +273,4 @@ export async function benchReady(env: Env, scratch: string): Promise<void> {
         `'starting app-server' → 'app-server ready' ${median(appMs).toFixed(0)} ms (log timestamps, 1 ms resolution)`,
     );
   }
-  if (bareRss.length) env.data.bareAppServerRssKiB = median(bareRss);
 }
