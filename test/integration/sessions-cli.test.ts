@@ -94,7 +94,9 @@ describe('codex-sm session CLI against a running service', function () {
     );
     expect(list.sessions.map((s) => s.id)).to.include(id);
     // The index follows the rollout file (a watcher): the turn's last message may land in it
-    // just after `send --wait` returns, so wait for the count the rollout will reach.
+    // just after `send --wait` returns, so wait for the count the rollout will reach. Its promise
+    // is the watcher or, at worst, the 30 s full rescan (service/sessions/index.ts rescanMs): the
+    // Node 22 leg under CI load once saw 3 of 4 for the 5 s this waited before.
     type Shown = { id: string; title: string; messageCount: number };
     const show = await waitFor(
       'the index to hold the 4 messages of the rollout',
@@ -102,7 +104,7 @@ describe('codex-sm session CLI against a running service', function () {
         const shown = json<Shown>(await run(['show', id]));
         return shown.messageCount >= 4 && shown;
       },
-      5000,
+      35_000,
     );
     expect(show).to.include({ id, title: 'hello from the cli' });
     expect(show.messageCount).to.equal(4);
