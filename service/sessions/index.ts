@@ -178,12 +178,11 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
   );
 
   let closed = false;
-  const ready = indexer.fullScanAsync().then((stats) => {
+  const ready = watcher.start().then((stats) => {
     log.info(
       { files: stats.files, read: stats.read, removed: stats.removed, ms: Math.round(stats.ms) },
       'session index up to date',
     );
-    if (!closed) watcher.start();
     return stats;
   });
   ready.catch((e: Error) => log.error({ err: e.message }, 'session index scan failed'));

@@ -50,18 +50,26 @@ export function isRolloutName(name: string): boolean {
   return name.startsWith('rollout-') && name.endsWith('.jsonl');
 }
 
-/** Every rollout file under `dir` (any depth; Codex uses YYYY/MM/DD, archives are flat). */
-export function walkRollouts(dir: string, out: string[] = [], dirs?: string[]): string[] {
+/**
+ * Every rollout file under `dir` (any depth; Codex uses YYYY/MM/DD, archives are flat).
+ * `beforeRead` sees each directory before it is listed: a watch added there misses nothing, since
+ * an entry created after the listing is an event and one created before is in the listing.
+ */
+export function walkRollouts(
+  dir: string,
+  out: string[] = [],
+  beforeRead?: (dir: string) => void,
+): string[] {
+  beforeRead?.(dir);
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     return out;
   }
-  dirs?.push(dir);
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) walkRollouts(p, out, dirs);
+    if (e.isDirectory()) walkRollouts(p, out, beforeRead);
     else if (e.isFile() && isRolloutName(e.name)) out.push(p);
   }
   return out;
@@ -87,34 +95,30 @@ export class SessionIndexer extends EventEmitter<{ change: [changes: IndexChange
     this.maxChars = opts.maxMessageChars ?? 16_384;
   }
 
-  /** fullScan that yields to the event loop between batches (the service's first scan of a big home). */
-  async fullScanAsync(): Promise<ScanStats> {
-    return this.fullScan(() => new Promise<void>((r) => setImmediate(r)));
+  /**
+   * fullScan that yields to the event loop between batches (the service's first scan of a big
+   * home). `beforeRead` sees each directory before it is listed (the watcher adds its watches).
+   */
+  async fullScanAsync(beforeRead?: (dir: string) => void): Promise<ScanStats> {
+    const it = this.scanSteps(beforeRead);
+    for (let r = it.next(); ; r = it.next()) {
+      if (r.done) return r.value;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Stat everything, read what changed, forget what vanished. Cheap when nothing changed. */
-  fullScan(): ScanStats;
-  fullScan(yieldFn: () => Promise<void>): Promise<ScanStats>;
-  fullScan(yieldFn?: () => Promise<void>): ScanStats | Promise<ScanStats> {
-    if (yieldFn) return this.scanBatches(yieldFn);
+  fullScan(): ScanStats {
     const it = this.scanSteps();
     for (let r = it.next(); ; r = it.next()) if (r.done) return r.value;
   }
 
-  private async scanBatches(yieldFn: () => Promise<void>): Promise<ScanStats> {
-    const it = this.scanSteps();
-    for (let r = it.next(); ; r = it.next()) {
-      if (r.done) return r.value;
-      await yieldFn();
-    }
-  }
-
   /** The scan as a generator: it pauses after each batch so a caller can yield in between. */
-  private *scanSteps(): Generator<void, ScanStats> {
+  private *scanSteps(beforeRead?: (dir: string) => void): Generator<void, ScanStats> {
     const t0 = performance.now();
     const startedAt = Date.now();
-    const files = walkRollouts(this.sessionsDir);
-    walkRollouts(this.archivedDir, files);
+    const files = walkRollouts(this.sessionsDir, [], beforeRead);
+    walkRollouts(this.archivedDir, files, beforeRead);
     const seen = new Set(files);
     const stats: ScanStats = { files: files.length, read: 0, bytes: 0, removed: 0, ms: 0 };
     const changes: IndexChange[] = [];

@@ -1,13 +1,13 @@
 /**
  * Live updates for the index: one inotify watch (fs.watch) per directory of the sessions tree,
  * the archive and CODEX_HOME itself (for session_index.jsonl and the creation of the two dirs).
- * Events only name a path; the indexer decides what changed. A periodic full scan is the safety
- * net for anything a watch missed (watch limits, network file systems, a dir created between a
- * readdir and its watch).
+ * Events only name a path; the indexer decides what changed. Each directory is watched before it
+ * is listed, so nothing created in it falls between the two. A periodic full scan is the safety
+ * net for anything a watch missed (watch limits, network file systems).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { walkRollouts, type SessionIndexer } from './indexer.js';
+import { walkRollouts, type ScanStats, type SessionIndexer } from './indexer.js';
 
 export interface WatchOptions {
   /** Coalesce bursts of events (Codex writes a line at a time). */
@@ -22,6 +22,7 @@ export class IndexWatcher {
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
+  private scanning: Promise<ScanStats> | undefined;
   private closed = false;
   private readonly debounceMs: number;
   /** Set when a watch could not be added: the periodic rescan is then the only source. */
@@ -34,35 +35,36 @@ export class IndexWatcher {
     this.debounceMs = opts.debounceMs ?? 40;
   }
 
-  start(): void {
-    const home = path.dirname(this.indexer.sessionsDir);
-    this.watchDir(home, false);
-    this.watchTree(this.indexer.sessionsDir);
-    this.watchTree(this.indexer.archivedDir);
+  /**
+   * Watch CODEX_HOME, then run the first full scan, which watches each directory before listing it
+   * (no gap: a rollout written while the scan runs is seen by the scan or by a watch, and the scan
+   * keeps what a watch indexed meanwhile). Resolves with the scan's stats. Later scans, every
+   * `rescanMs`, also watch what a failed watch left out.
+   */
+  start(): Promise<ScanStats> {
+    this.watchDir(path.dirname(this.indexer.sessionsDir), false);
     const every = this.opts.rescanMs ?? 30_000;
     if (every > 0) {
-      // Async (yields between batches) so a big home never stalls the event loop; never two at once.
-      let scanning = false;
       this.rescanTimer = setInterval(() => {
-        if (scanning || this.closed) return;
-        scanning = true;
-        this.indexer
-          .fullScanAsync()
-          .catch((e: Error) => this.opts.onError?.(e))
-          .finally(() => (scanning = false));
+        this.scan()?.catch((e: Error) => this.opts.onError?.(e));
       }, every);
       this.rescanTimer.unref();
     }
+    return this.scan() ?? Promise.reject(new Error('the index watcher is closed'));
+  }
+
+  /** A full scan that adds the watches; never two at once. */
+  private scan(): Promise<ScanStats> | undefined {
+    if (this.scanning || this.closed) return undefined;
+    const scanning = this.indexer
+      .fullScanAsync((dir) => this.watchDir(dir, true))
+      .finally(() => (this.scanning = undefined));
+    this.scanning = scanning;
+    return scanning;
   }
 
   get watchCount(): number {
     return this.watchers.size;
-  }
-
-  private watchTree(root: string): void {
-    const dirs: string[] = [];
-    walkRollouts(root, [], dirs);
-    for (const d of dirs) this.watchDir(d, true);
   }
 
   private watchDir(dir: string, tree: boolean): void {
@@ -75,10 +77,9 @@ export class IndexWatcher {
       });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') {
-        this.degraded = true;
-        this.opts.onError?.(e as Error);
-      }
+      // Said once: every rescan tries again, and a full inotify table stays full for a while.
+      if (code !== 'ENOENT' && !this.degraded) this.opts.onError?.(e as Error);
+      if (code !== 'ENOENT') this.degraded = true;
       return;
     }
     w.on('error', () => {
@@ -118,9 +119,7 @@ export class IndexWatcher {
       }
       if (st?.isDirectory()) {
         // A new directory (a new day, or sessions/ itself): watch it and everything below.
-        const dirs: string[] = [];
-        files.push(...walkRollouts(p, [], dirs));
-        for (const d of dirs) this.watchDir(d, true);
+        files.push(...walkRollouts(p, [], (dir) => this.watchDir(dir, true)));
       } else if (!st && this.watchers.has(p)) {
         this.watchers.get(p)?.close();
         this.watchers.delete(p);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { IndexDb } from '../../service/sessions/db.js';
-import { SessionIndexer, type IndexChange } from '../../service/sessions/indexer.js';
+import { SessionIndexer, walkRollouts, type IndexChange } from '../../service/sessions/indexer.js';
 import { searchMessages, type SearchOptions } from '../../service/sessions/search.js';
 import { IndexWatcher } from '../../service/sessions/watch.js';
 import { appendTurn, CWDS, generateHome, type GenResult } from '../../harness/gen-home.js';
@@ -29,6 +29,21 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
       ...o,
     });
   const live = () => gen.sessions.filter((s) => !s.archived);
+  /** The first index change that `pred` picks (5 s at most: a watched change lands in ~40 ms). */
+  const seen = (pred: (c: IndexChange) => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => {
+        ix.off('change', on);
+        reject(new Error('no change seen'));
+      }, 5000);
+      const on = (cs: IndexChange[]) => {
+        if (!cs.some(pred)) return;
+        clearTimeout(t);
+        ix.off('change', on);
+        resolve();
+      };
+      ix.on('change', on);
+    });
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codex-sm-sessions-'));
@@ -203,23 +218,48 @@ describe('sessions: index of a generated 10,000-session CODEX_HOME', function ()
     expect(db.getSession(gone.id)).to.equal(undefined);
   });
 
+  it('walks a directory only after beforeRead has seen it (where the watcher adds its watch)', () => {
+    // What is created just after the watch is added must be in the listing or be an event; with
+    // the listing first, an entry made between the two would be neither.
+    const root = path.join(dir, 'walk');
+    fs.mkdirSync(root);
+    const visited: string[] = [];
+    const files = walkRollouts(root, [], (d) => {
+      visited.push(d);
+      if (d !== root) return;
+      fs.mkdirSync(path.join(root, 'day'));
+      fs.writeFileSync(path.join(root, 'day', 'rollout-x.jsonl'), '');
+    });
+    expect(visited).to.deep.equal([root, path.join(root, 'day')]);
+    expect(files).to.deep.equal([path.join(root, 'day', 'rollout-x.jsonl')]);
+  });
+
+  it('indexes an append made while the first scan runs, to a file the scan has passed, without a rescan', async () => {
+    const w = new IndexWatcher(ix, { rescanMs: 0 });
+    try {
+      // The scan walks in directory order and reads its first batch of 500 before start() returns;
+      // the file it lists first is behind it. A watcher that watched only after its scan would
+      // leave this append to the next rescan (disabled here).
+      const first = walkRollouts(path.join(gen.home, 'sessions'))[0];
+      const s = gen.sessions.find((g) => g.file === first);
+      if (!s) throw new Error(`no generated session for ${String(first)}`);
+      const before = db.getSession(s.id)?.message_count ?? 0;
+      const appended = seen((c) => c.sessionId === s.id && c.kind === 'append');
+      const scanning = w.start();
+      appendTurn(s, 'written during the scan', 'seen');
+      expect((await scanning).files).to.be.greaterThan(500); // batches after the first: the append fell inside the scan
+      await appended;
+      expect(db.getSession(s.id)?.message_count).to.equal(before + 2);
+    } finally {
+      w.close();
+    }
+  });
+
   it('notices a new file in a new directory and an append through the watcher', async () => {
     const w = new IndexWatcher(ix, { rescanMs: 0 });
-    w.start();
+    await w.start();
     try {
       const s = gen.sessions[9_999] as GenResult['sessions'][number];
-      const seen = (pred: (c: IndexChange) => boolean) =>
-        new Promise<number>((resolve, reject) => {
-          const t0 = Date.now();
-          const t = setTimeout(() => reject(new Error('no change seen')), 5000);
-          const on = (cs: IndexChange[]) => {
-            if (!cs.some(pred)) return;
-            clearTimeout(t);
-            ix.off('change', on);
-            resolve(Date.now() - t0);
-          };
-          ix.on('change', on);
-        });
       const appended = seen((c) => c.sessionId === s.id && c.kind === 'append');
       appendTurn(s, 'watched append', 'ok');
       await appended; // latency is measured in bench/sessions, not asserted here
