@@ -13,40 +13,15 @@ import { EventEmitter } from 'node:events';
 import type { RequestId } from '../protocol.js';
 import { APPROVAL_REQUEST_METHODS } from '../protocol.js';
 import type { ServerRequest } from '../rpc.js';
-import type { FileUpdateChange } from './live.js';
+import type {
+  Approval,
+  ApprovalKind,
+  ApprovalStatus,
+  Decision,
+  FileUpdateChange,
+} from './approval-json.js';
 
-export type Decision = 'accept' | 'acceptForSession' | 'decline' | 'cancel';
-export const DECISIONS: readonly Decision[] = ['accept', 'acceptForSession', 'decline', 'cancel'];
-
-export type ApprovalKind =
-  | 'commandExecution'
-  | 'fileChange'
-  | 'permissions'
-  | 'userInput'
-  | 'elicitation'
-  | 'legacyExec'
-  | 'legacyPatch';
-export type ApprovalStatus = 'pending' | 'answered' | 'expired' | 'resolved' | 'abandoned';
-
-export interface Approval {
-  id: string;
-  requestId: RequestId;
-  method: string;
-  kind: ApprovalKind;
-  threadId: string | null;
-  turnId: string | null;
-  itemId: string | null;
-  /** What a person needs to decide: command, cwd, reason, questions... (the request's params). */
-  params: unknown;
-  status: ApprovalStatus;
-  createdAt: string;
-  expiresAt: string;
-  /** fileChange: the files and their diffs (from the item the request names), when known. */
-  changes?: FileUpdateChange[];
-  decision?: Decision;
-  answeredAt?: string;
-  answeredBy?: 'http' | 'timeout';
-}
+export type { Approval, ApprovalKind, ApprovalStatus, Decision } from './approval-json.js';
 
 export interface AnswerInput {
   decision: Decision;

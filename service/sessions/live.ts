@@ -4,7 +4,7 @@
  * misses nothing that is still buffered), subscribers, the thread's status and active turn.
  */
 import { EventEmitter } from 'node:events';
-import type { Approval } from './approvals.js';
+import type { Approval, FileUpdateChange } from './approval-json.js';
 
 export interface LiveEvent {
   /** Global, increasing: the second half of an SSE event id. */
@@ -12,13 +12,6 @@ export interface LiveEvent {
   threadId: string;
   type: 'notification' | 'approval';
   data: unknown;
-}
-
-/** One file of a `fileChange` item (generate-ts 0.169.0: FileUpdateChange). */
-export interface FileUpdateChange {
-  path: string;
-  kind: { type: string; move_path?: string | null };
-  diff: string;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

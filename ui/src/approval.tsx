@@ -4,7 +4,7 @@ import { api, can, message } from './api';
 import { decisionsFor, type Decision } from './decisions';
 import { shortId } from './format';
 import { apiPath, href } from './paths';
-import { changesOf, type Approval, type FileChange } from './timeline';
+import { changesOf, paramsOf, type Approval, type FileChange } from './timeline';
 import { Badge, Button, Diff, ErrorLine } from './ui';
 
 const LABEL: Record<Decision, string> = {
@@ -24,7 +24,7 @@ interface Question {
 }
 
 function questionsOf(a: Approval): Question[] {
-  const q = a.params.questions;
+  const q = paramsOf(a).questions;
   if (!Array.isArray(q)) return [];
   return q
     .filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null)
@@ -41,7 +41,7 @@ export function ApprovalCard(props: {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [answers, setAnswers] = useState<Record<string, string>>({});
-  const p = a.params;
+  const p = paramsOf(a);
   const command = text(p.command);
   const cwd = text(p.cwd);
   const reason = text(p.reason) || text(p.message);

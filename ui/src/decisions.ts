@@ -1,8 +1,8 @@
 /** The answers an approval may get, and which to offer. Pure: the unit tier imports it. */
-import type { Approval } from './timeline.js';
+import { DECISIONS, type Decision } from '../../service/sessions/approval-json.js';
+import { paramsOf, type Approval } from './timeline.js';
 
-const DECISIONS = ['accept', 'acceptForSession', 'decline', 'cancel'] as const;
-export type Decision = (typeof DECISIONS)[number];
+export type { Decision };
 
 /**
  * The decisions to offer: what the request lists in `availableDecisions` (a command the
@@ -10,7 +10,7 @@ export type Decision = (typeof DECISIONS)[number];
  * takes. A way to say no is always offered.
  */
 export function decisionsFor(a: Pick<Approval, 'kind' | 'params'>): Decision[] {
-  const listed = a.params.availableDecisions;
+  const listed = paramsOf(a).availableDecisions;
   let out: Decision[];
   if (Array.isArray(listed)) out = DECISIONS.filter((d) => listed.some((x) => x === d));
   else if (a.kind === 'userInput' || a.kind === 'elicitation')

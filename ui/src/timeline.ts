@@ -5,27 +5,14 @@
  * notifications (live: deltas as they stream). Both name items by the same id, so an item seen
  * both ways is one entry. Pure: no DOM, no fetch.
  */
+import type { Approval } from '../../service/sessions/approval-json.js';
+
+export type { Approval };
 
 export interface FileChange {
   path: string;
   kind: string;
   diff: string;
-}
-
-export interface Approval {
-  id: string;
-  method: string;
-  kind: string;
-  threadId: string | null;
-  turnId: string | null;
-  itemId: string | null;
-  params: Record<string, unknown>;
-  status: string;
-  createdAt: string;
-  expiresAt: string;
-  decision?: string;
-  /** fileChange: the files and diffs, as the service found them in the item. */
-  changes?: unknown;
 }
 
 export type Entry =
@@ -48,6 +35,9 @@ export type Entry =
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** An approval's request params (an object in every request the app-server makes), or {}. */
+export const paramsOf = (a: Pick<Approval, 'params'>): Json => (isObj(a.params) ? a.params : {});
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** `[{type:"text"|"Text"|"output_text"…, text}]` → the text, joined. */
