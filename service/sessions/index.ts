@@ -205,7 +205,10 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     },
   };
   ctx.onShutdown(async () => {
-    await ready.catch(() => undefined); // a scan mid-transaction must finish before the db closes
+    // A scan (the first, or a rescan) may be paused between two batches: start no other, let it
+    // end, then close the db under it.
+    watcher.close();
+    await watcher.idle();
     handle.close();
   });
   return handle;

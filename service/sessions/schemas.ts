@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { HttpError } from '../http.js';
+import { DECISIONS } from './approval-json.js';
 
 const str = (maxLength = 4096) => ({ type: 'string', minLength: 1, maxLength }) as const;
 const sandbox = {
@@ -108,7 +109,7 @@ export const bodySchemas = {
     additionalProperties: false,
     required: ['decision'],
     properties: {
-      decision: { enum: ['accept', 'acceptForSession', 'decline', 'cancel'] },
+      decision: { enum: DECISIONS },
       answers: {
         type: 'object',
         maxProperties: 64,

@@ -23,10 +23,11 @@ export class IndexWatcher {
   private timer: NodeJS.Timeout | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<ScanStats> | undefined;
+  private started = false;
   private closed = false;
   private readonly debounceMs: number;
-  /** Set when a watch could not be added: the periodic rescan is then the only source. */
-  degraded = false;
+  /** Why watches failed (ENOSPC, EACCES...), each said once: every rescan tries them again. */
+  private readonly reported = new Set<string>();
 
   constructor(
     private readonly indexer: SessionIndexer,
@@ -42,7 +43,8 @@ export class IndexWatcher {
    * `rescanMs`, also watch what a failed watch left out.
    */
   start(): Promise<ScanStats> {
-    this.watchDir(path.dirname(this.indexer.sessionsDir), false);
+    if (this.started) throw new Error('the index watcher is already started');
+    this.started = true;
     const every = this.opts.rescanMs ?? 30_000;
     if (every > 0) {
       this.rescanTimer = setInterval(() => {
@@ -53,14 +55,20 @@ export class IndexWatcher {
     return this.scan() ?? Promise.reject(new Error('the index watcher is closed'));
   }
 
-  /** A full scan that adds the watches; never two at once. */
+  /** A full scan that adds the watches (CODEX_HOME's first); never two at once. */
   private scan(): Promise<ScanStats> | undefined {
     if (this.scanning || this.closed) return undefined;
+    this.watchDir(path.dirname(this.indexer.sessionsDir), false);
     const scanning = this.indexer
       .fullScanAsync((dir) => this.watchDir(dir, true))
       .finally(() => (this.scanning = undefined));
     this.scanning = scanning;
     return scanning;
+  }
+
+  /** Resolves when no scan is running (whatever its outcome): what closing the index waits for. */
+  async idle(): Promise<void> {
+    await this.scanning?.catch(() => undefined);
   }
 
   get watchCount(): number {
@@ -77,9 +85,11 @@ export class IndexWatcher {
       });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      // Said once: every rescan tries again, and a full inotify table stays full for a while.
-      if (code !== 'ENOENT' && !this.degraded) this.opts.onError?.(e as Error);
-      if (code !== 'ENOENT') this.degraded = true;
+      // ENOENT: gone before its watch (the listing then finds nothing either).
+      if (code !== 'ENOENT' && !this.reported.has(String(code))) {
+        this.reported.add(String(code));
+        this.opts.onError?.(e as Error);
+      }
       return;
     }
     w.on('error', () => {
