@@ -1,5 +1,6 @@
 /**
- * What the `serve` suite's parts share: the service's config, the bare app-server anchors (unix socket and stdio), /status, and stopping a child process.
+ * What the `serve` suite's parts share: the service's config, the bare app-server anchors (unix
+ * socket and stdio), /status, and stopping a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

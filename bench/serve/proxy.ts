@@ -9,8 +9,7 @@ import WebSocket from 'ws';
 import { RpcClient, wsAddress } from '../../service/rpc.js';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import { startService, waitReady } from '../../harness/service.js';
-import { median, now, ratioRow, cpuMs, summarize, track } from '../lib.js';
-import { INIT_PARAMS } from '../lib.js';
+import { INIT_PARAMS, median, now, ratioRow, cpuMs, summarize, track } from '../lib.js';
 import { SERVICE_CONFIG, type Env, killAndWait, serviceStatus } from './common.js';
 
 function openRpc(url: string, headers: Record<string, string> = {}): Promise<RpcClient> {

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { HttpError } from '../http.js';
-import type { Approval } from '../sessions/approvals.js';
+import type { Approval } from '../sessions/approval-json.js';
 import { toUserInput } from '../sessions/ops.js';
 import type { GroupRun, GroupWithRun, RunSession } from '../store/group-schema.js';
 import type { GroupRepo } from '../store/groups.js';

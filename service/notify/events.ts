@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { NotifyEventType } from '../../src/config/schema.js';
-import type { Approval } from '../sessions/approvals.js';
+import type { Approval } from '../sessions/approval-json.js';
 import type { SupervisorSnapshot } from '../supervisor.js';
 import type { WorkEvent } from '../work/events.js';
 

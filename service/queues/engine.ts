@@ -11,7 +11,8 @@
  */
 import type { Logger } from 'pino';
 import { HttpError } from '../http.js';
-import type { Approval, Approvals } from '../sessions/approvals.js';
+import type { Approval } from '../sessions/approval-json.js';
+import type { Approvals } from '../sessions/approvals.js';
 import { toUserInput } from '../sessions/ops.js';
 import type { QueueStatus } from '../store/enums.js';
 import type { Prompt } from '../store/queue-schema.js';

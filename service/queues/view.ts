@@ -1,5 +1,5 @@
 /** The API's JSON for queues (ISO times, counts, what a queue waits for). Pure. */
-import type { Approval } from '../sessions/approvals.js';
+import type { Approval } from '../sessions/approval-json.js';
 import { iso } from '../sessions/view.js';
 import { PROMPT_STATUSES, type PromptStatus } from '../store/enums.js';
 import type { Prompt } from '../store/queue-schema.js';

@@ -8,7 +8,8 @@
  */
 import type Koa from 'koa';
 import { EventLog, streamEvents } from '../work/events.js';
-import type { Approval, Approvals } from './approvals.js';
+import type { Approval } from './approval-json.js';
+import type { Approvals } from './approvals.js';
 
 /** The one key of the log: all approvals are one stream. */
 const KEY = 'approvals';

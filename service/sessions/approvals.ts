@@ -21,8 +21,6 @@ import type {
   FileUpdateChange,
 } from './approval-json.js';
 
-export type { Approval, ApprovalKind, ApprovalStatus, Decision } from './approval-json.js';
-
 export interface AnswerInput {
   decision: Decision;
   /** requestUserInput: question id → answers. */

@@ -7,12 +7,8 @@
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import { HttpError, readJsonBody } from '../http.js';
-import {
-  ApprovalError,
-  type AnswerInput,
-  type ApprovalStatus,
-  type Approvals,
-} from './approvals.js';
+import type { ApprovalStatus } from './approval-json.js';
+import { ApprovalError, type AnswerInput, type Approvals } from './approvals.js';
 import { streamApprovalEvents } from './approval-events.js';
 import type { IndexDb, SessionRow } from './db.js';
 import { parseLastEventId, streamSessionEvents, type FollowDeps } from './follow.js';

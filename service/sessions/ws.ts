@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import type { Approval } from './approvals.js';
+import type { Approval } from './approval-json.js';
 import { insideRoot } from './follow.js';
 import type { IndexChange, SessionIndexer } from './indexer.js';
 import type { LiveEvent, LiveHub } from './live.js';

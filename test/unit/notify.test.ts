@@ -12,7 +12,7 @@ import {
 } from '../../service/notify/events.js';
 import { render } from '../../service/notify/formats.js';
 import { signature, verifySignature } from '../../service/notify/signing.js';
-import type { Approval } from '../../service/sessions/approvals.js';
+import type { Approval } from '../../service/sessions/approval-json.js';
 import { OutboxRepo } from '../../service/store/outbox.js';
 import { Store } from '../../service/store/store.js';
 import type { SupervisorSnapshot } from '../../service/supervisor.js';

@@ -1,10 +1,7 @@
 /** Pure parts of the sessions feature: rollout parsing, approvals mapping, cursors, validation. */
 import { expect } from 'chai';
-import {
-  approvalResult,
-  type Approval,
-  type ApprovalSettings,
-} from '../../service/sessions/approvals.js';
+import type { Approval } from '../../service/sessions/approval-json.js';
+import { approvalResult, type ApprovalSettings } from '../../service/sessions/approvals.js';
 import { parseLastEventId } from '../../service/sessions/follow.js';
 import { threadIdOf } from '../../service/sessions/live.js';
 import { toUserInput } from '../../service/sessions/ops.js';
