@@ -20,7 +20,11 @@ export interface NotifySocket {
   /** Every datagram so far, in arrival order. */
   readonly messages: readonly Datagram[];
   /** The first datagram matching `pred`, already arrived or still to come. */
-  waitFor(pred: (d: Datagram) => boolean, timeoutMs?: number): Promise<Datagram>;
+  waitFor(
+    pred: (d: Datagram) => boolean,
+    timeoutMs?: number,
+    signal?: AbortSignal,
+  ): Promise<Datagram>;
   close(): void;
 }
 
@@ -48,11 +52,12 @@ export function bindNotifySocket(sockPath: string, clock: () => number = Date.no
   return {
     path: sockPath,
     messages: received.items,
-    waitFor: (pred, timeoutMs = 30_000) =>
+    waitFor: (pred, timeoutMs = 30_000, signal) =>
       received.waitFor(
         pred,
         timeoutMs,
         () => `no matching datagram; got ${JSON.stringify(received.items.map((d) => d.fields))}`,
+        signal,
       ),
     close: () => sock.close(),
   };

@@ -16,22 +16,44 @@ export class Recorder<T> {
     });
   }
 
-  /** Resolves with the first matching item; rejects after timeoutMs with `describe()` in the message. */
-  waitFor(pred: (item: T) => boolean, timeoutMs: number, describe: () => string): Promise<T> {
+  /**
+   * Resolves with the first matching item; rejects after timeoutMs with `describe()` in the
+   * message, or at once with the signal's reason when it aborts (a process that exited cannot
+   * send what is waited for: no need to sit out the timeout).
+   */
+  waitFor(
+    pred: (item: T) => boolean,
+    timeoutMs: number,
+    describe: () => string,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const hit = this.items.find(pred);
     if (hit !== undefined) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', aborted);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      };
       const waiter = {
         pred,
         resolve: (item: T) => {
-          clearTimeout(timer);
+          settle();
           resolve(item);
         },
       };
       const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
+        settle();
         reject(new Error(`not seen in ${timeoutMs} ms; ${describe()}`));
       }, timeoutMs);
+      const aborted = () => {
+        settle();
+        reject(
+          signal?.reason instanceof Error ? signal.reason : new Error(`aborted; ${describe()}`),
+        );
+      };
+      if (signal?.aborted) return aborted();
+      signal?.addEventListener('abort', aborted, { once: true });
       this.waiters.push(waiter);
     });
   }

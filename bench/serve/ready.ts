@@ -4,6 +4,7 @@
  * (../anchors/ready-libs.ts); CPU at READY=1 against each. Interleaved rounds.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -23,10 +24,28 @@ interface SmRound {
   cpuMs: number;
 }
 
-/** The next READY=1 on `notify` counted from this call, made before a spawn: the wait for it. */
-function nextReady(notify: NotifySocket): () => Promise<Datagram> {
+/**
+ * The next READY=1 on `notify` counted from this call, made before a spawn: the wait for it,
+ * which fails as soon as `exited` settles (a process that died at start sends no READY=1; the
+ * round fails then, not 60 s later).
+ */
+function nextReady(notify: NotifySocket): (exited: Promise<unknown>) => Promise<Datagram> {
   const from = notify.messages.length;
-  return () => notify.waitFor((d) => d.seq >= from && d.fields.READY === '1', 60_000);
+  return async (exited) => {
+    const died = new AbortController();
+    const stop = () =>
+      died.abort(new Error(`the process exited (or failed to spawn) before READY=1`));
+    exited.then(stop, stop);
+    try {
+      return await notify.waitFor(
+        (d) => d.seq >= from && d.fields.READY === '1',
+        60_000,
+        died.signal,
+      );
+    } finally {
+      died.abort(); // settled: the exit handler above has nothing left to stop
+    }
+  };
 }
 
 async function codexSmReadyRound(dir: string, notify: NotifySocket): Promise<SmRound> {
@@ -43,7 +62,7 @@ async function codexSmReadyRound(dir: string, notify: NotifySocket): Promise<SmR
   let at: number;
   let cpu = NaN;
   try {
-    at = (await readyDatagram()).at;
+    at = (await readyDatagram(svc.exited)).at;
     cpu = threadCpuMs(svc.child.pid);
   } finally {
     await svc.stop();
@@ -112,7 +131,7 @@ async function nodeReadyRound(notify: NotifySocket, args: string[]): Promise<Nod
       stdio: 'ignore',
     }),
   );
-  const { at } = await ready();
+  const { at } = await ready(once(child, 'exit'));
   const cpu = threadCpuMs(child.pid);
   await killAndWait(child);
   return { ms: at - t0, cpuMs: cpu };
