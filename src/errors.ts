@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   node_unsupported: {
     exit: EXIT.config,
     area: 'lifecycle',
-    when: 'install-service or serve on a Node release codex-sm does not run on (24, 22.9+ and 20.17+ do)',
+    when: 'install-service or serve on a Node release codex-sm does not run on (26, 24, 22.9+ and 20.17+ do)',
   },
   codex_not_found: {
     exit: EXIT.config,

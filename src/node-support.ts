@@ -2,9 +2,9 @@
  * The Node releases codex-sm runs on (package.json `engines`), and which SQLite module each uses.
  *
  * Two majors of better-sqlite3 (which to try, in order: sqlitePackagesFor):
- * - better-sqlite3 12 (dependency `better-sqlite3`, compiled for the node that installs it) on
- *   Node 20. It derives its objects from `node::ObjectWrap`, whose destructor on Node ≥ 24.19
- *   CHECKs that a JavaScript environment is entered: a statement collected by an idle garbage
+ * - better-sqlite3 12 (dependency `better-sqlite3`, compiled for the node that installs it, so
+ *   its version must build on every supported major: 12.11, not 12.6, on Node 26) on Node 20.
+ *   It derives its objects from `node::ObjectWrap`, whose destructor on Node ≥ 24.19 CHECKs that a JavaScript environment is entered: a statement collected by an idle garbage
  *   collection aborts the whole process (SIGABRT) at a random moment after some database work
  *   (WiseLibs/better-sqlite3 #1515, not fixed in 12.x). CI's Node 24 leg died so.
  * - better-sqlite3 13 (optional dependency `better-sqlite3-napi`, an npm alias) first on Node 22
@@ -16,7 +16,7 @@
 import { CodexSmError } from './errors.js';
 
 /** Oldest supported minor of each supported major: `engines` says the same. */
-const SUPPORTED: Readonly<Record<number, number>> = { 20: 17, 22: 9, 24: 0 };
+const SUPPORTED: Readonly<Record<number, number>> = { 20: 17, 22: 9, 24: 0, 26: 0 };
 
 export type NodeSupport = { supported: true } | { supported: false; why: string; hint: string };
 
@@ -29,13 +29,14 @@ function majorMinor(version: string): [number, number] {
 export function nodeSupport(version: string): NodeSupport {
   const [major, minor] = majorMinor(version);
   const oldestMinor = SUPPORTED[major];
-  const hint = 'run codex-sm with Node 24 or 22 (or 20.17+), then `codex-sm install-service` again';
+  const hint =
+    'run codex-sm with Node 26, 24 or 22 (or 20.17+), then `codex-sm install-service` again';
   if (oldestMinor !== undefined && minor >= oldestMinor) return { supported: true };
   if (oldestMinor !== undefined)
     return { supported: false, why: `Node ${version} is older than ${major}.${oldestMinor}`, hint };
   return {
     supported: false,
-    why: `Node ${version} is not a supported release (20, 22 or 24)`,
+    why: `Node ${version} is not a supported release (20, 22, 24 or 26)`,
     hint,
   };
 }

@@ -9,7 +9,8 @@ class CodexSm < Formula
   sha256 "0000000000000000000000000000000000000000000000000000000000000000"
   license "Apache-2.0"
 
-  # node@24, the LTS codex-sm supports, not `node`: a newer major is refused (src/node-support.ts).
+  # node@24, an LTS codex-sm supports, not `node`: that formula moves to each new major (27 in
+  # April 2027), which is refused until it is supported (src/node-support.ts).
   # On it codex-sm loads better-sqlite3 13, prebuilt for macOS; npm still compiles unix-dgram and
   # better-sqlite3 12 (node-gyp, Xcode Command Line Tools).
   depends_on "node@24"

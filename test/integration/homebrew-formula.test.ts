@@ -113,7 +113,7 @@ describe('packaging/homebrew/codex-sm.rb (ruby, no Homebrew)', function () {
     );
     expect(formula.sha256).to.match(/^[0-9a-f]{64}$/);
     expect(formula.license).to.equal(PKG.license);
-    expect(formula.depends_on).to.include('node@24'); // not node: a newer major is refused (node-support.ts)
+    expect(formula.depends_on).to.include('node@24'); // not node: its next major is refused (node-support.ts)
     expect(formula.installs).to.equal(true);
     expect(formula.test).to.equal(true);
   });

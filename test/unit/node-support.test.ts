@@ -13,20 +13,38 @@ import { thrown } from '../helpers/assertions.js';
 const root = packageInfo().root;
 
 describe('node-support: the Node releases codex-sm runs on', () => {
-  it('takes 20.17+, 22.9+ and 24, the ranges package.json engines names', () => {
-    for (const v of ['20.17.0', '20.20.2', '22.9.0', '22.23.3', '24.0.0', '24.21.0'])
+  it('takes 20.17+, 22.9+, 24 and 26, the ranges package.json engines names', () => {
+    for (const v of [
+      '20.17.0',
+      '20.20.2',
+      '22.9.0',
+      '22.23.3',
+      '24.0.0',
+      '24.21.0',
+      '26.0.0',
+      '26.10.0',
+    ])
       expect(nodeSupport(v), v).to.deep.equal({ supported: true });
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
       engines: { node: string };
     };
-    expect(pkg.engines.node).to.equal('^20.17.0 || ^22.9.0 || ^24.0.0');
+    expect(pkg.engines.node).to.equal('^20.17.0 || ^22.9.0 || ^24.0.0 || ^26.0.0');
   });
 
-  it('refuses older minors, odd releases, 18 and 26, each with a hint', () => {
-    for (const v of ['20.16.0', '22.8.1', '18.19.0', '21.7.3', '23.1.0', '25.0.0', '26.1.0']) {
+  it('refuses older minors, odd releases, 18 and 28, each with a hint', () => {
+    for (const v of [
+      '20.16.0',
+      '22.8.1',
+      '18.19.0',
+      '21.7.3',
+      '23.1.0',
+      '25.0.0',
+      '27.0.0',
+      '28.1.0',
+    ]) {
       const s = nodeSupport(v);
       expect(s.supported, v).to.equal(false);
-      if (!s.supported) expect(s.hint).to.match(/Node 24 or 22/);
+      if (!s.supported) expect(s.hint).to.match(/Node 26, 24 or 22/);
     }
   });
 
@@ -46,7 +64,7 @@ describe('node-support: the Node releases codex-sm runs on', () => {
 describe('the SQLite module for this Node (better-sqlite3 13 from 22 on, 12 on 20)', () => {
   it('picks better-sqlite3 12 for Node 20 and the better-sqlite3-napi alias (13) from Node 22 on', () => {
     expect(sqlitePackagesFor('20.17.0')[0]).to.equal('better-sqlite3');
-    for (const v of ['22.9.0', '24.21.0'])
+    for (const v of ['22.9.0', '24.21.0', '26.10.0'])
       expect(sqlitePackagesFor(v)[0]).to.equal('better-sqlite3-napi');
   });
 
@@ -54,7 +72,7 @@ describe('the SQLite module for this Node (better-sqlite3 13 from 22 on, 12 on 2
     expect(sqlitePackagesFor('20.17.0')).to.deep.equal(['better-sqlite3']);
     for (const v of ['22.9.0', '24.18.0'])
       expect(sqlitePackagesFor(v), v).to.deep.equal(['better-sqlite3-napi', 'better-sqlite3']);
-    for (const v of ['24.19.0', '24.21.0', '25.0.0'])
+    for (const v of ['24.19.0', '24.21.0', '26.0.0'])
       expect(sqlitePackagesFor(v), v).to.deep.equal(['better-sqlite3-napi']);
   });
 
