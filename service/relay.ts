@@ -77,6 +77,12 @@ function counted(counts: WholeFrames, whole: WholeFrames | undefined): boolean {
   return true;
 }
 
+/** A data frame's bytes added to a direction's counts, and a message at its last frame. */
+function countDataFrame(counts: WholeFrames, h: FrameHeader): void {
+  counts.bytes += h.length;
+  if (h.fin) counts.messages++;
+}
+
 /** What the client sends, checked and passed on (split when a frame is too big upstream). */
 class ClientFrames implements FrameSink {
   private inMessage = false;
@@ -113,8 +119,7 @@ class ClientFrames implements FrameSink {
       return;
     }
     if (h.opcode < OPCODE.close) {
-      this.counts.bytes += h.length;
-      if (h.fin) this.counts.messages++;
+      countDataFrame(this.counts, h);
       if (h.opcode === OPCODE.text) this.text = new Utf8Check();
     }
     if (h.length > FRAGMENT_BYTES) {
@@ -225,10 +230,8 @@ class UpstreamFrames implements FrameSink {
   }
 
   header(h: FrameHeader): void {
-    if (h.opcode < OPCODE.close) {
-      this.counts.bytes += h.length;
-      if (h.fin) this.counts.messages++;
-    } else if (h.opcode === OPCODE.close) this.relay.upstreamSentClose();
+    if (h.opcode < OPCODE.close) countDataFrame(this.counts, h);
+    else if (h.opcode === OPCODE.close) this.relay.upstreamSentClose();
   }
 
   payload(): void {}
