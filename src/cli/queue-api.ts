@@ -1,16 +1,14 @@
 /**
- * The client side of the queues and groups API (docs/queues.md): the answers' types (the
- * service's, re-exported) and the pure mapping from command-line arguments to request bodies.
+ * The client side of the queues and groups API (docs/queues.md): the pure mapping from
+ * command-line arguments to request bodies. The answers' types are the service's own, imported
+ * from service/queues/queue-json.ts and service/groups/group-json.ts (import-free modules the
+ * dashboard reads too).
  */
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import type { PromptMode } from '../../service/store/enums.js';
 import { CodexSmError } from '../errors.js';
 import type { TurnSettingFlags } from './service-client.js';
-
-// The answers' types are the service's own (import-free modules the dashboard reads too).
-export type { PromptJson, QueueJson, QueueSummaryJson } from '../../service/queues/queue-json.js';
-export type { GroupJson, GroupRunJson } from '../../service/groups/group-json.js';
 
 export interface DeletedJson {
   deleted: true;

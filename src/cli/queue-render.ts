@@ -4,13 +4,8 @@
  * accept back as a prefix.
  */
 import { clip, columns, minute, table } from '../table.js';
-import type {
-  GroupJson,
-  GroupRunJson,
-  PromptJson,
-  QueueJson,
-  QueueSummaryJson,
-} from './queue-api.js';
+import type { GroupJson, GroupRunJson } from '../../service/groups/group-json.js';
+import type { PromptJson, QueueJson, QueueSummaryJson } from '../../service/queues/queue-json.js';
 
 export const shortId = (id: string | null | undefined): string => (id ? id.slice(0, 8) : '-');
 

@@ -10,9 +10,9 @@ import {
   promptInput,
   promptText,
   queueCreateBody,
-  type GroupJson,
-  type QueueJson,
 } from '../../src/cli/queue-api.js';
+import type { GroupJson } from '../../service/groups/group-json.js';
+import type { QueueJson } from '../../service/queues/queue-json.js';
 import { groupDetail, queueDetail, queueList } from '../../src/cli/queue-render.js';
 import { resolvePrefix } from '../../src/cli/service-client.js';
 import { rejection, thrown } from '../helpers/assertions.js';

@@ -10,9 +10,9 @@ import {
   groupRunBody,
   promptText,
   wholeNumber,
-  type GroupJson,
   type GroupRunFlags,
 } from '../queue-api.js';
+import type { GroupJson } from '../../../service/groups/group-json.js';
 import { groupDetail, groupLine, groupList, shortId } from '../queue-render.js';
 import { addRecordCommands, callOnRecord, type RecordKind } from '../record-commands.js';
 import {

@@ -13,11 +13,13 @@ import {
   wholeNumber,
   type DeletedJson,
   type PromptFlags,
-  type PromptJson,
   type QueueCreateFlags,
-  type QueueJson,
-  type QueueSummaryJson,
 } from '../queue-api.js';
+import type {
+  PromptJson,
+  QueueJson,
+  QueueSummaryJson,
+} from '../../../service/queues/queue-json.js';
 import {
   promptLine,
   promptRows,
