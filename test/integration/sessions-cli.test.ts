@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { waitFor } from '../helpers/wait.js';
+import { call } from '../../src/cli/service-client.js';
+import { beginAndWait } from '../../src/cli/session-follow.js';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import {
   CLI,
@@ -81,22 +83,25 @@ describe('codex-sm session CLI against a running service', function () {
       { kind: 'text', text: 'first reply from the fake' },
       { kind: 'text', text: 'second reply' },
     );
-    const started = json<{ session: { id: string }; turn: { id: string } }>(
-      await run(['start', '--cwd', svc.dir, 'hello from the cli']),
+    // --wait: the first turn ends before the second prompt is sent; a prompt sent while a turn
+    // runs would join that turn (one assistant message fewer: the CI flake this test once had).
+    const started = json<{ session: { id: string }; turn: { id: string }; status: string }>(
+      await run(['start', '--cwd', svc.dir, '--wait', 'hello from the cli']),
     );
     const id = started.session.id;
     expect(started.turn.id).to.be.a('string');
+    expect(started.status).to.equal('completed');
     const sent = await run(['send', id, 'and a second prompt', '--wait']);
     expect(sent.code, sent.stdout + sent.stderr).to.equal(0);
-    expect(json<{ status: string }>(sent).status).to.equal('completed');
+    const second = json<{ status: string; turnId: string }>(sent);
+    expect(second.status).to.equal('completed');
+    expect(second.turnId).not.to.equal(started.turn.id);
     const list = json<{ sessions: { id: string }[]; total: number }>(
       await run(['list', '--limit', '5']),
     );
     expect(list.sessions.map((s) => s.id)).to.include(id);
     // The index follows the rollout file (a watcher): the turn's last message may land in it
-    // just after `send --wait` returns, so wait for the count the rollout will reach. Its promise
-    // is the watcher or, at worst, the 30 s full rescan (service/sessions/index.ts rescanMs): the
-    // Node 22 leg under CI load once saw 3 of 4 for the 5 s this waited before.
+    // just after `send --wait` returns, so wait for the count the rollout will reach.
     type Shown = { id: string; title: string; messageCount: number };
     const show = await waitFor(
       'the index to hold the 4 messages of the rollout',
@@ -104,7 +109,7 @@ describe('codex-sm session CLI against a running service', function () {
         const shown = json<Shown>(await run(['show', id]));
         return shown.messageCount >= 4 && shown;
       },
-      35_000,
+      10_000,
     );
     expect(show).to.include({ id, title: 'hello from the cli' });
     expect(show.messageCount).to.equal(4);
@@ -112,6 +117,31 @@ describe('codex-sm session CLI against a running service', function () {
       await run(['search', 'second', 'reply', '--role', 'assistant']),
     );
     expect(found.results.map((r) => r.sessionId)).to.deep.equal([id]);
+  });
+
+  it('--wait sees the end of a turn that ended before its start was answered (the stream opens first)', async () => {
+    const conn = { endpoint: svc.endpoint, token: svc.token };
+    const { session } = await call<{ session: { id: string } }>(conn, '/api/sessions', {
+      body: { cwd: svc.dir },
+    });
+    const turns = `/api/sessions/${session.id}/turns`;
+    fake.enqueue({ kind: 'text', text: 'quick' });
+    const { answer, status } = await beginAndWait(conn, session.id, 'quiet', async () => {
+      const r = await call<{ turnId: string }>(conn, turns, { body: { input: 'be quick' } });
+      // Answer only once the turn is over: a stream opened after this would never see it end
+      // (a --wait that subscribed after starting the turn waited here for ever).
+      await fake.waitForRequest((q) => q.prompt === 'be quick');
+      // (404 until the index has the session's file.)
+      const get = () => call<{ activeTurnId?: string | null }>(conn, `/api/sessions/${session.id}`);
+      await waitFor(
+        'the turn to end',
+        async () => (await get().catch(() => undefined))?.activeTurnId === null,
+        20_000,
+      );
+      return r;
+    });
+    expect(status).to.equal('completed');
+    expect(answer.turnId).to.be.a('string');
   });
 
   it('watches a session as NDJSON, lists and answers an approval, archives', async () => {

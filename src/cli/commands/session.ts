@@ -4,8 +4,6 @@
  * uses). Human tables on a TTY, one JSON object otherwise; `watch` streams one JSON object per
  * event (NDJSON) when not on a TTY.
  */
-import http from 'node:http';
-import https from 'node:https';
 import type { Command } from 'commander';
 import { clip, columns, minute, runCommand, table, wantsJson } from '../output.js';
 import {
@@ -14,11 +12,9 @@ import {
   clientCommand as client,
   clientFlags,
   connection,
-  relayedError,
-  unreachable,
-  type ServiceConnection as Conn,
   type TurnSettingFlags,
 } from '../service-client.js';
+import { beginAndWait, watch } from '../session-follow.js';
 
 interface Session {
   id: string;
@@ -74,122 +70,9 @@ function qs(params: Record<string, unknown>): string {
 }
 
 type Flags = Record<string, unknown>;
+
+const turnsPath = (id: string) => `/api/sessions/${encodeURIComponent(id)}/turns`;
 const opts = (cmd: Command) => clientFlags<Flags>(cmd);
-
-/** Follow the SSE stream; resolves when `until` says so or the stream ends. */
-function follow(
-  conn: Conn,
-  id: string,
-  onEvent: (event: string, data: unknown) => boolean | void,
-): Promise<void> {
-  const url = new URL(`/api/sessions/${encodeURIComponent(id)}/events?follow=true`, conn.endpoint);
-  const mod = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = mod.get(
-      url,
-      { headers: { authorization: `Bearer ${conn.token}`, accept: 'text/event-stream' } },
-      (res) => {
-        if ((res.statusCode ?? 0) >= 400) {
-          let t = '';
-          res.on('data', (d: Buffer) => (t += d.toString()));
-          res.on('end', () => {
-            let body: unknown;
-            try {
-              body = JSON.parse(t);
-            } catch {
-              /* not JSON: the status says it */
-            }
-            reject(relayedError(res.statusCode ?? 0, body));
-          });
-          return;
-        }
-        let buf = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          buf += d;
-          let i: number;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = block
-              .split('\n')
-              .filter((l) => l.startsWith('data: '))
-              .map((l) => l.slice(6))
-              .join('\n');
-            if (!event || !data) continue;
-            let parsed: unknown = data;
-            try {
-              parsed = JSON.parse(data);
-            } catch {
-              /* keep text */
-            }
-            if (onEvent(event, parsed) === true) {
-              req.destroy();
-              return resolve();
-            }
-          }
-        });
-        res.on('end', () => resolve());
-      },
-    );
-    req.on('error', (e) => reject(unreachable(conn, e)));
-  });
-}
-
-/** One line per interesting event for a person; deltas are printed inline. */
-function humanEvent(event: string, data: unknown): string | undefined {
-  const d = data as {
-    method?: string;
-    params?: Record<string, unknown>;
-    type?: string;
-    payload?: Record<string, unknown>;
-  } & Record<string, unknown>;
-  if (event === 'approval')
-    return `\n[approval ${String(d.status)}] ${String(d.id)} ${String(d.method)} ${JSON.stringify((d.params as { command?: string })?.command ?? '')}\n`;
-  if (event === 'notification') {
-    if (d.method === 'item/agentMessage/delta') return String(d.params?.delta ?? '');
-    if (d.method === 'turn/started') return `\n[turn started]\n`;
-    if (d.method === 'turn/completed')
-      return `\n[turn ${String((d.params?.turn as { status?: string })?.status)}]\n`;
-    if (d.method === 'error') return `\n[error] ${JSON.stringify(d.params?.error ?? d.params)}\n`;
-    return undefined;
-  }
-  if (event === 'rollout' && d.type === 'event_msg') {
-    const p = d.payload ?? {};
-    const item = p.item as { type?: string; content?: { text?: string }[] } | undefined;
-    const text =
-      (p.message as string | undefined) ?? item?.content?.map((c) => c.text ?? '').join('');
-    if (p.type === 'user_message' || item?.type === 'UserMessage') return `\n> ${text}\n`;
-    if (p.type === 'agent_message' || item?.type === 'AgentMessage') return `${text}\n`;
-  }
-  return undefined;
-}
-
-/** mode: NDJSON lines, human text, or nothing (`send --wait --json` prints one object at the end). */
-async function watch(
-  conn: Conn,
-  id: string,
-  mode: 'json' | 'human' | 'quiet',
-  stopOnTurnEnd: boolean,
-): Promise<string | undefined> {
-  let status: string | undefined;
-  await follow(conn, id, (event, data) => {
-    if (mode === 'json') process.stdout.write(JSON.stringify({ event, data }) + '\n');
-    else if (mode === 'human') {
-      // `send --wait` shows only the live part: the file's old lines were seen before.
-      const line = stopOnTurnEnd && event === 'rollout' ? undefined : humanEvent(event, data);
-      if (line) process.stdout.write(line);
-    }
-    const d = data as { method?: string; params?: { turn?: { status?: string } } };
-    if (stopOnTurnEnd && event === 'notification' && d.method === 'turn/completed') {
-      status = d.params?.turn?.status;
-      return true;
-    }
-    return false;
-  });
-  return status;
-}
 
 export function registerSession(program: Command): void {
   const session = program
@@ -297,7 +180,7 @@ export function registerSession(program: Command): void {
   ).action(async (id: string, _o: unknown, cmd: Command) => {
     const f = opts(cmd);
     try {
-      await watch(connection(f), id, wantsJson(f) ? 'json' : 'human', false);
+      await watch(connection(f), id, wantsJson(f) ? 'json' : 'human');
     } catch (e) {
       await runCommand(f, () => Promise.reject(e));
     }
@@ -320,25 +203,44 @@ export function registerSession(program: Command): void {
     ),
   )
     .option('--name <name>', 'session name')
+    .option('--wait', 'with a prompt: follow the first turn until it completes')
     .action(async (words: string[], _o: unknown, cmd: Command) => {
       const f = opts(cmd);
       await runCommand(f, async () => {
+        const conn = connection(f);
         const prompt = words.join(' ');
-        const r = await call<{ session: Session; turn?: { id: string } }>(
-          connection(f),
-          '/api/sessions',
-          {
+        type Started = { session: Session; turn?: { id: string }; status?: string };
+        const start = (input?: string) =>
+          call<Started>(conn, '/api/sessions', {
             body: {
               ...threadBody(f),
               cwd: (f.cwd as string | undefined) ?? process.cwd(),
               name: f.name,
-              ...(prompt ? { input: prompt } : {}),
+              ...(input ? { input } : {}),
             },
-          },
+          });
+        if (!f.wait || !prompt) {
+          const r = await start(prompt);
+          return {
+            json: r,
+            human: `started ${r.session.id}${r.turn ? `, turn ${r.turn.id}` : ''}\nfollow it: codex-sm session watch ${r.session.id}`,
+          };
+        }
+        // --wait: the session first, then its turn once the event stream is open (beginAndWait).
+        const r = await start();
+        const { answer, status } = await beginAndWait(
+          conn,
+          r.session.id,
+          wantsJson(f) ? 'quiet' : 'human',
+          () =>
+            call<{ turnId: string; turn: { id: string } }>(conn, turnsPath(r.session.id), {
+              body: { input: prompt },
+            }),
         );
         return {
-          json: r,
-          human: `started ${r.session.id}${r.turn ? `, turn ${r.turn.id}` : ''}\nfollow it: codex-sm session watch ${r.session.id}`,
+          json: { ...r, turn: answer.turn, status },
+          human: `started ${r.session.id}, turn ${answer.turnId} ${status ?? 'ended'}`,
+          exitCode: status === 'completed' ? 0 : 1,
         };
       });
     });
@@ -351,16 +253,29 @@ export function registerSession(program: Command): void {
       const f = opts(cmd);
       await runCommand(f, async () => {
         const conn = connection(f);
-        const path = `/api/sessions/${encodeURIComponent(id)}/${f.steer ? 'steer' : 'turns'}`;
-        const r = await call<{ turnId: string }>(conn, path, {
-          body: { input: words.join(' '), ...(f.image && !f.steer ? { images: f.image } : {}) },
-        });
-        if (!f.wait || f.steer)
-          return { json: r, human: `turn ${r.turnId} ${f.steer ? 'steered' : 'started'}` };
-        const status = await watch(conn, id, wantsJson(f) ? 'quiet' : 'human', true);
+        const body = {
+          input: words.join(' '),
+          ...(f.image && !f.steer ? { images: f.image } : {}),
+        };
+        if (f.steer) {
+          const path = `/api/sessions/${encodeURIComponent(id)}/steer`;
+          const r = await call<{ turnId: string }>(conn, path, { body });
+          return { json: r, human: `turn ${r.turnId} steered` };
+        }
+        const begin = () => call<{ turnId: string }>(conn, turnsPath(id), { body });
+        if (!f.wait) {
+          const r = await begin();
+          return { json: r, human: `turn ${r.turnId} started` };
+        }
+        const { answer, status } = await beginAndWait(
+          conn,
+          id,
+          wantsJson(f) ? 'quiet' : 'human',
+          begin,
+        );
         return {
-          json: { ...r, status },
-          human: `turn ${r.turnId} ${status ?? 'ended'}`,
+          json: { ...answer, status },
+          human: `turn ${answer.turnId} ${status ?? 'ended'}`,
           exitCode: status === 'completed' ? 0 : 1,
         };
       });
