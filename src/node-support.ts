@@ -2,9 +2,10 @@
  * The Node releases codex-sm runs on (package.json `engines`), and which SQLite module each uses.
  *
  * Two majors of better-sqlite3 (which to try, in order: sqlitePackagesFor):
- * - better-sqlite3 12 (dependency `better-sqlite3`, compiled for the node that installs it, so
- *   its version must build on every supported major: 12.11, not 12.6, on Node 26) on Node 20.
- *   It derives its objects from `node::ObjectWrap`, whose destructor on Node ≥ 24.19 CHECKs that a JavaScript environment is entered: a statement collected by an idle garbage
+ * - better-sqlite3 12 (dependency `better-sqlite3`) on Node 20. It is compiled for the node that
+ *   installs it, so it must build on every supported major (12.6 does not on Node 26; 12.11 does).
+ *   It derives its objects from `node::ObjectWrap`, whose destructor on Node ≥ 24.19 CHECKs
+ *   that a JavaScript environment is entered: a statement collected by an idle garbage
  *   collection aborts the whole process (SIGABRT) at a random moment after some database work
  *   (WiseLibs/better-sqlite3 #1515, not fixed in 12.x). CI's Node 24 leg died so.
  * - better-sqlite3 13 (optional dependency `better-sqlite3-napi`, an npm alias) first on Node 22

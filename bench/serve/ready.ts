@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { inspect } from 'node:util';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -33,9 +34,9 @@ function nextReady(notify: NotifySocket): (exited: Promise<unknown>) => Promise<
   const from = notify.messages.length;
   return async (exited) => {
     const died = new AbortController();
-    const stop = () =>
-      died.abort(new Error(`the process exited (or failed to spawn) before READY=1`));
-    exited.then(stop, stop);
+    const stop = (how: unknown) =>
+      died.abort(new Error(`the process ended before READY=1: ${inspect(how)}`));
+    exited.then(stop, stop); // an exit (code, signal) or a spawn error
     try {
       return await notify.waitFor(
         (d) => d.seq >= from && d.fields.READY === '1',

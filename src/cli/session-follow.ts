@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { CodexSmError } from '../errors.js';
 import { relayedError, unreachable, type ServiceConnection as Conn } from './service-client.js';
 
 /** What the stream's reader is told: an event, or that the stream is open (subscribed). */
@@ -74,6 +75,8 @@ export function follow(conn: Conn, id: string, h: FollowHandlers): Promise<void>
           }
         });
         res.on('end', () => finish());
+        // A service killed mid-stream aborts the response without 'end': the stream is over too.
+        res.on('close', () => finish());
       },
     );
     req.on('error', (e) => finish(unreachable(conn, e)));
@@ -148,7 +151,6 @@ export async function beginAndWait<R extends { turnId: string }>(
   mode: WatchMode,
   begin: () => Promise<R>,
 ): Promise<{ answer: R; status: string | undefined }> {
-  let begun: Promise<R> | undefined;
   let answer: R | undefined;
   // Turns that ended before `begin` answered (the turn's own end may be among them).
   const ended = new Map<string | undefined, string | undefined>();
@@ -164,13 +166,19 @@ export async function beginAndWait<R extends { turnId: string }>(
       return true;
     },
     onOpen: async () => {
-      answer = await (begun = begin());
+      answer = await begin();
       if (!ended.has(answer.turnId)) return false;
       status = ended.get(answer.turnId);
       return true;
     },
   });
-  // The stream may end (a service stopping) before `begin` answers: the turn may still start.
-  if (!begun) throw new Error('the event stream ended before it opened');
-  return { answer: await begun, status };
+  // follow resolves only after onOpen ran: a stream that ends while `begin` is still being
+  // answered finishes it first, and the answer may never come (a service going away).
+  if (!answer)
+    throw new CodexSmError(
+      'service_unreachable',
+      "the service closed the event stream before it answered the turn's start",
+      { hint: 'see `codex-sm status`; the turn may have started: `codex-sm session show ID`' },
+    );
+  return { answer, status };
 }

@@ -101,7 +101,8 @@ describe('codex-sm session CLI against a running service', function () {
     );
     expect(list.sessions.map((s) => s.id)).to.include(id);
     // The index follows the rollout file (a watcher): the turn's last message may land in it
-    // just after `send --wait` returns, so wait for the count the rollout will reach.
+    // just after `send --wait` returns, so wait for the count the rollout will reach. Its promise
+    // is the watcher or, at worst, the 30 s full rescan (service/sessions/index.ts rescanMs).
     type Shown = { id: string; title: string; messageCount: number };
     const show = await waitFor(
       'the index to hold the 4 messages of the rollout',
@@ -109,7 +110,7 @@ describe('codex-sm session CLI against a running service', function () {
         const shown = json<Shown>(await run(['show', id]));
         return shown.messageCount >= 4 && shown;
       },
-      10_000,
+      35_000,
     );
     expect(show).to.include({ id, title: 'hello from the cli' });
     expect(show.messageCount).to.equal(4);
@@ -125,19 +126,22 @@ describe('codex-sm session CLI against a running service', function () {
       body: { cwd: svc.dir },
     });
     const turns = `/api/sessions/${session.id}/turns`;
-    fake.enqueue({ kind: 'text', text: 'quick' });
+    // A held reply: the turn is seen running, then released, then seen over, all before the
+    // start is answered.
+    fake.enqueue({ kind: 'held', then: { kind: 'text', text: 'quick' } });
+    const activeTurn = () =>
+      call<{ activeTurnId?: string | null }>(conn, `/api/sessions/${session.id}`).then(
+        (s) => s.activeTurnId,
+        () => undefined, // 404 until the index has the session's file
+      );
     const { answer, status } = await beginAndWait(conn, session.id, 'quiet', async () => {
       const r = await call<{ turnId: string }>(conn, turns, { body: { input: 'be quick' } });
+      const held = await fake.waitForRequest((q) => q.prompt === 'be quick');
+      await waitFor('the turn to run', async () => (await activeTurn()) === r.turnId, 20_000);
+      held.release();
       // Answer only once the turn is over: a stream opened after this would never see it end
       // (a --wait that subscribed after starting the turn waited here for ever).
-      await fake.waitForRequest((q) => q.prompt === 'be quick');
-      // (404 until the index has the session's file.)
-      const get = () => call<{ activeTurnId?: string | null }>(conn, `/api/sessions/${session.id}`);
-      await waitFor(
-        'the turn to end',
-        async () => (await get().catch(() => undefined))?.activeTurnId === null,
-        20_000,
-      );
+      await waitFor('the turn to end', async () => (await activeTurn()) === null, 20_000);
       return r;
     });
     expect(status).to.equal('completed');
@@ -194,5 +198,11 @@ describe('codex-sm session CLI against a running service', function () {
     expect(json<{ error: { code: string } }>(bad).error.code).to.equal('invalid_session_id');
     const wrongToken = await run(['list'], { CODEX_SM_TOKEN: 'x'.repeat(32) });
     expect(json<{ error: { code: string } }>(wrongToken).error.code).to.equal('unauthorized');
+    const listed = json<{ total: number }>(await run(['list', '--all'])).total;
+    const waitless = await run(['start', '--wait', '--cwd', svc.dir]);
+    expect(waitless.code).to.equal(64);
+    expect(json<{ error: { code: string } }>(waitless).error.code).to.equal('usage');
+    // Refused before anything was created.
+    expect(json<{ total: number }>(await run(['list', '--all'])).total).to.equal(listed);
   });
 });

@@ -4,6 +4,7 @@
  * prints the service's answer as it is.
  */
 import type { Command } from 'commander';
+import type { GroupJson } from '../../../service/groups/group-json.js';
 import {
   collect,
   groupCreateBody,
@@ -12,7 +13,6 @@ import {
   wholeNumber,
   type GroupRunFlags,
 } from '../queue-api.js';
-import type { GroupJson } from '../../../service/groups/group-json.js';
 import { groupDetail, groupLine, groupList, shortId } from '../queue-render.js';
 import { addRecordCommands, callOnRecord, type RecordKind } from '../record-commands.js';
 import {

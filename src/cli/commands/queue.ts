@@ -4,6 +4,11 @@
  * be named by a unique id prefix; `--json` prints the service's answer as it is.
  */
 import { Argument, type Command } from 'commander';
+import type {
+  PromptJson,
+  QueueJson,
+  QueueSummaryJson,
+} from '../../../service/queues/queue-json.js';
 import { PROMPT_MODES, type PromptMode } from '../../../service/store/enums.js';
 import {
   collect,
@@ -15,11 +20,6 @@ import {
   type PromptFlags,
   type QueueCreateFlags,
 } from '../queue-api.js';
-import type {
-  PromptJson,
-  QueueJson,
-  QueueSummaryJson,
-} from '../../../service/queues/queue-json.js';
 import {
   promptLine,
   promptRows,

@@ -5,6 +5,7 @@
  * event (NDJSON) when not on a TTY.
  */
 import type { Command } from 'commander';
+import { CodexSmError } from '../../errors.js';
 import { clip, columns, minute, runCommand, table, wantsJson } from '../output.js';
 import {
   addTurnSettingFlags,
@@ -209,7 +210,7 @@ export function registerSession(program: Command): void {
       await runCommand(f, async () => {
         const conn = connection(f);
         const prompt = words.join(' ');
-        type Started = { session: Session; turn?: { id: string }; status?: string };
+        type Started = { session: Session; turn?: { id: string } };
         const start = (input?: string) =>
           call<Started>(conn, '/api/sessions', {
             body: {
@@ -219,7 +220,11 @@ export function registerSession(program: Command): void {
               ...(input ? { input } : {}),
             },
           });
-        if (!f.wait || !prompt) {
+        if (f.wait && !prompt)
+          throw new CodexSmError('usage', '--wait follows the first turn: give a prompt', {
+            hint: 'codex-sm session start --wait PROMPT...',
+          });
+        if (!f.wait) {
           const r = await start(prompt);
           return {
             json: r,
@@ -228,6 +233,8 @@ export function registerSession(program: Command): void {
         }
         // --wait: the session first, then its turn once the event stream is open (beginAndWait).
         const r = await start();
+        // At once: a person who stops the wait (Ctrl-C) still knows which session it was.
+        if (!wantsJson(f)) process.stdout.write(`started ${r.session.id}\n`);
         const { answer, status } = await beginAndWait(
           conn,
           r.session.id,
@@ -239,7 +246,7 @@ export function registerSession(program: Command): void {
         );
         return {
           json: { ...r, turn: answer.turn, status },
-          human: `started ${r.session.id}, turn ${answer.turnId} ${status ?? 'ended'}`,
+          human: `turn ${answer.turnId} ${status ?? 'ended'}`,
           exitCode: status === 'completed' ? 0 : 1,
         };
       });
