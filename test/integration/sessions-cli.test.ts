@@ -206,3 +206,49 @@ describe('codex-sm session CLI against a running service', function () {
     expect(json<{ total: number }>(await run(['list', '--all'])).total).to.equal(listed);
   });
 });
+
+describe('session send --wait when the service is killed mid-turn (real service, FAKE Responses API)', function () {
+  this.timeout(90_000);
+
+  it('exits 1, the turn status unknown, instead of hanging or dying with an unsettled wait', async () => {
+    const fake = await startFakeResponses();
+    const svc = await startService({ config: { appServer: { args: fake.codexArgs() } } });
+    try {
+      await waitReady(svc);
+      const conn = { endpoint: svc.endpoint, token: svc.token };
+      const { session } = await call<{ session: { id: string } }>(conn, '/api/sessions', {
+        body: { cwd: svc.dir },
+      });
+      fake.enqueue({ kind: 'hang' });
+      const cli = spawn(
+        process.execPath,
+        [
+          CLI,
+          'session',
+          'send',
+          session.id,
+          'never answered',
+          '--wait',
+          '--json',
+          '--config',
+          path.join(svc.dir, 'config.json'),
+          '--port',
+          new URL(svc.endpoint).port,
+        ],
+        { env: { PATH: process.env.PATH, HOME: svc.dir }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
+      await fake.waitForRequest((q) => q.prompt === 'never answered');
+      svc.child.kill('SIGKILL');
+      expect(await exited).to.equal(1);
+      const out = JSON.parse(stdout) as { turnId: string; status?: string };
+      expect(out.turnId).to.be.a('string');
+      expect(out.status).to.equal(undefined);
+    } finally {
+      await svc.stop();
+      await fake.close();
+    }
+  });
+});
