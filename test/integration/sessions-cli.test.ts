@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { runCli } from '../helpers/queues-api.js';
 import { waitFor } from '../helpers/wait.js';
 import { call } from '../../src/cli/service-client.js';
 import { beginAndWait } from '../../src/cli/session-follow.js';
@@ -220,30 +221,17 @@ describe('session send --wait when the service is killed mid-turn (real service,
         body: { cwd: svc.dir },
       });
       fake.enqueue({ kind: 'hang' });
-      const cli = spawn(
-        process.execPath,
-        [
-          CLI,
-          'session',
-          'send',
-          session.id,
-          'never answered',
-          '--wait',
-          '--json',
-          '--config',
-          path.join(svc.dir, 'config.json'),
-          '--port',
-          new URL(svc.endpoint).port,
-        ],
-        { env: { PATH: process.env.PATH, HOME: svc.dir }, stdio: ['ignore', 'pipe', 'pipe'] },
+      const sending = runCli(
+        path.join(svc.dir, 'config.json'),
+        new URL(svc.endpoint).port,
+        svc.dir,
+        ['session', 'send', session.id, 'never answered', '--wait'],
       );
-      let stdout = '';
-      cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
       await fake.waitForRequest((q) => q.prompt === 'never answered');
       svc.child.kill('SIGKILL');
-      expect(await exited).to.equal(1);
-      const out = JSON.parse(stdout) as { turnId: string; status?: string };
+      const r = await sending;
+      expect(r.code, r.stderr).to.equal(1);
+      const out = JSON.parse(r.stdout) as { turnId: string; status?: string };
       expect(out.turnId).to.be.a('string');
       expect(out.status).to.equal(undefined);
     } finally {
