@@ -1,10 +1,11 @@
 /** One approval: what is asked (command, cwd, reason, diff) and the answers the protocol allows. */
 import { useState } from 'preact/hooks';
 import { api, can, message } from './api';
-import { decisionsFor, type Decision } from './decisions';
+import type { Approval, Decision } from '../../service/sessions/approval-json.js';
+import { decisionsFor } from './decisions';
 import { shortId } from './format';
 import { apiPath, href } from './paths';
-import { changesOf, paramsOf, type Approval, type FileChange } from './timeline';
+import { changesOf, paramsOf, type FileChange } from './timeline';
 import { Badge, Button, Diff, ErrorLine } from './ui';
 
 const LABEL: Record<Decision, string> = {

@@ -7,7 +7,7 @@
  */
 import { signal } from '@preact/signals';
 import { api } from './api';
-import type { Approval } from './timeline';
+import type { Approval } from '../../service/sessions/approval-json.js';
 
 export interface ApprovalsFeed {
   /** Pending approvals, oldest first. */

@@ -1,8 +1,6 @@
 /** The answers an approval may get, and which to offer. Pure: the unit tier imports it. */
-import { DECISIONS, type Decision } from '../../service/sessions/approval-json.js';
-import { paramsOf, type Approval } from './timeline.js';
-
-export type { Decision };
+import { DECISIONS, type Approval, type Decision } from '../../service/sessions/approval-json.js';
+import { paramsOf } from './timeline.js';
 
 /**
  * The decisions to offer: what the request lists in `availableDecisions` (a command the

@@ -7,8 +7,6 @@
  */
 import type { Approval } from '../../service/sessions/approval-json.js';
 
-export type { Approval };
-
 export interface FileChange {
   path: string;
   kind: string;

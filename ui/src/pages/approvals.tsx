@@ -8,7 +8,7 @@ import { api } from '../api';
 import { ApprovalCard } from '../approval';
 import { approvalAnswered, approvalsFeed } from '../approvals-feed';
 import { usePoll } from '../poll';
-import type { Approval } from '../timeline';
+import type { Approval } from '../../../service/sessions/approval-json.js';
 import { ErrorLine, Section } from '../ui';
 
 function AllApprovals({ version }: { version: number }) {

@@ -12,7 +12,7 @@ import { api, can } from '../api';
 import { ApprovalCard } from '../approval';
 import { ago, shortId } from '../format';
 import { apiPath, href } from '../paths';
-import type { Approval } from '../timeline';
+import type { Approval } from '../../../service/sessions/approval-json.js';
 import { Badge, Button, ErrorLine, Section } from '../ui';
 import { ActButton, NotShown, Progress, useAction, useFollow, WorkList, type Act } from './work';
 
