@@ -32,20 +32,13 @@ interface SmRound {
  */
 function nextReady(notify: NotifySocket): (exited: Promise<unknown>) => Promise<Datagram> {
   const from = notify.messages.length;
-  return async (exited) => {
+  return (exited) => {
     const died = new AbortController();
     const stop = (how: unknown) =>
       died.abort(new Error(`the process ended before READY=1: ${inspect(how)}`));
-    exited.then(stop, stop); // an exit (code, signal) or a spawn error
-    try {
-      return await notify.waitFor(
-        (d) => d.seq >= from && d.fields.READY === '1',
-        60_000,
-        died.signal,
-      );
-    } finally {
-      died.abort(); // settled: the exit handler above has nothing left to stop
-    }
+    // An exit (code, signal) or a spawn error; one after READY=1 aborts a finished wait: a no-op.
+    exited.then(stop, stop);
+    return notify.waitFor((d) => d.seq >= from && d.fields.READY === '1', 60_000, died.signal);
   };
 }
 
