@@ -19,7 +19,7 @@ interface FollowHandlers {
 }
 
 /** Follow the SSE stream; resolves when a handler says so or the stream ends. */
-export function follow(conn: Conn, id: string, h: FollowHandlers): Promise<void> {
+function follow(conn: Conn, id: string, h: FollowHandlers): Promise<void> {
   const url = new URL(`/api/sessions/${encodeURIComponent(id)}/events?follow=true`, conn.endpoint);
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {

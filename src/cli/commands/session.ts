@@ -73,6 +73,13 @@ function qs(params: Record<string, unknown>): string {
 type Flags = Record<string, unknown>;
 
 const turnsPath = (id: string) => `/api/sessions/${encodeURIComponent(id)}/turns`;
+
+/** What `--wait` prints and exits with: 0 only for a turn that completed. */
+const waited = <J>(json: J, turnId: string, status: string | undefined) => ({
+  json,
+  human: `turn ${turnId} ${status ?? 'ended'}`,
+  exitCode: status === 'completed' ? 0 : 1,
+});
 const opts = (cmd: Command) => clientFlags<Flags>(cmd);
 
 export function registerSession(program: Command): void {
@@ -244,11 +251,7 @@ export function registerSession(program: Command): void {
               body: { input: prompt },
             }),
         );
-        return {
-          json: { ...r, turn: answer.turn, status },
-          human: `turn ${answer.turnId} ${status ?? 'ended'}`,
-          exitCode: status === 'completed' ? 0 : 1,
-        };
+        return waited({ ...r, turn: answer.turn, status }, answer.turnId, status);
       });
     });
 
@@ -280,11 +283,7 @@ export function registerSession(program: Command): void {
           wantsJson(f) ? 'quiet' : 'human',
           begin,
         );
-        return {
-          json: { ...answer, status },
-          human: `turn ${answer.turnId} ${status ?? 'ended'}`,
-          exitCode: status === 'completed' ? 0 : 1,
-        };
+        return waited({ ...answer, status }, answer.turnId, status);
       });
     });
 
