@@ -18,7 +18,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocketServer } from 'ws';
 import { errorBody, rawErrorResponse } from './http-errors.js';
-import { CLOSE, Relay, type RelayCounts } from './relay.js';
+import { Relay } from './relay.js';
+import type { RelayCounts } from './relay-frames.js';
+import { CLOSE } from './ws-frames.js';
 
 export { CLOSE, type RelayCounts };
 

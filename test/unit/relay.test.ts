@@ -7,7 +7,8 @@ import net from 'node:net';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { FRAGMENT_BYTES, Relay, type RelayCounts } from '../../service/relay.js';
+import { Relay } from '../../service/relay.js';
+import { FRAGMENT_BYTES, type RelayCounts } from '../../service/relay-frames.js';
 import { FrameScanner, unmask, type FrameHeader } from '../../service/ws-frames.js';
 import { frame } from '../helpers/raw-ws.js';
 
