@@ -8,11 +8,8 @@ import type Router from '@koa/router';
 import type { Logger } from 'pino';
 import { errorBody, HttpError, readJsonBody } from './http.js';
 import { validateBodyWith } from './sessions/schemas.js';
-import {
-  RestartFailedError,
-  type AppServerSupervisor,
-  type SupervisorSnapshot,
-} from './supervisor.js';
+import type { AppServerJson, AppServerRestartJson } from './status-json.js';
+import { RestartFailedError, type AppServerSupervisor } from './supervisor.js';
 import type { TurnActivity } from './turns.js';
 
 export const restartBodySchema = {
@@ -76,7 +73,7 @@ export function registerAppServerRoutes(router: Router, d: AppServerRouteDeps): 
         return;
       }
     }
-    let restarted: SupervisorSnapshot;
+    let restarted: AppServerJson;
     try {
       restarted = await d.supervisor.restart(d.graceMs(), 'restart requested over the API');
     } catch (e) {
@@ -92,7 +89,7 @@ export function registerAppServerRoutes(router: Router, d: AppServerRouteDeps): 
     ctx.body = {
       restarted: true,
       appServer: { pid: s.pid, version: s.version, remoteControl: s.remoteControl },
-    };
+    } satisfies AppServerRestartJson;
   });
 }
 
@@ -105,13 +102,13 @@ export function registerAppServerRoutes(router: Router, d: AppServerRouteDeps): 
 export function remoteControlKnown(
   supervisor: AppServerSupervisor,
   timeoutMs: number,
-  started: SupervisorSnapshot,
-): Promise<SupervisorSnapshot> {
+  started: AppServerJson,
+): Promise<AppServerJson> {
   const current = () => {
     const s = supervisor.snapshot();
     return s.pid === started.pid ? s : started;
   };
-  const known = (s: SupervisorSnapshot) =>
+  const known = (s: AppServerJson) =>
     s.pid !== started.pid || s.state !== 'ready' || s.remoteControl.status !== null;
   if (known(supervisor.snapshot())) return Promise.resolve(current());
   return new Promise((resolve) => {
@@ -120,7 +117,7 @@ export function remoteControlKnown(
       supervisor.off('state', onState);
       resolve(current());
     };
-    const onState = (s: SupervisorSnapshot) => {
+    const onState = (s: AppServerJson) => {
       if (known(s)) done();
     };
     const timer = setTimeout(done, timeoutMs);

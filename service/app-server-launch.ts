@@ -4,7 +4,7 @@
  * parent-death wrapper, and how its log lines and remote-control notifications read.
  */
 import fs from 'node:fs';
-import type { RemoteControlJson } from '../src/client.js';
+import type { RemoteControlJson } from './status-json.js';
 
 /** What codex-sm's managed settings (src/settings.ts) decide about a launch, read at each spawn. */
 export interface LaunchSettings {
@@ -43,13 +43,10 @@ export const REMOTE_CONTROL_STATUSES = [
   'errored',
 ] as const satisfies readonly NonNullable<RemoteControlJson['status']>[];
 
-/** The service's remote-control state is what /status shows (the type the CLI reads it with). */
-export type RemoteControlState = RemoteControlJson;
-
 /** The status and server name of a `remoteControl/status/changed` notification; undefined when it is not one. */
 export function parseRemoteControlStatus(
   params: unknown,
-): Pick<RemoteControlState, 'status' | 'serverName'> | undefined {
+): Pick<RemoteControlJson, 'status' | 'serverName'> | undefined {
   if (!params || typeof params !== 'object') return undefined;
   const p = params as { status?: unknown; serverName?: unknown };
   const status = REMOTE_CONTROL_STATUSES.find((s) => s === p.status);
@@ -66,6 +63,16 @@ export function childEnv(env: NodeJS.ProcessEnv, codexHome: string): NodeJS.Proc
   for (const [k, v] of Object.entries(env)) if (!PRIVATE_ENV.test(k)) out[k] = v;
   out.CODEX_HOME = codexHome;
   return out;
+}
+
+/** What a launch's argv says about remote control, before the app-server reports a status. */
+export function remoteControlAtLaunch(args: string[]): RemoteControlJson {
+  return { enabled: args.includes(REMOTE_CONTROL_FLAG), status: null, serverName: null };
+}
+
+/** The `ws://` address in the app-server's "listening on:" line (the ws transport's port). */
+export function listeningUrl(line: string): string | undefined {
+  return /listening on: (ws:\/\/\S+)/.exec(line)?.[1];
 }
 
 /** Strip ANSI colours and map the app-server's tracing level to a pino level. */

@@ -12,11 +12,12 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RelayCounts } from './gateway.js';
 import type { WorkHandle } from './queues/index.js';
 import type { SessionsHandle } from './sessions/index.js';
-import type { AppServerSupervisor, SupervisorState } from './supervisor.js';
+import type { AppServerState } from './status-json.js';
+import type { AppServerSupervisor } from './supervisor.js';
 
 const PREFIX = 'codex_sm_';
 
-const STATES: readonly SupervisorState[] = [
+const STATES: readonly AppServerState[] = [
   'stopped',
   'starting',
   'ready',

@@ -1,13 +1,12 @@
 /** Core routes: liveness, readiness, status. */
 import type Router from '@koa/router';
-import type { ServiceState } from './status.js';
-import type { SupervisorSnapshot } from './supervisor.js';
+import type { AppServerJson, ServiceState, ServiceStatusJson } from './status-json.js';
 
 export interface CoreRouteDeps {
   version: string;
   startedAt: number;
   ready(): boolean;
-  describe(): { app: SupervisorSnapshot; state: ServiceState; text: string };
+  describe(): { app: AppServerJson; state: ServiceState; text: string };
   clients(): number;
   /** Config keys changed on reload that only a restart applies (empty when none). */
   pendingRestart(): readonly string[];
@@ -39,6 +38,6 @@ export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
       clients: deps.clients(),
       pendingRestart: deps.pendingRestart(),
       ...deps.parts?.(),
-    };
+    } satisfies ServiceStatusJson;
   });
 }

@@ -1,10 +1,8 @@
 /** The service's own view of itself: /status JSON and the one-line STATUS= text. Pure. */
-import type { SupervisorSnapshot } from './supervisor.js';
+import type { AppServerJson, ServiceState } from './status-json.js';
 
 /** What the state and the STATUS= line are made of (remote control is in /status only). */
-type AppView = Omit<SupervisorSnapshot, 'remoteControl'>;
-
-export type ServiceState = 'starting' | 'ready' | 'degraded' | 'stopping';
+type AppView = Omit<AppServerJson, 'remoteControl'>;
 
 export function serviceState(app: AppView, stopping: boolean): ServiceState {
   if (stopping) return 'stopping';

@@ -9,34 +9,35 @@
  * local user, a socket in a 0700 dir only by us. `appServer.transport: "ws"` uses
  * ws://127.0.0.1:0 instead (the port is read from the child's stderr).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { Logger } from 'pino';
 import { versionFromUserAgent } from '../src/codex.js';
 import type { AppServerConfig } from '../src/config/schema.js';
 import {
   appServerArgv,
-  childEnv,
+  listeningUrl,
   parseChildLogLine,
   parseRemoteControlStatus,
-  REMOTE_CONTROL_FLAG,
+  remoteControlAtLaunch,
   REMOTE_CONTROL_STATUS_METHOD,
-  withParentDeathSignal,
   type LaunchSettings,
-  type RemoteControlState,
 } from './app-server-launch.js';
+import type { AppServerJson, AppServerState, RemoteControlJson } from './status-json.js';
 // rpc.ts (and with it `ws`) is loaded when the first control connection is made, so that the
 // app-server is already booting while those modules load.
 import type { RpcClient, ServerRequest } from './rpc.js';
 import type { IncomingMessage } from './protocol.js';
-import { backoffDelay, canConnect, terminate } from './child-process.js';
-
-export type SupervisorState =
-  'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'restarting' | 'stopping';
+import {
+  backoffDelay,
+  onChildLines,
+  privateSocketDir,
+  spawnAppServer,
+  terminate,
+  waitForSocket,
+} from './child-process.js';
 
 export interface SupervisorOptions {
   codexBin: string;
@@ -50,18 +51,6 @@ export interface SupervisorOptions {
   launchSettings?: () => LaunchSettings;
 }
 
-export interface SupervisorSnapshot {
-  state: SupervisorState;
-  pid?: number;
-  version?: string;
-  restarts: number;
-  endpoint?: string;
-  lastExit?: { code: number | null; signal: string | null; at: string };
-  nextRetryMs?: number;
-  lastError?: string;
-  remoteControl: RemoteControlState;
-}
-
 /** A requested restart did not bring the app-server back (the supervisor goes on retrying). */
 export class RestartFailedError extends Error {
   constructor(message: string) {
@@ -71,7 +60,7 @@ export class RestartFailedError extends Error {
 }
 
 export interface SupervisorEvents {
-  state: [snapshot: SupervisorSnapshot];
+  state: [snapshot: AppServerJson];
   /** The control connection is initialized; the app-server is usable. */
   ready: [client: RpcClient];
   /** The app-server went away (exit, hang, stop): clients of this instance must reconnect. */
@@ -83,7 +72,7 @@ export interface SupervisorEvents {
 }
 
 export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
-  private stateValue: SupervisorState = 'stopped';
+  private stateValue: AppServerState = 'stopped';
   private child: ChildProcess | undefined;
   private control: RpcClient | undefined;
   private version: string | undefined;
@@ -91,16 +80,16 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
   private restarts = 0;
   private attempt = 0;
   private readySince = 0;
-  private lastExit: SupervisorSnapshot['lastExit'];
+  private lastExit: AppServerJson['lastExit'];
   private lastError: string | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryAt = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private slowTimer: NodeJS.Timeout | undefined;
   private socketDir: string | undefined;
-  private remoteControl: RemoteControlState = { enabled: false, status: null, serverName: null };
+  private remoteControl: RemoteControlJson = { enabled: false, status: null, serverName: null };
   /** A requested restart not begun yet (later calls share it), and the one before it. */
-  private queuedRestart: Promise<SupervisorSnapshot> | undefined;
+  private queuedRestart: Promise<AppServerJson> | undefined;
   private lastRestart: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
   private readonly childLog: Logger;
@@ -111,7 +100,7 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     this.childLog = opts.logger.child({ component: 'app-server' });
   }
 
-  get state(): SupervisorState {
+  get state(): AppServerState {
     return this.stateValue;
   }
 
@@ -125,8 +114,8 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     return this.stateValue === 'ready' ? this.endpoint : undefined;
   }
 
-  snapshot(): SupervisorSnapshot {
-    const s: SupervisorSnapshot = {
+  snapshot(): AppServerJson {
+    const s: AppServerJson = {
       state: this.stateValue,
       restarts: this.restarts,
       remoteControl: { ...this.remoteControl },
@@ -164,7 +153,7 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
    * goes on). Restarts never overlap: a call made while one is running gets the next one, and
    * calls made while that next one waits share it.
    */
-  restart(graceMs: number, reason: string): Promise<SupervisorSnapshot> {
+  restart(graceMs: number, reason: string): Promise<AppServerJson> {
     if (this.queuedRestart) return this.queuedRestart;
     const next = this.lastRestart.then(() => {
       this.queuedRestart = undefined;
@@ -175,7 +164,7 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     return next;
   }
 
-  private async restartNow(graceMs: number, reason: string): Promise<SupervisorSnapshot> {
+  private async restartNow(graceMs: number, reason: string): Promise<AppServerJson> {
     const stoppingError = () => new RestartFailedError('codex-sm is stopping');
     if (this.stateValue === 'stopping' || this.stateValue === 'stopped') throw stoppingError();
     this.clearTimers();
@@ -188,8 +177,8 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     if (this.stateValue !== 'restarting') throw stoppingError(); // stop() came in meanwhile
     this.attempt = 0;
     this.restarts++;
-    const outcome = new Promise<SupervisorSnapshot>((resolve, reject) => {
-      const onState = (s: SupervisorSnapshot) => {
+    const outcome = new Promise<AppServerJson>((resolve, reject) => {
+      const onState = (s: AppServerJson) => {
         if (s.state === 'starting' || s.state === 'restarting') return;
         this.off('state', onState);
         if (s.state === 'ready') resolve(s);
@@ -213,19 +202,14 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
 
   private readonly killing = new WeakSet<ChildProcess>();
 
-  private setState(state: SupervisorState): void {
+  private setState(state: AppServerState): void {
     this.stateValue = state;
     this.emit('state', this.snapshot());
   }
 
   private listenUrl(): string {
     if (this.opts.appServer.transport === 'ws') return 'ws://127.0.0.1:0';
-    if (!this.socketDir) {
-      const runtime = (this.opts.env ?? process.env).XDG_RUNTIME_DIR;
-      const base = runtime && fs.existsSync(runtime) ? runtime : os.tmpdir();
-      this.socketDir = fs.mkdtempSync(path.join(base, 'codex-sm-'));
-      fs.chmodSync(this.socketDir, 0o700);
-    }
+    this.socketDir ??= privateSocketDir(this.opts.env ?? process.env);
     return `unix://${path.join(this.socketDir, 'app-server.sock')}`;
   }
 
@@ -252,19 +236,11 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     }
     const launch = this.opts.launchSettings?.() ?? { remoteControl: false };
     const args = appServerArgv(this.opts.appServer.args, listen, launch);
-    this.remoteControl = {
-      enabled: args.includes(REMOTE_CONTROL_FLAG),
-      status: null,
-      serverName: null,
-    };
+    this.remoteControl = remoteControlAtLaunch(args);
     this.log.info({ bin: this.opts.codexBin, args }, 'starting app-server');
     const startedAt = Date.now();
-    const [cmd, argv] = withParentDeathSignal(this.opts.codexBin, args);
-    const child = spawn(cmd, argv, {
-      env: childEnv(this.opts.env ?? process.env, this.opts.codexHome),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: this.opts.codexHome,
-    });
+    const env = this.opts.env ?? process.env;
+    const child = spawnAppServer(this.opts.codexBin, args, env, this.opts.codexHome);
     this.child = child;
     this.setState('starting');
 
@@ -277,14 +253,13 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
     let resolveWsUrl: ((url: string) => void) | undefined;
     const wsUrl = new Promise<string>((r) => (resolveWsUrl = r));
     const onLine = (line: string) => {
-      const m = /listening on: (ws:\/\/\S+)/.exec(line);
-      if (m) resolveWsUrl?.(m[1] as string);
+      const url = listeningUrl(line);
+      if (url) resolveWsUrl?.(url);
       if (!line.trim()) return;
       const { level, msg } = parseChildLogLine(line);
       this.childLog[level]({ childPid: child.pid }, msg);
     };
-    readline.createInterface({ input: child.stderr! }).on('line', onLine);
-    readline.createInterface({ input: child.stdout! }).on('line', onLine);
+    onChildLines(child, onLine);
 
     child.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(startDeadline);
@@ -297,7 +272,10 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
       this.onChildExit(child, code, signal);
     });
 
-    const endpoint = listen.startsWith('unix://') ? this.waitForSocket(child, listen) : wsUrl;
+    const gone = () => this.child !== child || child.exitCode !== null || child.signalCode !== null;
+    const endpoint = listen.startsWith('unix://')
+      ? waitForSocket(listen.slice('unix://'.length), gone).then(() => listen)
+      : wsUrl;
     endpoint
       .then((ep) => this.connectControl(child, ep))
       .catch((e: Error) => {
@@ -305,18 +283,6 @@ export class AppServerSupervisor extends EventEmitter<SupervisorEvents> {
           this.kill(`control connection failed: ${e.message}`);
       })
       .finally(() => clearTimeout(startDeadline));
-  }
-
-  /** The unix listener has no "listening" line: poll until a connect succeeds. */
-  private async waitForSocket(child: ChildProcess, listen: string): Promise<string> {
-    const sock = listen.slice('unix://'.length);
-    // A failed connect to a unix socket is cheap: poll often, READY=1 waits on this.
-    for (const delay = 10; ;) {
-      if (this.child !== child || child.exitCode !== null || child.signalCode !== null)
-        throw new Error('app-server exited');
-      if (await canConnect(sock)) return listen;
-      await new Promise((r) => setTimeout(r, delay));
-    }
   }
 
   private async connectControl(child: ChildProcess, endpoint: string): Promise<void> {

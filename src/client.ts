@@ -5,48 +5,11 @@
 import http from 'node:http';
 import { CodexSmError } from './errors.js';
 import https from 'node:https';
-
-/** The app-server's remote control as /status reports it. */
-export interface RemoteControlJson {
-  /** The running app-server was launched with `--remote-control`. */
-  enabled: boolean;
-  /** Its last `remoteControl/status/changed`; null before one arrived. */
-  status: 'disabled' | 'connecting' | 'connected' | 'errored' | null;
-  serverName: string | null;
-}
-
-/** `POST /api/app-server/restart` → 200. */
-export interface AppServerRestartJson {
-  restarted: true;
-  appServer: { pid?: number; version?: string; remoteControl: RemoteControlJson };
-}
-
-/** `POST /api/app-server/restart` → 409 (`error.code` is `turn_running`). */
-export interface TurnRunningJson {
-  error: { code: 'turn_running'; message: string; hint?: string };
-  runningTurns: number;
-}
-
-export interface ServiceStatusJson {
-  service: 'codex-sm';
-  version: string;
-  pid: number;
-  uptimeSec: number;
-  state: string;
-  statusText: string;
-  appServer: {
-    state: string;
-    pid?: number;
-    version?: string;
-    restarts: number;
-    endpoint?: string;
-    /** Absent from services older than remote control. */
-    remoteControl?: RemoteControlJson;
-  };
-  clients: number;
-  /** Config keys a reload could not apply (restart needed); absent from older services. */
-  pendingRestart?: string[];
-}
+import type {
+  AppServerRestartJson,
+  ServiceStatusJson,
+  TurnRunningJson,
+} from '../service/status-json.js';
 
 export interface ServiceResponse {
   status: number;

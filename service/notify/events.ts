@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NotifyEventType } from '../../src/config/schema.js';
 import type { Approval } from '../sessions/approval-json.js';
-import type { SupervisorSnapshot } from '../supervisor.js';
+import type { AppServerJson } from '../status-json.js';
 import type { WorkEvent } from '../work/events.js';
 
 export interface NotifyEvent {
@@ -141,7 +141,7 @@ export class AppServerWatch {
   private wasDown = false;
   private inOutage = false;
 
-  state(s: SupervisorSnapshot): EventDraft | undefined {
+  state(s: AppServerJson): EventDraft | undefined {
     const data = {
       state: s.state,
       restarts: s.restarts,

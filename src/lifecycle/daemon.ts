@@ -5,7 +5,8 @@
  * (persist the setting, then restart only the app-server when the service runs). Each runs its
  * steps inside one engine session, under the one lifecycle lock.
  */
-import { restartAppServer, type ServiceStatusJson } from '../client.js';
+import { restartAppServer } from '../client.js';
+import type { ServiceStatusJson } from '../../service/status-json.js';
 import { CodexSmError, toCodexSmError } from '../errors.js';
 import type { ServicePlan } from '../platform/types.js';
 import { readSettings, settingsFile, writeSettings } from '../settings.js';

@@ -10,7 +10,7 @@
  * Backends only carry out what the engine decided.
  */
 import fs from 'node:fs';
-import type { ServiceStatusJson } from '../client.js';
+import type { ServiceStatusJson } from '../../service/status-json.js';
 import { endpointFor } from '../client.js';
 import { CodexSmError } from '../errors.js';
 import { packageInfo } from '../package-info.js';

@@ -3,23 +3,21 @@
  * backend: what only one backend knows sits under `native`, a value that does not apply is null.
  * The human forms are pure functions of the outputs.
  */
-import type { RemoteControlJson, ServiceStatusJson } from '../client.js';
+import type { RemoteControlJson, ServiceStatusJson } from '../../service/status-json.js';
 import type { Backend } from '../platform/types.js';
 import type { ActiveState, InstalledFile, Scope, UpdaterState } from './port.js';
 import { table } from '../table.js';
 
-/** The service's own GET /status, as the lifecycle outputs carry it. */
-export interface ServiceSelfReport {
-  pid: number;
-  /** The codex-sm version the running service is. */
-  version: string;
-  state: string;
-  statusText: string;
-  uptimeSec: number;
-  appServer: ServiceStatusJson['appServer'];
-  /** Config keys changed since start that only a restart applies (SIGHUP reload reports them). */
-  pendingRestart: string[];
-}
+/**
+ * The service's own GET /status, as the lifecycle outputs carry it: `version` is the codex-sm
+ * version the running service is; `pendingRestart` (config keys changed since start that only a
+ * restart applies) is empty for services older than it.
+ */
+export type ServiceSelfReport = Pick<
+  ServiceStatusJson,
+  'pid' | 'version' | 'state' | 'statusText' | 'uptimeSec' | 'appServer'
+> &
+  Required<Pick<ServiceStatusJson, 'pendingRestart'>>;
 
 /** What every command that looks at the service reports about it. */
 export interface ServiceView {

@@ -4,7 +4,8 @@
  * command still holds the lock, so it is the state the command left behind.
  */
 import { codexVersion } from '../codex.js';
-import { fetchServiceStatus, type ServiceStatusJson } from '../client.js';
+import { fetchServiceStatus } from '../client.js';
+import type { ServiceStatusJson } from '../../service/status-json.js';
 import { readTokenOrUndefined } from '../token.js';
 import type { ServiceView } from './outputs.js';
 import type { BackendSession, JobState, ServiceBackend } from './port.js';

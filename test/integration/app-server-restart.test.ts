@@ -15,7 +15,11 @@ import {
   type LogLine,
   type ServiceProcess,
 } from '../../harness/service.js';
-import type { AppServerRestartJson, ServiceStatusJson, TurnRunningJson } from '../../src/client.js';
+import type {
+  AppServerRestartJson,
+  ServiceStatusJson,
+  TurnRunningJson,
+} from '../../service/status-json.js';
 import { writeSettings } from '../../src/settings.js';
 import { methodOf, SseClient } from '../helpers/sessions-sse.js';
 

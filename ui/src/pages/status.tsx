@@ -1,29 +1,15 @@
 /** The service at a glance, refreshed every few seconds: is it up, is the app-server, who is connected. */
+import type { ServiceStatusJson } from '../../../service/status-json.js';
 import { api } from '../api';
 import { duration } from '../format';
 import { usePoll } from '../poll';
 import { Badge, ErrorLine, Section } from '../ui';
 
-interface Status {
-  version: string;
-  pid: number;
-  startedAt: string;
-  uptimeSec: number;
-  state: string;
-  statusText: string;
-  clients: number;
-  pendingRestart: string[];
-  appServer: {
-    state: string;
-    pid?: number;
-    version?: string;
-    restarts: number;
-    lastExit?: unknown;
-    remoteControl?: { enabled: boolean; status: string; serverName?: string } | null;
-  };
+/** /status: the service's own keys, and what the queue feature adds to it. */
+type Status = ServiceStatusJson & {
   queues?: Record<string, number>;
   groups?: { total: number; running: number };
-}
+};
 
 function Row(props: { k: string; v: unknown }) {
   return (
@@ -50,7 +36,7 @@ export function StatusPage() {
               <Row k="uptime" v={duration(s.uptimeSec)} />
               <Row k="clients" v={s.clients} />
               <Row k="status" v={s.statusText} />
-              {s.pendingRestart.length ? (
+              {s.pendingRestart?.length ? (
                 <Row k="restart needed for" v={s.pendingRestart.join(', ')} />
               ) : null}
             </dl>

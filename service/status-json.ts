@@ -1,0 +1,68 @@
+/**
+ * What the service answers about itself and its app-server, typed once: the `/status` body, the
+ * supervisor's snapshot inside it, and `POST /api/app-server/restart`'s answers. The service
+ * builds them against these types (routes.ts, supervisor.ts, app-server-api.ts) and the CLI
+ * reads them through the same ones (src/client.ts, src/lifecycle/). Types only: the CLI bundle
+ * loads nothing of the service for them.
+ */
+
+/** The supervisor's states (docs/serve.md): `ready` once the app-server answered `initialize`. */
+export type AppServerState =
+  'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'restarting' | 'stopping';
+
+/** The service as a whole: `degraded` once the app-server it had went away. */
+export type ServiceState = 'starting' | 'ready' | 'degraded' | 'stopping';
+
+/** The app-server's remote control as /status reports it. */
+export interface RemoteControlJson {
+  /** The running app-server was launched with `--remote-control`. */
+  enabled: boolean;
+  /** Its last `remoteControl/status/changed`; null before one arrived. */
+  status: 'disabled' | 'connecting' | 'connected' | 'errored' | null;
+  serverName: string | null;
+}
+
+/** The supervisor's view of its app-server: /status's `appServer`, STATUS=, state events. */
+export interface AppServerJson {
+  state: AppServerState;
+  pid?: number;
+  version?: string;
+  restarts: number;
+  /** Where clients of this app-server connect; only while ready. */
+  endpoint?: string;
+  lastExit?: { code: number | null; signal: string | null; at: string };
+  /** In `backoff`: how long until the next attempt. */
+  nextRetryMs?: number;
+  lastError?: string;
+  remoteControl: RemoteControlJson;
+}
+
+/** `GET /status` → 200. Features add their own keys (queue and group counts, ...). */
+export interface ServiceStatusJson {
+  service: 'codex-sm';
+  version: string;
+  pid: number;
+  startedAt: string;
+  uptimeSec: number;
+  state: ServiceState;
+  statusText: string;
+  appServer: Omit<AppServerJson, 'remoteControl'> & {
+    /** Absent from services older than remote control. */
+    remoteControl?: RemoteControlJson;
+  };
+  clients: number;
+  /** Config keys a reload could not apply (restart needed); absent from older services. */
+  pendingRestart?: readonly string[];
+}
+
+/** `POST /api/app-server/restart` → 200. */
+export interface AppServerRestartJson {
+  restarted: true;
+  appServer: Pick<AppServerJson, 'pid' | 'version' | 'remoteControl'>;
+}
+
+/** `POST /api/app-server/restart` → 409 (`error.code` is `turn_running`). */
+export interface TurnRunningJson {
+  error: { code: 'turn_running'; message: string; hint?: string };
+  runningTurns: number;
+}
