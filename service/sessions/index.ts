@@ -16,6 +16,7 @@ import { SessionIndexer, type ScanStats } from './indexer.js';
 import { LiveHub } from './live.js';
 import { sessionsOpenApi } from './openapi.js';
 import { SessionOps, type ThreadInfo } from './ops.js';
+import { registerApprovalRoutes } from './approval-routes.js';
 import { registerSessionRoutes } from './routes.js';
 import { SearchPool } from './search-pool.js';
 import { IndexWatcher } from './watch.js';
@@ -148,22 +149,26 @@ export function registerSessions(ctx: ServiceContext, opts: SessionsOptions = {}
     approvals,
     open: streams,
   };
+  const bodyLimitBytes = 4 * 1024 * 1024;
   registerSessionRoutes(ctx.router, {
     db,
     hub,
-    approvals,
-    approvalEvents: approvalEventLog(approvals),
-    streams,
     ops,
     follow,
-    respond,
-    bodyLimitBytes: 4 * 1024 * 1024,
+    bodyLimitBytes,
     imageDirs: () => ctx.config.images.allowedDirs,
     search: {
       maxBytes: opts.searchMaxBytes ?? 512 * 1024 * 1024,
       timeoutMs: opts.searchTimeoutMs ?? 2000,
       runner: searchPool,
     },
+  });
+  registerApprovalRoutes(ctx.router, {
+    approvals,
+    approvalEvents: approvalEventLog(approvals),
+    streams,
+    respond,
+    bodyLimitBytes,
   });
   registerOpenApiIfMissing(ctx.router, ctx.version);
   ctx.sockets.set(

@@ -1,5 +1,6 @@
 /**
- * HTTP routes for sessions and approvals (codex-agent's paths and shapes where they exist).
+ * HTTP routes for sessions (codex-agent's paths and shapes where they exist; the approvals'
+ * routes are ./approval-routes.ts).
  * Each handler: validate (ajv, 400 with the failing schema path), resolve the id (400 for
  * anything that is not a thread id — so no path ever reaches the file system — 404 when
  * unknown), do one thing, answer JSON.
@@ -7,9 +8,6 @@
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import { HttpError, readJsonBody } from '../http.js';
-import type { ApprovalStatus } from './approval-json.js';
-import { ApprovalError, type AnswerInput, type Approvals } from './approvals.js';
-import { streamApprovalEvents } from './approval-events.js';
 import type { IndexDb, SessionRow } from './db.js';
 import { parseLastEventId, streamSessionEvents, type FollowDeps } from './follow.js';
 import type { LiveHub } from './live.js';
@@ -21,20 +19,12 @@ import { SearchAborted, SearchBusy, SearchPoolClosed, type SearchRunner } from '
 import type { SearchOptions, SearchOutcome } from './search.js';
 import type { SessionListJson, SessionSearchJson } from './session-json.js';
 import { decodeCursor, encodeCursor, sessionJson, type SessionJson } from './view.js';
-import type { EventLog } from '../work/events.js';
 
-export interface RouteDeps {
+export interface SessionRouteDeps {
   db: IndexDb;
   hub: LiveHub;
-  approvals: Approvals;
-  /** Every approval's changes, for `GET /api/approvals/events` (approval-events.ts). */
-  approvalEvents: EventLog;
-  /** Open SSE streams' closers, ended at shutdown. */
-  streams: Set<() => void>;
   ops: SessionOps;
   follow: FollowDeps;
-  /** Answer a held server request on the control connection. */
-  respond(requestId: string | number, result: unknown): void;
   bodyLimitBytes: number;
   /** Searches run in worker threads (search-pool.ts), bounded by these budgets. */
   search: { maxBytes: number; timeoutMs: number; runner: SearchRunner };
@@ -43,8 +33,6 @@ export interface RouteDeps {
 }
 
 type Ctx = RouterContext;
-
-const APPROVAL_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function sessionIdParam(ctx: Ctx): string {
   const id = ctx.params.id ?? '';
@@ -62,7 +50,7 @@ async function body<T>(ctx: Ctx, name: BodyName, limit: number): Promise<T> {
   return validateBody<T>(name, await readJsonBody(ctx, limit));
 }
 
-export function registerSessionRoutes(router: Router, d: RouteDeps): void {
+export function registerSessionRoutes(router: Router, d: SessionRouteDeps): void {
   const live = (id: string) => {
     const t = d.hub.thread(id);
     return t ? { status: t.status, activeTurnId: t.activeTurnId } : undefined;
@@ -357,61 +345,4 @@ export function registerSessionRoutes(router: Router, d: RouteDeps): void {
     await findSession(id);
     ctx.body = { sessionId: id, interrupted: true, ...(await d.ops.interrupt(id, b.turnId)) };
   });
-
-  router.get('/api/approvals', (ctx) => {
-    const q = validateQuery<{ status: ApprovalStatus | 'all'; sessionId?: string }>(
-      'Approvals',
-      ctx.query,
-    );
-    ctx.body = { approvals: d.approvals.list({ status: q.status, threadId: q.sessionId }) };
-  });
-
-  // Before `/api/approvals/:id`, which would take `events` for an id.
-  router.get('/api/approvals/events', (ctx) => {
-    streamApprovalEvents(ctx, {
-      approvals: d.approvals,
-      log: d.approvalEvents,
-      open: d.streams,
-    });
-  });
-
-  router.get('/api/approvals/:id', (ctx) => {
-    const a = d.approvals.get(approvalIdParam(ctx));
-    if (!a)
-      throw new HttpError(
-        404,
-        'approval_not_found',
-        `no approval ${ctx.params.id}`,
-        'list them with GET /api/approvals?status=all',
-      );
-    ctx.body = a;
-  });
-
-  router.post('/api/approvals/:id', async (ctx) => {
-    const id = approvalIdParam(ctx);
-    const b = await body<AnswerInput>(ctx, 'AnswerApproval', d.bodyLimitBytes);
-    try {
-      ctx.body = d.approvals.answer(id, b, { respond: d.respond });
-    } catch (e) {
-      if (e instanceof ApprovalError) {
-        throw e.code === 'not_found'
-          ? new HttpError(404, 'approval_not_found', e.message)
-          : new HttpError(409, 'approval_already_answered', e.message, undefined, {
-              approval: d.approvals.get(id),
-            });
-      }
-      throw e;
-    }
-  });
-}
-
-function approvalIdParam(ctx: Ctx): string {
-  const id = (ctx.params.id ?? '').toLowerCase();
-  if (!APPROVAL_ID_RE.test(id))
-    throw new HttpError(
-      400,
-      'invalid_approval_id',
-      `not an approval id: ${JSON.stringify(id.slice(0, 80))}`,
-    );
-  return id;
 }
