@@ -14,28 +14,11 @@ $(STAMP): package.json package-lock.json
 
 setup: $(STAMP)
 
-# The CLI bundled (esbuild, from the TypeScript sources): dist/bundle/serve.js holds what
-# READY=1 needs, dist/bundle/cli.js every other command; what is imported dynamically (the
-# front end, loaded after READY=1; each command's module) goes to chunks/. Two builds, so that
-# no chunk shared with the other commands splits what READY=1 loads into more files. Built
-# after tsc, so it is newer than dist/src/cli/main.js, which uses it only then. Native addons
-# stay external; the banner gives bundled CommonJS a `require`. Whitespace and syntax are
-# minified, names are not (stack traces keep them; the maps give file and line): the idle
-# service holds its sources in memory, 3.4 MiB less so. mime-db is the slice of it the service
-# answers with (service/mime-served.ts writes it into dist/bundle-inputs/), not the 2,500 types
-# of koa's two copies: 1.5 MiB less idle RSS. Why a bundle: issue 16, docs/benchmarks.md.
-# node_modules/.bin/esbuild: the native binary (or, without its postinstall, a node shim).
-ESBUILD := node_modules/.bin/esbuild
-BUNDLE_FLAGS := --bundle --splitting --platform=node --format=esm --target=node20 --sourcemap \
-	--outdir=dist/bundle --chunk-names=chunks/[name]-[hash] \
-	--legal-comments=none --sources-content=false --minify-whitespace --minify-syntax --log-level=warning \
-	--external:better-sqlite3 --external:better-sqlite3-napi --external:unix-dgram --external:dbus-next --external:usocket \
-	--alias:mime-db=./dist/bundle-inputs/mime-db.json \
-	'--banner:js=import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);'
-
 # tsc (service, CLI, tests), the dashboard (browser code: type-checked on its own, bundled into
-# dist/ui by ui/build.mjs), then the two CLI bundles above, last so they are the newest files
-# (and the benchmark's ready-libs anchor, bundled as the service is: bench/anchors/).
+# dist/ui by ui/build.mjs), then the CLI bundled with esbuild (src/cli/bundle.mjs: serve.js with
+# what READY=1 needs, cli.js with every other command, and the benchmark's ready-libs anchor),
+# last so it is newer than dist/src/cli/main.js, which uses it only then. Why a bundle: issue 16,
+# docs/benchmarks.md.
 build: setup
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
 	$(NODE) dist/src/config/validator-gen.js
@@ -43,12 +26,7 @@ build: setup
 	$(NODE) ui/build.mjs
 	rm -rf dist/bundle dist/bundle-inputs
 	$(NODE) dist/service/mime-served.js dist/bundle-inputs/mime-db.json
-	$(ESBUILD) serve=src/cli/serve-main.ts $(BUNDLE_FLAGS)
-	$(ESBUILD) cli=src/cli/cli-main.ts $(BUNDLE_FLAGS)
-	$(ESBUILD) bench/anchors/ready-libs.ts --bundle --platform=node --format=esm --target=node20 \
-		--minify-whitespace --minify-syntax --legal-comments=none --log-level=warning \
-		--external:unix-dgram --outfile=dist/bench/anchors/ready-libs.bundle.js \
-		'--banner:js=import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);'
+	$(NODE) src/cli/bundle.mjs
 
 # Foreground service on the embedded defaults (loopback, generated token, the dev-dependency app-server).
 run: build

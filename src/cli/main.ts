@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * codex-sm CLI entry: `serve` (./serve-main.ts) or any other command (./cli-main.ts), each from
- * the bundle `make build` writes into dist/bundle/ (esbuild; see the Makefile) — no module graph
+ * the bundle `make build` writes into dist/bundle/ (esbuild; see ./bundle.mjs) — no module graph
  * to resolve and read at start-up, which READY=1 and every CLI call wait for (issue 16,
  * docs/benchmarks.md). The plain modules serve when the bundle is missing or older than this
  * file (a `tsc` run after the last `make build` would leave it stale).
