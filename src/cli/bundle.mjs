@@ -37,7 +37,7 @@ const BANNER =
  * ~13 on Node 20). So every import of a built-in module (`node:fs`, or `http` as @koa/router
  * writes it) is served by a small ES module of the bundle that `require`s it and exports its
  * plain values by name: no facade, and no getter run but those of the names imported.
- * Measured: docs/benchmarks.md ("Node 26"). (Not a CommonJS `module.exports = require(…)`:
+ * Measured: docs/benchmarks.md (issue 16, fifth pass). (Not a CommonJS `module.exports = require(…)`:
  * esbuild would then copy every export of the module at each of its ~150 import sites, which
  * costs more than the facades.)
  */
