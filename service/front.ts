@@ -12,7 +12,8 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../src/config/schema.js';
 import type { ServiceContext, SocketHandler } from './context.js';
-import { answerHandshakeErrorsInJson, CLOSE, Gateway, rejectUpgrade } from './gateway.js';
+import { answerHandshakeErrorsInJson, Gateway, rejectUpgrade } from './gateway.js';
+import { CLOSE } from './ws-frames.js';
 import { createApp, errorBody, hostAllowed, upgradeRefusal } from './http.js';
 import {
   Authenticator,

@@ -20,9 +20,6 @@ import type { WebSocketServer } from 'ws';
 import { errorBody, rawErrorResponse } from './http-errors.js';
 import { Relay } from './relay.js';
 import type { RelayCounts } from './relay-frames.js';
-import { CLOSE } from './ws-frames.js';
-
-export { CLOSE, type RelayCounts };
 
 /** RFC 6455 §1.3: what a Sec-WebSocket-Key is hashed with. */
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';

@@ -9,7 +9,7 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RelayCounts } from './gateway.js';
+import type { RelayCounts } from './relay-frames.js';
 import type { WorkHandle } from './queues/index.js';
 import type { SessionsHandle } from './sessions/index.js';
 import type { AppServerState } from './status-json.js';

@@ -9,9 +9,9 @@
  *   `maxMessageBytes` (1009); a frame over the app-server's 16 MiB frame limit is relayed as
  *   fragments of FRAGMENT_BYTES, which needs new headers only (./relay-frames.ts);
  * - messages and bytes are counted per direction (/metrics);
- * The frame rules per direction are ./relay-frames.ts; this module holds the two sockets.
  * - a close frame of ours (1012 app-server restarting, 1001 stopping, protocol errors)
  *   goes in only between two frames of the app-server's stream.
+ * The frame rules per direction are ./relay-frames.ts; this module holds the two sockets.
  * A client that stops reading is cut off once `maxBufferBytes` wait for it. Towards the
  * app-server, the client is simply read more slowly while its bytes wait to be written (TCP
  * backpressure, as any byte pipe): nothing piles up in our memory, however big the message.

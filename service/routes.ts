@@ -27,6 +27,7 @@ export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
   router.get('/status', (ctx) => {
     const { app, state, text } = deps.describe();
     ctx.body = {
+      ...deps.parts?.(), // first: a feature's part cannot replace a core key
       service: 'codex-sm',
       version: deps.version,
       pid: process.pid,
@@ -37,7 +38,6 @@ export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
       appServer: app,
       clients: deps.clients(),
       pendingRestart: deps.pendingRestart(),
-      ...deps.parts?.(),
     } satisfies ServiceStatusJson;
   });
 }

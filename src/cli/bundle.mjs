@@ -35,16 +35,16 @@ const BANNER =
  * `WebSocket` getter loads undici: importing node:http costs ~59 ms there against ~10 ms for
  * `require('node:http')`, and the builtins the service imports ~62 against ~28 ms (~21 against
  * ~13 on Node 20). So every import of a built-in module (`node:fs`, or `http` as @koa/router
- * writes it) is served by a small ES module of the bundle that `require`s it and exports its
- * plain values by name: no facade, and no getter run but those of the names imported.
- * Measured: docs/benchmarks.md (issue 16, fifth pass). (Not a CommonJS `module.exports = require(…)`:
- * esbuild would then copy every export of the module at each of its ~150 import sites, which
- * costs more than the facades.)
+ * writes it) is served by a small ES module of the bundle that `require`s it and exports the
+ * names the bundle imports from it: no facade, and nothing read that is not used (Node 24's
+ * `fs.F_OK` warns when read). Measured: docs/benchmarks.md (issue 16, fifth pass). (Not a
+ * CommonJS `module.exports = require(…)`: esbuild would then copy every export of the module at
+ * each of its ~150 import sites, which costs more than the facades.)
  */
 const BUILTIN = new RegExp(`^(node:)?(${builtinModules.join('|')})$`);
 
-/** Accessors imported by name (`import { parseArgs } from 'node:util'` on Node 20), by module. */
-const importedAccessors = new Map();
+/** The names imported from each built-in (`parseArgs` from `node:util`), learnt by bundle(). */
+const importedNames = new Map();
 
 const builtinsByRequire = {
   name: 'builtins-by-require',
@@ -56,68 +56,70 @@ const builtinsByRequire = {
         : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
-      contents: builtinModuleSource(args.path, importedAccessors.get(args.path) ?? []),
+      contents: builtinModuleSource(args.path, importedNames.get(args.path) ?? []),
       loader: 'js',
     }));
   },
 };
 
-/**
- * `const m = require('node:fs'); export default m; export const { access, … } = m;`: the
- * build's node names the values (an import of a name it lacks fails the build), and accessors
- * (node:http's `WebSocket`) are read only when imported by name.
- */
-function builtinModuleSource(
-  /** @type {string} */ specifier,
-  /** @type {readonly string[]} */ accessors,
-) {
-  const descriptors = Object.getOwnPropertyDescriptors(requireHere(specifier));
-  const names = Object.entries(descriptors)
-    .filter(([name, d]) => ('value' in d || accessors.includes(name)) && isBindingName(name))
-    .map(([name]) => name);
+/** `const m = require('node:util'); export default m; export const { parseArgs } = m;` */
+function builtinModuleSource(/** @type {string} */ specifier, /** @type {string[]} */ names) {
   return (
     `const m = require(${JSON.stringify(specifier)});\nexport default m;\n` +
     (names.length ? `export const { ${names.join(', ')} } = m;\n` : '')
   );
 }
 
-function isBindingName(/** @type {string} */ name) {
-  if (name === 'default' || !/^[A-Za-z_$][\w$]*$/.test(name)) return false;
-  try {
-    new Function(`let ${name};`);
-    return true;
-  } catch {
-    return false; // a reserved word
-  }
-}
-
 /**
- * esbuild.build, built again while it fails only on accessors imported by name: each such
- * import ("No matching export in "node-builtin:node:util" for import "parseArgs"") adds the
- * name to its module's exports. Any other failure is printed and thrown.
+ * esbuild.build, built again while it fails only on names imported from built-ins that their
+ * modules export no name for yet ("No matching export in "node-builtin:node:util" for import
+ * "parseArgs""): each such name, when the build's node has it, is added. Any other failure, or
+ * one that adds nothing, is printed and thrown; warnings are printed.
  */
 async function bundle(/** @type {esbuild.BuildOptions} */ options) {
   for (;;) {
     const result = await esbuild.build({ ...options, logLevel: 'silent' }).catch((e) => e);
-    if (!(result instanceof Error)) return result;
+    if (!(result instanceof Error)) {
+      await print(result.warnings, 'warning');
+      return result;
+    }
     /** @type {esbuild.Message[]} */
     const errors = 'errors' in result && Array.isArray(result.errors) ? result.errors : [];
-    const missing = errors.map((m) =>
-      /^No matching export in "node-builtin:([^"]+)" for import "([^"]+)"$/.exec(m.text),
-    );
-    const accessors = missing.filter((m) => m && isAccessor(m[1], m[2]));
-    if (!errors.length || accessors.length < errors.length) {
-      for (const line of await esbuild.formatMessages(errors, { kind: 'error' }))
-        console.error(line);
+    let added = 0;
+    const explained = errors.map((m) => {
+      const [, specifier, name] =
+        /^No matching export in "node-builtin:([^"]+)" for import "([^"]+)"$/.exec(m.text) ?? [];
+      if (!specifier || !name || !isBindingName(name)) return false;
+      if (!Object.hasOwn(requireHere(specifier), name)) return false; // not in this node
+      const names = importedNames.get(specifier) ?? [];
+      if (names.includes(name)) return true; // imported again elsewhere in this round
+      importedNames.set(specifier, [...names, name]);
+      added++;
+      return true;
+    });
+    if (!added || explained.includes(false)) {
+      await print(errors, 'error');
       throw result;
     }
-    for (const m of accessors)
-      if (m) importedAccessors.set(m[1], [...(importedAccessors.get(m[1]) ?? []), m[2]]);
   }
 }
 
-function isAccessor(/** @type {string} */ specifier, /** @type {string} */ name) {
-  return Object.getOwnPropertyDescriptor(requireHere(specifier), name)?.get !== undefined;
+async function print(
+  /** @type {esbuild.Message[]} */ messages,
+  /** @type {'error' | 'warning'} */ kind,
+) {
+  for (const line of await esbuild.formatMessages(messages, { kind })) console.error(line);
+}
+
+/** Whether `name` can be declared in an ES module (strict mode; `await` is reserved there). */
+function isBindingName(/** @type {string} */ name) {
+  if (name === 'default' || name === 'await' || !/^[A-Za-z_$][\w$]*$/.test(name)) return false;
+  try {
+    new Function(`"use strict"; let ${name};`);
+    return true;
+  } catch {
+    return false; // a reserved word
+  }
 }
 
 /** @type {esbuild.BuildOptions} */
@@ -130,7 +132,6 @@ const COMMON = {
   legalComments: 'none',
   minifyWhitespace: true,
   minifySyntax: true,
-  logLevel: 'warning',
   banner: { js: BANNER },
   plugins: [builtinsByRequire],
 };

@@ -1,11 +1,15 @@
 /**
  * The CLI bundle `make build` writes (src/cli/bundle.mjs): node's built-in modules are loaded
  * with `require`, never with `import`, which on Node 26 costs ~35 ms more at every start (an ES
- * module facade per built-in; node:http's loads undici). Read from the real build output.
+ * module facade per built-in; node:http's loads undici); and only the names the code imports are
+ * read from them (Node 24 warns when `fs.F_OK` is read). Read from the real build output, and run
+ * on the node that runs the tests (CI: 20, 22, 24 and 26).
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { REPO_ROOT } from '../../harness/service.js';
 
@@ -54,6 +58,16 @@ describe('the CLI bundle (real make build output)', () => {
     expect(imported).to.deep.equal([]);
     expect(required, 'built-ins required through the banner’s require').to.be.greaterThan(10);
   });
+
+  for (const args of [['version'], ['serve', '--help']])
+    it(`\`codex-sm ${args.join(' ')}\` through the bundle writes nothing to stderr (no warning from a built-in)`, async () => {
+      const cli = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      });
+      expect(stderr).to.equal('');
+      expect(stdout).to.not.equal('');
+    });
 
   it('the import scanner finds the forms esbuild writes (checked on a sample)', () => {
     const sample =
