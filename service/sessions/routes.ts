@@ -17,7 +17,12 @@ import { isSessionId, type MessageRole } from './rollout.js';
 import { truthy, validateBody, validateQuery, type BodyName } from './schemas.js';
 import { SearchAborted, SearchBusy, SearchPoolClosed, type SearchRunner } from './search-pool.js';
 import type { SearchOptions, SearchOutcome } from './search.js';
-import type { SessionListJson, SessionSearchJson } from './session-json.js';
+import type {
+  SessionListJson,
+  SessionSearchJson,
+  SessionStartedJson,
+  TurnStartedJson,
+} from './session-json.js';
 import { decodeCursor, encodeCursor, sessionJson, type SessionJson } from './view.js';
 
 export interface SessionRouteDeps {
@@ -250,7 +255,7 @@ export function registerSessionRoutes(router: Router, d: SessionRouteDeps): void
       model,
       ...(turn ? { turn } : {}),
       eventsUrl: `/api/sessions/${thread.id}/events?follow=true`,
-    };
+    } satisfies SessionStartedJson;
   });
 
   const simple = (
@@ -321,7 +326,7 @@ export function registerSessionRoutes(router: Router, d: SessionRouteDeps): void
       turnId: turn.id,
       turn,
       eventsUrl: `/api/sessions/${id}/events?follow=true`,
-    };
+    } satisfies TurnStartedJson;
   });
 
   router.post('/api/sessions/:id/steer', async (ctx) => {

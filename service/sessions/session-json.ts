@@ -53,3 +53,25 @@ export interface SessionSearchJson {
   scannedBytes: number;
   elapsedMs: number;
 }
+
+/** A turn as the start answers carry it (`turn/start`'s turn: its id and status). */
+export interface TurnJson {
+  id: string;
+  status: string;
+}
+
+/** `POST /api/sessions` → 201: the session, and its first turn when a prompt was given. */
+export interface SessionStartedJson {
+  session: SessionJson;
+  model: string;
+  turn?: TurnJson;
+  eventsUrl: string;
+}
+
+/** `POST /api/sessions/:id/turns` → 202. */
+export interface TurnStartedJson {
+  sessionId: string;
+  turnId: string;
+  turn: TurnJson;
+  eventsUrl: string;
+}

@@ -5,7 +5,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import { CodexSmError } from '../errors.js';
-import { relayedError, unreachable, type ServiceConnection as Conn } from './service-client.js';
+import {
+  apiPath,
+  relayedError,
+  unreachable,
+  type ServiceConnection as Conn,
+} from './service-client.js';
 
 /** What the stream's reader is told: an event, or that the stream is open (subscribed). */
 interface FollowHandlers {
@@ -20,7 +25,7 @@ interface FollowHandlers {
 
 /** Follow the SSE stream; resolves when a handler says so or the stream ends. */
 function follow(conn: Conn, id: string, h: FollowHandlers): Promise<void> {
-  const url = new URL(`/api/sessions/${encodeURIComponent(id)}/events?follow=true`, conn.endpoint);
+  const url = new URL(`${apiPath('sessions', id, 'events')}?follow=true`, conn.endpoint);
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     let done = false;

@@ -10,6 +10,11 @@ import { runCli } from '../helpers/queues-api.js';
 import { waitFor } from '../helpers/wait.js';
 import { call } from '../../src/cli/service-client.js';
 import { beginAndWait } from '../../src/cli/session-follow.js';
+import type {
+  SessionJson,
+  SessionStartedJson,
+  TurnStartedJson,
+} from '../../service/sessions/session-json.js';
 import { startFakeResponses, type FakeResponsesServer } from '../../harness/fake-responses.js';
 import {
   CLI,
@@ -123,7 +128,7 @@ describe('codex-sm session CLI against a running service', function () {
 
   it('--wait sees the end of a turn that ended before its start was answered (the stream opens first)', async () => {
     const conn = { endpoint: svc.endpoint, token: svc.token };
-    const { session } = await call<{ session: { id: string } }>(conn, '/api/sessions', {
+    const { session } = await call<SessionStartedJson>(conn, '/api/sessions', {
       body: { cwd: svc.dir },
     });
     const turns = `/api/sessions/${session.id}/turns`;
@@ -131,12 +136,12 @@ describe('codex-sm session CLI against a running service', function () {
     // start is answered.
     fake.enqueue({ kind: 'held', then: { kind: 'text', text: 'quick' } });
     const activeTurn = () =>
-      call<{ activeTurnId?: string | null }>(conn, `/api/sessions/${session.id}`).then(
+      call<SessionJson>(conn, `/api/sessions/${session.id}`).then(
         (s) => s.activeTurnId,
         () => undefined, // 404 until the index has the session's file
       );
     const { answer, status } = await beginAndWait(conn, session.id, 'quiet', async () => {
-      const r = await call<{ turnId: string }>(conn, turns, { body: { input: 'be quick' } });
+      const r = await call<TurnStartedJson>(conn, turns, { body: { input: 'be quick' } });
       const held = await fake.waitForRequest((q) => q.prompt === 'be quick');
       await waitFor('the turn to run', async () => (await activeTurn()) === r.turnId, 20_000);
       held.release();
@@ -217,7 +222,7 @@ describe('session send --wait when the service is killed mid-turn (real service,
     try {
       await waitReady(svc);
       const conn = { endpoint: svc.endpoint, token: svc.token };
-      const { session } = await call<{ session: { id: string } }>(conn, '/api/sessions', {
+      const { session } = await call<SessionStartedJson>(conn, '/api/sessions', {
         body: { cwd: svc.dir },
       });
       fake.enqueue({ kind: 'hang' });

@@ -9,6 +9,7 @@ import { CodexSmError } from '../../errors.js';
 import { clip, columns, minute, runCommand, table, wantsJson } from '../output.js';
 import {
   addTurnSettingFlags,
+  apiPath,
   call,
   clientCommand as client,
   clientFlags,
@@ -16,22 +17,15 @@ import {
   type TurnSettingFlags,
 } from '../service-client.js';
 import { beginAndWait, watch } from '../session-follow.js';
+import type {
+  SessionJson,
+  SessionListJson,
+  SessionSearchJson,
+  SessionStartedJson,
+  TurnStartedJson,
+} from '../../../service/sessions/session-json.js';
 
-interface Session {
-  id: string;
-  title: string | null;
-  cwd: string | null;
-  source: string | null;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  status?: string;
-  messageCount: number;
-  git: { branch: string | null } | null;
-  [k: string]: unknown;
-}
-
-function sessionRows(list: Session[]): string {
+function sessionRows(list: SessionJson[]): string {
   if (!list.length) return 'no sessions';
   return columns(
     ['ID', 'UPDATED', 'SOURCE', 'BRANCH', 'CWD', 'TITLE'],
@@ -46,7 +40,7 @@ function sessionRows(list: Session[]): string {
   );
 }
 
-function sessionDetail(s: Session): string {
+function sessionDetail(s: SessionJson): string {
   return table([
     ['id', s.id],
     ['title', s.title],
@@ -72,7 +66,7 @@ function qs(params: Record<string, unknown>): string {
 
 type Flags = Record<string, unknown>;
 
-const turnsPath = (id: string) => `/api/sessions/${encodeURIComponent(id)}/turns`;
+const turnsPath = (id: string) => apiPath('sessions', id, 'turns');
 
 /** What `--wait` prints and exits with: 0 only for a turn that completed. */
 const waited = <J>(json: J, turnId: string, status: string | undefined) => ({
@@ -114,12 +108,7 @@ export function registerSession(program: Command): void {
           offset: f.offset,
           cursor: f.cursor,
         });
-        const r = await call<{
-          sessions: Session[];
-          total: number;
-          offset: number;
-          nextCursor: string | null;
-        }>(connection(f), `/api/sessions${q}`);
+        const r = await call<SessionListJson>(connection(f), `/api/sessions${q}`);
         const tail = `\n${r.offset + 1}-${r.offset + r.sessions.length} of ${r.total}${r.nextCursor ? `  (next: --cursor ${r.nextCursor})` : ''}`;
         return { json: r, human: sessionRows(r.sessions) + (r.sessions.length ? tail : '') };
       });
@@ -129,7 +118,7 @@ export function registerSession(program: Command): void {
     async (id: string, _o: unknown, cmd: Command) => {
       const f = opts(cmd);
       await runCommand(f, async () => {
-        const s = await call<Session>(connection(f), `/api/sessions/${encodeURIComponent(id)}`);
+        const s = await call<SessionJson>(connection(f), apiPath('sessions', id));
         return { json: s, human: sessionDetail(s) };
       });
     },
@@ -148,17 +137,9 @@ export function registerSession(program: Command): void {
       const f = opts(cmd);
       await runCommand(f, async () => {
         const base = f.session
-          ? `/api/sessions/${encodeURIComponent(String(f.session))}/search`
+          ? apiPath('sessions', String(f.session), 'search')
           : '/api/sessions/search';
-        const r = await call<{
-          results: {
-            sessionId: string;
-            session?: Session;
-            matches: { role: string; snippet: string }[];
-          }[];
-          truncated: boolean;
-          elapsedMs: number;
-        }>(
+        const r = await call<SessionSearchJson>(
           connection(f),
           base +
             qs({
@@ -215,21 +196,20 @@ export function registerSession(program: Command): void {
     .action(async (words: string[], _o: unknown, cmd: Command) => {
       const f = opts(cmd);
       await runCommand(f, async () => {
-        const conn = connection(f);
         const prompt = words.join(' ');
-        type Started = { session: Session; turn?: { id: string } };
+        if (f.wait && !prompt)
+          throw new CodexSmError('usage', '--wait follows the first turn: give a prompt', {
+            hint: 'codex-sm session start --wait PROMPT...',
+          });
+        const conn = connection(f);
         const start = (input?: string) =>
-          call<Started>(conn, '/api/sessions', {
+          call<SessionStartedJson>(conn, '/api/sessions', {
             body: {
               ...threadBody(f),
               cwd: (f.cwd as string | undefined) ?? process.cwd(),
               name: f.name,
               ...(input ? { input } : {}),
             },
-          });
-        if (f.wait && !prompt)
-          throw new CodexSmError('usage', '--wait follows the first turn: give a prompt', {
-            hint: 'codex-sm session start --wait PROMPT...',
           });
         if (!f.wait) {
           const r = await start(prompt);
@@ -247,7 +227,7 @@ export function registerSession(program: Command): void {
           r.session.id,
           wantsJson(f) ? 'quiet' : 'human',
           () =>
-            call<{ turnId: string; turn: { id: string } }>(conn, turnsPath(r.session.id), {
+            call<TurnStartedJson>(conn, turnsPath(r.session.id), {
               body: { input: prompt },
             }),
         );
@@ -268,11 +248,12 @@ export function registerSession(program: Command): void {
           ...(f.image && !f.steer ? { images: f.image } : {}),
         };
         if (f.steer) {
-          const path = `/api/sessions/${encodeURIComponent(id)}/steer`;
-          const r = await call<{ turnId: string }>(conn, path, { body });
+          const r = await call<{ turnId: string }>(conn, apiPath('sessions', id, 'steer'), {
+            body,
+          });
           return { json: r, human: `turn ${r.turnId} steered` };
         }
-        const begin = () => call<{ turnId: string }>(conn, turnsPath(id), { body });
+        const begin = () => call<TurnStartedJson>(conn, turnsPath(id), { body });
         if (!f.wait) {
           const r = await begin();
           return { json: r, human: `turn ${r.turnId} started` };
@@ -295,9 +276,9 @@ export function registerSession(program: Command): void {
       async (id: string, _o: unknown, cmd: Command) => {
         const f = opts(cmd);
         await runCommand(f, async () => {
-          const r = await call<{ session: Session }>(
+          const r = await call<{ session: SessionJson }>(
             connection(f),
-            `/api/sessions/${encodeURIComponent(id)}/${name}`,
+            apiPath('sessions', id, name),
             { body: threadBody(f) },
           );
           return {
@@ -318,9 +299,9 @@ export function registerSession(program: Command): void {
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const f = opts(cmd);
       await runCommand(f, async () => {
-        const r = await call<{ session: Session }>(
+        const r = await call<{ session: SessionJson }>(
           connection(f),
-          `/api/sessions/${encodeURIComponent(id)}/${f.undo ? 'unarchive' : 'archive'}`,
+          apiPath('sessions', id, f.undo ? 'unarchive' : 'archive'),
           { body: {} },
         );
         return { json: r, human: `${f.undo ? 'unarchived' : 'archived'} ${id}` };
@@ -362,7 +343,7 @@ export function registerSession(program: Command): void {
         }
         const r = await call<{ id: string; decision: string }>(
           conn,
-          `/api/approvals/${encodeURIComponent(approvalId)}`,
+          apiPath('approvals', approvalId),
           { body: { decision: f.decision } },
         );
         return { json: r, human: `${r.id}: ${r.decision}` };
