@@ -2,8 +2,9 @@
  * What the service answers about itself and its app-server, typed once: the `/status` body, the
  * supervisor's snapshot inside it, and `POST /api/app-server/restart`'s answers. The service
  * builds them against these types (routes.ts, supervisor.ts, app-server-api.ts) and the CLI
- * reads them through the same ones (src/client.ts, src/lifecycle/). Types only: the CLI bundle
- * loads nothing of the service for them.
+ * reads them through the same ones (src/client.ts, src/lifecycle/), as does the dashboard. Types
+ * and one pure function, with no import: the CLI and dashboard bundles load nothing of the service
+ * for them.
  */
 
 /** The supervisor's states (docs/serve.md): `ready` once the app-server answered `initialize`. */
@@ -20,6 +21,17 @@ export interface RemoteControlJson {
   /** Its last `remoteControl/status/changed`; null before one arrived. */
   status: 'disabled' | 'connecting' | 'connected' | 'errored' | null;
   serverName: string | null;
+}
+
+/**
+ * Remote control in a few words, the same in `codex-sm status` and on the dashboard: `disabled`,
+ * `enabled (connected as devbox)`, `enabled (errored)`, `enabled (not reported yet)`. The setting
+ * comes first: a disabled app-server's own `disabled` status would only repeat it.
+ */
+export function remoteControlPhrase(rc: RemoteControlJson): string {
+  if (!rc.enabled) return 'disabled';
+  if (rc.status === 'connected' && rc.serverName) return `enabled (connected as ${rc.serverName})`;
+  return `enabled (${rc.status ?? 'not reported yet'})`;
 }
 
 /** The supervisor's view of its app-server: /status's `appServer`, STATUS=, state events. */

@@ -3,7 +3,11 @@
  * backend: what only one backend knows sits under `native`, a value that does not apply is null.
  * The human forms are pure functions of the outputs.
  */
-import type { RemoteControlJson, ServiceStatusJson } from '../../service/status-json.js';
+import {
+  remoteControlPhrase,
+  type RemoteControlJson,
+  type ServiceStatusJson,
+} from '../../service/status-json.js';
 import type { Backend } from '../platform/types.js';
 import type { ActiveState, InstalledFile, Scope, UpdaterState } from './port.js';
 import { table } from '../table.js';
@@ -181,11 +185,7 @@ function humanView(r: ServiceView & { status: string }): string {
     ]);
   if (r.reason) rows.push(['why', r.reason]);
   const rc = r.service?.appServer.remoteControl;
-  if (rc)
-    rows.push([
-      'remote control',
-      `${rc.enabled ? 'enabled' : 'disabled'}${rc.status ? ` (${rc.status})` : ''}`,
-    ]);
+  if (rc) rows.push(['remote control', remoteControlPhrase(rc)]);
   if (r.service?.pendingRestart.length)
     rows.push(['pending', `restart to apply ${r.service.pendingRestart.join(', ')}`]);
   const out = [table(rows)];

@@ -20,6 +20,7 @@ import {
   type FakeResponsesServer,
 } from '../../harness/fake-responses.js';
 import { generateHome, type GenResult } from '../../harness/gen-home.js';
+import { writeSettings } from '../../src/settings.js';
 import {
   REPO_ROOT,
   startService,
@@ -139,15 +140,37 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     expect(stored).to.not.include(svc.token);
   });
 
-  it('shows the status: service and the real app-server (pid, version, restarts), live', async () => {
+  it('shows the status: service and the real app-server (pid, version, restarts, remote control), live', async () => {
     const status = await (await serviceFetch(svc.endpoint, svc.token, 'GET', '/status')).text;
     const app = (JSON.parse(status) as { appServer: { pid: number; version: string } }).appServer;
     const box = page.getByTestId('app-server');
     await box.getByText(String(app.pid), { exact: true }).waitFor();
     await box.getByText(app.version, { exact: true }).waitFor();
+    const remoteControl = box.locator('.kv', { has: page.getByText('remote control') });
+    expect(await remoteControl.locator('dd').textContent()).to.equal('disabled');
     await page.getByTestId('service').getByText('clients', { exact: true }).waitFor();
     expect(await noSideways(page)).to.be.at.most(0);
     await shot(page, 'status');
+  });
+
+  it('shows remote control turned on, then off: the setting first, then what the app-server reports', async () => {
+    const stateDir = path.join(svc.dir, 'state');
+    const row = page
+      .getByTestId('app-server')
+      .locator('.kv', { has: page.getByText('remote control') })
+      .locator('dd');
+    try {
+      // What `codex-sm enable-remote-control` does to a running service.
+      writeSettings(stateDir, { remoteControl: true, pendingUpdate: null });
+      const on = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/app-server/restart');
+      expect(on.status, on.text).to.equal(200);
+      // Offline, the app-server cannot reach its server: it says so and serves local clients.
+      await row.getByText('enabled (errored)', { exact: true }).waitFor();
+    } finally {
+      writeSettings(stateDir, { remoteControl: false, pendingUpdate: null });
+      await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/app-server/restart');
+    }
+    await row.getByText('disabled', { exact: true }).waitFor();
   });
 
   it('a link whose session id climbs out of its path is the status page, and asks nothing of other routes', async () => {

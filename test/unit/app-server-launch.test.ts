@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { appServerArgv, parseRemoteControlStatus } from '../../service/app-server-launch.js';
 import { serviceState, statusText } from '../../service/status.js';
+import { remoteControlPhrase, type RemoteControlJson } from '../../service/status-json.js';
 import { TurnActivity } from '../../service/turns.js';
 
 describe('app-server launch', () => {
@@ -47,6 +48,29 @@ describe('app-server launch', () => {
     });
     for (const bad of [null, 'errored', {}, { status: 'on' }, { status: 1 }])
       expect(parseRemoteControlStatus(bad), JSON.stringify(bad)).to.equal(undefined);
+  });
+
+  it('says remote control in a few words: the setting first, then what the app-server reports', () => {
+    const rc = (over: Partial<RemoteControlJson>): RemoteControlJson => ({
+      enabled: true,
+      status: null,
+      serverName: null,
+      ...over,
+    });
+    // Disabled: the app-server's own `disabled` report is not repeated, nor is a missing one shown.
+    expect(remoteControlPhrase(rc({ enabled: false, status: 'disabled' }))).to.equal('disabled');
+    expect(remoteControlPhrase(rc({ enabled: false }))).to.equal('disabled');
+    expect(remoteControlPhrase(rc({}))).to.equal('enabled (not reported yet)');
+    expect(remoteControlPhrase(rc({ status: 'connecting', serverName: 'box' }))).to.equal(
+      'enabled (connecting)',
+    );
+    expect(remoteControlPhrase(rc({ status: 'connected', serverName: 'box' }))).to.equal(
+      'enabled (connected as box)',
+    );
+    expect(remoteControlPhrase(rc({ status: 'connected' }))).to.equal('enabled (connected)');
+    expect(remoteControlPhrase(rc({ status: 'errored', serverName: 'box' }))).to.equal(
+      'enabled (errored)',
+    );
   });
 
   it('says a requested restart is under way in STATUS= and in the service state', () => {

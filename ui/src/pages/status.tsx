@@ -1,5 +1,5 @@
 /** The service at a glance, refreshed every few seconds: is it up, is the app-server, who is connected. */
-import type { ServiceStatusJson } from '../../../service/status-json.js';
+import { remoteControlPhrase, type ServiceStatusJson } from '../../../service/status-json.js';
 import { api } from '../api';
 import { duration } from '../format';
 import { usePoll } from '../poll';
@@ -48,7 +48,7 @@ export function StatusPage() {
               <Row k="restarts" v={s.appServer.restarts} />
               <Row
                 k="remote control"
-                v={s.appServer.remoteControl ? s.appServer.remoteControl.status : 'off'}
+                v={s.appServer.remoteControl && remoteControlPhrase(s.appServer.remoteControl)}
               />
             </dl>
           </Section>
