@@ -140,11 +140,20 @@ export function limitRow(metric: string, unit: string, value: number, max: numbe
   return { metric, unit, value, target: `≤ ${max} ${unit}`, pass: value <= max };
 }
 
-/** Resident set size of a process in KiB (Linux /proc), or undefined. */
-export function rssKiB(pid: number | undefined): number | undefined {
+/**
+ * Resident set size of a process in KiB (Linux /proc), or undefined. `RssAnon` is its private
+ * part: what the process itself costs the machine, without the pages of its binary and libraries
+ * that are shared with every process running them and that the kernel can drop and read again.
+ */
+export function rssKiB(
+  pid: number | undefined,
+  field: 'VmRSS' | 'RssAnon' = 'VmRSS',
+): number | undefined {
   if (!pid) return undefined;
   try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(
+      fs.readFileSync(`/proc/${pid}/status`, 'utf8'),
+    );
     return m ? Number(m[1]) : undefined;
   } catch {
     return undefined;

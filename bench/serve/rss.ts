@@ -47,12 +47,14 @@ export async function benchRss(env: Env, scratch: string): Promise<void> {
   await sleep(settle);
   const st = await serviceStatus(svc);
   const nodeIdle = rssKiB(svc.child.pid);
+  const nodeIdleAnon = rssKiB(svc.child.pid, 'RssAnon');
   const appIdle = rssKiB(st.appServer.pid);
   // V8 keeps the young generation it grew while loading until its memory reducer runs, ~10-20 s
   // into an idle process: the RSS a service settles at is read after that.
   const idleMs = ctx.flags.idle === '0' ? 0 : ctx.num('idle', 25_000);
   if (idleMs > settle) await sleep(idleMs - settle);
   const nodeLongIdle = idleMs ? rssKiB(svc.child.pid) : undefined;
+  const nodeLongIdleAnon = idleMs ? rssKiB(svc.child.pid, 'RssAnon') : undefined;
   const clients = await connectMany(`${svc.wsUrl}/`, n, { authorization: `Bearer ${svc.token}` });
   await sleep(settle);
   const st2 = await serviceStatus(svc);
@@ -91,6 +93,18 @@ export async function benchRss(env: Env, scratch: string): Promise<void> {
             'MiB',
             mib(nodeLongIdle),
             60,
+          ),
+        ]
+      : []),
+    // Informational: the anonymous part alone, without the node binary's pages, which are shared
+    // with every node process on the machine (docs/benchmarks.md, "Issue 16, sixth pass").
+    plainRow('RSS idle: codex-sm node, anonymous part', 'MiB', mib(nodeIdleAnon)),
+    ...(nodeLongIdleAnon
+      ? [
+          plainRow(
+            `RSS idle ${idleMs / 1000} s after ready: codex-sm node, anonymous part`,
+            'MiB',
+            mib(nodeLongIdleAnon),
           ),
         ]
       : []),
@@ -137,6 +151,8 @@ export async function benchRss(env: Env, scratch: string): Promise<void> {
     kib: {
       codexSmNodeIdle: nodeIdle,
       codexSmNodeLongIdle: nodeLongIdle,
+      codexSmNodeIdleAnon: nodeIdleAnon,
+      codexSmNodeLongIdleAnon: nodeLongIdleAnon,
       codexSmAppServerIdle: appIdle,
       codexSmNodeWithClients: nodeN,
       codexSmAppServerWithClients: appN,
