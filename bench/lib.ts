@@ -141,9 +141,9 @@ export function limitRow(metric: string, unit: string, value: number, max: numbe
 }
 
 /**
- * Resident set size of a process in KiB (Linux /proc), or undefined. `RssAnon` is its private
- * part: what the process itself costs the machine, without the pages of its binary and libraries
- * that are shared with every process running them and that the kernel can drop and read again.
+ * Resident set size of a process in KiB (Linux /proc), or undefined. `RssAnon` is its anonymous
+ * part: what the process itself costs the machine, without the file-backed pages of its binary
+ * and libraries, which every process running them shares and the kernel can drop and read again.
  */
 export function rssKiB(
   pid: number | undefined,

@@ -4,7 +4,7 @@
  * builds them against these types (routes.ts, supervisor.ts, app-server-api.ts) and the CLI
  * reads them through the same ones (src/client.ts, src/lifecycle/), as does the dashboard. Types
  * and one pure function, with no import: the CLI and dashboard bundles load nothing of the service
- * for them.
+ * but this file for them.
  */
 
 /** The supervisor's states (docs/serve.md): `ready` once the app-server answered `initialize`. */
@@ -25,8 +25,10 @@ export interface RemoteControlJson {
 
 /**
  * Remote control in a few words, the same in `codex-sm status` and on the dashboard: `disabled`,
- * `enabled (connected as devbox)`, `enabled (errored)`, `enabled (not reported yet)`. The setting
- * comes first: a disabled app-server's own `disabled` status would only repeat it.
+ * `enabled (connected as devbox)`, `enabled (errored)`, `enabled (not reported yet)`. Whether the
+ * running app-server was launched with `--remote-control` comes first (not the saved setting, which
+ * a failed restart may not have applied), then what it reports: for one launched without, its own
+ * `disabled` would only repeat it.
  */
 export function remoteControlPhrase(rc: RemoteControlJson): string {
   if (!rc.enabled) return 'disabled';

@@ -96,8 +96,8 @@ export async function benchRss(env: Env, scratch: string): Promise<void> {
           ),
         ]
       : []),
-    // Informational: the anonymous part alone, without the node binary's pages, which are shared
-    // with every node process on the machine (docs/benchmarks.md, "Issue 16, sixth pass").
+    // Informational: the anonymous part alone, without the file-backed pages (mostly the node
+    // binary's), which every node process shares (docs/benchmarks.md, "Issue 16, sixth pass").
     plainRow('RSS idle: codex-sm node, anonymous part', 'MiB', mib(nodeIdleAnon)),
     ...(nodeLongIdleAnon
       ? [

@@ -219,8 +219,9 @@ export function humanOutput(r: LifecycleOutput): string {
   const upgraded =
     'upgradedFrom' in r && r.upgradedFrom ? `\nupgraded  ${r.upgradedFrom} → ${r.cliVersion}` : '';
   const view = humanView(r) + upgraded;
+  // bootstrap: the saved setting, which a running app-server's row above may not show yet.
   if ('remoteControlEnabled' in r)
-    return `${view}\nremote control  ${r.remoteControlEnabled ? 'enabled' : 'disabled'}`;
+    return `${view}\nremote control setting  ${r.remoteControlEnabled ? 'enabled' : 'disabled'}`;
   return view;
 }
 

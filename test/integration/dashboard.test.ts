@@ -20,7 +20,7 @@ import {
   type FakeResponsesServer,
 } from '../../harness/fake-responses.js';
 import { generateHome, type GenResult } from '../../harness/gen-home.js';
-import { writeSettings } from '../../src/settings.js';
+import { readSettings, writeSettings } from '../../src/settings.js';
 import {
   REPO_ROOT,
   startService,
@@ -153,23 +153,27 @@ describe('dashboard in a real Chromium (real service and app-server, FAKE Respon
     await shot(page, 'status');
   });
 
-  it('shows remote control turned on, then off: the setting first, then what the app-server reports', async () => {
+  it('shows remote control turned on, then off: how the app-server was launched, then what it reports', async () => {
     const stateDir = path.join(svc.dir, 'state');
+    const saved = readSettings(stateDir);
     const row = page
       .getByTestId('app-server')
       .locator('.kv', { has: page.getByText('remote control') })
       .locator('dd');
+    const restart = () => serviceFetch(svc.endpoint, svc.token, 'POST', '/api/app-server/restart');
     try {
       // What `codex-sm enable-remote-control` does to a running service.
-      writeSettings(stateDir, { remoteControl: true, pendingUpdate: null });
-      const on = await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/app-server/restart');
+      writeSettings(stateDir, { ...saved, remoteControl: true });
+      const on = await restart();
       expect(on.status, on.text).to.equal(200);
-      // Offline, the app-server cannot reach its server: it says so and serves local clients.
-      await row.getByText('enabled (errored)', { exact: true }).waitFor();
+      // Offline, the app-server cannot reach its server: it says so (errored) and serves local
+      // clients. The old page showed the bare status, without saying remote control was on.
+      await row.getByText(/^enabled \((connecting|errored)\)$/).waitFor();
     } finally {
-      writeSettings(stateDir, { remoteControl: false, pendingUpdate: null });
-      await serviceFetch(svc.endpoint, svc.token, 'POST', '/api/app-server/restart');
+      writeSettings(stateDir, saved);
     }
+    const off = await restart();
+    expect(off.status, off.text).to.equal(200);
     await row.getByText('disabled', { exact: true }).waitFor();
   });
 

@@ -50,7 +50,7 @@ describe('app-server launch', () => {
       expect(parseRemoteControlStatus(bad), JSON.stringify(bad)).to.equal(undefined);
   });
 
-  it('says remote control in a few words: the setting first, then what the app-server reports', () => {
+  it('says remote control in a few words: how the app-server was launched, then what it reports', () => {
     const rc = (over: Partial<RemoteControlJson>): RemoteControlJson => ({
       enabled: true,
       status: null,

@@ -19,6 +19,7 @@ import type {
 } from '../../src/lifecycle/port.js';
 import { readInstallRecord } from '../../src/lifecycle/record.js';
 import type { Backend, ServicePlan } from '../../src/platform/types.js';
+import type { RemoteControlJson } from '../../service/status-json.js';
 import { basePlan } from '../helpers/plans.js';
 import { tempDir } from '../../harness/service.js';
 import { rejection } from '../helpers/assertions.js';
@@ -327,6 +328,29 @@ describe('lifecycle engine (FAKE in-memory backend port)', () => {
         const started = await engine.start();
         expect(started).to.include({ status: 'started', activeState: 'active' });
         expect(started.mainPid).to.be.a('number');
+      });
+
+      it('status says remote control as the running app-server was launched, and what it reports', async () => {
+        const { engine, plan } = setup(flavor);
+        await engine.install(plan(), { start: true });
+        const st = await engine.status();
+        const service = (remoteControl: RemoteControlJson) => ({
+          pid: 1,
+          version: '0.1.0',
+          state: 'ready' as const,
+          statusText: 'ready',
+          uptimeSec: 1,
+          appServer: { state: 'ready' as const, restarts: 0, remoteControl },
+          pendingRestart: [],
+        });
+        const on = { enabled: true, status: 'connected' as const, serverName: 'box' };
+        expect(humanOutput({ ...st, service: service(on) })).to.match(
+          /^remote control +enabled \(connected as box\)$/m,
+        );
+        const off = { enabled: false, status: 'disabled' as const, serverName: null };
+        expect(humanOutput({ ...st, service: service(off) })).to.match(
+          /^remote control +disabled$/m,
+        );
       });
 
       it('a failed service reports failed with the reason and the last log lines', async () => {
