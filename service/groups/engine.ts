@@ -15,7 +15,7 @@ import { TurnLost, type TurnDriver } from '../work/driver.js';
 import { attemptId, settle, unsettled, type TurnEnd } from '../work/turn-records.js';
 import type { GroupEventName } from '../work/event-names.js';
 import type { EventLog } from '../work/events.js';
-import type { GroupJson } from './group-json.js';
+import type { GroupCountsJson, GroupJson } from './group-json.js';
 import { groupJson } from './view.js';
 
 export interface GroupEngineDeps {
@@ -176,7 +176,7 @@ export class GroupEngine {
         this.emit(run.groupId, 'approval', a.threadId);
   }
 
-  counts(): { total: number; running: number } {
+  counts(): GroupCountsJson {
     return this.d.repo.groupCounts();
   }
 

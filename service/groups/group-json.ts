@@ -52,3 +52,9 @@ export interface GroupJson {
   /** The latest run, if any. */
   run: GroupRunJson | null;
 }
+
+/** `/status`'s `groups`: every group, and those whose latest run is running. */
+export interface GroupCountsJson {
+  total: number;
+  running: number;
+}

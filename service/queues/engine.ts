@@ -27,7 +27,7 @@ import {
 } from '../work/turn-records.js';
 import type { QueueEventName } from '../work/event-names.js';
 import type { EventLog } from '../work/events.js';
-import type { PromptJson, QueueJson, QueueSummaryJson } from './queue-json.js';
+import type { PromptJson, QueueCountsJson, QueueJson, QueueSummaryJson } from './queue-json.js';
 import { promptJson, queueJson, queueSummaryJson } from './view.js';
 
 /** Where a prompt may still be changed by a person. */
@@ -223,7 +223,7 @@ export class QueueEngine {
       if (q.threadId === a.threadId) this.emit(q.id, 'approval');
   }
 
-  counts(): Record<string, number> {
+  counts(): QueueCountsJson {
     return this.d.repo.queueCounts();
   }
 

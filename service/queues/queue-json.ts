@@ -51,3 +51,6 @@ export interface QueueSummaryJson<A = { id: string }> {
 export interface QueueJson<A = { id: string }> extends QueueSummaryJson<A> {
   prompts: PromptJson[];
 }
+
+/** `/status`'s `queues`: how many queues are in each status, and in all. */
+export type QueueCountsJson = Record<QueueStatus, number> & { total: number };

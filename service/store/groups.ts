@@ -19,6 +19,7 @@ import {
 import { TurnJobs } from './jobs.js';
 import type { GroupRunStatus, Json } from './enums.js';
 import { StoreRepo } from './repo.js';
+import type { GroupCountsJson } from '../groups/group-json.js';
 
 export interface NewGroup {
   name: string;
@@ -233,7 +234,7 @@ export class GroupRepo extends StoreRepo {
   }
 
   /** For /status: every group, and those whose latest run is running. */
-  groupCounts(): { total: number; running: number } {
+  groupCounts(): GroupCountsJson {
     const row = this.db
       .prepare<[], { total: number; running: number }>(
         `SELECT count(*) AS total, coalesce(sum((

@@ -17,6 +17,7 @@ import {
 } from './enums.js';
 import { TurnJobs } from './jobs.js';
 import { StoreRepo } from './repo.js';
+import type { QueueCountsJson } from '../queues/queue-json.js';
 import {
   toPrompt,
   toQueue,
@@ -47,8 +48,6 @@ export type QueueWithPrompts = Queue & { prompts: Prompt[] };
 
 /** Not run yet: the only prompts that may be edited, moved, removed or cancelled. */
 const EDITABLE: readonly PromptStatus[] = ['pending', 'waiting'];
-
-export type QueueCounts = Record<QueueStatus, number> & { total: number };
 
 export class QueueRepo extends StoreRepo {
   private readonly jobs = new TurnJobs<[string], Prompt>(this.store, this.now, {
@@ -280,7 +279,7 @@ export class QueueRepo extends StoreRepo {
   }
 
   /** How many queues are in each status (every status named, 0 included), for /status. */
-  queueCounts(): QueueCounts {
+  queueCounts(): QueueCountsJson {
     const counts = Object.fromEntries(QUEUE_STATUSES.map((s) => [s, 0])) as Record<
       QueueStatus,
       number

@@ -42,6 +42,11 @@ describe('the CLI bundle (real make build output)', () => {
     const names = files.map((f) => path.basename(f));
     expect(names).to.include.members(['serve.js', 'cli.js', 'ready-libs.bundle.js']);
     expect(names.filter((n) => n.startsWith('front-')).length).to.be.greaterThan(0);
+    // main.js runs a bundle only when it is not older than itself: else the tests below would
+    // run the plain modules, not the bundle.
+    const mtime = (...p: string[]) => fs.statSync(path.join(REPO_ROOT, 'dist', ...p)).mtimeMs;
+    for (const entry of ['serve.js', 'cli.js'])
+      expect(mtime('bundle', entry), entry).to.be.at.least(mtime('src', 'cli', 'main.js'));
   });
 
   it('imports no built-in module but the banner’s node:module: each is required', () => {

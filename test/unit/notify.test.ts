@@ -15,7 +15,7 @@ import { signature, verifySignature } from '../../service/notify/signing.js';
 import type { Approval } from '../../service/sessions/approval-json.js';
 import { OutboxRepo } from '../../service/store/outbox.js';
 import { Store } from '../../service/store/store.js';
-import type { AppServerJson } from '../../service/status-json.js';
+import type { AppServerJson, AppServerState } from '../../service/status-json.js';
 
 const event: NotifyEvent = {
   id: '00000000-0000-4000-8000-000000000001',
@@ -133,14 +133,22 @@ describe('webhook event mapping (unit)', () => {
   });
 
   it('app-server: restarted only after a ready that went away; one failed per outage', () => {
-    const snap = (state: AppServerJson['state']): AppServerJson => ({
+    const snap = (state: AppServerState): AppServerJson => ({
       state,
       restarts: 0,
       remoteControl: { enabled: false, status: null, serverName: null },
     });
     const w = new AppServerWatch();
-    const seq = ['starting', 'ready', 'backoff', 'starting', 'backoff', 'starting', 'ready'];
-    const out = seq.map((st) => w.state(snap(st as AppServerJson['state']))?.type);
+    const seq: AppServerState[] = [
+      'starting',
+      'ready',
+      'backoff',
+      'starting',
+      'backoff',
+      'starting',
+      'ready',
+    ];
+    const out = seq.map((st) => w.state(snap(st))?.type);
     expect(out).to.deep.equal([
       undefined,
       undefined,

@@ -1,15 +1,14 @@
 /** The service at a glance, refreshed every few seconds: is it up, is the app-server, who is connected. */
+import type { GroupCountsJson } from '../../../service/groups/group-json.js';
+import type { QueueCountsJson } from '../../../service/queues/queue-json.js';
 import { remoteControlPhrase, type ServiceStatusJson } from '../../../service/status-json.js';
 import { api } from '../api';
 import { duration } from '../format';
 import { usePoll } from '../poll';
 import { Badge, ErrorLine, Section } from '../ui';
 
-/** /status: the service's own keys, and what the queue feature adds to it. */
-type Status = ServiceStatusJson & {
-  queues?: Record<string, number>;
-  groups?: { total: number; running: number };
-};
+/** /status: the service's own keys, and what the queue feature adds to it (service/queues). */
+type Status = ServiceStatusJson & { queues?: QueueCountsJson; groups?: GroupCountsJson };
 
 function Row(props: { k: string; v: unknown }) {
   return (
@@ -56,10 +55,7 @@ export function StatusPage() {
             <Section title="Work">
               <dl>
                 {s.queues ? (
-                  <Row
-                    k="queues running"
-                    v={`${s.queues.running ?? 0} of ${s.queues.total ?? 0}`}
-                  />
+                  <Row k="queues running" v={`${s.queues.running} of ${s.queues.total}`} />
                 ) : null}
                 {s.groups ? (
                   <Row k="groups running" v={`${s.groups.running} of ${s.groups.total}`} />
